@@ -1,0 +1,33 @@
+// A read-only memory-mapped file. Weights are views into it; the shared_ptr
+// keeps the mapping alive as long as any view does.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace glassbox {
+
+class MappedFile {
+ public:
+  // Throws Error naming the path if it cannot be opened or mapped.
+  static std::shared_ptr<MappedFile> open(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  MappedFile() = default;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  std::string path_;
+};
+
+// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename.
+void write_file_atomic(const std::string& path, const void* bytes, size_t n);
+
+}  // namespace glassbox

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs every Debian package glassbox needs to build, test and benchmark.
+# Idempotent: skips apt entirely when everything is already present.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config git
+  libopenblas-dev          # CBLAS sgemm
+  libpcre2-dev             # tokenizer pre-split regexes (\p{L}, \p{N})
+  nlohmann-json3-dev       # JSON headers / configs
+  libcli11-dev             # CLI
+  libgtest-dev libgmock-dev googletest
+  libbenchmark-dev
+  python3 python3-numpy python3-torch   # independent reference for golden fixtures + bench baseline
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
