@@ -11,6 +11,7 @@ PACKAGES=(
   libcli11-dev             # CLI
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
+  fortunes                 # real text for tokenizer tests (scripts/fetch-test-data.sh)
   python3 python3-numpy python3-torch   # independent reference for golden fixtures + bench baseline
 )
 

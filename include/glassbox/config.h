@@ -1,0 +1,44 @@
+// An architecture is data: one Config with feature fields. Kernels read these
+// fields; no code path switches on a family name.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace glassbox {
+
+enum class NormKind : uint8_t { LayerNorm, RMSNorm, None };
+enum class PosKind : uint8_t { Learned, Rotary, None };
+enum class ActKind : uint8_t { GeluNew, GeluExact, Silu, Relu };
+
+struct Config {
+  std::string family;       // "gpt2", "gpt_neox", "llama", "qwen2", "hooked_transformer" (informational)
+  int n_layers = 0;
+  int d_model = 0;
+  int n_heads = 0;
+  int n_kv_heads = 0;       // == n_heads unless grouped-query attention
+  int d_head = 0;
+  int d_mlp = 0;            // 0 for attention-only models
+  int d_vocab = 0;
+  int n_ctx = 0;            // maximum positions
+
+  NormKind norm = NormKind::LayerNorm;
+  float norm_eps = 1e-5f;
+  PosKind positional = PosKind::Learned;
+  int rotary_dim = 0;       // dims of each head that are rotated (partial rotary: < d_head)
+  float rope_theta = 10000.f;
+  ActKind act = ActKind::GeluNew;
+  bool gated_mlp = false;   // SwiGLU-style: act(x W_gate) * (x W_in)
+  bool parallel_residual = false;  // NeoX/GPT-J: resid_post = resid_pre + attn(ln1 x) + mlp(ln2 x)
+  bool attn_only = false;
+  bool tied_embeddings = false;
+  float attn_scale = 0.f;   // scores multiplier; 0 means 1/sqrt(d_head)
+
+  float scores_scale() const;
+  void validate() const;    // throws Error naming the first inconsistent field
+};
+
+const char* norm_name(NormKind k);
+const char* pos_name(PosKind k);
+const char* act_name(ActKind k);
+
+}  // namespace glassbox

@@ -1,0 +1,33 @@
+// Sampling and generation with a KV cache; hooks and interventions stay active
+// for every generated token.
+#pragma once
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "glassbox/engine.h"
+
+namespace glassbox {
+
+struct SamplingOptions {
+  int max_new_tokens = 32;
+  float temperature = 1.0f;  // 0 = greedy
+  int top_k = 0;             // 0 = off
+  float top_p = 1.0f;        // nucleus; 1 = off
+  uint64_t seed = 0;
+  std::vector<int32_t> stop_tokens;  // generation of a row ends after one of these
+};
+
+// Picks the next token from one row of logits. Deterministic for a given rng state.
+int32_t sample_token(const float* logits, int64_t V, const SamplingOptions& o, std::mt19937_64& rng);
+
+struct Generation {
+  std::vector<std::vector<int32_t>> tokens;  // new tokens per prompt (prompt not included)
+};
+
+// Prompts of different lengths are left-padded so every row's last prompt
+// token sits at the same step. Throws Error if prompt + max_new_tokens exceeds the context.
+Generation generate(Engine& e, const std::vector<std::vector<int32_t>>& prompts, const SamplingOptions& o,
+                    const HookRegistry* hooks = nullptr);
+
+}  // namespace glassbox

@@ -1,0 +1,48 @@
+// Interventions: values that describe a change to activations, composable and
+// serialisable to JSON so a CLI flag file, a Python call and an HTTP request
+// describe the same thing. Attached to a HookRegistry they become replace hooks;
+// they stay active during generation (positions are absolute token positions).
+//
+// JSON (one object or a list):
+//   {"type": "zero_ablate",  "hook": "blocks.0.attn.hook_z", "heads": [3], "positions": [5]}
+//   {"type": "mean_ablate",  "hook": "blocks.*.hook_mlp_out", "source": "ref_cache.safetensors"}
+//   {"type": "patch",        "hook": "blocks.1.hook_resid_post", "source": "clean.safetensors", "positions": [-1]}
+//   {"type": "add_vector",   "hook": "blocks.2.hook_resid_post", "vector": [...], "alpha": 4.0}
+//   {"type": "project_out",  "hook": "blocks.*.hook_resid_post", "vector": [...]}
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "glassbox/cache.h"
+#include "glassbox/hooks.h"
+
+namespace glassbox {
+
+enum class InterventionKind : uint8_t { Patch, ZeroAblate, MeanAblate, AddVector, ProjectOut };
+
+struct Intervention {
+  InterventionKind kind = InterventionKind::ZeroAblate;
+  std::string hook;                // name or glob
+  std::vector<int64_t> positions;  // absolute positions (negative: from the end of the pass); empty = all
+  std::vector<int> heads;          // for per-head sites (q, k, v, z, result, pattern, scores); empty = all
+  std::vector<float> vector;       // add_vector / project_out: length = the site's last dimension
+  float alpha = 1.f;
+  std::string source;              // patch / mean_ablate: activation cache file
+  std::shared_ptr<const ActivationCache> source_cache;  // loaded from `source` or set in C++
+
+  nlohmann::json to_json() const;
+  static Intervention from_json(const nlohmann::json& j);  // Error naming the bad field
+};
+
+// Parses one intervention or a list; loads source caches relative to `base_dir`.
+std::vector<Intervention> interventions_from_json(const nlohmann::json& j, const std::string& base_dir = "");
+std::vector<Intervention> load_interventions(const std::string& path);
+nlohmann::json interventions_to_json(const std::vector<Intervention>& xs);
+
+// Registers replace hooks for every intervention; removing the handles detaches them.
+std::vector<HookHandle> attach(HookRegistry& reg, const std::vector<Intervention>& xs);
+
+}  // namespace glassbox

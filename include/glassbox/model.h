@@ -1,0 +1,58 @@
+// A loaded model: Config + canonical Weights (views into mapped files) and,
+// when one sits beside the checkpoint, its tokenizer.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "glassbox/config.h"
+#include "glassbox/dtype.h"
+#include "glassbox/tensor.h"
+#include "glassbox/weights.h"
+
+namespace glassbox {
+
+class Tokenizer;
+
+// One tensor of the checkpoint as stored (for `glassbox info`).
+struct StoredTensorInfo {
+  std::string name;
+  DType dtype;
+  Shape shape;
+  bool zero_copy;  // served straight from the mapping
+};
+
+class Model {
+ public:
+  // `path` is a directory holding config.json + model.safetensors (or a
+  // sharded model.safetensors.index.json), a .safetensors file with a
+  // config.json beside it, or a .gguf file. Throws Error naming the file and
+  // the tensor / field at fault.
+  static Model load(const std::string& path);
+
+  const Config& config() const { return cfg_; }
+  const Weights& weights() const { return w_; }
+  const std::string& source() const { return source_; }
+  int64_t n_params() const { return n_params_; }
+  const std::vector<StoredTensorInfo>& stored_tensors() const { return stored_; }
+  size_t converted_bytes() const;   // bytes of weights converted at load (not mapped)
+  const Tokenizer* tokenizer() const { return tokenizer_.get(); }  // null if none found
+
+  // Internal: used by loaders and the trainer.
+  struct Storage;
+  Model(Config cfg, Weights w, std::shared_ptr<Storage> storage, std::string source,
+        int64_t n_params, std::vector<StoredTensorInfo> stored);
+  void set_tokenizer(std::shared_ptr<const Tokenizer> t) { tokenizer_ = std::move(t); }
+
+ private:
+  Config cfg_;
+  Weights w_;
+  std::shared_ptr<Storage> storage_;
+  std::string source_;
+  int64_t n_params_ = 0;
+  std::vector<StoredTensorInfo> stored_;
+  std::shared_ptr<const Tokenizer> tokenizer_;
+};
+
+}  // namespace glassbox

@@ -1,0 +1,73 @@
+// A checkpoint as a name -> RawTensor dictionary over one or more files, and a
+// loader that turns raw tensors into f32 views with their shapes checked.
+#pragma once
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "glassbox/gguf.h"
+#include "glassbox/model.h"
+#include "glassbox/safetensors.h"
+
+namespace glassbox {
+
+struct Model::Storage {
+  std::vector<std::shared_ptr<MappedFile>> mappings;
+  std::vector<std::unique_ptr<float[]>> owned;  // converted tensors
+  size_t owned_bytes = 0;
+};
+
+namespace detail {
+
+class Checkpoint {
+ public:
+  // A directory (model.safetensors, model.safetensors.index.json, or *.safetensors)
+  // or a single .safetensors file.
+  static Checkpoint open_safetensors(const std::string& path);
+  static Checkpoint from_gguf(const GgufFile& f);
+
+  const RawTensor* find(const std::string& name) const;
+  const std::map<std::string, RawTensor>& tensors() const { return tensors_; }
+  const std::vector<std::shared_ptr<MappedFile>>& mappings() const { return mappings_; }
+  const std::string& where() const { return where_; }
+
+ private:
+  void add_file(const SafetensorsFile& f);
+  std::map<std::string, RawTensor> tensors_;
+  std::vector<std::shared_ptr<MappedFile>> mappings_;
+  std::string where_;
+};
+
+// Hands out f32 views of checkpoint tensors, converting non-F32 ones once.
+class WeightLoader {
+ public:
+  WeightLoader(const Checkpoint& ckpt, Model::Storage& storage) : ckpt_(ckpt), st_(storage) {}
+
+  // Error "<file>: tensor '<name>' is missing" / "has shape [..] but the config implies [..]".
+  const float* get(const std::string& name, const Shape& expected);
+  const float* get_opt(const std::string& name, const Shape& expected);  // null if absent
+  bool has(const std::string& name) const { return ckpt_.find(name) != nullptr; }
+  // A tensor converted to a fresh owned buffer the caller may rearrange (e.g. un-permute).
+  float* get_copy(const std::string& name, const Shape& expected);
+  // An owned scratch buffer that lives as long as the model.
+  float* alloc(size_t n);
+
+  int64_t n_params() const { return n_params_; }
+  std::vector<StoredTensorInfo> stored() const;
+  // Names never requested (ignoring `ignorable` suffixes); loaders reject
+  // unknown tensors to catch a wrong family.
+  std::vector<std::string> unused(const std::vector<std::string>& ignorable_suffixes) const;
+
+ private:
+  const RawTensor& checked(const std::string& name, const Shape& expected) const;
+  const Checkpoint& ckpt_;
+  Model::Storage& st_;
+  std::set<std::string> used_;
+  std::map<std::string, bool> zero_copy_;
+  int64_t n_params_ = 0;
+};
+
+}  // namespace detail
+}  // namespace glassbox

@@ -1,0 +1,79 @@
+// One Family per checkpoint dialect: how to read its Config and where its
+// tensors go. Adding a model family = adding one file with one of these.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "arch/checkpoint.h"
+#include "glassbox/config.h"
+#include "glassbox/error.h"
+#include "glassbox/weights.h"
+
+namespace glassbox::detail {
+
+// Reads a Config from the metadata of the checkpoint: HF config.json or GGUF key/values.
+struct ConfigSource {
+  const nlohmann::json* hf = nullptr;  // config.json
+  const GgufFile* gguf = nullptr;
+  std::string where;                   // file name for messages
+};
+
+struct Family {
+  std::vector<std::string> names;  // HF model_type values or "gguf:<general.architecture>"
+  Config (*config)(const ConfigSource& src);
+  void (*weights)(WeightLoader& ld, const Config& cfg, Weights& w);
+  std::vector<std::string> ignorable;  // tensor-name suffixes that are buffers, not weights
+};
+
+const Family* find_family(const std::string& name);  // null if unknown
+std::vector<std::string> family_names();
+
+extern const Family kGpt2Family, kNeoxFamily, kLlamaFamily, kHookedFamily, kGgufLlamaFamily,
+    kGgufGpt2Family;
+
+// ---- helpers shared by the family files
+
+// Required / optional config.json fields with errors naming the file and key.
+template <class T>
+T hf_req(const ConfigSource& s, const char* key) {
+  const auto& j = *s.hf;
+  if (!j.contains(key) || j[key].is_null()) fail(s.where, ": missing required field \"", key, "\"");
+  try {
+    return j[key].get<T>();
+  } catch (const std::exception&) {
+    fail(s.where, ": field \"", key, "\" has the wrong type: ", j[key].dump());
+  }
+}
+template <class T>
+T hf_opt(const ConfigSource& s, const char* key, T dflt) {
+  const auto& j = *s.hf;
+  if (!j.contains(key) || j[key].is_null()) return dflt;
+  try {
+    return j[key].get<T>();
+  } catch (const std::exception&) {
+    fail(s.where, ": field \"", key, "\" has the wrong type: ", j[key].dump());
+  }
+}
+ActKind parse_act(const ConfigSource& s, const std::string& name);
+
+// nn.Linear weight [out, in] used as x -> x W^T.
+inline MatRef linear(const float* W, int64_t out, int64_t in) { return {W, in, out, 1, in}; }
+// GPT-2 Conv1D weight [in, out] (possibly a column block of a wider [in, ld] matrix).
+inline MatRef conv1d(const float* W, int64_t in, int64_t out, int64_t ld) { return {W, in, out, ld, 1}; }
+
+// Heads stored as rows of a Linear matrix [.., d_model]: head h starts at row
+// row0 + h * head_row_stride.
+HeadProj linear_heads(const float* W, const float* b, int64_t row0, int64_t head_row_stride,
+                      const Config& c, int n_heads);
+// Heads stored as columns of a Conv1D matrix [d_model, ld]: head h starts at
+// column col0 + h * d_head.
+HeadProj conv1d_heads(const float* W, const float* b, int64_t ld, int64_t col0, const Config& c,
+                      int n_heads);
+
+inline std::string L(const char* fmt_prefix, int l, const char* suffix) {
+  return std::string(fmt_prefix) + std::to_string(l) + suffix;
+}
+
+}  // namespace glassbox::detail

@@ -1,0 +1,42 @@
+// Reads "<general.architecture>.<key>" hyper-parameters from a GGUF file.
+#pragma once
+#include <string>
+
+#include "glassbox/error.h"
+#include "glassbox/gguf.h"
+
+namespace glassbox::detail {
+
+class GgufKeys {
+ public:
+  explicit GgufKeys(const GgufFile& f)
+      : f_(f), arch_(f.kv("general.architecture").as_string("general.architecture")) {}
+  int u(const std::string& key) const {
+    const std::string k = arch_ + "." + key;
+    return int(f_.kv(k).as_uint(k));
+  }
+  int u_opt(const std::string& key, int dflt) const {
+    const std::string k = arch_ + "." + key;
+    const GgufValue* v = f_.find_kv(k);
+    return v ? int(v->as_uint(k)) : dflt;
+  }
+  double f_opt(const std::string& key, double dflt) const {
+    const std::string k = arch_ + "." + key;
+    const GgufValue* v = f_.find_kv(k);
+    return v ? v->as_float(k) : dflt;
+  }
+  // Vocabulary size: from the token list if present, else from token_embd's shape.
+  int vocab_size() const {
+    if (const GgufValue* v = f_.find_kv("tokenizer.ggml.tokens"))
+      return int(v->as_array("tokenizer.ggml.tokens").size());
+    const RawTensor* t = f_.find("token_embd.weight");
+    if (!t || t->shape.size() != 2) fail(f_.path(), ": tensor 'token_embd.weight' is missing or not 2-D");
+    return int(t->shape[0]);
+  }
+
+ private:
+  const GgufFile& f_;
+  std::string arch_;
+};
+
+}  // namespace glassbox::detail

@@ -1,0 +1,78 @@
+// llama.cpp GGUF, architecture "llama" (also Mistral/Qwen2-style files that use
+// it): token_embd / blk.{l}.attn_q ... / output. convert_hf_to_gguf.py permutes
+// the rows of attn_q / attn_k so llama.cpp can rotate adjacent pairs; we undo
+// that permutation once at load so the engine (and hook_q / hook_rot_q) see
+// exactly the Hugging Face layout.
+#include "arch/family.h"
+#include "arch/gguf_config.h"
+
+namespace glassbox::detail {
+
+static Config gguf_llama_config(const ConfigSource& s) {
+  GgufKeys k(*s.gguf);
+  Config c;
+  c.family = "llama";
+  c.d_model = k.u("embedding_length");
+  c.n_layers = k.u("block_count");
+  c.n_heads = k.u("attention.head_count");
+  c.n_kv_heads = k.u_opt("attention.head_count_kv", c.n_heads);
+  c.d_mlp = k.u("feed_forward_length");
+  c.n_ctx = k.u("context_length");
+  c.d_head = c.n_heads ? c.d_model / c.n_heads : 0;
+  c.d_vocab = k.vocab_size();
+  c.norm = NormKind::RMSNorm;
+  c.norm_eps = float(k.f_opt("attention.layer_norm_rms_epsilon", 1e-5));
+  c.positional = PosKind::Rotary;
+  c.rotary_dim = k.u_opt("rope.dimension_count", c.d_head);
+  c.rope_theta = float(k.f_opt("rope.freq_base", 10000.0));
+  c.act = ActKind::Silu;
+  c.gated_mlp = true;
+  c.tied_embeddings = s.gguf->find("output.weight") == nullptr;
+  return c;
+}
+
+// Inverse of llama.cpp's permute(w, n_head): within each head, permuted row
+// 2*i + s holds original row s*(d_head/2) + i.
+static const float* unpermute_rows(WeightLoader& ld, const std::string& name, int n_heads,
+                                   const Config& c) {
+  const int64_t dh = c.d_head, d = c.d_model, half = dh / 2;
+  const float* src = ld.get_copy(name, {n_heads * dh, d});
+  float* dst = ld.alloc(size_t(n_heads * dh * d));
+  for (int64_t h = 0; h < n_heads; ++h)
+    for (int64_t i = 0; i < half; ++i)
+      for (int64_t s = 0; s < 2; ++s) {
+        const float* from = src + (h * dh + 2 * i + s) * d;
+        float* to = dst + (h * dh + s * half + i) * d;
+        std::copy(from, from + d, to);
+      }
+  return dst;
+}
+
+static void gguf_llama_weights(WeightLoader& ld, const Config& c, Weights& w) {
+  const int64_t d = c.d_model, m = c.d_mlp, V = c.d_vocab, dh = c.d_head;
+  const int64_t q_out = int64_t(c.n_heads) * dh, kv_out = int64_t(c.n_kv_heads) * dh;
+  w.W_E = ld.get("token_embd.weight", {V, d});
+  w.layers.resize(c.n_layers);
+  for (int l = 0; l < c.n_layers; ++l) {
+    auto& lw = w.layers[l];
+    const std::string h = "blk." + std::to_string(l) + ".";
+    lw.ln1_w = ld.get(h + "attn_norm.weight", {d});
+    lw.ln2_w = ld.get(h + "ffn_norm.weight", {d});
+    lw.W_Q = linear_heads(unpermute_rows(ld, h + "attn_q.weight", c.n_heads, c),
+                          ld.get_opt(h + "attn_q.bias", {q_out}), 0, dh, c, c.n_heads);
+    lw.W_K = linear_heads(unpermute_rows(ld, h + "attn_k.weight", c.n_kv_heads, c),
+                          ld.get_opt(h + "attn_k.bias", {kv_out}), 0, dh, c, c.n_kv_heads);
+    lw.W_V = linear_heads(ld.get(h + "attn_v.weight", {kv_out, d}), ld.get_opt(h + "attn_v.bias", {kv_out}),
+                          0, dh, c, c.n_kv_heads);
+    lw.W_O = linear(ld.get(h + "attn_output.weight", {d, q_out}), d, q_out);
+    lw.W_gate = linear(ld.get(h + "ffn_gate.weight", {m, d}), m, d);
+    lw.W_in = linear(ld.get(h + "ffn_up.weight", {m, d}), m, d);
+    lw.W_out = linear(ld.get(h + "ffn_down.weight", {d, m}), d, m);
+  }
+  w.ln_final_w = ld.get("output_norm.weight", {d});
+  w.W_U = linear(c.tied_embeddings ? w.W_E : ld.get("output.weight", {V, d}), V, d);
+}
+
+const Family kGgufLlamaFamily{{"gguf:llama"}, gguf_llama_config, gguf_llama_weights, {}};
+
+}  // namespace glassbox::detail

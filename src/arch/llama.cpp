@@ -1,0 +1,64 @@
+// Llama-family (Llama-2/3, Mistral, Qwen2): RMSNorm, SwiGLU, full rotary with
+// rope_theta, grouped-query attention, optional QKV bias (Qwen2), tied or untied.
+#include "arch/family.h"
+
+namespace glassbox::detail {
+
+static Config llama_config(const ConfigSource& s) {
+  Config c;
+  c.family = hf_opt<std::string>(s, "model_type", "llama");
+  c.d_model = hf_req<int>(s, "hidden_size");
+  c.n_layers = hf_req<int>(s, "num_hidden_layers");
+  c.n_heads = hf_req<int>(s, "num_attention_heads");
+  c.n_kv_heads = hf_opt<int>(s, "num_key_value_heads", c.n_heads);
+  c.d_vocab = hf_req<int>(s, "vocab_size");
+  c.d_mlp = hf_req<int>(s, "intermediate_size");
+  c.n_ctx = hf_opt<int>(s, "max_position_embeddings", 4096);
+  c.d_head = hf_opt<int>(s, "head_dim", c.n_heads ? c.d_model / c.n_heads : 0);
+  c.norm = NormKind::RMSNorm;
+  c.norm_eps = hf_opt<float>(s, "rms_norm_eps", 1e-6f);
+  c.positional = PosKind::Rotary;
+  c.rotary_dim = c.d_head;
+  c.rope_theta = hf_opt<float>(s, "rope_theta", 10000.f);
+  if (s.hf->contains("rope_scaling") && !(*s.hf)["rope_scaling"].is_null())
+    fail(s.where, ": \"rope_scaling\" (", (*s.hf)["rope_scaling"].dump(),
+         ") is not supported yet; only plain RoPE with rope_theta");
+  c.act = parse_act(s, hf_opt<std::string>(s, "hidden_act", "silu"));
+  c.gated_mlp = true;
+  c.tied_embeddings = hf_opt<bool>(s, "tie_word_embeddings", false);
+  return c;
+}
+
+static void llama_weights(WeightLoader& ld, const Config& c, Weights& w) {
+  const int64_t d = c.d_model, m = c.d_mlp, V = c.d_vocab, dh = c.d_head;
+  const int64_t q_out = int64_t(c.n_heads) * dh, kv_out = int64_t(c.n_kv_heads) * dh;
+  w.W_E = ld.get("model.embed_tokens.weight", {V, d});
+  w.layers.resize(c.n_layers);
+  for (int l = 0; l < c.n_layers; ++l) {
+    auto& lw = w.layers[l];
+    const std::string h = "model.layers." + std::to_string(l) + ".";
+    lw.ln1_w = ld.get(h + "input_layernorm.weight", {d});
+    lw.ln2_w = ld.get(h + "post_attention_layernorm.weight", {d});
+    lw.W_Q = linear_heads(ld.get(h + "self_attn.q_proj.weight", {q_out, d}),
+                          ld.get_opt(h + "self_attn.q_proj.bias", {q_out}), 0, dh, c, c.n_heads);
+    lw.W_K = linear_heads(ld.get(h + "self_attn.k_proj.weight", {kv_out, d}),
+                          ld.get_opt(h + "self_attn.k_proj.bias", {kv_out}), 0, dh, c, c.n_kv_heads);
+    lw.W_V = linear_heads(ld.get(h + "self_attn.v_proj.weight", {kv_out, d}),
+                          ld.get_opt(h + "self_attn.v_proj.bias", {kv_out}), 0, dh, c, c.n_kv_heads);
+    lw.W_O = linear(ld.get(h + "self_attn.o_proj.weight", {d, q_out}), d, q_out);
+    lw.b_O = ld.get_opt(h + "self_attn.o_proj.bias", {d});
+    lw.W_gate = linear(ld.get(h + "mlp.gate_proj.weight", {m, d}), m, d);
+    lw.W_in = linear(ld.get(h + "mlp.up_proj.weight", {m, d}), m, d);
+    lw.W_out = linear(ld.get(h + "mlp.down_proj.weight", {d, m}), d, m);
+  }
+  w.ln_final_w = ld.get("model.norm.weight", {d});
+  const float* U = c.tied_embeddings && !ld.has("lm_head.weight") ? w.W_E : ld.get("lm_head.weight", {V, d});
+  w.W_U = linear(U, V, d);
+}
+
+const Family kLlamaFamily{{"llama", "mistral", "qwen2"},
+                          llama_config,
+                          llama_weights,
+                          {".rotary_emb.inv_freq"}};
+
+}  // namespace glassbox::detail

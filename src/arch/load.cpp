@@ -1,0 +1,96 @@
+// Model::load: find the checkpoint's family, read its Config, map its weights.
+#include <filesystem>
+#include <fstream>
+
+#include "arch/family.h"
+#include "glassbox/model.h"
+#include "glassbox/tokenizer.h"
+
+namespace fs = std::filesystem;
+
+namespace glassbox {
+
+Model::Model(Config cfg, Weights w, std::shared_ptr<Storage> storage, std::string source,
+             int64_t n_params, std::vector<StoredTensorInfo> stored)
+    : cfg_(std::move(cfg)), w_(std::move(w)), storage_(std::move(storage)), source_(std::move(source)),
+      n_params_(n_params), stored_(std::move(stored)) {}
+
+size_t Model::converted_bytes() const { return storage_ ? storage_->owned_bytes : 0; }
+
+namespace detail {
+
+static nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail(path, ": cannot open");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    fail(path, ": malformed JSON: ", e.what());
+  }
+}
+
+static std::string family_of(const nlohmann::json& j, const std::string& where) {
+  if (j.contains("model_type") && j["model_type"].is_string()) return j["model_type"].get<std::string>();
+  // TransformerLens configs carry no model_type; recognise their field names.
+  if (j.contains("n_layers") && j.contains("d_model") && j.contains("d_head")) return "hooked_transformer";
+  fail(where, ": no \"model_type\" field, cannot tell the model family");
+}
+
+static Model build(const Family& fam, const ConfigSource& src, const Checkpoint& ckpt, const std::string& source) {
+  Config cfg = fam.config(src);
+  try {
+    cfg.validate();
+  } catch (const Error& e) {
+    fail(src.where, ": ", e.what());
+  }
+  auto storage = std::make_shared<Model::Storage>();
+  storage->mappings = ckpt.mappings();
+  WeightLoader ld(ckpt, *storage);
+  Weights w;
+  fam.weights(ld, cfg, w);
+  const auto extra = ld.unused(fam.ignorable);
+  if (!extra.empty()) {
+    std::string list;
+    for (size_t i = 0; i < extra.size() && i < 5; ++i) list += (i ? ", '" : "'") + extra[i] + "'";
+    fail(ckpt.where(), ": ", extra.size(), " tensor(s) not used by the ", cfg.family, " layout: ", list,
+         extra.size() > 5 ? ", ..." : "", " (wrong model_type or config?)");
+  }
+  return Model(std::move(cfg), std::move(w), std::move(storage), source, ld.n_params(), ld.stored());
+}
+
+}  // namespace detail
+
+Model Model::load(const std::string& path) {
+  using namespace detail;
+  if (!fs::exists(path)) fail(path, ": no such file or directory");
+  if (path.size() > 5 && path.substr(path.size() - 5) == ".gguf") {
+    GgufFile f = GgufFile::open(path);
+    const std::string arch = f.kv("general.architecture").as_string("general.architecture");
+    const Family* fam = find_family("gguf:" + arch);
+    if (!fam) fail(path, ": GGUF architecture \"", arch, "\" is not supported (supported: llama, gpt2)");
+    ConfigSource src{nullptr, &f, path};
+    Model m = build(*fam, src, Checkpoint::from_gguf(f), path);
+    if (f.find_kv("tokenizer.ggml.tokens"))
+      m.set_tokenizer(std::make_shared<const Tokenizer>(Tokenizer::from_gguf(f)));
+    return m;
+  }
+  const fs::path dir = fs::is_directory(path) ? fs::path(path) : fs::path(path).parent_path();
+  const std::string cfg_path = (dir / "config.json").string();
+  if (!fs::exists(cfg_path)) fail(path, ": expected a config.json beside the weights (", cfg_path, ")");
+  const nlohmann::json j = read_json(cfg_path);
+  const std::string name = family_of(j, cfg_path);
+  const Family* fam = find_family(name);
+  if (!fam) {
+    std::string known;
+    for (const auto& n : family_names())
+      if (n.rfind("gguf:", 0) != 0) known += (known.empty() ? "" : ", ") + n;
+    fail(cfg_path, ": model_type \"", name, "\" is not supported (supported: ", known, ")");
+  }
+  ConfigSource src{&j, nullptr, cfg_path};
+  Model m = build(*fam, src, Checkpoint::open_safetensors(path), path);
+  if (fs::exists(dir / "tokenizer.json") || (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt")))
+    m.set_tokenizer(std::make_shared<const Tokenizer>(Tokenizer::from_file(dir.string())));
+  return m;
+}
+
+}  // namespace glassbox

@@ -1,0 +1,65 @@
+#include "glassbox/tensor.h"
+
+#include <cstring>
+
+#include "glassbox/error.h"
+
+namespace glassbox {
+
+int64_t numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+std::string shape_str(const Shape& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+Tensor Tensor::zeros(const Shape& shape, DType dtype) {
+  Tensor t;
+  t.dtype = dtype;
+  t.shape = shape;
+  const size_t n = dtype_nbytes(dtype, glassbox::numel(shape));
+  // 64-byte aligned so SIMD loads and BLAS see aligned rows.
+  void* p = ::operator new[](n ? n : 1, std::align_val_t(64));
+  std::memset(p, 0, n);
+  t.storage = std::shared_ptr<void>(p, [](void* q) { ::operator delete[](q, std::align_val_t(64)); });
+  t.data = p;
+  return t;
+}
+
+Tensor Tensor::from_f32(const float* src, const Shape& shape, DType dtype) {
+  Tensor t = zeros(shape, dtype);
+  const int64_t n = t.numel();
+  switch (dtype) {
+    case DType::F32: std::memcpy(t.data, src, size_t(n) * 4); break;
+    case DType::F16: {
+      auto* d = static_cast<uint16_t*>(t.data);
+      for (int64_t i = 0; i < n; ++i) d[i] = f32_to_f16(src[i]);
+      break;
+    }
+    case DType::BF16: {
+      auto* d = static_cast<uint16_t*>(t.data);
+      for (int64_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
+      break;
+    }
+    default: fail("tensor: storage dtype must be F32, F16 or BF16, got ", dtype_name(dtype));
+  }
+  return t;
+}
+
+float* Tensor::f32() const {
+  if (dtype != DType::F32) fail("tensor: expected F32 storage, got ", dtype_name(dtype));
+  return static_cast<float*>(data);
+}
+
+std::vector<float> Tensor::to_f32_vector() const {
+  std::vector<float> out(static_cast<size_t>(numel()));
+  to_f32(out.data(), data, dtype, numel());
+  return out;
+}
+
+}  // namespace glassbox

@@ -1,0 +1,251 @@
+#include "glassbox/interventions.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "glassbox/error.h"
+
+namespace glassbox {
+
+namespace {
+
+struct KindName {
+  InterventionKind kind;
+  const char* name;
+};
+constexpr KindName kKinds[] = {{InterventionKind::Patch, "patch"},
+                               {InterventionKind::ZeroAblate, "zero_ablate"},
+                               {InterventionKind::MeanAblate, "mean_ablate"},
+                               {InterventionKind::AddVector, "add_vector"},
+                               {InterventionKind::ProjectOut, "project_out"}};
+
+const char* kind_name(InterventionKind k) {
+  for (const auto& kn : kKinds)
+    if (kn.kind == k) return kn.name;
+  return "?";
+}
+
+// Axes of an activation: which is batch, position, head, and how many floats per
+// (batch, pos, head) cell. Per-head sites: [B, T, H, X] or [B, H, Tq, Tk].
+struct Layout {
+  int64_t B, T, H, inner;
+  bool head_major;  // [B, H, T, X] (attention scores / pattern)
+};
+
+Layout layout_of(const TensorView& a, Site s) {
+  const Shape& sh = a.shape;
+  if (s == Site::attn_scores || s == Site::pattern) return {sh[0], sh[2], sh[1], sh[3], true};
+  if (sh.size() == 4) return {sh[0], sh[1], sh[2], sh[3], false};
+  return {sh[0], sh[1], 1, sh[2], false};
+}
+
+bool per_head(Site s) {
+  switch (s) {
+    case Site::q: case Site::k: case Site::v: case Site::rot_q: case Site::rot_k: case Site::z:
+    case Site::result: case Site::attn_scores: case Site::pattern: return true;
+    default: return false;
+  }
+}
+
+// Calls fn(cell pointer, b, t, h) for every selected cell.
+template <class Fn>
+void for_cells(const TensorView& a, const HookContext& ctx, const Intervention& iv, Fn fn) {
+  const Layout L = layout_of(a, ctx.point.site);
+  std::vector<uint8_t> pos_on(size_t(L.T), iv.positions.empty());
+  for (int64_t p : iv.positions) {
+    // Non-negative: absolute token position; negative: from the end of this pass.
+    const int64_t t = p >= 0 ? p - ctx.pos_offset : L.T + p;
+    if (t >= 0 && t < L.T) pos_on[size_t(t)] = 1;
+  }
+  std::vector<uint8_t> head_on(size_t(L.H), iv.heads.empty());
+  for (int h : iv.heads) {
+    if (h < 0 || h >= L.H)
+      fail("intervention on '", ctx.point.name(), "': head ", h, " is out of range (", L.H, " heads)");
+    head_on[size_t(h)] = 1;
+  }
+  for (int64_t b = 0; b < L.B; ++b)
+    for (int64_t t = 0; t < L.T; ++t) {
+      if (!pos_on[size_t(t)]) continue;
+      for (int64_t h = 0; h < L.H; ++h) {
+        if (!head_on[size_t(h)]) continue;
+        const int64_t off = L.head_major ? ((b * L.H + h) * L.T + t) * L.inner : ((b * L.T + t) * L.H + h) * L.inner;
+        fn(a.data + off, b, t, h, L);
+      }
+    }
+}
+
+void check_vector(const Intervention& iv, const HookContext& ctx, int64_t inner) {
+  if (int64_t(iv.vector.size()) != inner)
+    fail("intervention ", kind_name(iv.kind), " on '", ctx.point.name(), "': vector has ", iv.vector.size(),
+         " entries, the site's last dimension is ", inner);
+}
+
+const Tensor& source_tensor(const Intervention& iv, const HookContext& ctx) {
+  if (!iv.source_cache)
+    fail("intervention ", kind_name(iv.kind), " on '", ctx.point.name(), "' needs a source cache (\"source\")");
+  return (*iv.source_cache)[ctx.point.name()];
+}
+
+void apply(const Intervention& iv, TensorView& a, const HookContext& ctx) {
+  switch (iv.kind) {
+    case InterventionKind::ZeroAblate:
+      for_cells(a, ctx, iv, [](float* x, int64_t, int64_t, int64_t, const Layout& L) {
+        std::fill(x, x + L.inner, 0.f);
+      });
+      break;
+    case InterventionKind::AddVector:
+      for_cells(a, ctx, iv, [&](float* x, int64_t, int64_t, int64_t, const Layout& L) {
+        check_vector(iv, ctx, L.inner);
+        for (int64_t j = 0; j < L.inner; ++j) x[j] += iv.alpha * iv.vector[size_t(j)];
+      });
+      break;
+    case InterventionKind::ProjectOut: {
+      double nn = 0;
+      for (float v : iv.vector) nn += double(v) * v;
+      if (nn == 0) fail("intervention project_out on '", ctx.point.name(), "': direction is zero");
+      const double inv = 1.0 / std::sqrt(nn);
+      for_cells(a, ctx, iv, [&](float* x, int64_t, int64_t, int64_t, const Layout& L) {
+        check_vector(iv, ctx, L.inner);
+        double dot = 0;
+        for (int64_t j = 0; j < L.inner; ++j) dot += double(x[j]) * iv.vector[size_t(j)] * inv;
+        for (int64_t j = 0; j < L.inner; ++j) x[j] -= float(dot * iv.vector[size_t(j)] * inv);
+      });
+      break;
+    }
+    case InterventionKind::Patch: {
+      const Tensor& src = source_tensor(iv, ctx);
+      const std::vector<float> s = src.to_f32_vector();
+      const Layout S = layout_of(TensorView{nullptr, src.shape}, ctx.point.site);
+      for_cells(a, ctx, iv, [&](float* x, int64_t b, int64_t t, int64_t h, const Layout& L) {
+        // A source of batch 1 broadcasts over the batch; positions are matched one to one.
+        const int64_t sb = S.B == 1 ? 0 : b, st = t + ctx.pos_offset;
+        if (sb >= S.B || st >= S.T || S.H != L.H || S.inner != L.inner)
+          fail("intervention patch on '", ctx.point.name(), "': source ", shape_str(src.shape),
+               " does not cover activation ", shape_str(a.shape), " at position ", st);
+        const int64_t off = S.head_major ? ((sb * S.H + h) * S.T + st) * S.inner : ((sb * S.T + st) * S.H + h) * S.inner;
+        std::copy(s.begin() + off, s.begin() + off + L.inner, x);
+      });
+      break;
+    }
+    case InterventionKind::MeanAblate: {
+      const Tensor& src = source_tensor(iv, ctx);
+      const std::vector<float> s = src.to_f32_vector();
+      const Layout S = layout_of(TensorView{nullptr, src.shape}, ctx.point.site);
+      // Mean over batch and positions, per head and feature.
+      std::vector<double> mean(size_t(S.H * S.inner), 0.0);
+      for (int64_t b = 0; b < S.B; ++b)
+        for (int64_t t = 0; t < S.T; ++t)
+          for (int64_t h = 0; h < S.H; ++h) {
+            const int64_t off = S.head_major ? ((b * S.H + h) * S.T + t) * S.inner : ((b * S.T + t) * S.H + h) * S.inner;
+            for (int64_t j = 0; j < S.inner; ++j) mean[size_t(h * S.inner + j)] += s[size_t(off + j)];
+          }
+      for (double& m : mean) m /= double(S.B * S.T);
+      for_cells(a, ctx, iv, [&](float* x, int64_t, int64_t, int64_t h, const Layout& L) {
+        if (S.H != L.H || S.inner != L.inner)
+          fail("intervention mean_ablate on '", ctx.point.name(), "': source ", shape_str(src.shape),
+               " does not match activation ", shape_str(a.shape));
+        for (int64_t j = 0; j < L.inner; ++j) x[j] = float(mean[size_t(h * L.inner + j)]);
+      });
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+nlohmann::json Intervention::to_json() const {
+  nlohmann::json j{{"type", kind_name(kind)}, {"hook", hook}};
+  if (!positions.empty()) j["positions"] = positions;
+  if (!heads.empty()) j["heads"] = heads;
+  if (!vector.empty()) j["vector"] = vector;
+  if (kind == InterventionKind::AddVector) j["alpha"] = alpha;
+  if (!source.empty()) j["source"] = source;
+  return j;
+}
+
+Intervention Intervention::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) fail("intervention: expected a JSON object, got ", j.dump());
+  Intervention iv;
+  auto field = [&](const char* key) -> const nlohmann::json* { return j.contains(key) ? &j[key] : nullptr; };
+  const auto* type = field("type");
+  if (!type || !type->is_string()) fail("intervention: missing string field \"type\" in ", j.dump());
+  bool found = false;
+  for (const auto& kn : kKinds)
+    if (*type == kn.name) iv.kind = kn.kind, found = true;
+  if (!found)
+    fail("intervention: unknown type ", type->dump(), " (expected patch, zero_ablate, mean_ablate, add_vector, project_out)");
+  const auto* hook = field("hook");
+  if (!hook || !hook->is_string()) fail("intervention: missing string field \"hook\" in ", j.dump());
+  iv.hook = hook->get<std::string>();
+  try {
+    if (auto* p = field("positions")) iv.positions = p->get<std::vector<int64_t>>();
+    if (auto* h = field("heads")) iv.heads = h->get<std::vector<int>>();
+    if (auto* v = field("vector")) iv.vector = v->get<std::vector<float>>();
+    if (auto* a = field("alpha")) iv.alpha = a->get<float>();
+    if (auto* s = field("source")) iv.source = s->get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    fail("intervention on '", iv.hook, "': a field has the wrong type (", e.what(), ")");
+  }
+  const bool needs_vector = iv.kind == InterventionKind::AddVector || iv.kind == InterventionKind::ProjectOut;
+  if (needs_vector && iv.vector.empty()) fail("intervention ", type->get<std::string>(), " on '", iv.hook, "' needs \"vector\"");
+  const bool needs_source = iv.kind == InterventionKind::Patch || iv.kind == InterventionKind::MeanAblate;
+  if (needs_source && iv.source.empty()) fail("intervention ", type->get<std::string>(), " on '", iv.hook, "' needs \"source\" (a cache file)");
+  return iv;
+}
+
+std::vector<Intervention> interventions_from_json(const nlohmann::json& j, const std::string& base_dir) {
+  std::vector<Intervention> out;
+  const nlohmann::json list = j.is_array() ? j : nlohmann::json::array({j});
+  std::map<std::string, std::shared_ptr<const ActivationCache>> loaded;
+  for (const auto& item : list) {
+    Intervention iv = Intervention::from_json(item);
+    if (!iv.source.empty()) {
+      std::filesystem::path p(iv.source);
+      if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
+      auto& c = loaded[p.string()];
+      if (!c) c = std::make_shared<const ActivationCache>(ActivationCache::load(p.string()));
+      iv.source_cache = c;
+    }
+    out.push_back(std::move(iv));
+  }
+  return out;
+}
+
+std::vector<Intervention> load_interventions(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail(path, ": cannot open intervention file");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    fail(path, ": malformed JSON: ", e.what());
+  }
+  try {
+    return interventions_from_json(j, std::filesystem::path(path).parent_path().string());
+  } catch (const Error& e) {
+    fail(path, ": ", e.what());
+  }
+}
+
+nlohmann::json interventions_to_json(const std::vector<Intervention>& xs) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& x : xs) j.push_back(x.to_json());
+  return j;
+}
+
+std::vector<HookHandle> attach(HookRegistry& reg, const std::vector<Intervention>& xs) {
+  std::vector<HookHandle> hs;
+  for (const Intervention& iv : xs) {
+    const auto pts = match_hooks(iv.hook, reg.config());
+    for (const HookPoint& p : pts)
+      if (!iv.heads.empty() && !per_head(p.site))
+        fail("intervention on '", p.name(), "': \"heads\" needs a per-head site (q, k, v, z, result, pattern, attn_scores)");
+    auto shared = std::make_shared<Intervention>(iv);
+    hs.push_back(reg.add(iv.hook, [shared](TensorView& a, const HookContext& ctx) { apply(*shared, a, ctx); },
+                         HookMode::Replace));
+  }
+  return hs;
+}
+
+}  // namespace glassbox

@@ -1,0 +1,61 @@
+#include "io/ggml_type.h"
+
+#include "glassbox/gguf.h"
+
+namespace glassbox::detail {
+namespace {
+
+struct Named {
+  uint32_t id;
+  std::string_view name;
+};
+
+// ggml.h enum ggml_type; ids 4 and 5 (Q4_2, Q4_3) and 31..33, 36..38 were removed upstream.
+constexpr Named kNames[] = {
+    {0, "F32"},      {1, "F16"},      {2, "Q4_0"},     {3, "Q4_1"},    {6, "Q5_0"},    {7, "Q5_1"},
+    {8, "Q8_0"},     {9, "Q8_1"},     {10, "Q2_K"},    {11, "Q3_K"},   {12, "Q4_K"},   {13, "Q5_K"},
+    {14, "Q6_K"},    {15, "Q8_K"},    {16, "IQ2_XXS"}, {17, "IQ2_XS"}, {18, "IQ3_XXS"}, {19, "IQ1_S"},
+    {20, "IQ4_NL"},  {21, "IQ3_S"},   {22, "IQ2_S"},   {23, "IQ4_XS"}, {24, "I8"},     {25, "I16"},
+    {26, "I32"},     {27, "I64"},     {28, "F64"},     {29, "IQ1_M"},  {30, "BF16"},   {34, "TQ1_0"},
+    {35, "TQ2_0"},   {39, "MXFP4"},
+};
+
+struct Pair {
+  GgmlType g;
+  DType d;
+};
+constexpr Pair kPairs[] = {{GgmlType::F32, DType::F32},
+                           {GgmlType::F16, DType::F16},
+                           {GgmlType::BF16, DType::BF16},
+                           {GgmlType::Q8_0, DType::Q8_0},
+                           {GgmlType::Q4_0, DType::Q4_0}};
+
+}  // namespace
+
+std::string_view ggml_type_name(uint32_t id) {
+  for (const Named& n : kNames)
+    if (n.id == id) return n.name;
+  return "unknown";
+}
+
+bool dtype_from_ggml(uint32_t id, DType* out) {
+  for (const Pair& p : kPairs) {
+    if (static_cast<uint32_t>(p.g) == id) {
+      *out = p.d;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool ggml_from_dtype(DType t, uint32_t* out) {
+  for (const Pair& p : kPairs) {
+    if (p.d == t) {
+      *out = static_cast<uint32_t>(p.g);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace glassbox::detail

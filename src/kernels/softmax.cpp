@@ -1,0 +1,55 @@
+// Row softmax for attention patterns.
+#include <cmath>
+
+#include "kernels/detail.h"
+#include "kernels/kernels.h"
+
+namespace glassbox::kernels {
+
+void softmax_forward(float* out, const float* in, int64_t rows, int64_t cols) {
+#pragma omp parallel for if (rows * cols >= detail::kParallelMin) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* x = in + r * cols;
+    float* o = out + r * cols;
+    float m = -INFINITY;
+#pragma omp simd reduction(max : m)
+    for (int64_t c = 0; c < cols; ++c) m = x[c] > m ? x[c] : m;
+    if (m == -INFINITY) {
+      // Every key masked (e.g. a padded query): exp(-inf - -inf) would be
+      // NaN; TransformerLens shows such a pattern row as zeros.
+      for (int64_t c = 0; c < cols; ++c) o[c] = 0.0f;
+      continue;
+    }
+    // Subtracting the max keeps every exp <= 1 with one term exactly 1, so
+    // the sum neither overflows nor underflows to 0/0. It is accumulated in
+    // double: over Tk = 4k+ keys a float sum drifts by tens of ulps.
+    double s = 0.0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t c = 0; c < cols; ++c) {
+      const float e = detail::exp_f(x[c] - m);
+      o[c] = e;
+      s += e;
+    }
+    const float inv = static_cast<float>(1.0 / s);
+#pragma omp simd
+    for (int64_t c = 0; c < cols; ++c) o[c] *= inv;
+  }
+}
+
+// din = out * (dout - <dout, out>): the softmax Jacobian is diag(p) - p p^T.
+void softmax_backward(float* din, const float* dout, const float* out, int64_t rows,
+                      int64_t cols) {
+#pragma omp parallel for if (rows * cols >= detail::kParallelMin) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* g = dout + r * cols;
+    const float* p = out + r * cols;
+    float* d = din + r * cols;
+    float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+    for (int64_t c = 0; c < cols; ++c) dot += g[c] * p[c];
+#pragma omp simd
+    for (int64_t c = 0; c < cols; ++c) d[c] += p[c] * (g[c] - dot);
+  }
+}
+
+}  // namespace glassbox::kernels

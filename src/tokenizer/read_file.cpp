@@ -1,0 +1,27 @@
+#include "tokenizer/read_file.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "glassbox/error.h"
+
+namespace glassbox::detail {
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail("tokenizer: cannot open '", path, "'");
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+nlohmann::json read_json_file(const std::string& path) {
+  const std::string text = read_text_file(path);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, ": not valid JSON: ", e.what());
+  }
+}
+
+}  // namespace glassbox::detail
