@@ -127,6 +127,6 @@ inline std::vector<float> delta(const std::vector<float>& after, const std::vect
 #define EXPECT_GRAD_OK(rep)          \
   do {                               \
     const auto& r_ = (rep);          \
-    EXPECT_TRUE(r_.ok) << r_; std::printf("WORST %s %g\n", r_.what.c_str(), r_.worst); \
+    EXPECT_TRUE(r_.ok) << r_;        \
     EXPECT_GT(r_.checked, 0u) << r_; \
   } while (0)
