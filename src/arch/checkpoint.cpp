@@ -76,6 +76,22 @@ Checkpoint Checkpoint::from_gguf(const GgufFile& f) {
   return c;
 }
 
+Checkpoint Checkpoint::from_tensors(const std::map<std::string, Tensor>& ts, const std::string& where) {
+  Checkpoint c;
+  c.where_ = where;
+  for (const auto& [name, t] : ts) {
+    RawTensor r;
+    r.name = name;
+    r.dtype = t.dtype;
+    r.shape = t.shape;
+    r.data = t.data;
+    r.nbytes = t.nbytes();
+    r.file = where;
+    c.tensors_.emplace(name, r);
+  }
+  return c;
+}
+
 const RawTensor* Checkpoint::find(const std::string& name) const {
   auto it = tensors_.find(name);
   return it == tensors_.end() ? nullptr : &it->second;
@@ -91,6 +107,14 @@ const RawTensor& WeightLoader::checked(const std::string& name, const Shape& exp
 }
 
 const float* WeightLoader::get(const std::string& name, const Shape& expected) {
+  if (create_ && !ckpt_.find(name)) {
+    auto& t = (*create_)[name];
+    if (!t.data) t = Tensor::zeros(expected);
+    if (t.shape != expected) fail("tensor '", name, "' requested with shapes ", shape_str(t.shape), " and ", shape_str(expected));
+    if (used_.insert(name).second) n_params_ += t.numel();
+    zero_copy_[name] = true;
+    return t.f32();
+  }
   const RawTensor& t = checked(name, expected);
   if (used_.insert(name).second) n_params_ += t.numel();
   // F32 data that is 4-byte aligned is served straight from the mapping.
@@ -105,6 +129,7 @@ const float* WeightLoader::get(const std::string& name, const Shape& expected) {
 }
 
 const float* WeightLoader::get_opt(const std::string& name, const Shape& expected) {
+  if (create_ && create_optional_) return get(name, expected);
   return has(name) ? get(name, expected) : nullptr;
 }
 

@@ -27,6 +27,8 @@ class Checkpoint {
   // or a single .safetensors file.
   static Checkpoint open_safetensors(const std::string& path);
   static Checkpoint from_gguf(const GgufFile& f);
+  // In-memory tensors (trainable models); the caller keeps them alive.
+  static Checkpoint from_tensors(const std::map<std::string, Tensor>& ts, const std::string& where);
 
   const RawTensor* find(const std::string& name) const;
   const std::map<std::string, RawTensor>& tensors() const { return tensors_; }
@@ -53,6 +55,12 @@ class WeightLoader {
   float* get_copy(const std::string& name, const Shape& expected);
   // An owned scratch buffer that lives as long as the model.
   float* alloc(size_t n);
+  // Create mode (fresh trainable models): a tensor absent from the checkpoint is
+  // created zero-filled in `store` (optional ones only if create_optional).
+  void create_into(std::map<std::string, Tensor>* store, bool create_optional) {
+    create_ = store;
+    create_optional_ = create_optional;
+  }
 
   int64_t n_params() const { return n_params_; }
   std::vector<StoredTensorInfo> stored() const;
@@ -67,6 +75,8 @@ class WeightLoader {
   std::set<std::string> used_;
   std::map<std::string, bool> zero_copy_;
   int64_t n_params_ = 0;
+  std::map<std::string, Tensor>* create_ = nullptr;
+  bool create_optional_ = false;
 };
 
 }  // namespace detail

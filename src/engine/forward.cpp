@@ -7,6 +7,7 @@
 
 #include "glassbox/engine.h"
 #include "glassbox/error.h"
+#include "engine/positions.h"
 #include "kernels/kernels.h"
 
 namespace glassbox {
@@ -33,7 +34,9 @@ struct Pass {
   ForwardResult& res;
   int64_t B, T, N, Tk, past;
 
-  bool kept(Site s, int l) const { return opt.keep.count({int(s), l}) > 0; }
+  bool kept(Site s, int l) const {
+    return opt.keep.count({int(s), l}) > 0 || (opt.for_backward && detail::needed_for_backward(s, c));
+  }
   bool hooked(Site s, int l) const { return hooks && hooks->has({s, l}); }
   bool wanted(Site s, int l) const { return kept(s, l) || hooked(s, l); }
 
@@ -118,6 +121,8 @@ ForwardResult Engine::forward(const Batch& batch, const HookRegistry* hooks, KVC
   const Config& c = m.config();
   const Weights& w = m.weights();
   check_batch(m, batch, kv);
+  if (opt.for_backward && (kv || opt.logits != LogitsMode::All))
+    fail("forward: a pass kept for backward needs all logits and no KV cache");
   if (hooks && (hooks->config().n_layers != c.n_layers || hooks->config().d_model != c.d_model))
     fail("forward: the hook registry was made for a different model");
 
@@ -127,26 +132,12 @@ ForwardResult Engine::forward(const Batch& batch, const HookRegistry* hooks, KVC
   const int64_t H = c.n_heads, Hkv = c.n_kv_heads, dh = c.d_head;
   Pass p{c, w, hooks, opt, impl_->scratch, res, B, T, N, Tk, past};
 
-  // Position ids: HF convention cumsum(mask) - 1 so left padding does not shift
-  // the real tokens; continuing from the KV cache's next position per row.
-  std::vector<int32_t> pos(static_cast<size_t>(N));
-  std::vector<uint8_t> key_valid(size_t(B * Tk), 1);
-  for (int64_t b = 0; b < B; ++b) {
-    int32_t next = kv ? kv->next_pos[size_t(b)] : 0;
-    for (int64_t t = 0; t < T; ++t) {
-      const bool valid = batch.valid(b, t);
-      pos[size_t(b * T + t)] = valid ? next : std::max(next - 1, 0);
-      next += valid;
-      key_valid[size_t(b * Tk + past + t)] = valid;
-    }
-    if (kv) {
-      for (int64_t j = 0; j < past; ++j) key_valid[size_t(b * Tk + j)] = kv->key_valid[size_t(b * kv->capacity + j)];
-      for (int64_t t = 0; t < T; ++t) kv->key_valid[size_t(b * kv->capacity + past + t)] = batch.valid(b, t);
-      kv->next_pos[size_t(b)] = next;
-    }
-    if (c.positional == PosKind::Learned && next > c.n_ctx)
-      fail("forward: position ", next - 1, " exceeds the model's context of ", c.n_ctx, " tokens");
-  }
+  std::vector<int32_t> pos;
+  std::vector<uint8_t> key_valid;
+  detail::compute_positions(batch, kv, pos, key_valid);
+  if (c.positional == PosKind::Learned)
+    for (int32_t q : pos)
+      if (q >= c.n_ctx) fail("forward: position ", q, " exceeds the model's context of ", c.n_ctx, " tokens");
 
   // ---- embeddings
   float* x = p.slice(Site::resid_pre, 0);

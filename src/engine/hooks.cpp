@@ -192,8 +192,26 @@ static bool covers(const std::vector<HookPoint>& pts, HookPoint p) {
 
 bool HookRegistry::has(HookPoint p) const {
   for (const Entry& e : hooks_)
-    if (covers(e.points, p)) return true;
+    if (e.mode != HookMode::Grad && covers(e.points, p)) return true;
   return false;
+}
+
+bool HookRegistry::has_grad(HookPoint p) const {
+  for (const Entry& e : hooks_)
+    if (e.mode == HookMode::Grad && covers(e.points, p)) return true;
+  return false;
+}
+
+bool HookRegistry::any_grad() const {
+  for (const Entry& e : hooks_)
+    if (e.mode == HookMode::Grad) return true;
+  return false;
+}
+
+void HookRegistry::fire_grad(HookPoint p, TensorView& grad) const {
+  HookContext ctx{p, 0, &cfg_};
+  for (const Entry& e : hooks_)
+    if (e.mode == HookMode::Grad && covers(e.points, p)) e.fn(grad, ctx);
 }
 
 bool HookRegistry::has_replace(HookPoint p) const {

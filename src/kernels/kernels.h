@@ -19,13 +19,15 @@ using glassbox::MatRef;
 using glassbox::MutMatRef;
 
 // out[n, :M] (= or +=) inp[n, :K] . W[K, M] + bias[M]  for n < N.
-// ldo / ldi are row strides of out / inp. bias may be null; bias element j is
-// at bias[j * bias_stride].
+// ldo / ldi are row strides of out / inp (unused, so free, when N == 1). bias may
+// be null; bias element j is at bias[j * bias_stride]. A MatRef whose strides
+// BLAS cannot express (neither rs nor cs 1, or overlapping rows) throws Error.
 void matmul_forward(float* out, int64_t ldo, const float* inp, int64_t ldi,
                     MatRef W, const float* bias, int64_t bias_stride, int64_t N,
                     bool accumulate = false);
 // dinp[N,K] += dout . W^T;  dW[K,M] += inp^T . dout;  dbias[M] += sum_n dout.
-// Any of dinp / dW.data / dbias may be null (not needed).
+// Any of dinp / dW.data / dbias may be null (not needed). dW has its own
+// strides (either layout), independent of W's.
 void matmul_backward(float* dinp, int64_t lddi, MutMatRef dW, float* dbias, int64_t dbias_stride,
                      const float* dout, int64_t lddo, const float* inp, int64_t ldi, MatRef W,
                      int64_t N);
@@ -53,6 +55,7 @@ using Act = glassbox::ActKind;  // GeluNew, GeluExact, Silu, Relu
 // post = act(pre)                      (gate == null)
 // post = act(pre) * gate               (gated MLP: pre = gate_proj x, gate = up_proj x)
 void act_forward(float* post, const float* pre, const float* gate, int64_t n, Act act);
+// dpre / dgate may be null (not needed).
 void act_backward(float* dpre, float* dgate, const float* dpost, const float* pre,
                   const float* gate, int64_t n, Act act);
 
@@ -66,7 +69,9 @@ void embedding_backward(float* dW, const float* dout, const int32_t* ids, int64_
 // Rotary embedding, rotate_half ("NeoX") layout as Hugging Face applies it:
 // within each head, dims [0, rot_dim) are rotated, pair (i, i + rot_dim/2)
 // at angle pos * theta^(-2i/rot_dim); dims >= rot_dim pass through.
-// x: [T, H, dh] with row stride ld (>= H*dh); out may alias x.
+// x: [T, H, dh] with row stride ld (>= H*dh), shared by out / dx and dout;
+// out may alias x. rot_dim must be even (else Error). Angles are rounded to
+// float as HF's float32 code rounds them, so long positions match HF.
 void rope_forward(float* out, const float* x, int64_t ld, const int32_t* pos, int64_t T,
                   int64_t H, int64_t dh, int64_t rot_dim, float theta);
 void rope_backward(float* dx, const float* dout, int64_t ld, const int32_t* pos, int64_t T,
@@ -82,12 +87,16 @@ void attn_scores_forward(float* scores, const float* q, int64_t ldq, const float
                          const uint8_t* key_valid, int64_t Tq, int64_t Tk, int64_t q_offset,
                          int64_t Hq, int64_t Hkv, int64_t dh, float scale);
 // Row-wise softmax over the last axis; a row that is all -inf becomes all 0.
+// out may alias in.
 void softmax_forward(float* out, const float* in, int64_t rows, int64_t cols);
 void softmax_backward(float* din, const float* dout, const float* out, int64_t rows, int64_t cols);
 // z[i, h, :] = sum_j pattern[h, i, j] v[j, h_kv, :]. z row stride ldz.
 void attn_z_forward(float* z, int64_t ldz, const float* pattern, const float* v, int64_t ldv,
                     int64_t Tq, int64_t Tk, int64_t Hq, int64_t Hkv, int64_t dh);
-// Backward of the two products: dq, dk (via dscores) and dpattern, dv.
+// Backward of the two products: dq, dk (via dscores) and dpattern, dv. Any
+// gradient output may be null. Heads sharing a kv head (GQA) sum into dk / dv.
+// dscores must be 0 at masked entries (softmax_backward guarantees it: the
+// pattern is 0 there); attn_scores_backward does not re-apply the mask.
 void attn_z_backward(float* dpattern, float* dv, int64_t lddv, const float* dz, int64_t lddz,
                      const float* pattern, const float* v, int64_t ldv, int64_t Tq, int64_t Tk,
                      int64_t Hq, int64_t Hkv, int64_t dh);
@@ -97,10 +106,13 @@ void attn_scores_backward(float* dq, int64_t lddq, float* dk, int64_t lddk, cons
 
 // ---------------------------------------------------------------- loss
 // losses[t] = -log softmax(logits[t])[targets[t]]; targets < 0 are ignored (loss 0).
-// Returns the mean over non-ignored rows.
+// Returns the mean over non-ignored rows (0 if there are none). losses may be
+// null. A target >= V throws Error.
 double cross_entropy_forward(float* losses, const float* logits, const int32_t* targets,
                              int64_t N, int64_t V);
-// dlogits[t] += (softmax(logits[t]) - onehot(target)) * dloss[t]
+// dlogits[t] += (softmax(logits[t]) - onehot(target)) * dloss[t]; ignored rows
+// get nothing. dloss may be null: 1 for every row (the gradient of the SUM of
+// losses; pass 1/count per row for the mean).
 void cross_entropy_backward(float* dlogits, const float* logits, const int32_t* targets,
                             const float* dloss, int64_t N, int64_t V);
 

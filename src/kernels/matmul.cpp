@@ -47,8 +47,8 @@ void matmul_forward(float* out, int64_t ldo, const float* inp, int64_t ldi, MatR
   if (K == 0) {
     for (int64_t n = 0; n < N; ++n)
       for (int64_t j = 0; j < M; ++j) {
-        const float b = bias ? bias[j * bias_stride] : 0.0f;
-        out[n * ldo_i + j] = accumulate ? out[n * ldo_i + j] + b : b;
+        const float bj = bias ? bias[j * bias_stride] : 0.0f;
+        out[n * ldo_i + j] = accumulate ? out[n * ldo_i + j] + bj : bj;
       }
     return;
   }

@@ -17,6 +17,9 @@ namespace glassbox {
 
 namespace detail {
 void parse_merge_line(std::string_view line, std::string_view& a, std::string_view& b, const std::string& where);
+// from_hf_json on a parsed document; `path` names it in messages. read_config:
+// look for tokenizer_config.json beside `path`.
+Tokenizer tokenizer_from_hf_json(const nlohmann::json& j, const std::string& path, bool read_config);
 }
 
 namespace {
@@ -159,7 +162,11 @@ int32_t first_found(const TokenizerModel& m, std::initializer_list<const char*> 
 }  // namespace
 
 Tokenizer Tokenizer::from_hf_json(const std::string& path) {
-  const json j = detail::read_json_file(path);
+  return detail::tokenizer_from_hf_json(detail::read_json_file(path), path, /*read_config=*/true);
+}
+
+// Also used by train_bpe, which builds the document in memory.
+Tokenizer detail::tokenizer_from_hf_json(const nlohmann::json& j, const std::string& path, bool read_config) {
   if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
     fail(path, ": missing \"model\" object (not a Hugging Face tokenizer.json?)");
   const json& model = j["model"];
@@ -242,7 +249,7 @@ Tokenizer Tokenizer::from_hf_json(const std::string& path) {
   if (!m->suffix_ids.empty()) m->eos_id = m->suffix_ids.back();
   if (m->bos_id < 0) m->bos_id = first_found(*m, {"<s>", "<|begin_of_text|>", "<bos>", "<|endoftext|>"});
   if (m->eos_id < 0) m->eos_id = first_found(*m, {"</s>", "<|end_of_text|>", "<eos>", "<|endoftext|>"});
-  read_tokenizer_config(*m, path);
+  if (read_config) read_tokenizer_config(*m, path);
 
   m->finalize();
   return Tokenizer(std::move(m));

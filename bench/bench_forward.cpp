@@ -1,0 +1,97 @@
+// Forward-pass benchmark with the same command line and JSON output as
+// bench/reference_hooked_gpt2.py, so the two can be timed side by side:
+//   bench_forward --model DIR --tokens 1024 --mode plain|cache|cache_result|load [--threads 2] [--repeat 3]
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "glassbox/cache.h"
+#include "glassbox/error.h"
+#include "kernels/kernels.h"
+
+using namespace glassbox;
+using Clock = std::chrono::steady_clock;
+
+static double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+static double peak_rss_mb() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
+int main(int argc, char** argv) {
+  std::string model, mode = "plain";
+  int tokens = 1024, threads = 2, repeat = 3, batch = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "bench_forward: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--model") model = next();
+    else if (a == "--mode") mode = next();
+    else if (a == "--tokens") tokens = std::stoi(next());
+    else if (a == "--threads") threads = std::stoi(next());
+    else if (a == "--repeat") repeat = std::stoi(next());
+    else if (a == "--batch") batch = std::stoi(next());
+    else {
+      std::fprintf(stderr, "usage: bench_forward --model DIR [--tokens N] [--mode plain|cache|cache_result|load] "
+                           "[--threads N] [--repeat N] [--batch B]\n");
+      return 2;
+    }
+  }
+  try {
+    kernels::set_num_threads(threads);
+    const auto t0 = Clock::now();
+    const Model m = Model::load(model);
+    // Touch every weight page once so load time includes paging the file in, as the reference does.
+    volatile float sink = 0;
+    for (const auto& lw : m.weights().layers) sink = sink + lw.W_O.data[0];
+    const double load_s = seconds_since(t0);
+    std::vector<double> times;
+    size_t n_cached = 0, cached_bytes = 0;
+    if (mode != "load") {
+      Engine e(m);
+      std::vector<std::vector<int32_t>> rows(static_cast<size_t>(batch), std::vector<int32_t>(static_cast<size_t>(tokens)));
+      for (int b = 0; b < batch; ++b)
+        for (int t = 0; t < tokens; ++t) rows[size_t(b)][size_t(t)] = (t * 7919 + b * 31) % m.config().d_vocab;
+      const Batch bt = Batch::from_rows(rows);
+      for (int r = 0; r <= repeat; ++r) {  // run 0 is an untimed warm-up
+        const auto t1 = Clock::now();
+        if (mode == "plain") {
+          const Tensor lg = e.logits(bt);
+          cached_bytes = lg.nbytes();
+        } else if (mode == "cache" || mode == "cache_result") {
+          CacheOptions o;
+          o.with_result = mode == "cache_result";
+          const ActivationCache c = run_with_cache(e, bt, o);
+          n_cached = c.entries.size();
+          cached_bytes = c.nbytes();
+        } else {
+          fail("unknown --mode '", mode, "' (expected plain, cache, cache_result or load)");
+        }
+        if (r > 0) times.push_back(seconds_since(t1));
+      }
+    }
+    std::sort(times.begin(), times.end());
+    const double med = times.empty() ? load_s : times[times.size() / 2];
+    std::printf("{\"impl\": \"glassbox\", \"mode\": \"%s\", \"tokens\": %d, \"batch\": %d, \"threads\": %d, "
+                "\"seconds\": %.4f, \"load_seconds\": %.4f, \"peak_rss_mb\": %.1f, \"n_cached_tensors\": %zu, "
+                "\"cached_bytes\": %zu}\n",
+                mode.c_str(), tokens, batch, threads, med, load_s, peak_rss_mb(), n_cached, cached_bytes);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_forward: error: %s\n", e.what());
+    return 1;
+  }
+}

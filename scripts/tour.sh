@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The main job: install dependencies, build, and run the guided tour.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$ROOT/scripts/install-deps.sh"
+"$ROOT/scripts/build.sh"
+cd "$ROOT"
+"${GLASSBOX_BUILD_DIR:-$ROOT/build}/glassbox" tour --out out/tour "$@"

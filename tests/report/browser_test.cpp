@@ -1,0 +1,137 @@
+// Renders a report in headless Chromium and checks that every chart drew.
+// Skipped when no Chromium is installed (Debian 'chromium'; CI installs it).
+#include <cmath>
+#include <cstdlib>
+
+#include <gtest/gtest.h>
+
+#include "glassbox/report.h"
+#include "report_test_util.h"
+
+namespace report = glassbox::report;
+using report_test::count;
+using report_test::read_file;
+using report_test::TempDir;
+
+namespace {
+
+std::string find_chromium() {
+  if (const char* env = std::getenv("GLASSBOX_CHROMIUM"); env && *env) return env;
+  for (const char* name : {"chromium", "chromium-browser", "google-chrome"}) {
+    std::string cmd = std::string("command -v ") + name + " >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) == 0) return name;
+  }
+  return {};
+}
+
+// One headless launch with a fresh profile; stdout and stderr to files.
+int run_chromium(const std::string& chromium, const TempDir& tmp, const std::string& name,
+                 const std::string& action, const std::string& url) {
+  const std::string profile = (tmp / ("profile-" + name)).string();
+  const std::string out = (tmp / (name + ".out")).string();
+  const std::string err = (tmp / (name + ".err")).string();
+  std::string cmd = chromium +
+                    " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
+                    " --disable-background-networking --disable-component-update --disable-sync"
+                    " --user-data-dir='" + profile + "' --virtual-time-budget=10000 " + action +
+                    " '" + url + "' >'" + out + "' 2>'" + err + "'";
+  return std::system(cmd.c_str());
+}
+
+report::Page example_page() {
+  std::vector<float> train, val;
+  for (int i = 0; i < 60; ++i) {
+    train.push_back(4.0f * std::exp(-i / 15.0f) + 0.4f + 0.05f * std::sin(i * 1.3f));
+    if (i % 5 == 0) val.push_back(4.1f * std::exp(-i / 16.0f) + 0.5f);
+  }
+  std::vector<float> val_x;
+  for (int i = 0; i < 60; i += 5) val_x.push_back(static_cast<float>(i));
+
+  // A causal attention pattern over repeated tokens (an induction-like head).
+  std::vector<std::string> tokens = {"<|endoftext|>", "When", " Mary", " and", " John", " went",
+                                     " to", " the", " store", ",", " John", " gave", " a",
+                                     " drink", " to"};
+  for (auto& t : tokens) t = report::display_token(t);
+  const size_t T = tokens.size();
+  std::vector<float> pattern(T * T, 0.0f);
+  for (size_t q = 0; q < T; ++q) {
+    float sum = 0;
+    for (size_t k = 0; k <= q; ++k) {
+      float w = std::exp(-0.35f * static_cast<float>(q - k)) + (k == 0 ? 1.5f : 0.0f) +
+                (q >= 10 && k == q - 7 ? 3.0f : 0.0f);
+      pattern[q * T + k] = w;
+      sum += w;
+    }
+    for (size_t k = 0; k <= q; ++k) pattern[q * T + k] /= sum;
+  }
+
+  report::Page page("Report <test> page", "A line chart and a heatmap, rendered by vega-embed.");
+  page.add_card({"gpt2 (small)", {{"layers", "12"}, {"heads", "12"}, {"d_model", "768"}},
+                 "Shipped organism."});
+  page.add_card({"prompt", {{"tokens", std::to_string(T)}, {"loss", "3.214"}}});
+  page.add_heading("Training");
+  page.add_text("Loss falls quickly and flattens; validation is measured every 5 steps.");
+  page.add_chart(report::line_chart("Loss", {{"train", train}, {"val", val, val_x}}, "step",
+                                    "cross-entropy", true),
+                 "Log scale.");
+  page.add_heading("Attention");
+  page.add_chart(report::heatmap("L5H1 attention pattern", tokens, tokens, pattern,
+                                 "attention", false, "query", "key"));
+  page.add_table({"head", "score"}, {{"L5H1", "0.91"}, {"L5H5", "0.87"}});
+  return page;
+}
+
+}  // namespace
+
+TEST(Browser, ChartsRenderInHeadlessChromium) {
+  const std::string chromium = find_chromium();
+  if (chromium.empty()) {
+    GTEST_SKIP() << "chromium not installed (Debian 'chromium', scripts/install-deps.sh)";
+  }
+  TempDir tmp;
+  const report::Page page = example_page();
+  const auto html_path = tmp / "report.html";
+  // Real assets: a missing scripts/fetch-web-assets.sh run fails here, loudly.
+  page.save(html_path.string());
+  const std::string url = "file://" + html_path.string();
+
+  int rc = run_chromium(chromium, tmp, "dom", "--dump-dom", url);
+  ASSERT_EQ(rc, 0) << read_file(tmp / "dom.err");
+  const std::string dom = read_file(tmp / "dom.out");
+  ASSERT_FALSE(dom.empty()) << read_file(tmp / "dom.err");
+
+  // Every chart div holds an SVG drawn by vega, and no error box replaced one.
+  ASSERT_EQ(page.chart_count(), 2u);
+  for (size_t i = 0; i < page.chart_count(); ++i) {
+    const std::string id = "id=\"chart-" + std::to_string(i) + "\"";
+    const size_t at = dom.find(id);
+    ASSERT_NE(at, std::string::npos) << id;
+    const size_t svg = dom.find("<svg", at);
+    ASSERT_NE(svg, std::string::npos) << "no svg after " << id;
+    const size_t close = dom.find('>', svg);
+    EXPECT_NE(dom.substr(svg, close - svg).find("class=\"marks\""), std::string::npos)
+        << "chart " << i << " did not render";
+  }
+  EXPECT_EQ(count(dom, "class=\"marks\""), 2u);
+  EXPECT_NE(dom.find("mark-line"), std::string::npos);
+  EXPECT_NE(dom.find("mark-rect"), std::string::npos);
+  EXPECT_EQ(dom.find("chart-failed\""), std::string::npos) << "a chart reported an error";
+  // The tokens reached the axis through labelExpr.
+  EXPECT_NE(dom.find(">\xE2\x90\xA3Mary</text>"), std::string::npos);
+
+  const auto png = tmp / "shot.png";
+  rc = run_chromium(chromium, tmp, "shot",
+                    "--screenshot='" + png.string() + "' --window-size=1200,900", url);
+  ASSERT_EQ(rc, 0) << read_file(tmp / "shot.err");
+  ASSERT_TRUE(report_test::fs::exists(png)) << read_file(tmp / "shot.err");
+  EXPECT_GT(report_test::fs::file_size(png), 20000u);  // a blank 1200x900 PNG is ~5 KB
+  const std::string bytes = read_file(png);
+  EXPECT_EQ(bytes.substr(1, 3), "PNG");
+
+  // Keep the screenshot for a human to look at.
+  if (const char* keep = std::getenv("GLASSBOX_REPORT_SCREENSHOT"); keep && *keep) {
+    report_test::fs::copy_file(png, keep, report_test::fs::copy_options::overwrite_existing);
+    report_test::fs::copy_file(html_path, std::string(keep) + ".html",
+                               report_test::fs::copy_options::overwrite_existing);
+  }
+}

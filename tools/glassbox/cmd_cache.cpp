@@ -1,0 +1,78 @@
+// glassbox cache: run a prompt and save activations (plus logits and tokens)
+// to a safetensors file under their hook names.
+#include <memory>
+
+#include "common.h"
+#include "glassbox/cache.h"
+#include "glassbox/error.h"
+
+namespace glassbox::cli {
+
+Command add_cache_command(CLI::App& parent) {
+  struct Opts {
+    std::string model, prompt, tokens, out, positions, dtype = "f32", max_memory, intervene;
+    std::vector<std::string> names;
+    bool with_result = false, json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = parent.add_subcommand("cache", "Run a prompt and save its activations to a safetensors file");
+  add_model_option(*cmd, o->model);
+  auto* prompt = cmd->add_option("prompt", o->prompt, "Prompt text");
+  auto* tokens = add_tokens_option(*cmd, o->tokens);
+  prompt->excludes(tokens);
+  cmd->add_option("--names", o->names, "Hook names or globs to keep, e.g. 'blocks.*.attn.hook_pattern' (default: all)")
+      ->expected(1, -1);
+  cmd->add_option("-o,--out", o->out, "Output .safetensors file")->required();
+  cmd->add_option("--positions", o->positions, "Keep only these positions, e.g. -1,0 (negative: from the end)");
+  cmd->add_option("--dtype", o->dtype, "Storage dtype")
+      ->check(CLI::IsMember({"f32", "f16", "bf16"}))
+      ->capture_default_str();
+  cmd->add_option("--max-memory", o->max_memory, "Fail before running if the run needs more, e.g. 512MiB, 2G");
+  cmd->add_flag("--with-result", o->with_result, "Include attn.hook_result (per-head outputs) when --names is not given");
+  cmd->add_option("--intervene", o->intervene, "Interventions JSON file applied during the run");
+  add_json_flag(*cmd, o->json);
+  return {cmd, [o] {
+            CacheOptions co;
+            co.names = o->names;
+            if (!o->positions.empty()) co.positions = parse_int_list(o->positions, "--positions");
+            co.dtype = o->dtype == "bf16" ? DType::BF16 : o->dtype == "f16" ? DType::F16 : DType::F32;
+            if (!o->max_memory.empty()) {
+              co.max_memory = parse_bytes(o->max_memory, "--max-memory");
+              if (co.max_memory == 0) fail("--max-memory: must be above 0");
+            }
+            co.with_result = o->with_result;
+
+            const Model m = load_model(o->model);
+            const std::vector<int32_t> ids = input_tokens(m, o->prompt, o->tokens);
+            Engine e(m);
+            HookRegistry reg(m.config());
+            const auto handles = attach_interventions_file(reg, o->intervene);
+            const ActivationCache cache = run_with_cache(e, Batch::single(ids), co, &reg);
+            cache.save(o->out);
+
+            std::vector<std::pair<std::string, const Tensor*>> rows = {{"tokens", &cache.tokens},
+                                                                       {"logits", &cache.logits}};
+            for (const auto& [name, t] : cache.entries) rows.push_back({name, &t});
+            size_t total = 0;
+            for (const auto& r : rows) total += r.second->nbytes();
+            if (o->json) {
+              nlohmann::json ts = nlohmann::json::array();
+              for (const auto& [name, t] : rows)
+                ts.push_back({{"name", name},
+                              {"shape", shape_json(t->shape)},
+                              {"dtype", std::string(dtype_name(t->dtype))},
+                              {"bytes", t->nbytes()}});
+              print_json({{"path", o->out}, {"n_tensors", rows.size()}, {"total_bytes", total}, {"tensors", ts}});
+              return 0;
+            }
+            std::printf("wrote %s\n", o->out.c_str());
+            std::printf("  %-36s %-22s %-5s %12s\n", "name", "shape", "dtype", "bytes");
+            for (const auto& [name, t] : rows)
+              std::printf("  %-36s %-22s %-5s %12s\n", name.c_str(), shape_str(t->shape).c_str(),
+                          std::string(dtype_name(t->dtype)).c_str(), human_bytes(t->nbytes()).c_str());
+            std::printf("  total: %zu tensors, %s (%zu bytes)\n", rows.size(), human_bytes(total).c_str(), total);
+            return 0;
+          }};
+}
+
+}  // namespace glassbox::cli

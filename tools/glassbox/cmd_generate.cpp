@@ -1,0 +1,67 @@
+// glassbox generate: sample a continuation, with interventions active for
+// every generated token.
+#include <memory>
+
+#include "common.h"
+#include "glassbox/engine.h"
+#include "glassbox/generate.h"
+#include "glassbox/tokenizer.h"
+
+namespace glassbox::cli {
+
+Command add_generate_command(CLI::App& parent) {
+  struct Opts {
+    std::string model, prompt, tokens, intervene;
+    SamplingOptions s;
+    bool greedy = false, ignore_eos = false, json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  o->s.max_new_tokens = 32;
+  CLI::App* cmd = parent.add_subcommand("generate", "Continue a prompt (sampling or greedy)");
+  add_model_option(*cmd, o->model);
+  auto* prompt = cmd->add_option("prompt", o->prompt, "Prompt text");
+  auto* tokens = add_tokens_option(*cmd, o->tokens);
+  prompt->excludes(tokens);
+  cmd->add_option("-n,--max-new-tokens", o->s.max_new_tokens, "Tokens to generate")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--temperature", o->s.temperature, "Sampling temperature (0 = greedy)")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-k", o->s.top_k, "Sample among the k most likely tokens (0 = all)")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-p", o->s.top_p, "Nucleus sampling: smallest set with this much probability")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--seed", o->s.seed, "Random seed (same seed, same output)")->capture_default_str();
+  cmd->add_flag("--greedy", o->greedy, "Always take the most likely token (same as --temperature 0)");
+  cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating after the end-of-text token");
+  cmd->add_option("--intervene", o->intervene, "Interventions JSON file, active for every generated token");
+  add_json_flag(*cmd, o->json);
+  return {cmd, [o] {
+            const Model m = load_model(o->model);
+            const std::vector<int32_t> ids = input_tokens(m, o->prompt, o->tokens);
+            SamplingOptions s = o->s;
+            if (o->greedy) s.temperature = 0;
+            if (m.tokenizer() && m.tokenizer()->eos_id() >= 0 && !o->ignore_eos)
+              s.stop_tokens.push_back(m.tokenizer()->eos_id());
+            Engine e(m);
+            HookRegistry reg(m.config());
+            const auto handles = attach_interventions_file(reg, o->intervene);
+            const std::vector<int32_t> out = generate(e, {ids}, s, &reg).tokens.at(0);
+            const Tokenizer* t = m.tokenizer();
+            if (o->json) {
+              nlohmann::json j = {{"prompt_tokens", ids}, {"tokens", out}};
+              j["text"] = t ? nlohmann::json(t->decode(out)) : nlohmann::json(nullptr);
+              print_json(j);
+            } else if (t) {
+              const std::string text = t->decode(out);
+              std::fwrite(text.data(), 1, text.size(), stdout);
+              std::fputc('\n', stdout);
+            } else {
+              for (size_t i = 0; i < out.size(); ++i) std::printf(i ? ",%d" : "%d", out[i]);
+              std::fputc('\n', stdout);
+            }
+            return 0;
+          }};
+}
+
+}  // namespace glassbox::cli

@@ -1,0 +1,91 @@
+// What the commands share: the flags every command has (--model, --json,
+// --tokens), model and input loading, and printing helpers.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "glassbox/hooks.h"
+#include "glassbox/model.h"
+
+namespace glassbox {
+class Tokenizer;
+}
+
+namespace glassbox::cli {
+
+// A subcommand and what runs when it was chosen (returns the exit code).
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_info_command(CLI::App& parent);
+Command add_tokenize_command(CLI::App& parent);
+Command add_hooks_command(CLI::App& parent);
+Command add_run_command(CLI::App& parent);
+Command add_generate_command(CLI::App& parent);
+Command add_cache_command(CLI::App& parent);
+Command add_tour_command(CLI::App& parent);
+
+// Where `glassbox tour` writes its checkpoint, and the --model default until
+// trained model organisms ship.
+inline constexpr const char* kDefaultModel = "out/tour/tiny-gpt2";
+
+// ---- flags
+CLI::Option* add_model_option(CLI::App& cmd, std::string& path);
+CLI::Option* add_json_flag(CLI::App& cmd, bool& json);
+CLI::Option* add_tokens_option(CLI::App& cmd, std::string& csv);
+
+// ---- loading
+std::string resolve_model_path(const std::string& flag);  // the default when empty
+Model load_model(const std::string& flag);
+const Tokenizer& require_tokenizer(const Model& m, const std::string& what);
+// The command's input tokens: --tokens if given, else `text` through the
+// model's tokenizer (with its special tokens). Error if both or neither.
+std::vector<int32_t> input_tokens(const Model& m, const std::string& text, const std::string& tokens_csv);
+std::string read_text_file(const std::string& path);
+// Loads interventions from a JSON file (see interventions.h) and attaches them
+// to `reg` as replace hooks; an empty path attaches nothing.
+std::vector<HookHandle> attach_interventions_file(HookRegistry& reg, const std::string& path);
+
+// ---- parsing flag values
+// "1,2,3" or "1 2 3".
+std::vector<int64_t> parse_int_list(const std::string& s, const std::string& flag);
+std::vector<int32_t> parse_token_ids(const std::string& s, const std::string& flag);
+// "4096", "512K", "512KiB", "1.5GiB" (K = KiB = 1024; KB = 1000).
+size_t parse_bytes(const std::string& s, const std::string& flag);
+
+// ---- printing
+std::string strf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+// Bytes shown safely on a terminal: control characters and invalid UTF-8 as escapes.
+std::string escape_text(std::string_view bytes);
+// How a token reads in human output: its decoded text, quoted, or "#id" without a tokenizer.
+std::string token_label(const Model& m, int32_t id);
+// JSON for a token's text (null without a tokenizer).
+nlohmann::json token_text_json(const Model& m, int32_t id);
+void print_json(const nlohmann::json& j);  // invalid UTF-8 replaced, not an exception
+nlohmann::json shape_json(const Shape& s);
+
+// ---- model card (info, tour)
+nlohmann::json config_json(const Config& c);
+nlohmann::json model_card_json(const Model& m, bool with_tensors);
+void print_model_card(const Model& m, bool with_tensors);
+
+// ---- next-token predictions (run, tour)
+struct Prediction {
+  int32_t id;
+  double prob;
+  float logit;
+};
+// The k most likely tokens of one logits row; softmax in double.
+std::vector<Prediction> top_predictions(const float* logits, int64_t V, int k);
+nlohmann::json predictions_json(const Model& m, const std::vector<Prediction>& ps);
+void print_predictions(const Model& m, const std::vector<Prediction>& ps);
+
+}  // namespace glassbox::cli

@@ -1,0 +1,44 @@
+// glassbox: the command-line front end. Global flags here; each command
+// lives in its own cmd_*.cpp.
+#include <cstdio>
+#include <exception>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "common.h"
+#include "glassbox/error.h"
+#include "kernels/kernels.h"
+
+int main(int argc, char** argv) {
+  using namespace glassbox::cli;
+  CLI::App app{"glassbox: mechanistic interpretability of transformer language models"};
+  app.name("glassbox");
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags may also follow the command name
+  int threads = int(std::thread::hardware_concurrency());
+  app.add_option("--threads", threads, "Worker threads for the kernels (default: hardware concurrency)")
+      ->check(CLI::PositiveNumber);
+
+  const std::vector<Command> commands = {
+      add_info_command(app),     add_tokenize_command(app), add_hooks_command(app), add_run_command(app),
+      add_generate_command(app), add_cache_command(app),    add_tour_command(app),
+  };
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    glassbox::kernels::set_num_threads(threads > 0 ? threads : 1);
+    for (const Command& c : commands)
+      if (c.app->parsed()) return c.run();
+  } catch (const std::exception& e) {  // glassbox::Error and anything else
+    std::fflush(stdout);
+    std::fprintf(stderr, "glassbox: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
