@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   fortunes                 # real text for tokenizer tests (scripts/fetch-test-data.sh)
+  wordnet-base             # nouns for the model-organism recipes (scripts/zoo-data.sh)
   python3
   chromium                 # headless browser tests of HTML reports
 )

@@ -117,7 +117,9 @@ json heatmap(const std::string& title, const std::vector<std::string>& row_label
   if (diverging) {
     float m = std::max(std::fabs(lo), std::fabs(hi));
     if (!std::isfinite(m) || m == 0) m = 1;
-    scale = {{"scheme", "redblue"}, {"domain", {-m, m}}, {"domainMid", 0}};
+    // Explicit stops so that 0 is white (vega's "redblue" centres on grey).
+    scale = {{"domain", {-m, 0.0f, m}}, {"range", {"#b2182b", "#ffffff", "#2166ac"}},
+             {"interpolate", "lab"}};
   } else {
     // White at the low end (0 when nothing is negative: attention that is
     // not there), through mid blue to navy; vega's "blues" starts light blue.
@@ -147,6 +149,7 @@ json heatmap(const std::string& title, const std::vector<std::string>& row_label
           {"width", {{"step", cell}}},
           {"height", {{"step", cell}}},
           {"mark", {{"type", "rect"}}},
+          {"view", {{"stroke", "#dde2e8"}}},  // outlines white (masked) regions
           {"encoding",
            {{"x", {{"field", "col"}, {"type", "ordinal"}, {"title", title_or_null(col_title)},
                    {"axis", x_axis}}},
@@ -184,8 +187,8 @@ json bar_chart(const std::string& title, const std::vector<std::string>& labels,
                    {"axis", index_axis(labels)}}},
             {"x", {{"field", "value"}, {"type", "quantitative"},
                    {"title", title_or_null(value_title)}}},
-            {"color", {{"condition", {{"test", "datum.value < 0"}, {"value", "#d6604d"}}},
-                       {"value", "#4c78a8"}}},
+            {"color", {{"condition", {{"test", "datum.value < 0"}, {"value", "#c53d35"}}},
+                       {"value", "#3b6fb6"}}},
             {"tooltip",
              json::array({
                  {{"field", "label"}, {"type", "nominal"},

@@ -47,7 +47,7 @@ std::string Site::save(const std::string& dir) const {
   }
   Page index = index_;
   if (!pages_.empty()) {
-    index.add_heading("Pages");
+    index.add_html("<h2 id=\"pages\">Pages</h2>\n");  // not a nav section: the nav lists them
     for (const Entry& e : pages_) {
       index.add_card({e.page.title(), {}, e.summary, e.slug + ".html"});
     }

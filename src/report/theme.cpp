@@ -18,7 +18,8 @@ backdrop-filter:saturate(180%) blur(8px);border-bottom:1px solid var(--border)}
 .top .row{max-width:1120px;margin:0 auto;padding:0 28px;display:flex;align-items:center;gap:6px;
 overflow-x:auto;scrollbar-width:none}
 .top .row.main{height:52px}
-.top .row.sections{height:38px;border-top:1px solid var(--line)}
+.top .row.sections{height:34px;margin-top:-6px}
+.top .sections a.link:first-child{margin-left:-9px}
 .top .brand{font-weight:650;font-size:15px;color:var(--fg);text-decoration:none;white-space:nowrap;
 margin-right:18px;display:flex;align-items:center;gap:8px}
 .top .brand::before{content:"";width:14px;height:14px;border-radius:4px;

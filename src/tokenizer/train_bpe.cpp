@@ -88,9 +88,8 @@ struct Candidate {
 
 class Trainer {
  public:
-  // `pieces` (id -> piece, growing as tokens are added) orders ties.
-  Trainer(Words words, const std::vector<std::string>& pieces, int64_t min_frequency)
-      : w_(std::move(words)), min_frequency_(std::max<int64_t>(min_frequency, 1)), heap_(CandidateOrder{&pieces}) {
+  Trainer(Words words, int64_t min_frequency)
+      : w_(std::move(words)), min_frequency_(std::max<int64_t>(min_frequency, 1)) {
     for (uint32_t i = 0; i < w_.freq.size(); ++i) {
       const int32_t* s = &w_.syms[w_.begin[i]];
       for (uint32_t k = 0; k + 1 < w_.len[i]; ++k) {
@@ -144,14 +143,12 @@ class Trainer {
   }
 
  private:
+  // priority_queue pops the largest: higher count, then smaller (left id,
+  // right id), as HF's BpeTrainer orders its Merge entries.
   struct CandidateOrder {
-    const std::vector<std::string>* pieces;
-    // priority_queue pops the largest: higher count, then smaller (left, right) pieces.
     bool operator()(const Candidate& x, const Candidate& y) const {
       if (x.count != y.count) return x.count < y.count;
-      const auto& p = *pieces;
-      if (x.a != y.a) return p[x.a] > p[y.a];
-      return p[x.b] > p[y.b];
+      return x.a != y.a ? x.a > y.a : x.b > y.b;
     }
   };
 
@@ -247,7 +244,7 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
     t.pieces.push_back(alphabet[b]);
   }
 
-  Trainer trainer(count_words(texts, specials, pattern, byte_id), t.pieces, o.min_frequency);
+  Trainer trainer(count_words(texts, specials, pattern, byte_id), o.min_frequency);
   int32_t a, b;
   while (static_cast<int64_t>(t.pieces.size()) < o.vocab_size && trainer.best(a, b)) {
     std::string joined = t.pieces[a] + t.pieces[b];

@@ -24,13 +24,14 @@ std::string find_chromium() {
   return {};
 }
 
-// One headless launch with a fresh profile; stdout and stderr to files.
+// One headless launch with a fresh profile; stdout and stderr to <name>.out/.err.
 int run_chromium(const std::string& chromium, const TempDir& tmp, const std::string& name,
                  const std::string& action, const std::string& url) {
   const std::string profile = (tmp / ("profile-" + name)).string();
   const std::string out = (tmp / (name + ".out")).string();
   const std::string err = (tmp / (name + ".err")).string();
-  std::string cmd = chromium +
+  // timeout: a browser that hangs fails the test instead of the CI job.
+  std::string cmd = "timeout 120 " + chromium +
                     " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
                     " --disable-background-networking --disable-component-update --disable-sync"
                     " --user-data-dir='" + profile + "' --virtual-time-budget=10000 " + action +
@@ -65,7 +66,7 @@ report::Page example_page() {
     for (size_t k = 0; k <= q; ++k) pattern[q * T + k] /= sum;
   }
 
-  report::Page page("Report <test> page", "A line chart and a heatmap, rendered by vega-embed.");
+  report::Page page("Report <test> page", "Line, heatmap and bar charts, rendered by vega-embed.");
   page.add_card({"gpt2 (small)", {{"layers", "12"}, {"heads", "12"}, {"d_model", "768"}},
                  "Shipped organism."});
   page.add_card({"prompt", {{"tokens", std::to_string(T)}, {"loss", "3.214"}}});
@@ -78,6 +79,22 @@ report::Page example_page() {
   page.add_chart(report::heatmap("L5H1 attention pattern", tokens, tokens, pattern,
                                  "attention", false, "query", "key"));
   page.add_table({"head", "score"}, {{"L5H1", "0.91"}, {"L5H5", "0.87"}});
+
+  page.add_heading("Patching");
+  std::vector<std::string> layers, positions;
+  for (int l = 0; l < 6; ++l) layers.push_back(std::to_string(l));
+  for (size_t p = 0; p < T; ++p) positions.push_back(tokens[p]);
+  std::vector<float> effect(layers.size() * T);
+  for (size_t l = 0; l < layers.size(); ++l) {
+    for (size_t p = 0; p < T; ++p) {
+      effect[l * T + p] = (p == 4 ? 1.0f - 0.15f * l : 0.0f) + (p == T - 1 ? 0.18f * l : 0.0f) -
+                          (p == 2 && l > 2 ? 0.3f : 0.0f);
+    }
+  }
+  page.add_chart(report::heatmap("Activation patching: resid_pre", layers, positions, effect,
+                                 "logit diff recovered", true, "layer", "position"));
+  page.add_chart(report::bar_chart("Direct logit attribution", {"L5H1", "L5H5", "L6H9", "L3H0"},
+                                   {1.8f, 1.1f, 0.4f, -0.7f}, "head", "logit diff"));
   return page;
 }
 
@@ -101,7 +118,7 @@ TEST(Browser, ChartsRenderInHeadlessChromium) {
   ASSERT_FALSE(dom.empty()) << read_file(tmp / "dom.err");
 
   // Every chart div holds an SVG drawn by vega, and no error box replaced one.
-  ASSERT_EQ(page.chart_count(), 2u);
+  ASSERT_EQ(page.chart_count(), 4u);
   for (size_t i = 0; i < page.chart_count(); ++i) {
     const std::string id = "id=\"chart-" + std::to_string(i) + "\"";
     const size_t at = dom.find(id);
@@ -112,9 +129,9 @@ TEST(Browser, ChartsRenderInHeadlessChromium) {
     EXPECT_NE(dom.substr(svg, close - svg).find("class=\"marks\""), std::string::npos)
         << "chart " << i << " did not render";
   }
-  EXPECT_EQ(count(dom, "class=\"marks\""), 2u);
+  EXPECT_EQ(count(dom, "class=\"marks\""), page.chart_count());
   EXPECT_NE(dom.find("mark-line"), std::string::npos);
-  EXPECT_NE(dom.find("mark-rect"), std::string::npos);
+  EXPECT_NE(dom.find("mark-rect"), std::string::npos);  // heatmaps and bars
   EXPECT_EQ(dom.find("chart-failed\""), std::string::npos) << "a chart reported an error";
   // The tokens reached the axis through labelExpr.
   EXPECT_NE(dom.find(">\xE2\x90\xA3Mary</text>"), std::string::npos);

@@ -41,9 +41,11 @@ TEST(Heatmap, DivergingScaleIsSymmetricAroundZero) {
   json spec = report::heatmap("patching", {"L0", "L1"}, {"0", "1"}, {-0.5f, 2.0f, 0.0f, 1.0f},
                               "logit diff", true);
   const json& scale = spec["encoding"]["color"]["scale"];
-  EXPECT_EQ(scale["domainMid"], 0);
+  ASSERT_EQ(scale["domain"].size(), 3u);
   EXPECT_EQ(scale["domain"][0], -2.0f);
-  EXPECT_EQ(scale["domain"][1], 2.0f);
+  EXPECT_EQ(scale["domain"][1], 0.0f);
+  EXPECT_EQ(scale["domain"][2], 2.0f);
+  EXPECT_EQ(scale["range"][1], "#ffffff");
 }
 
 TEST(Heatmap, NonFiniteValuesBecomeNull) {

@@ -52,7 +52,7 @@ Command add_cache_command(CLI::App& parent) {
 
             std::vector<std::pair<std::string, const Tensor*>> rows = {{"tokens", &cache.tokens},
                                                                        {"logits", &cache.logits}};
-            for (const auto& [name, t] : cache.entries) rows.push_back({name, &t});
+            for (const auto* entry : entries_in_hook_order(cache, m.config())) rows.push_back({entry->first, &entry->second});
             size_t total = 0;
             for (const auto& r : rows) total += r.second->nbytes();
             if (o->json) {

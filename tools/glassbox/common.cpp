@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <sstream>
 
@@ -213,6 +214,18 @@ void print_json(const json& j) {
 }
 
 json shape_json(const Shape& s) { return json(std::vector<int64_t>(s.begin(), s.end())); }
+
+std::vector<const std::pair<std::string, Tensor>*> entries_in_hook_order(const ActivationCache& c, const Config& cfg) {
+  std::map<std::string, size_t> rank;
+  for (const HookPoint& p : all_hook_points(cfg)) rank.emplace(p.name(), rank.size());
+  std::vector<const std::pair<std::string, Tensor>*> out;
+  for (const auto& e : c.entries) out.push_back(&e);
+  std::stable_sort(out.begin(), out.end(), [&](const auto* a, const auto* b) {
+    const auto ra = rank.find(a->first), rb = rank.find(b->first);
+    return (ra == rank.end() ? rank.size() : ra->second) < (rb == rank.end() ? rank.size() : rb->second);
+  });
+  return out;
+}
 
 // ------------------------------------------------------------------ model card
 

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "glassbox/cache.h"
 #include "glassbox/hooks.h"
 #include "glassbox/model.h"
 
@@ -71,6 +72,8 @@ std::string token_label(const Model& m, int32_t id);
 nlohmann::json token_text_json(const Model& m, int32_t id);
 void print_json(const nlohmann::json& j);  // invalid UTF-8 replaced, not an exception
 nlohmann::json shape_json(const Shape& s);
+// A cache's entries sorted into the order the forward pass fires the hooks.
+std::vector<const std::pair<std::string, Tensor>*> entries_in_hook_order(const ActivationCache& c, const Config& cfg);
 
 // ---- model card (info, tour)
 nlohmann::json config_json(const Config& c);

