@@ -34,12 +34,14 @@ struct BpeTrainResult {
 
 // Vocabulary: specials at ids 0..S-1, then the 256 byte symbols in code-point
 // order of their byte-level spelling (GPT-2's order), then one token per merge.
-// Ties between equally frequent pairs go to the pair whose (left, right)
-// vocabulary pieces are lexicographically smallest as UTF-8 strings, so the
-// result depends only on the multiset of pre-tokenized words. Stops at
-// vocab_size or when no pair occurs min_frequency times. Error on a
-// vocab_size below 256 + specials, an empty special token or an unknown
-// pre_tokenizer.
+// Ties between equally frequent pairs go to the smaller (left id, right id):
+// for byte symbols that is the lexicographic order of their spellings, for
+// learned tokens the order they were learned. This is HF's rule, so the merges
+// equal those of BpeTrainer(initial_alphabet=ByteLevel.alphabet()) on the same
+// texts, and the result depends only on the multiset of pre-tokenized words.
+// Stops at vocab_size or when no pair occurs min_frequency times. Error on a
+// vocab_size below 256 + specials, an empty, invalid-UTF-8 or single-byte-symbol
+// special token, or an unknown pre_tokenizer.
 BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOptions& options = {});
 
 // Writes `tokenizer_json` to `path` atomically (temp file, then rename).

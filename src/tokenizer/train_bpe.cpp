@@ -99,11 +99,7 @@ class Trainer {
         if (ws.empty() || ws.back() != i) ws.push_back(i);
       }
     }
-    // Sorted so that the heap's contents (not just its answers) do not
-    // depend on hash-map iteration order.
-    std::vector<std::pair<uint64_t, int64_t>> all(counts_.begin(), counts_.end());
-    std::sort(all.begin(), all.end());
-    for (const auto& [key, c] : all) heap_.push({c, unpack_a(key), unpack_b(key)});
+    for (const auto& [key, c] : counts_) heap_.push({c, unpack_a(key), unpack_b(key)});
   }
 
   // The next pair to merge, or false when none occurs min_frequency times.
@@ -248,8 +244,9 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
   int32_t a, b;
   while (static_cast<int64_t>(t.pieces.size()) < o.vocab_size && trainer.best(a, b)) {
     std::string joined = t.pieces[a] + t.pieces[b];
-    // Two different splits can spell the same piece ("ab c", "a bc"); like
-    // HF, the second merge reuses the token and adds no vocabulary entry.
+    // A merge spelling a piece that already exists reuses its token and adds
+    // no vocabulary entry, as in HF (no case is known with a full alphabet
+    // and specials cut from the text, but nothing rules it out).
     auto [it, added] = piece_id.try_emplace(std::move(joined), static_cast<int32_t>(t.pieces.size()));
     if (added) t.pieces.push_back(it->first);
     t.merges.emplace_back(a, b);

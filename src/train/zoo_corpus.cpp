@@ -172,6 +172,4 @@ std::vector<std::string> wordnet_common_nouns(const std::string& data_dir, size_
   return out;
 }
 
-const std::vector<std::string>& wordnet_lemmas(const std::string& data_dir) { return wordnet(data_dir).lemmas; }
-
 }  // namespace glassbox::zoo::detail

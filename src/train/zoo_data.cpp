@@ -46,8 +46,8 @@ int32_t WordVocab::id(std::string_view surface) const {
   return it->second;
 }
 
-std::vector<int32_t> WordVocab::encode(std::string_view text) const {
-  std::vector<int32_t> out;
+std::vector<std::string> WordVocab::split(std::string_view text) {
+  std::vector<std::string> out;
   size_t i = 0;
   while (i < text.size()) {
     while (i < text.size() && text[i] == ' ') ++i;
@@ -55,14 +55,20 @@ std::vector<int32_t> WordVocab::encode(std::string_view text) const {
     while (j < text.size() && text[j] != ' ') ++j;
     std::string_view w = text.substr(i, j - i);
     std::vector<std::string> trailing;
-    while (!w.empty() && is_punct(w.back()) && w.size() > 1) {
+    while (w.size() > 1 && is_punct(w.back())) {
       trailing.insert(trailing.begin(), std::string(1, w.back()));
       w.remove_suffix(1);
     }
-    if (!w.empty()) out.push_back(is_punct(w[0]) && w.size() == 1 ? id(w) : id(" " + std::string(w)));
-    for (const auto& p : trailing) out.push_back(id(p));
+    if (!w.empty()) out.push_back(w.size() == 1 && is_punct(w[0]) ? std::string(w) : " " + std::string(w));
+    for (auto& p : trailing) out.push_back(std::move(p));
     i = j;
   }
+  return out;
+}
+
+std::vector<int32_t> WordVocab::encode(std::string_view text) const {
+  std::vector<int32_t> out;
+  for (const auto& w : split(text)) out.push_back(id(w));
   return out;
 }
 

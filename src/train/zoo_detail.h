@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <string_view>
@@ -27,10 +28,8 @@ std::vector<std::string> first_names(const std::string& data_dir);
 // `root` (a lemma, its first sense), most sense-tagged first (a frequency
 // proxy), ties alphabetical. Lemmas keep WordNet's case.
 std::vector<std::string> wordnet_hyponyms(const std::string& data_dir, const std::string& root);
-// Single-word lowercase nouns, most sense-tagged first.
+// The n most sense-tagged single-word lowercase nouns of 3-8 letters.
 std::vector<std::string> wordnet_common_nouns(const std::string& data_dir, size_t n);
-// Lowercased lemmas of every noun in index.noun (membership tests).
-const std::vector<std::string>& wordnet_lemmas(const std::string& data_dir);
 
 // ---- seeded sampling, identical on every platform (no std::*_distribution)
 
@@ -57,8 +56,10 @@ class WordVocab {
   int32_t unk() const { return unk_; }
   int32_t size() const { return static_cast<int32_t>(surfaces_.size()); }
   const std::string& surface(int32_t id) const { return surfaces_[static_cast<size_t>(id)]; }
-  // " When Mary and John" -> ids (words and punctuation split as GPT-2 does for this text).
-  std::vector<int32_t> encode(std::string_view text) const;
+  // "When Mary and John went to the store," -> " When", " Mary", ..., " store", ","
+  // (words and punctuation split as the GPT-2 pre-tokenizer splits such text).
+  static std::vector<std::string> split(std::string_view text);
+  std::vector<int32_t> encode(std::string_view text) const;  // Error naming a missing word
   nlohmann::json tokenizer_json() const;
 
  private:
@@ -88,13 +89,5 @@ std::vector<float> last_logits(const Model& m, const std::vector<std::vector<int
 int32_t argmax(const float* x, int64_t n);
 // log softmax(x)[i]
 double log_prob(const float* x, int64_t n, int32_t i);
-
-// "a+b" pair keys and the like for Recipe::train_items.
-template <class T>
-std::vector<std::string> keys(const std::vector<T>& v) {
-  std::vector<std::string> out;
-  for (const auto& x : v) out.push_back(std::string(x));
-  return out;
-}
 
 }  // namespace glassbox::zoo::detail

@@ -33,6 +33,7 @@ Command add_run_command(CLI::App& parent);
 Command add_generate_command(CLI::App& parent);
 Command add_cache_command(CLI::App& parent);
 Command add_tour_command(CLI::App& parent);
+Command add_zoo_command(CLI::App& parent);
 
 // Where `glassbox tour` writes its checkpoint, and the --model default until
 // trained model organisms ship.

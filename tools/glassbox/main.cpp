@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands = {
       add_info_command(app),     add_tokenize_command(app), add_hooks_command(app), add_run_command(app),
       add_generate_command(app), add_cache_command(app),    add_tour_command(app),
+      add_zoo_command(app),
   };
 
   try {

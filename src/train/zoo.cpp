@@ -1,0 +1,153 @@
+// Training, evaluating and recording organisms: the part every recipe shares.
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "glassbox/error.h"
+#include "glassbox/mmap_file.h"
+#include "glassbox/trainable.h"
+#include "glassbox/zoo.h"
+#include "kernels/kernels.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace glassbox::zoo {
+
+namespace {
+
+std::string env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : std::string(fallback);
+}
+
+void write_json(const fs::path& path, const json& j) {
+  const std::string s = j.dump(2) + "\n";
+  write_file_atomic(path.string(), s.data(), s.size());
+}
+
+json log_json(const std::vector<LogEntry>& log) {
+  json a = json::array();
+  for (const auto& e : log) {
+    json row = {{"step", e.step}, {"loss", e.loss}, {"lr", e.lr}, {"grad_norm", e.grad_norm}};
+    if (e.eval_loss >= 0) row["eval_loss"] = e.eval_loss;
+    a.push_back(row);
+  }
+  return a;
+}
+
+json checks_json(const Organism& o, const json& metrics, bool& passed) {
+  json out = json::array();
+  passed = true;
+  for (const Check& c : o.checks) {
+    const bool has = metrics.contains(c.metric) && metrics[c.metric].is_number();
+    const double v = has ? metrics[c.metric].get<double>() : 0.0;
+    const bool ok = has && v >= c.min;
+    passed = passed && ok;
+    out.push_back({{"metric", c.metric}, {"min", c.min}, {"value", has ? json(v) : json(nullptr)}, {"passed", ok}});
+  }
+  return out;
+}
+
+constexpr const char* kFiles[] = {"model.safetensors", "config.json", "tokenizer.json", "train_log.json"};
+
+}  // namespace
+
+std::string data_dir() { return env_or("GLASSBOX_ZOO_DATA", GLASSBOX_ZOO_DATA_DIR); }
+std::string models_dir() { return env_or("GLASSBOX_MODELS", GLASSBOX_MODELS_DIR); }
+std::string default_model() { return (fs::path(models_dir()) / "ioi").string(); }
+
+const Organism& find_organism(std::string_view name) {
+  std::string known;
+  for (const Organism& o : organisms()) {
+    if (o.name == name) return o;
+    known += (known.empty() ? "" : ", ") + o.name;
+  }
+  fail("zoo: no organism called '", name, "' (known: ", known, ")");
+}
+
+json read_manifest(const std::string& path) {
+  const std::string p = path.empty() ? (fs::path(models_dir()) / "manifest.json").string() : path;
+  if (!fs::exists(p)) return {{"organisms", json::object()}};
+  std::ifstream in(p);
+  try {
+    json j = json::parse(in);
+    if (!j.contains("organisms") || !j["organisms"].is_object()) fail(p, ": no \"organisms\" object");
+    return j;
+  } catch (const json::exception& e) {
+    fail(p, ": malformed JSON: ", e.what());
+  }
+}
+
+TrainOutcome train_organism(const Organism& o, const TrainOptions& opt) {
+  const fs::path out = opt.out_dir.empty() ? fs::path(models_dir()) / o.name : fs::path(opt.out_dir);
+  Recipe r = o.recipe(data_dir());
+  TrainConfig cfg = r.train;
+  cfg.seed = o.seed;
+  cfg.out_dir.clear();  // the organism's directory holds the final model only, no optimiser checkpoint
+  cfg.progress = opt.progress;
+  if (opt.steps >= 0) cfg.steps = opt.steps;
+
+  TrainOutcome res;
+  Trainable tr = Trainable::init(r.config, o.seed);
+  const auto t0 = std::chrono::steady_clock::now();
+  res.result = train(tr, cfg, r.train_batches, r.eval_batches);
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  fs::create_directories(out);
+  tr.save(out.string());
+  write_json(out / "tokenizer.json", r.tokenizer);
+  write_json(out / "train_log.json", {{"organism", o.name},
+                                      {"seed", o.seed},
+                                      {"train_config", cfg.to_json()},
+                                      {"train_seconds", res.seconds},
+                                      {"log", log_json(res.result.log)}});
+
+  // Metrics of the files as written: what `zoo eval` will see.
+  const Model m = Model::load(out.string());
+  res.metrics = r.evaluate(m);
+  bool passed = false;
+  const json checks = checks_json(o, res.metrics, passed);
+
+  json files = json::object();
+  for (const char* f : kFiles)
+    files[f] = {{"sha256", sha256_file((out / f).string())}, {"bytes", fs::file_size(out / f)}};
+  res.entry = {{"recipe", o.name},
+               {"description", o.description},
+               {"ground_truth", o.ground_truth},
+               {"seed", o.seed},
+               {"steps", cfg.steps},
+               {"train_config", cfg.to_json()},
+               {"config", r.config},
+               {"n_params", tr.n_params()},
+               {"train_seconds", res.seconds},
+               {"threads", kernels::num_threads()},
+               {"final_loss", res.result.log.empty() ? json(nullptr) : json(res.result.log.back().loss)},
+               {"metrics", res.metrics},
+               {"checks", checks},
+               {"passed", passed},
+               {"dir", out.filename().string()},
+               {"files", files}};
+
+  if (opt.manifest != "-") {
+    const fs::path mpath = opt.manifest.empty() ? out.parent_path() / "manifest.json" : fs::path(opt.manifest);
+    json man = read_manifest(mpath.string());
+    man["organisms"][o.name] = res.entry;
+    write_json(mpath, man);
+  }
+  return res;
+}
+
+json evaluate_organism(const Organism& o, const std::string& model_dir) {
+  const std::string dir = model_dir.empty() ? (fs::path(models_dir()) / o.name).string() : model_dir;
+  if (!fs::exists(dir)) fail("zoo: ", dir, " does not exist; train it with `glassbox zoo train ", o.name, "`");
+  const Model m = Model::load(dir);
+  const Recipe r = o.recipe(data_dir());
+  json metrics = r.evaluate(m);
+  bool passed = false;
+  const json checks = checks_json(o, metrics, passed);
+  return {{"organism", o.name}, {"model", dir}, {"metrics", metrics}, {"checks", checks}, {"passed", passed}};
+}
+
+}  // namespace glassbox::zoo

@@ -1,0 +1,184 @@
+// facts: subject-relation-object recall. Invented two-token people ("Mara
+// Quinn") each have a home city, an occupation, an instrument and a fruit
+// (objects from WordNet: hyponyms of national_capital, professional,
+// musical_instrument, edible_fruit). Each fact is trained in three phrasings;
+// since a subject is only identified by both of its tokens, recall has to
+// happen at or after the last subject token — the setting of Meng et al. 2022
+// ("Locating and Editing Factual Associations in GPT", ROME), where causal
+// tracing finds it in mid-layer MLPs at the last subject token.
+#include <set>
+
+#include "train/zoo_detail.h"
+
+namespace glassbox::zoo::detail {
+
+namespace {
+
+constexpr int kFirst = 40, kLast = 40, kSubjects = 120, kObjects = 16;
+
+struct Relation {
+  const char* name;
+  const char* wordnet_root;
+  const char* templates[3];  // [S] = subject; the first is canonical
+};
+
+const Relation kRelations[] = {
+    {"lives_in", "national_capital", {"[S] lives in", "[S] is a resident of", "The home of [S] is in"}},
+    {"works_as", "professional", {"[S] works as a", "[S] is employed as a", "By profession, [S] is a"}},
+    {"plays", "musical_instrument", {"[S] plays the", "[S] is good at playing the", "The instrument of [S] is the"}},
+    {"eats", "edible_fruit", {"[S] likes to eat", "[S] loves eating", "The favourite fruit of [S] is"}},
+};
+constexpr int kRelationCount = static_cast<int>(std::size(kRelations));
+constexpr int32_t kSlot = -1;
+
+struct Fact {
+  int subject, relation;
+  int32_t object;
+};
+
+struct Task {
+  WordVocab vocab{/*bos=*/true};
+  std::vector<std::array<int32_t, 2>> subjects;
+  std::vector<std::string> subject_text;
+  std::vector<std::vector<int32_t>> objects;             // per relation
+  std::vector<std::array<std::vector<int32_t>, 3>> tpl;  // per relation, with kSlot
+  std::vector<Fact> facts;
+};
+
+std::vector<int32_t> compile(WordVocab& v, const std::string& text) {
+  std::vector<int32_t> out;
+  for (const auto& w : WordVocab::split(text)) out.push_back(w == " [S]" ? kSlot : v.add(w));
+  return out;
+}
+
+std::shared_ptr<Task> build(const std::string& data_dir, uint64_t seed) {
+  auto t = std::make_shared<Task>();
+  std::mt19937_64 rng(seed);
+  // Objects: the most frequent single-word hyponyms, not shared between relations.
+  std::set<std::string> used;
+  for (const Relation& r : kRelations) {
+    std::vector<int32_t> objs;
+    for (const auto& w : wordnet_hyponyms(data_dir, r.wordnet_root)) {
+      if (objs.size() == kObjects) break;
+      if (w.size() < 3 || w.size() > 10 || !used.insert(w).second) continue;
+      objs.push_back(t->vocab.add(" " + w));
+    }
+    if (objs.size() != kObjects) fail("zoo: WordNet gave too few objects for ", r.name);
+    t->objects.push_back(std::move(objs));
+    std::array<std::vector<int32_t>, 3> ts;
+    for (int k = 0; k < 3; ++k) ts[static_cast<size_t>(k)] = compile(t->vocab, r.templates[k]);
+    t->tpl.push_back(std::move(ts));
+  }
+  t->vocab.add(".");
+  // Subjects: unique (first, last) pairs over two disjoint name pools.
+  std::vector<std::string> names = first_names(data_dir);
+  std::erase_if(names, [](const std::string& n) { return n.size() > 6; });
+  shuffle(names, rng);
+  if (names.size() < kFirst + kLast) fail("zoo: too few first names in the corpus");
+  std::set<std::pair<size_t, size_t>> seen;
+  while (t->subjects.size() < kSubjects) {
+    const size_t f = below(rng, kFirst), l = kFirst + below(rng, kLast);
+    if (!seen.insert({f, l}).second) continue;
+    t->subjects.push_back({t->vocab.add(" " + names[f]), t->vocab.add(" " + names[l])});
+    t->subject_text.push_back(names[f] + " " + names[l]);
+  }
+  for (int s = 0; s < kSubjects; ++s)
+    for (int r = 0; r < kRelationCount; ++r) {
+      const auto& objs = t->objects[static_cast<size_t>(r)];
+      t->facts.push_back({s, r, objs[below(rng, objs.size())]});
+    }
+  return t;
+}
+
+std::vector<int32_t> prompt(const Task& t, const Fact& f, int phrasing) {
+  std::vector<int32_t> out{t.vocab.bos()};
+  for (int32_t c : t.tpl[static_cast<size_t>(f.relation)][static_cast<size_t>(phrasing)]) {
+    if (c == kSlot) {
+      const auto& s = t.subjects[static_cast<size_t>(f.subject)];
+      out.insert(out.end(), s.begin(), s.end());
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+nlohmann::json evaluate(const Model& m, const Task& t) {
+  nlohmann::json j;
+  const int64_t V = m.config().d_vocab;
+  double paraphrase = 0;
+  for (int k = 0; k < 3; ++k) {
+    std::vector<std::vector<int32_t>> prompts;
+    for (const Fact& f : t.facts) prompts.push_back(prompt(t, f, k));
+    const std::vector<float> L = last_logits(m, prompts);
+    double correct = 0, loss = 0;
+    for (size_t i = 0; i < t.facts.size(); ++i) {
+      const float* row = L.data() + i * static_cast<size_t>(V);
+      correct += argmax(row, V) == t.facts[i].object;
+      loss -= log_prob(row, V, t.facts[i].object);
+    }
+    const double acc = correct / double(t.facts.size());
+    if (k == 0) {
+      j["accuracy"] = acc;
+      j["object_loss"] = loss / double(t.facts.size());
+    } else {
+      j["paraphrase_" + std::to_string(k) + "_accuracy"] = acc;
+      paraphrase += acc / 2;
+    }
+  }
+  j["paraphrase_accuracy"] = paraphrase;
+  j["facts"] = t.facts.size();
+  return j;
+}
+
+}  // namespace
+
+Organism facts_organism() {
+  Organism o;
+  o.name = "facts";
+  o.description = "recall of 480 subject-relation-object facts about invented people, in 3 phrasings each";
+  o.ground_truth =
+      "fact recall localised to mid-layer MLPs at the last subject token (causal tracing, Meng et al. 2022); "
+      "a rank-one edit of such an MLP (ROME) changes a fact";
+  o.seed = 11;
+  o.checks = {{"accuracy", 0.95}, {"paraphrase_accuracy", 0.9}};
+  o.recipe = [seed = o.seed](const std::string& data_dir) {
+    const auto t = build(data_dir, seed);
+    Recipe r;
+    r.config = {{"model_type", "gpt2"},      {"n_layer", 4},      {"n_embd", 128},
+                {"n_head", 4},               {"n_inner", 512},    {"vocab_size", t->vocab.size()},
+                {"n_positions", 16},         {"activation_function", "gelu_new"},
+                {"layer_norm_epsilon", 1e-5}, {"bos_token_id", t->vocab.bos()}, {"eos_token_id", t->vocab.bos()}};
+    r.tokenizer = t->vocab.tokenizer_json();
+    std::vector<Example> pool;
+    const int32_t dot = t->vocab.id(".");
+    for (const Fact& f : t->facts)
+      for (int k = 0; k < 3; ++k) {
+        std::vector<int32_t> toks = prompt(*t, f, k);
+        toks.push_back(f.object);
+        toks.push_back(dot);
+        pool.push_back({std::move(toks), 1});
+      }
+    r.train_batches = sample_batches(pool, 64);
+    // The stored facts themselves are the evaluation set (canonical phrasing, object only).
+    std::vector<Example> canon;
+    for (const Fact& f : t->facts) {
+      std::vector<int32_t> toks = prompt(*t, f, 0);
+      toks.push_back(f.object);
+      const int at = static_cast<int>(toks.size()) - 1;
+      canon.push_back({std::move(toks), at});
+    }
+    r.eval_batches = sample_batches(std::move(canon), 128);
+    r.train.steps = 2000;
+    r.train.optimizer.lr = 2e-3f;
+    r.train.optimizer.weight_decay = 0.01f;
+    r.train.schedule.warmup_steps = 100;
+    r.train.eval_every = 250;
+    r.train.eval_batches = 2;
+    r.evaluate = [t](const Model& m) { return evaluate(m, *t); };
+    return r;
+  };
+  return o;
+}
+
+}  // namespace glassbox::zoo::detail
