@@ -2,6 +2,7 @@
 // tokenizer, seeded sampling, batching, and held-out evaluation helpers.
 #pragma once
 #include <cstdint>
+#include <array>
 #include <map>
 #include <memory>
 #include <random>
@@ -11,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "glassbox/engine.h"
+#include "glassbox/error.h"
 #include "glassbox/model.h"
 #include "glassbox/train.h"
 #include "glassbox/zoo.h"

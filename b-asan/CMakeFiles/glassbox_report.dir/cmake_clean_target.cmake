@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "libglassbox_report.a"
+)

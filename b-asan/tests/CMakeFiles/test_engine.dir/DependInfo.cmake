@@ -1,0 +1,32 @@
+
+# Consider dependencies only in project.
+set(CMAKE_DEPENDS_IN_PROJECT_ONLY OFF)
+
+# The set of languages for which implicit dependencies are needed:
+set(CMAKE_DEPENDS_LANGUAGES
+  )
+
+# The set of dependency files which are needed:
+set(CMAKE_DEPENDS_DEPENDENCY_FILES
+  "/work/main/tests/engine/cache_test.cpp" "tests/CMakeFiles/test_engine.dir/engine/cache_test.cpp.o" "gcc" "tests/CMakeFiles/test_engine.dir/engine/cache_test.cpp.o.d"
+  "/work/main/tests/engine/generate_test.cpp" "tests/CMakeFiles/test_engine.dir/engine/generate_test.cpp.o" "gcc" "tests/CMakeFiles/test_engine.dir/engine/generate_test.cpp.o.d"
+  "/work/main/tests/engine/hooks_test.cpp" "tests/CMakeFiles/test_engine.dir/engine/hooks_test.cpp.o" "gcc" "tests/CMakeFiles/test_engine.dir/engine/hooks_test.cpp.o.d"
+  "/work/main/tests/engine/interventions_test.cpp" "tests/CMakeFiles/test_engine.dir/engine/interventions_test.cpp.o" "gcc" "tests/CMakeFiles/test_engine.dir/engine/interventions_test.cpp.o.d"
+  "/work/main/tests/engine/loader_test.cpp" "tests/CMakeFiles/test_engine.dir/engine/loader_test.cpp.o" "gcc" "tests/CMakeFiles/test_engine.dir/engine/loader_test.cpp.o.d"
+  )
+
+# Targets to which this target links.
+set(CMAKE_TARGET_LINKED_INFO_FILES
+  "/work/main/b-asan/CMakeFiles/glassbox_analysis.dir/DependInfo.cmake"
+  "/work/main/b-asan/CMakeFiles/glassbox_report.dir/DependInfo.cmake"
+  "/work/main/b-asan/CMakeFiles/glassbox_train.dir/DependInfo.cmake"
+  "/work/main/b-asan/CMakeFiles/glassbox_engine.dir/DependInfo.cmake"
+  "/work/main/b-asan/CMakeFiles/glassbox_arch.dir/DependInfo.cmake"
+  "/work/main/b-asan/CMakeFiles/glassbox_kernels.dir/DependInfo.cmake"
+  "/work/main/b-asan/CMakeFiles/glassbox_tokenizer.dir/DependInfo.cmake"
+  "/work/main/b-asan/CMakeFiles/glassbox_io.dir/DependInfo.cmake"
+  "/work/main/b-asan/CMakeFiles/glassbox_core.dir/DependInfo.cmake"
+  )
+
+# Fortran module output directory.
+set(CMAKE_Fortran_TARGET_MODULE_DIR "")

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Forward-pass benchmark: glassbox vs a TransformerLens-style PyTorch reference
+# on a random-weight GPT-2-small (124M), 1 x TOKENS tokens, side by side in one
+# run. Prints each implementation's JSON line and the ratios.
+#   bench/compare_forward.sh [TOKENS=1024] [THREADS=2] [REPEAT=3]
+# Needs: scripts/install-deps.sh --reference (python3-torch), a built tree (build/).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${GLASSBOX_BUILD_DIR:-$ROOT/build}"
+TOKENS="${1:-1024}" THREADS="${2:-2}" REPEAT="${3:-3}"
+MODEL="$ROOT/out/bench/gpt2-small"
+[[ -s "$MODEL/model.safetensors" ]] || /usr/bin/python3 "$ROOT/bench/make_gpt2_small.py" "$MODEL" >&2
+
+ratio() { /usr/bin/python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); k=sys.argv[3]; print(f'{k}: glassbox {a[k]:.3f}  torch {b[k]:.3f}  torch/glassbox = {b[k]/a[k]:.2f}x')" "$@"; }
+
+for mode in load plain cache; do
+  g=$("$BUILD/bench/bench_forward" --model "$MODEL" --tokens "$TOKENS" --mode "$mode" --threads "$THREADS" --repeat "$REPEAT")
+  t=$(/usr/bin/python3 "$ROOT/bench/reference_hooked_gpt2.py" --model "$MODEL" --tokens "$TOKENS" --mode "$mode" --threads "$THREADS" --repeat "$REPEAT")
+  echo "$g"; echo "$t"
+  ratio "$g" "$t" seconds
+  ratio "$g" "$t" peak_rss_mb
+done

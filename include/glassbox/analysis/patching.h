@@ -1,0 +1,88 @@
+// Activation patching (causal tracing of a clean vs. corrupted prompt pair):
+// run one prompt, replace one activation with its value from the other, and
+// measure how far the metric moves. Sweeps over (layer x position) for
+// residual / attention-output / MLP-output sites and over (layer x head) for
+// z / q / k / v / pattern / result (all positions at once).
+//
+// Metrics are normalised as in the IOI papers: (patched - corrupt) / (clean -
+// corrupt), so 1 means "fully restores the clean behaviour" and 0 "no effect".
+//
+// Cost: one clean run (its cache is the patch source), one corrupted baseline
+// run, then one *partial* run per cell: a patch at layer l and position p
+// leaves every layer below l and every position before p as in the baseline,
+// so the run starts at layer l (the baseline's blocks.{l}.hook_resid_pre is
+// fed to a model made of layers l.. only) and covers positions p.. only (the
+// baseline's keys and values of earlier positions come from a KV cache).
+// Heads are patched at all positions, so head sweeps reuse the layer prefix
+// only. `reuse_prefix = false` reruns the whole model per cell (the reference).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "glassbox/engine.h"
+
+namespace glassbox::analysis {
+
+enum class MetricKind : uint8_t { LogitDiff, Logit, Prob, LogProb };
+
+// A scalar read off the logits at one position, averaged over batch rows.
+struct PatchMetric {
+  MetricKind kind = MetricKind::LogitDiff;
+  int64_t pos = -1;              // negative: from the end
+  std::vector<int32_t> answer;   // one token for every row, or one per row
+  std::vector<int32_t> wrong;    // LogitDiff: the token subtracted (same shape as answer)
+  bool normalize = true;         // report (m - m_corrupt) / (m_clean - m_corrupt)
+
+  // logits [B, Tl, V] are those of absolute positions [T - Tl, T). dlogits
+  // (optional) receives d value / d logits, of logits' shape.
+  double value(const Tensor& logits, int64_t T, Tensor* dlogits = nullptr) const;
+  nlohmann::json to_json() const;
+  static PatchMetric from_json(const nlohmann::json& j);
+};
+
+// Which run is patched: Denoise runs the corrupted prompt with clean
+// activations patched in (what "restores" behaviour: sufficiency); Noise
+// runs the clean prompt with corrupted activations (necessity).
+enum class PatchDirection : uint8_t { Denoise, Noise };
+
+struct PatchingOptions {
+  PatchMetric metric;
+  PatchDirection direction = PatchDirection::Denoise;
+  bool reuse_prefix = true;
+};
+
+// One sweep's result: values [n_layers, n_cols], columns are positions or heads.
+struct PatchGrid {
+  std::string hook;              // site suffix: "hook_resid_pre", "attn.hook_z" ...
+  Site site = Site::resid_pre;
+  bool by_head = false;
+  int64_t n_layers = 0, n_cols = 0;
+  std::vector<float> values;
+  double clean = 0, corrupt = 0; // raw metric of the unpatched runs
+  bool normalized = true;
+  std::string method = "activation_patching";  // or "attribution_patching"
+  int64_t forward_runs = 0;      // partial or full forward passes spent on the cells
+
+  float at(int64_t layer, int64_t col) const { return values[size_t(layer * n_cols + col)]; }
+  nlohmann::json to_json() const;
+};
+
+// Sites swept by position: resid_pre, resid_mid, resid_post, attn_out, mlp_out.
+// Sites swept by head: q, k, v (kv heads with GQA), z, result, pattern.
+bool patchable_by_position(Site s);
+bool patchable_by_head(Site s);
+
+// Clean and corrupt batches must have the same shape (and padding).
+std::vector<PatchGrid> activation_patching(Engine& e, const Batch& clean, const Batch& corrupt,
+                                           const std::vector<Site>& sites, const PatchingOptions& opt);
+PatchGrid activation_patching(Engine& e, const Batch& clean, const Batch& corrupt, Site site,
+                              const PatchingOptions& opt);
+
+// Pearson correlation of two equally long series (of two grids' values).
+double correlation(const std::vector<float>& a, const std::vector<float>& b);
+double correlation(const PatchGrid& a, const PatchGrid& b);
+
+}  // namespace glassbox::analysis

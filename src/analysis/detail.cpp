@@ -1,0 +1,86 @@
+#include "analysis/detail.h"
+
+#include <cblas.h>
+
+#include <cmath>
+
+#include "glassbox/error.h"
+
+namespace glassbox::analysis::detail {
+
+void matmul(float* out, const float* x, int64_t ldx, int64_t N, const MatRef& W) {
+  if (N == 0 || W.cols == 0) return;
+  const bool row_major = W.cs == 1;
+  const int64_t ldw = row_major ? W.rs : W.cs;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, row_major ? CblasNoTrans : CblasTrans, int(N), int(W.cols), int(W.rows),
+              1.0f, x, int(ldx), W.data, int(std::max<int64_t>(ldw, 1)), 0.0f, out, int(W.cols));
+}
+
+void apply_final_norm(float* out, const float* x, int64_t N, const Config& c, const Weights& w) {
+  const int64_t d = c.d_model;
+  for (int64_t n = 0; n < N; ++n) {
+    const float* xr = x + n * d;
+    float* o = out + n * d;
+    if (c.norm == NormKind::None) {
+      std::copy(xr, xr + d, o);
+      continue;
+    }
+    double mu = 0;
+    if (c.norm == NormKind::LayerNorm) {
+      for (int64_t j = 0; j < d; ++j) mu += xr[j];
+      mu /= double(d);
+    }
+    double ss = 0;
+    for (int64_t j = 0; j < d; ++j) ss += (xr[j] - mu) * (xr[j] - mu);
+    const float scale = float(std::sqrt(ss / double(d) + double(c.norm_eps)));
+    for (int64_t j = 0; j < d; ++j) {
+      float v = (xr[j] - float(mu)) / scale;
+      if (w.ln_final_w) v *= w.ln_final_w[j];
+      if (w.ln_final_b) v += w.ln_final_b[j];
+      o[j] = v;
+    }
+  }
+}
+
+void lens_logits(float* logits, const float* x, int64_t N, const Config& c, const Weights& w) {
+  std::vector<float> normed(static_cast<size_t>(N * c.d_model));
+  apply_final_norm(normed.data(), x, N, c, w);
+  matmul(logits, normed.data(), c.d_model, N, w.W_U);
+  if (w.b_U)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t v = 0; v < c.d_vocab; ++v) logits[n * c.d_vocab + v] += w.b_U[v];
+}
+
+void log_softmax(const float* z, int64_t V, std::vector<double>& out) {
+  out.resize(static_cast<size_t>(V));
+  double mx = z[0];
+  for (int64_t j = 1; j < V; ++j) mx = std::max(mx, double(z[j]));
+  double s = 0;
+  for (int64_t j = 0; j < V; ++j) s += std::exp(double(z[j]) - mx);
+  const double lse = mx + std::log(s);
+  for (int64_t j = 0; j < V; ++j) out[size_t(j)] = double(z[j]) - lse;
+}
+
+std::vector<float> cached_f32(const ActivationCache& cache, const HookPoint& p) {
+  return cache[p.name()].to_f32_vector();
+}
+
+int64_t resolve_pos(int64_t pos, int64_t T, const char* what) {
+  const int64_t q = pos < 0 ? T + pos : pos;
+  if (q < 0 || q >= T) fail(what, ": position ", pos, " is out of range for ", T, " tokens");
+  return q;
+}
+
+std::vector<int32_t> per_row(const std::vector<int32_t>& v, int64_t B, const char* what, int32_t V) {
+  if (v.size() != 1 && int64_t(v.size()) != B)
+    fail(what, ": expected one token for every row or one per row (", B, " rows), got ", v.size());
+  std::vector<int32_t> out(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) {
+    out[size_t(b)] = v.size() == 1 ? v[0] : v[size_t(b)];
+    if (out[size_t(b)] < 0 || out[size_t(b)] >= V)
+      fail(what, ": token id ", out[size_t(b)], " is out of range [0, ", V, ")");
+  }
+  return out;
+}
+
+}  // namespace glassbox::analysis::detail

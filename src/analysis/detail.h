@@ -1,0 +1,39 @@
+// Internals shared by the analysis techniques: small dense linear algebra on
+// weight views, the final norm + unembedding applied outside the engine, and
+// row access into cached activations.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "glassbox/cache.h"
+#include "glassbox/engine.h"
+#include "glassbox/matref.h"
+
+namespace glassbox::analysis::detail {
+
+inline float at(const MatRef& m, int64_t i, int64_t j) { return m.data[i * m.rs + j * m.cs]; }
+
+// out [N, M] = x [N, K] (row stride ldx) . W [K, M] via BLAS (W may be strided either way).
+void matmul(float* out, const float* x, int64_t ldx, int64_t N, const MatRef& W);
+
+// The model's final norm with its own weights, applied row by row as the
+// engine does: LayerNorm (x - mean) / sqrt(var + eps) * w + b, RMSNorm
+// x / sqrt(mean(x^2) + eps) * w, or the identity. x, out: [N, d_model].
+void apply_final_norm(float* out, const float* x, int64_t N, const Config& c, const Weights& w);
+
+// logits [N, V] = final_norm(x [N, d_model]) . W_U + b_U: the logit lens.
+void lens_logits(float* logits, const float* x, int64_t N, const Config& c, const Weights& w);
+
+// log-softmax of one row, in double.
+void log_softmax(const float* z, int64_t V, std::vector<double>& out);
+
+// The cached activation as F32 (converted when stored as F16/BF16).
+std::vector<float> cached_f32(const ActivationCache& cache, const HookPoint& p);
+
+// Resolves a position (negative: from the end) against T; Error naming `what` when out of range.
+int64_t resolve_pos(int64_t pos, int64_t T, const char* what);
+
+// Tokens [B] for a per-row option: one value for every row, or one per row.
+std::vector<int32_t> per_row(const std::vector<int32_t>& v, int64_t B, const char* what, int32_t V);
+
+}  // namespace glassbox::analysis::detail

@@ -1,0 +1,97 @@
+// PatchMetric: the scalar patching and attribution patching measure.
+#include <cmath>
+
+#include "analysis/detail.h"
+#include "glassbox/analysis/patching.h"
+#include "glassbox/error.h"
+
+namespace glassbox::analysis {
+
+namespace {
+
+const char* kind_name(MetricKind k) {
+  switch (k) {
+    case MetricKind::LogitDiff: return "logit_diff";
+    case MetricKind::Logit: return "logit";
+    case MetricKind::Prob: return "prob";
+    case MetricKind::LogProb: return "logprob";
+  }
+  return "?";
+}
+
+}  // namespace
+
+double PatchMetric::value(const Tensor& logits, int64_t T, Tensor* dlogits) const {
+  if (logits.shape.size() != 3) fail("metric: logits ", shape_str(logits.shape), " are not [B, T, V]");
+  const int64_t B = logits.shape[0], Tl = logits.shape[1], V = logits.shape[2];
+  const int64_t abs = detail::resolve_pos(pos, T, "metric");
+  const int64_t row = abs - (T - Tl);
+  if (row < 0 || row >= Tl) fail("metric: position ", abs, " is not among the ", Tl, " positions with logits");
+  if (answer.empty()) fail("metric: no answer token given");
+  const auto a = detail::per_row(answer, B, "metric: answer", int32_t(V));
+  std::vector<int32_t> w;
+  if (kind == MetricKind::LogitDiff) {
+    if (wrong.empty()) fail("metric: logit_diff needs a wrong token");
+    w = detail::per_row(wrong, B, "metric: wrong", int32_t(V));
+  }
+  if (dlogits) *dlogits = Tensor::zeros(logits.shape);
+  double total = 0;
+  std::vector<double> lp;
+  for (int64_t b = 0; b < B; ++b) {
+    const float* z = logits.f32() + (b * Tl + row) * V;
+    float* g = dlogits ? dlogits->f32() + (b * Tl + row) * V : nullptr;
+    const size_t ai = size_t(a[size_t(b)]);
+    const double inv = 1.0 / double(B);
+    switch (kind) {
+      case MetricKind::LogitDiff:
+        total += double(z[ai]) - z[w[size_t(b)]];
+        if (g) g[ai] += float(inv), g[w[size_t(b)]] -= float(inv);
+        break;
+      case MetricKind::Logit:
+        total += z[ai];
+        if (g) g[ai] += float(inv);
+        break;
+      case MetricKind::Prob:
+      case MetricKind::LogProb: {
+        detail::log_softmax(z, V, lp);
+        const double pa = std::exp(lp[ai]);
+        total += kind == MetricKind::Prob ? pa : lp[ai];
+        if (g) {
+          // d log p_a / dz = e_a - p;  d p_a / dz = p_a (e_a - p).
+          const double f = kind == MetricKind::Prob ? pa : 1.0;
+          for (int64_t j = 0; j < V; ++j) g[j] -= float(f * std::exp(lp[size_t(j)]) * inv);
+          g[ai] += float(f * inv);
+        }
+        break;
+      }
+    }
+  }
+  return total / double(B);
+}
+
+nlohmann::json PatchMetric::to_json() const {
+  nlohmann::json j = {{"kind", kind_name(kind)}, {"pos", pos}, {"answer", answer}, {"normalize", normalize}};
+  if (!wrong.empty()) j["wrong"] = wrong;
+  return j;
+}
+
+PatchMetric PatchMetric::from_json(const nlohmann::json& j) {
+  PatchMetric m;
+  try {
+    const std::string k = j.value("kind", std::string("logit_diff"));
+    if (k == "logit_diff") m.kind = MetricKind::LogitDiff;
+    else if (k == "logit") m.kind = MetricKind::Logit;
+    else if (k == "prob") m.kind = MetricKind::Prob;
+    else if (k == "logprob") m.kind = MetricKind::LogProb;
+    else fail("metric: field 'kind' must be logit_diff, logit, prob or logprob, got \"", k, "\"");
+    m.pos = j.value("pos", int64_t(-1));
+    if (j.contains("answer")) m.answer = j.at("answer").get<std::vector<int32_t>>();
+    if (j.contains("wrong")) m.wrong = j.at("wrong").get<std::vector<int32_t>>();
+    m.normalize = j.value("normalize", true);
+  } catch (const nlohmann::json::exception& e) {
+    fail("metric: malformed JSON: ", e.what());
+  }
+  return m;
+}
+
+}  // namespace glassbox::analysis

@@ -1,0 +1,247 @@
+#include "glassbox/analysis/patching.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+
+#include "analysis/detail.h"
+#include "analysis/layer_suffix.h"
+#include "glassbox/cache.h"
+#include "glassbox/error.h"
+
+namespace glassbox::analysis {
+
+bool patchable_by_position(Site s) {
+  return s == Site::resid_pre || s == Site::resid_mid || s == Site::resid_post || s == Site::attn_out ||
+         s == Site::mlp_out;
+}
+bool patchable_by_head(Site s) {
+  return s == Site::q || s == Site::k || s == Site::v || s == Site::z || s == Site::result || s == Site::pattern;
+}
+
+nlohmann::json PatchGrid::to_json() const {
+  return {{"technique", method}, {"hook", hook}, {"axis", by_head ? "head" : "position"}, {"n_layers", n_layers},
+          {"n_cols", n_cols}, {"values", values}, {"clean", clean}, {"corrupt", corrupt}, {"normalized", normalized},
+          {"forward_runs", forward_runs}};
+}
+
+double correlation(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) fail("correlation: series of ", a.size(), " and ", b.size(), " values");
+  const size_t n = a.size();
+  if (n < 2) fail("correlation: needs at least two values");
+  double ma = 0, mb = 0;
+  for (size_t i = 0; i < n; ++i) ma += a[i], mb += b[i];
+  ma /= double(n), mb /= double(n);
+  double sab = 0, saa = 0, sbb = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double x = a[i] - ma, y = b[i] - mb;
+    sab += x * y, saa += x * x, sbb += y * y;
+  }
+  if (saa == 0 || sbb == 0) return 0.0;
+  return sab / std::sqrt(saa * sbb);
+}
+
+double correlation(const PatchGrid& a, const PatchGrid& b) {
+  if (a.n_layers != b.n_layers || a.n_cols != b.n_cols)
+    fail("correlation: grids of ", a.n_layers, "x", a.n_cols, " and ", b.n_layers, "x", b.n_cols);
+  return correlation(a.values, b.values);
+}
+
+namespace {
+
+Batch slice_positions(const Batch& b, int64_t p0) {
+  if (p0 == 0) return b;
+  Batch s;
+  s.B = b.B;
+  s.T = b.T - p0;
+  for (int64_t i = 0; i < b.B; ++i) {
+    s.tokens.insert(s.tokens.end(), b.tokens.begin() + i * b.T + p0, b.tokens.begin() + (i + 1) * b.T);
+    if (!b.mask.empty()) s.mask.insert(s.mask.end(), b.mask.begin() + i * b.T + p0, b.mask.begin() + (i + 1) * b.T);
+  }
+  return s;
+}
+
+struct Sweeper {
+  Engine& e;
+  const Config& c;
+  const PatchingOptions& opt;
+  const Batch& base;                  // the run being patched
+  ActivationCache source;             // where patched values come from
+  std::vector<Tensor> base_resid;     // base blocks.{l}.hook_resid_pre [B, T, d] (prefix reuse)
+  KVCache kv_full;                    // base keys / values (prefix reuse)
+  std::vector<detail::LayerSuffix> suffix;
+  double v_clean = 0, v_corrupt = 0, v_base = 0;
+  int64_t metric_pos = 0;
+  ForwardOptions fo;
+
+  // One patched run, starting at layer `first` and position p0.
+  double run(int first, int64_t p0, KVCache* kv, HookPoint at, const HookFn& patch) {
+    Engine& eng = first == 0 ? e : *suffix[size_t(first)].engine;
+    HookRegistry reg(eng.model().config());
+    std::vector<HookHandle> hs;
+    if (first > 0) {
+      const float* src = base_resid[size_t(first)].f32();
+      const int64_t T = base.T, d = c.d_model;
+      hs.push_back(reg.add(HookPoint{Site::resid_pre, 0}, [src, T, d](TensorView& act, const HookContext& ctx) {
+        const int64_t B = act.shape[0], Tq = act.shape[1];
+        for (int64_t b = 0; b < B; ++b)
+          std::memcpy(act.data + b * Tq * d, src + (b * T + ctx.pos_offset) * d, size_t(Tq * d) * sizeof(float));
+      }, HookMode::Replace));
+    }
+    hs.push_back(reg.add(HookPoint{at.site, at.layer - first}, patch, HookMode::Replace));
+    if (p0 > 0) detail::rewind_kv(*kv, p0, base);
+    const ForwardResult r = eng.forward(slice_positions(base, p0), &reg, p0 > 0 ? kv : nullptr, fo);
+    return opt.metric.value(r.logits, base.T);
+  }
+
+  float normalize(double v) const {
+    if (!opt.metric.normalize) return float(v);
+    return float((v - v_corrupt) / (v_clean - v_corrupt));
+  }
+
+  PatchGrid by_position(Site s) {
+    const int64_t L = c.n_layers, T = base.T, B = base.B, d = c.d_model;
+    PatchGrid g;
+    g.n_cols = T;
+    KVCache kv;
+    for (int l = 0; l < L; ++l) {
+      const HookPoint at{s, l};
+      const Tensor& src_t = source[at.name()];
+      const float* src = src_t.f32();
+      if (opt.reuse_prefix) detail::suffix_kv(kv, kv_full, l);
+      // Descending positions: each run only overwrites the cached keys / values at or after its start.
+      std::vector<float> row(static_cast<size_t>(T));
+      for (int64_t p = T - 1; p >= 0; --p) {
+        double v;
+        if (opt.reuse_prefix && metric_pos < p) {
+          v = v_base;  // the patch lies after the measured position: nothing it can change
+        } else {
+          const HookFn patch = [src, p, T, B, d](TensorView& act, const HookContext& ctx) {
+            const int64_t Tq = act.shape[1], r = p - ctx.pos_offset;
+            for (int64_t b = 0; b < B; ++b)
+              std::memcpy(act.data + (b * Tq + r) * d, src + (b * T + p) * d, size_t(d) * sizeof(float));
+          };
+          v = opt.reuse_prefix ? run(l, p, &kv, at, patch) : run(0, 0, nullptr, at, patch);
+          ++g.forward_runs;
+        }
+        row[size_t(p)] = normalize(v);
+      }
+      g.values.insert(g.values.end(), row.begin(), row.end());
+    }
+    return g;
+  }
+
+  PatchGrid by_head(Site s) {
+    const int64_t L = c.n_layers, T = base.T, B = base.B, H = c.n_heads;
+    const bool kv_site = s == Site::k || s == Site::v;
+    const int64_t n_heads = kv_site ? c.n_kv_heads : H;
+    PatchGrid g;
+    g.n_cols = n_heads;
+    for (int l = 0; l < L; ++l) {
+      const HookPoint at{s, l};
+      const Tensor& src_t = source[at.name()];
+      const float* src = src_t.f32();
+      for (int64_t h = 0; h < n_heads; ++h) {
+        HookFn patch;
+        if (s == Site::pattern) {
+          patch = [src, h, H, T](TensorView& act, const HookContext&) {
+            const int64_t B = act.shape[0];
+            for (int64_t b = 0; b < B; ++b)
+              std::memcpy(act.data + (b * H + h) * T * T, src + (b * H + h) * T * T, size_t(T * T) * sizeof(float));
+          };
+        } else {
+          const int64_t width = s == Site::result ? c.d_model : c.d_head;
+          patch = [src, h, n_heads, width, B, T](TensorView& act, const HookContext&) {
+            for (int64_t n = 0; n < B * T; ++n)
+              std::memcpy(act.data + (n * n_heads + h) * width, src + (n * n_heads + h) * width,
+                          size_t(width) * sizeof(float));
+          };
+        }
+        const double v = run(opt.reuse_prefix ? l : 0, 0, nullptr, at, patch);
+        ++g.forward_runs;
+        g.values.push_back(normalize(v));
+      }
+    }
+    return g;
+  }
+};
+
+void check_pair(const Config& c, const Batch& clean, const Batch& corrupt, const std::vector<Site>& sites) {
+  if (clean.B != corrupt.B || clean.T != corrupt.T)
+    fail("patching: clean batch is ", clean.B, "x", clean.T, " but corrupted batch is ", corrupt.B, "x", corrupt.T,
+         " (they must have the same shape)");
+  if (clean.mask != corrupt.mask) fail("patching: clean and corrupted batches are padded differently");
+  for (Site s : sites) {
+    if (!patchable_by_position(s) && !patchable_by_head(s))
+      fail("patching: site '", site_suffix(s), "' cannot be patched (by position: hook_resid_pre, hook_resid_mid, ",
+           "hook_resid_post, hook_attn_out, hook_mlp_out; by head: attn.hook_q/k/v/z/result/pattern)");
+    if (!site_exists(s, c)) fail("patching: this model has no '", site_suffix(s), "' site");
+  }
+}
+
+}  // namespace
+
+std::vector<PatchGrid> activation_patching(Engine& e, const Batch& clean, const Batch& corrupt,
+                                           const std::vector<Site>& sites, const PatchingOptions& opt) {
+  const Config& c = e.model().config();
+  check_pair(c, clean, corrupt, sites);
+  const bool denoise = opt.direction == PatchDirection::Denoise;
+  const Batch& base = denoise ? corrupt : clean;
+  const Batch& source = denoise ? clean : corrupt;
+  Sweeper sw{e, c, opt, base, {}, {}, {}, {}};
+  sw.metric_pos = detail::resolve_pos(opt.metric.pos, base.T, "patching: metric");
+  sw.fo.logits = sw.metric_pos == base.T - 1 ? LogitsMode::Last : LogitsMode::All;
+
+  // The patch source: one run caching every swept site at every layer.
+  CacheOptions co;
+  for (Site s : sites) {
+    co.names.push_back(std::string("blocks.*.") + site_suffix(s));
+    co.with_result |= s == Site::result;
+  }
+  sw.source = run_with_cache(e, source, co);
+  const double v_source = opt.metric.value(sw.source.logits, source.T);
+
+  // The baseline: its residual stream at every layer and its keys / values start every partial run.
+  ForwardOptions bo;
+  bo.logits = sw.fo.logits;
+  if (opt.reuse_prefix) {
+    for (int l = 1; l < c.n_layers; ++l) bo.keep.insert({int(Site::resid_pre), l});
+    sw.kv_full.reset(c, base.B, base.T);
+  }
+  ForwardResult br = e.forward(base, nullptr, opt.reuse_prefix ? &sw.kv_full : nullptr, bo);
+  sw.v_base = opt.metric.value(br.logits, base.T);
+  if (opt.reuse_prefix) {
+    sw.base_resid.resize(size_t(c.n_layers));
+    for (auto& [p, t] : br.kept)
+      if (p.site == Site::resid_pre) sw.base_resid[size_t(p.layer)] = std::move(t);
+    sw.suffix.resize(size_t(c.n_layers));
+    for (int l = 1; l < c.n_layers; ++l) sw.suffix[size_t(l)] = detail::layer_suffix(e.model(), l);
+  }
+  sw.v_clean = denoise ? v_source : sw.v_base;
+  sw.v_corrupt = denoise ? sw.v_base : v_source;
+  if (opt.metric.normalize && sw.v_clean == sw.v_corrupt)
+    fail("patching: the clean and corrupted runs give the same metric (", sw.v_clean,
+         "), so the normalised metric is undefined; set normalize = false");
+
+  std::vector<PatchGrid> out;
+  for (Site s : sites) {
+    PatchGrid g = patchable_by_position(s) ? sw.by_position(s) : sw.by_head(s);
+    g.hook = site_suffix(s);
+    g.site = s;
+    g.by_head = patchable_by_head(s);
+    g.n_layers = c.n_layers;
+    g.clean = sw.v_clean;
+    g.corrupt = sw.v_corrupt;
+    g.normalized = opt.metric.normalize;
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+PatchGrid activation_patching(Engine& e, const Batch& clean, const Batch& corrupt, Site site,
+                              const PatchingOptions& opt) {
+  return std::move(activation_patching(e, clean, corrupt, std::vector<Site>{site}, opt).front());
+}
+
+}  // namespace glassbox::analysis
