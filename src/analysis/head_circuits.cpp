@@ -41,13 +41,6 @@ MatRef w_o(const LayerWeights& lw, const Config& c, int h) {
   return {lw.W_O.data + int64_t(h) * c.d_head * lw.W_O.rs, c.d_head, c.d_model, lw.W_O.rs, lw.W_O.cs};
 }
 
-std::vector<float> dense(const MatRef& m) {
-  std::vector<float> out(size_t(m.rows * m.cols));
-  for (int64_t i = 0; i < m.rows; ++i)
-    for (int64_t j = 0; j < m.cols; ++j) out[size_t(i * m.cols + j)] = detail::at(m, i, j);
-  return out;
-}
-
 // C [M, N] = A [M, K] . B^T (B: [N, K]), row-major.
 void mul_bt(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K) {
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(N), int(K), 1.f, A, int(K), B, int(K), 0.f, C, int(N));

@@ -189,7 +189,7 @@ std::vector<PatchGrid> activation_patching(Engine& e, const Batch& clean, const 
   const bool denoise = opt.direction == PatchDirection::Denoise;
   const Batch& base = denoise ? corrupt : clean;
   const Batch& source = denoise ? clean : corrupt;
-  Sweeper sw{e, c, opt, base, {}, {}, {}, {}};
+  Sweeper sw{e, c, opt, base, {}, {}, {}, {}, 0, 0, 0, 0, {}};
   sw.metric_pos = detail::resolve_pos(opt.metric.pos, base.T, "patching: metric");
   sw.fo.logits = sw.metric_pos == base.T - 1 ? LogitsMode::Last : LogitsMode::All;
 

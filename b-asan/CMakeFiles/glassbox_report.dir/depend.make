@@ -1,2 +1,0 @@
-# Empty dependencies file for glassbox_report.
-# This may be replaced when dependencies are built.

@@ -1,5 +1,0 @@
-if(EXISTS "/work/main/b-asan/tests/test_report[1]_tests.cmake")
-  include("/work/main/b-asan/tests/test_report[1]_tests.cmake")
-else()
-  add_test(test_report_NOT_BUILT test_report_NOT_BUILT)
-endif()

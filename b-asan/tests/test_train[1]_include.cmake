@@ -1,5 +1,0 @@
-if(EXISTS "/work/main/b-asan/tests/test_train[1]_tests.cmake")
-  include("/work/main/b-asan/tests/test_train[1]_tests.cmake")
-else()
-  add_test(test_train_NOT_BUILT test_train_NOT_BUILT)
-endif()
