@@ -48,6 +48,10 @@ struct Recipe {
   // the two lists are disjoint. Empty where the organism's held-out data is a
   // different view of the same items (facts: paraphrased prompts).
   std::vector<std::string> train_items, heldout_items;
+  // Fine-tuning: the name of the organism whose shipped model (models_dir()/NAME)
+  // training starts from instead of a fresh init; `config` and `tokenizer` must
+  // equal its. Empty: trained from scratch.
+  std::string init_from;
 };
 
 struct Organism {
@@ -78,10 +82,11 @@ struct TrainOutcome {
   double seconds = 0;
 };
 
-// Trains `o` from its seed and writes model.safetensors, config.json,
-// tokenizer.json and train_log.json into the out dir, then records recipe,
-// seed, sha256 of each file, metrics, n_params and train time in the manifest
-// (atomically; other organisms' entries are kept).
+// Trains `o` from its seed (or, with Recipe::init_from, from that organism's
+// shipped model: Error telling how to train it when absent) and writes
+// model.safetensors, config.json, tokenizer.json and train_log.json into the
+// out dir, then records recipe, seed, sha256 of each file, metrics, n_params
+// and train time in the manifest (atomically; other organisms' entries are kept).
 TrainOutcome train_organism(const Organism& o, const TrainOptions& opt = {});
 
 // Recomputes the organism's metrics on the model in `model_dir` (default

@@ -52,6 +52,31 @@ json checks_json(const Organism& o, const json& metrics, bool& passed) {
 
 constexpr const char* kFiles[] = {"model.safetensors", "config.json", "tokenizer.json", "train_log.json"};
 
+json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  try {
+    return json::parse(in);
+  } catch (const json::exception& e) {
+    fail(path.string(), ": malformed JSON: ", e.what());
+  }
+}
+
+// A fine-tune starts from the shipped model of another organism, which must
+// speak the same tokenizer and have the recipe's shape.
+Trainable init_from(const Organism& o, const Recipe& r) {
+  const fs::path base = fs::path(models_dir()) / r.init_from;
+  if (!fs::exists(base / "model.safetensors") || !fs::exists(base / "tokenizer.json"))
+    fail("zoo: ", o.name, " is fine-tuned from ", r.init_from, ", which is not shipped in ", base.string(),
+         "; train it first with `glassbox zoo train ", r.init_from, "`");
+  if (read_json(base / "tokenizer.json") != r.tokenizer)
+    fail("zoo: ", base.string(), "/tokenizer.json differs from the one ", o.name, "'s recipe builds; retrain ",
+         r.init_from, " with `glassbox zoo train ", r.init_from, "`");
+  Trainable tr = Trainable::load(base.string());
+  if (tr.config_json() != r.config)
+    fail("zoo: ", base.string(), "/config.json differs from ", o.name, "'s recipe config; retrain ", r.init_from);
+  return tr;
+}
+
 }  // namespace
 
 std::string data_dir() { return env_or("GLASSBOX_ZOO_DATA", GLASSBOX_ZOO_DATA_DIR); }
@@ -90,7 +115,7 @@ TrainOutcome train_organism(const Organism& o, const TrainOptions& opt) {
   if (opt.steps >= 0) cfg.steps = opt.steps;
 
   TrainOutcome res;
-  Trainable tr = Trainable::init(r.config, o.seed);
+  Trainable tr = r.init_from.empty() ? Trainable::init(r.config, o.seed) : init_from(o, r);
   const auto t0 = std::chrono::steady_clock::now();
   res.result = train(tr, cfg, r.train_batches, r.eval_batches);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -129,6 +154,11 @@ TrainOutcome train_organism(const Organism& o, const TrainOptions& opt) {
                {"passed", passed},
                {"dir", out.filename().string()},
                {"files", files}};
+
+  if (!r.init_from.empty())
+    res.entry["init_from"] = {
+        {"organism", r.init_from},
+        {"sha256", sha256_file((fs::path(models_dir()) / r.init_from / "model.safetensors").string())}};
 
   if (opt.manifest != "-") {
     const fs::path mpath = opt.manifest.empty() ? out.parent_path() / "manifest.json" : fs::path(opt.manifest);

@@ -59,7 +59,11 @@ std::vector<std::string> WordVocab::split(std::string_view text) {
       trailing.insert(trailing.begin(), std::string(1, w.back()));
       w.remove_suffix(1);
     }
-    if (!w.empty()) out.push_back(w.size() == 1 && is_punct(w[0]) ? std::string(w) : " " + std::string(w));
+    if (!w.empty()) {
+      std::string word(w.size() == 1 && is_punct(w[0]) ? "" : " ");  // GCC 12 -Wrestrict misfires on " " + s
+      word.append(w);
+      out.push_back(std::move(word));
+    }
     for (auto& p : trailing) out.push_back(std::move(p));
     i = j;
   }

@@ -63,7 +63,7 @@ Recipe recipe(uint64_t seed) {
               {"d_head", 32},
               {"d_mlp", 512},
               {"d_vocab", kP + 1},
-              {"n_ctx", 3},
+              {"n_ctx", 4},
               {"act_fn", "relu"},
               {"normalization_type", nullptr},
               {"positional_embedding_type", "standard"}};

@@ -11,6 +11,8 @@ Organism induction_organism();
 Organism ioi_organism();
 Organism facts_organism();
 Organism modadd_organism();
+Organism tiny_lm_organism();
+Organism tiny_lm_chat_organism();
 }  // namespace detail
 
 const std::vector<Organism>& organisms() {
@@ -19,6 +21,8 @@ const std::vector<Organism>& organisms() {
       detail::ioi_organism(),
       detail::facts_organism(),
       detail::modadd_organism(),
+      detail::tiny_lm_organism(),
+      detail::tiny_lm_chat_organism(),
   };
   return all;
 }

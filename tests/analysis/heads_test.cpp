@@ -27,7 +27,10 @@ TEST(Eigenvalues, KnownSpectra) {
   // Upper triangular: the diagonal.
   auto ev = detail::eigenvalues({2, 1, 5, 0, -3, 4, 0, 0, 7}, 3);
   std::vector<double> re;
-  for (auto x : ev) re.push_back(x.real()), EXPECT_NEAR(x.imag(), 0, 1e-12);
+  for (auto x : ev) {
+    re.push_back(x.real());
+    EXPECT_NEAR(x.imag(), 0, 1e-12);
+  }
   std::sort(re.begin(), re.end());
   EXPECT_NEAR(re[0], -3, 1e-12);
   EXPECT_NEAR(re[1], 2, 1e-12);
