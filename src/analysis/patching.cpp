@@ -105,16 +105,17 @@ struct Sweeper {
     PatchGrid g;
     g.n_cols = T;
     KVCache kv;
+    const bool kv_reuse = opt.reuse_positions;
     for (int l = 0; l < L; ++l) {
       const HookPoint at{s, l};
       const Tensor& src_t = source[at.name()];
       const float* src = src_t.f32();
-      if (opt.reuse_prefix) detail::suffix_kv(kv, kv_full, l);
+      if (kv_reuse) detail::suffix_kv(kv, kv_full, opt.reuse_prefix ? l : 0);
       // Descending positions: each run only overwrites the cached keys / values at or after its start.
       std::vector<float> row(static_cast<size_t>(T));
       for (int64_t p = T - 1; p >= 0; --p) {
         double v;
-        if (opt.reuse_prefix && metric_pos < p) {
+        if (kv_reuse && metric_pos < p) {
           v = v_base;  // the patch lies after the measured position: nothing it can change
         } else {
           const HookFn patch = [src, p, T, B, d](TensorView& act, const HookContext& ctx) {
@@ -122,7 +123,7 @@ struct Sweeper {
             for (int64_t b = 0; b < B; ++b)
               std::memcpy(act.data + (b * Tq + r) * d, src + (b * T + p) * d, size_t(d) * sizeof(float));
           };
-          v = opt.reuse_prefix ? run(l, p, &kv, at, patch) : run(0, 0, nullptr, at, patch);
+          v = run(opt.reuse_prefix ? l : 0, kv_reuse ? p : 0, &kv, at, patch);
           ++g.forward_runs;
         }
         row[size_t(p)] = normalize(v);
@@ -205,11 +206,10 @@ std::vector<PatchGrid> activation_patching(Engine& e, const Batch& clean, const 
   // The baseline: its residual stream at every layer and its keys / values start every partial run.
   ForwardOptions bo;
   bo.logits = sw.fo.logits;
-  if (opt.reuse_prefix) {
+  if (opt.reuse_prefix)
     for (int l = 1; l < c.n_layers; ++l) bo.keep.insert({int(Site::resid_pre), l});
-    sw.kv_full.reset(c, base.B, base.T);
-  }
-  ForwardResult br = e.forward(base, nullptr, opt.reuse_prefix ? &sw.kv_full : nullptr, bo);
+  if (opt.reuse_positions) sw.kv_full.reset(c, base.B, base.T);
+  ForwardResult br = e.forward(base, nullptr, opt.reuse_positions ? &sw.kv_full : nullptr, bo);
   sw.v_base = opt.metric.value(br.logits, base.T);
   if (opt.reuse_prefix) {
     sw.base_resid.resize(size_t(c.n_layers));

@@ -131,6 +131,7 @@ TrainBatch make_batch(const std::vector<Example>& rows) {
     const auto& r = rows[b];
     for (size_t i = static_cast<size_t>(std::max(1, r.loss_from)); i < r.tokens.size(); ++i)
       tb.targets[b * static_cast<size_t>(T) + i - 1] = r.tokens[i];
+    if (r.next >= 0) tb.targets[b * static_cast<size_t>(T) + r.tokens.size() - 1] = r.next;
   }
   return tb;
 }

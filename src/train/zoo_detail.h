@@ -73,10 +73,13 @@ class WordVocab {
 
 // ---- batches
 
-// A training sequence; loss on predicting tokens[i] for i >= loss_from (>= 1).
+// A training sequence; loss on predicting tokens[i] for i >= loss_from (>= 1)
+// and, if next >= 0, on predicting `next` after the last token (an answer the
+// model never has to read, which saves a position).
 struct Example {
   std::vector<int32_t> tokens;
   int loss_from = 1;
+  int32_t next = -1;
 };
 // Rows right-padded with a mask; targets -1 on padding and before loss_from.
 TrainBatch make_batch(const std::vector<Example>& rows);

@@ -37,7 +37,7 @@ Example train_sequence(const std::vector<int32_t>& ids, int32_t bos, std::mt1993
   std::vector<int32_t> t(kTrainT);
   t[0] = bos;
   for (int i = 1; i < kTrainT; ++i) t[i] = ids[below(rng, ids.size())];
-  if (below(rng, 4) == 0) {
+  if (below(rng, 2) == 0) {
     const int L = 8 + static_cast<int>(below(rng, (kTrainT - 1) / 2 - 8));
     for (int i = 0; i < L; ++i) t[1 + L + i] = t[1 + i];
   } else {
@@ -129,7 +129,7 @@ Organism induction_organism() {
     };
     r.eval_batches = r.train_batches;  // fresh random sequences from the evaluation stream
     r.train.steps = 1500;
-    r.train.optimizer.lr = 1e-3f;
+    r.train.optimizer.lr = 3e-3f;
     r.train.optimizer.weight_decay = 0.01f;
     r.train.schedule.warmup_steps = 50;
     r.train.eval_every = 250;

@@ -30,7 +30,7 @@ Split split_pairs(uint64_t seed) {
 }
 
 // " a b =" -> " c": number tokens 0..112 are their values, 113 is " =".
-Example example(int a, int b) { return {{a, b, kP, (a + b) % kP}, 3}; }
+Example example(int a, int b) { return {{a, b, kP}, 3, (a + b) % kP}; }
 
 std::vector<std::string> pair_keys(const std::vector<std::pair<int, int>>& v) {
   std::vector<std::string> out;
@@ -58,12 +58,12 @@ Recipe recipe(uint64_t seed) {
   Recipe r;
   r.config = {{"model_type", "hooked_transformer"},
               {"n_layers", 1},
-              {"d_model", 128},
+              {"d_model", 64},
               {"n_heads", 4},
-              {"d_head", 32},
-              {"d_mlp", 512},
+              {"d_head", 16},
+              {"d_mlp", 256},
               {"d_vocab", kP + 1},
-              {"n_ctx", 4},
+              {"n_ctx", 3},
               {"act_fn", "relu"},
               {"normalization_type", nullptr},
               {"positional_embedding_type", "standard"}};
@@ -72,10 +72,10 @@ Recipe recipe(uint64_t seed) {
   for (auto [a, b] : s.train) train.push_back(example(a, b));
   std::vector<Example> test;
   for (auto [a, b] : s.test) test.push_back(example(a, b));
-  r.train_batches = full_batches(std::move(train));
+  r.train_batches = sample_batches(std::move(train), 1024);
   r.eval_batches = sample_batches(std::move(test), 1024);
   r.train.steps = 3000;
-  r.train.optimizer.lr = 1e-3f;
+  r.train.optimizer.lr = 3e-3f;
   r.train.optimizer.weight_decay = 1.0f;
   r.train.optimizer.beta2 = 0.98f;
   r.train.schedule.warmup_steps = 10;

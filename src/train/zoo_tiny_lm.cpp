@@ -359,6 +359,8 @@ Organism tiny_lm_organism() {
     Recipe r;
     r.config = model_config(c->tokenizer.vocab_size());
     r.tokenizer = c->tokenizer_json;
+    r.train_items = c->train_docs;
+    r.heldout_items = c->val_docs;
     r.train_batches = random_windows(c->train, 16, kCtx);
     r.eval_batches = sequential_windows(c->val, 16, kCtx);
     r.train.steps = 1500;
@@ -389,6 +391,8 @@ Organism tiny_lm_chat_organism() {
     r.init_from = kBase;
     r.config = model_config(c->tokenizer.vocab_size());
     r.tokenizer = c->tokenizer_json;
+    r.train_items = c->train_docs;  // prompts come from the training fortunes, held-out ones from the rest
+    r.heldout_items = c->val_docs;
     const std::vector<Chat> train = chats(*c, c->train_docs);
     std::vector<Chat> heldout = chats(*c, c->val_docs);
     if (heldout.size() > kEvalPrompts) heldout.resize(kEvalPrompts);

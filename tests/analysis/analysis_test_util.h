@@ -1,14 +1,12 @@
-// Helpers shared by the analysis tests: fixtures and a tiny induction model
-// trained in-process (once per build: saved under the build directory).
+// Helpers shared by the analysis tests: fixtures and a 2-layer attention-only
+// induction model built by hand (deterministic and instant, unlike training).
 #pragma once
-#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "glassbox/metrics.h"
 #include "glassbox/model.h"
-#include "glassbox/train.h"
+#include "glassbox/trainable.h"
 
 namespace antest {
 
@@ -21,47 +19,45 @@ inline std::vector<int32_t> random_tokens(int n, int vocab, unsigned seed) {
   return t;
 }
 
-constexpr int kIndVocab = 32, kIndHalf = 10;
+// Residual stream of the hand-built model: four one-hot subspaces of width 16,
+//   [token | position | previous token | output].
+// Layer 0 head 0 is a previous-token head (QK on positions: query p matches key
+// p - 1; OV copies the key's token into "previous token"). Layer 1 head 0 is an
+// induction head (QK: query token matches a key's previous token; OV copies the
+// key's token into "output", which W_U reads). Heads 1 are zero (uniform attention,
+// no output). No norms, no biases.
+constexpr int kV = 16, kT = 16, kD = 4 * kV;
+constexpr int kTok = 0, kPos = kV, kPrev = 2 * kV, kOut = 3 * kV;
 
-inline nlohmann::json induction_config() {
-  return {{"model_type", "hooked_transformer"}, {"n_layers", 2}, {"d_model", 32}, {"n_heads", 4}, {"d_head", 8},
-          {"d_vocab", kIndVocab}, {"n_ctx", 2 * kIndHalf}, {"attn_only", true}, {"normalization_type", "LN"},
-          {"positional_embedding_type", "standard"}};
-}
-
-// Rows r r with r of kIndHalf distinct random tokens: only induction lowers the loss on the second copy.
-inline glassbox::TrainBatch induction_batch(std::mt19937_64& rng) {
-  std::vector<std::vector<int32_t>> rows;
-  std::vector<int32_t> pool(kIndVocab);
-  for (int i = 0; i < kIndVocab; ++i) pool[size_t(i)] = i;
-  for (int b = 0; b < 16; ++b) {
-    std::shuffle(pool.begin(), pool.end(), rng);
-    std::vector<int32_t> r(pool.begin(), pool.begin() + kIndHalf);
-    r.insert(r.end(), pool.begin(), pool.begin() + kIndHalf);
-    rows.push_back(r);
-  }
-  glassbox::TrainBatch tb{glassbox::Batch::from_rows(rows), {}};
-  tb.targets = glassbox::next_token_targets(tb.batch);
-  return tb;
-}
-
-// The trained 2-layer attention-only model (trained on first use, then loaded).
-inline std::string induction_model_dir() {
-  const std::filesystem::path dir = std::filesystem::path(GLASSBOX_BINARY_DIR) / "analysis_test_induction_v1";
-  if (!std::filesystem::exists(dir / "model.safetensors")) {
-    glassbox::Trainable tr = glassbox::Trainable::init(induction_config(), 3);
-    glassbox::TrainConfig c;
-    c.steps = 400;
-    c.optimizer.lr = 1e-2f;
-    c.schedule.warmup_steps = 20;
-    c.progress = false;
-    c.eval_every = 0;
-    c.log_every = 50;
-    c.seed = 5;
-    glassbox::train(tr, c, induction_batch);
-    tr.save(dir.string());
-  }
-  return dir.string();
+inline glassbox::Trainable induction_by_hand(float sharpness = 40.f) {
+  using namespace glassbox;
+  Trainable tr = Trainable::init({{"model_type", "hooked_transformer"}, {"n_layers", 2}, {"d_model", kD},
+                                  {"n_heads", 2}, {"d_head", kV}, {"d_vocab", kV}, {"n_ctx", kT},
+                                  {"attn_only", true}, {"normalization_type", nullptr},
+                                  {"positional_embedding_type", "standard"}},
+                                 1, /*biases=*/false);
+  auto set = [&](const std::string& name, auto fill) {
+    for (Param& p : tr.params())
+      if (p.name == name) {
+        std::fill(p.value.f32(), p.value.f32() + p.value.numel(), 0.f);
+        fill(p.value.f32());
+        return;
+      }
+    throw std::runtime_error("no parameter " + name);
+  };
+  // W_Q / W_K / W_V: [n_heads, d_model, d_head]; W_O: [n_heads, d_head, d_model]; head 0 first.
+  set("embed.W_E", [](float* w) { for (int t = 0; t < kV; ++t) w[t * kD + kTok + t] = 1; });
+  set("pos_embed.W_pos", [](float* w) { for (int p = 0; p < kT; ++p) w[p * kD + kPos + p] = 1; });
+  set("unembed.W_U", [](float* w) { for (int t = 0; t < kV; ++t) w[(kOut + t) * kV + t] = 1; });
+  set("blocks.0.attn.W_Q", [&](float* w) { for (int p = 0; p < kT; ++p) w[(kPos + p) * kV + p] = sharpness; });
+  set("blocks.0.attn.W_K", [](float* w) { for (int k = 0; k + 1 < kT; ++k) w[(kPos + k) * kV + k + 1] = 1; });
+  set("blocks.0.attn.W_V", [](float* w) { for (int t = 0; t < kV; ++t) w[(kTok + t) * kV + t] = 1; });
+  set("blocks.0.attn.W_O", [](float* w) { for (int t = 0; t < kV; ++t) w[t * kD + kPrev + t] = 1; });
+  set("blocks.1.attn.W_Q", [&](float* w) { for (int t = 0; t < kV; ++t) w[(kTok + t) * kV + t] = sharpness; });
+  set("blocks.1.attn.W_K", [](float* w) { for (int t = 0; t < kV; ++t) w[(kPrev + t) * kV + t] = 1; });
+  set("blocks.1.attn.W_V", [](float* w) { for (int t = 0; t < kV; ++t) w[(kTok + t) * kV + t] = 1; });
+  set("blocks.1.attn.W_O", [](float* w) { for (int t = 0; t < kV; ++t) w[t * kD + kOut + t] = 1; });
+  return tr;
 }
 
 }  // namespace antest

@@ -20,8 +20,11 @@ Command add_cache_command(CLI::App& parent) {
   auto* prompt = cmd->add_option("prompt", o->prompt, "Prompt text");
   auto* tokens = add_tokens_option(*cmd, o->tokens);
   prompt->excludes(tokens);
-  cmd->add_option("--names", o->names, "Hook names or globs to keep, e.g. 'blocks.*.attn.hook_pattern' (default: all)")
-      ->expected(1, -1);
+  cmd->add_option("--names", o->names,
+                  "Hook names or globs to keep, e.g. 'blocks.*.attn.hook_pattern' (default: all); "
+                  "several after one --names, comma-separated or repeated")
+      ->expected(1, -1)
+      ->delimiter(',');
   cmd->add_option("-o,--out", o->out, "Output .safetensors file")->required();
   cmd->add_option("--positions", o->positions, "Keep only these positions, e.g. -1,0 (negative: from the end)");
   cmd->add_option("--dtype", o->dtype, "Storage dtype")

@@ -9,6 +9,14 @@ namespace glassbox::cli {
 
 namespace {
 
+// Pads to `width` columns, counting UTF-8 code points (pieces such as "Ġthe").
+std::string pad_right(std::string s, size_t width) {
+  size_t cols = 0;
+  for (char c : s) cols += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  if (cols < width) s.append(width - cols, ' ');
+  return s;
+}
+
 void print_tokens(const Tokenizer& t, const std::vector<int32_t>& ids, bool json_out, const std::string* text) {
   if (json_out) {
     nlohmann::json pieces = nlohmann::json::array();
@@ -24,7 +32,7 @@ void print_tokens(const Tokenizer& t, const std::vector<int32_t>& ids, bool json
   for (size_t i = 0; i < ids.size(); ++i) std::printf(i ? ",%d" : "%d", ids[i]);
   std::printf("\n  %4s %7s  %-20s %s\n", "pos", "id", "piece", "text");
   for (size_t i = 0; i < ids.size(); ++i)
-    std::printf("  %4zu %7d  %-20s '%s'\n", i, ids[i], escape_text(t.token_to_piece(ids[i])).c_str(),
+    std::printf("  %4zu %7d  %s '%s'\n", i, ids[i], pad_right(escape_text(t.token_to_piece(ids[i])), 20).c_str(),
                 escape_text(t.token_to_bytes(ids[i])).c_str());
 }
 
@@ -42,7 +50,8 @@ Command add_tokenize_command(CLI::App& parent) {
   auto* file = cmd->add_option("-f,--file", o->file, "Read the text from a file");
   auto* decode = cmd->add_option("--decode,--tokens", o->decode, "Decode these token ids instead, e.g. 1,2,3");
   cmd->add_flag("--no-special", o->no_special,
-                "Add no BOS/EOS, and read special-token text (<|endoftext|>) as plain text");
+                "Add no BOS/EOS and read special-token text (<|endoftext|>) as plain text; "
+                "with --decode, leave special tokens out");
   add_json_flag(*cmd, o->json);
   text->excludes(file)->excludes(decode);
   file->excludes(decode);

@@ -13,6 +13,7 @@
 #include "glassbox/error.h"
 #include "glassbox/interventions.h"
 #include "glassbox/tokenizer.h"
+#include "glassbox/zoo.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -25,8 +26,7 @@ CLI::Option* add_model_option(CLI::App& cmd, std::string& path) {
   return cmd
       .add_option("-m,--model", path,
                   std::string("Checkpoint: a directory with config.json + *.safetensors, a .safetensors or a .gguf "
-                              "file (default: ") +
-                      kDefaultModel + ", made by `glassbox tour`)")
+                              "file (default: the shipped ioi organism, models/ioi)")
       ->envname("GLASSBOX_MODEL");
 }
 
@@ -42,9 +42,11 @@ CLI::Option* add_tokens_option(CLI::App& cmd, std::string& csv) {
 
 std::string resolve_model_path(const std::string& flag) {
   if (!flag.empty()) return flag;
+  // The shipped ioi organism (word tokenizer), then the tour's checkpoint.
+  if (const std::string organism = zoo::default_model(); fs::exists(fs::path(organism) / "config.json")) return organism;
   if (fs::exists(kDefaultModel)) return kDefaultModel;
-  fail("no --model given and the default model ", kDefaultModel,
-       " does not exist; run `glassbox tour` to create it, or pass --model PATH");
+  fail("no --model given and neither the default model ", zoo::default_model(), " (`glassbox zoo train ioi`) nor ",
+       kDefaultModel, " exists; run `glassbox tour` to create it, or pass --model PATH");
 }
 
 Model load_model(const std::string& flag) { return Model::load(resolve_model_path(flag)); }

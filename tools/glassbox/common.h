@@ -35,8 +35,8 @@ Command add_cache_command(CLI::App& parent);
 Command add_tour_command(CLI::App& parent);
 Command add_zoo_command(CLI::App& parent);
 
-// Where `glassbox tour` writes its checkpoint, and the --model default until
-// trained model organisms ship.
+// Where `glassbox tour` writes its checkpoint: the --model default when the
+// shipped organism (zoo::default_model(), models/ioi) is absent.
 inline constexpr const char* kDefaultModel = "out/tour/tiny-gpt2";
 
 // ---- flags

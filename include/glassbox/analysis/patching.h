@@ -14,7 +14,10 @@
 // fed to a model made of layers l.. only) and covers positions p.. only (the
 // baseline's keys and values of earlier positions come from a KV cache).
 // Heads are patched at all positions, so head sweeps reuse the layer prefix
-// only. `reuse_prefix = false` reruns the whole model per cell (the reference).
+// only. Starting at layer l is bit-exact (the same ops on the same inputs);
+// starting at position p agrees with a full rerun up to float rounding (BLAS
+// blocks a GEMM of T - p rows differently from one of T rows; ~1e-6 relative).
+// `reuse_prefix = reuse_positions = false` reruns the whole model per cell.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -51,7 +54,8 @@ enum class PatchDirection : uint8_t { Denoise, Noise };
 struct PatchingOptions {
   PatchMetric metric;
   PatchDirection direction = PatchDirection::Denoise;
-  bool reuse_prefix = true;
+  bool reuse_prefix = true;     // start patched runs at the patched layer (exact)
+  bool reuse_positions = true;  // ... and at the patched position, earlier keys / values cached (rounding-level)
 };
 
 // One sweep's result: values [n_layers, n_cols], columns are positions or heads.
