@@ -12,7 +12,7 @@ namespace glassbox::zoo::detail {
 namespace {
 
 constexpr int kP = 113;
-constexpr double kTrainFraction = 0.4;
+constexpr double kTrainFraction = 0.5;
 
 struct Split {
   std::vector<std::pair<int, int>> train, test;
@@ -75,7 +75,7 @@ Recipe recipe(uint64_t seed) {
   r.train_batches = sample_batches(std::move(train), 1024);
   r.eval_batches = sample_batches(std::move(test), 1024);
   r.train.steps = 3000;
-  r.train.optimizer.lr = 3e-3f;
+  r.train.optimizer.lr = 1e-3f;
   r.train.optimizer.weight_decay = 1.0f;
   r.train.optimizer.beta2 = 0.98f;
   r.train.schedule.warmup_steps = 10;
@@ -120,7 +120,7 @@ nlohmann::json tokenizer_json() {
 Organism modadd_organism() {
   Organism o;
   o.name = "modadd";
-  o.description = "a + b mod 113 (\" a b =\" -> \" c\"), 1-layer ReLU transformer, 40% of pairs trained";
+  o.description = "a + b mod 113 (\" a b =\" -> \" c\"), 1-layer ReLU transformer, 50% of pairs trained";
   o.ground_truth =
       "Fourier features: embeddings and MLP neurons use a few key frequencies w_k = 2 pi k / 113; "
       "logits are sums of cos(w_k (a + b - c)) (Nanda et al. 2023)";

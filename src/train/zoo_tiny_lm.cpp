@@ -143,8 +143,8 @@ Corpus build_corpus(const std::string& data_dir) {
   bo.special_tokens = {kEot};
   bo.pre_tokenizer = "gpt2";
   BpeTrainResult bpe = train_bpe(train_docs, bo);  // the held-out fortunes stay unseen
-  Corpus c{std::move(train_docs), std::move(val_docs), bpe.tokenizer_json, bpe.tokenizer};
-  c.eot = *c.tokenizer.token_id(kEot);
+  const int32_t eot = *bpe.tokenizer.token_id(kEot);
+  Corpus c{std::move(train_docs), std::move(val_docs), bpe.tokenizer_json, bpe.tokenizer, eot, nullptr, nullptr};
   c.train = stream(c.tokenizer, c.train_docs, c.eot);
   c.val = stream(c.tokenizer, c.val_docs, c.eot);
   return c;

@@ -186,9 +186,9 @@ TEST(QkCircuit, PositionalCircuitShowsThePreviousTokenHead) {
 
 // The shipped organism, when it is there (another work stream trains it).
 TEST(HeadDetectors, InductionOrganism) {
-  const std::filesystem::path dir = std::filesystem::path(GLASSBOX_BINARY_DIR).parent_path() / "models" / "induction";
-  const std::filesystem::path src_dir = std::filesystem::path(GLASSBOX_FIXTURES).parent_path().parent_path().parent_path() / "models" / "induction";
-  const std::filesystem::path d = std::filesystem::exists(src_dir / "config.json") ? src_dir : dir;
+  // GLASSBOX_FIXTURES is <repo>/tests/golden/fixtures.
+  const std::filesystem::path d =
+      std::filesystem::path(GLASSBOX_FIXTURES).parent_path().parent_path().parent_path() / "models" / "induction";
   if (!std::filesystem::exists(d / "config.json")) GTEST_SKIP() << "no models/induction yet";
   const Model m = Model::load(d.string());
   Engine e(m);

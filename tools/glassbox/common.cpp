@@ -26,7 +26,7 @@ CLI::Option* add_model_option(CLI::App& cmd, std::string& path) {
   return cmd
       .add_option("-m,--model", path,
                   std::string("Checkpoint: a directory with config.json + *.safetensors, a .safetensors or a .gguf "
-                              "file (default: the shipped ioi organism, models/ioi)")
+                              "file (default: the shipped ioi organism, models/ioi)"))
       ->envname("GLASSBOX_MODEL");
 }
 

@@ -34,6 +34,8 @@ Command add_generate_command(CLI::App& parent);
 Command add_cache_command(CLI::App& parent);
 Command add_tour_command(CLI::App& parent);
 Command add_zoo_command(CLI::App& parent);
+Command add_train_command(CLI::App& parent);
+Command add_tokenizer_command(CLI::App& parent);
 
 // Where `glassbox tour` writes its checkpoint: the --model default when the
 // shipped organism (zoo::default_model(), models/ioi) is absent.
