@@ -525,3 +525,39 @@ TEST_F(Cli, TourWritesItsCheckpointAndCacheAndIsTheDefaultModel) {
 }
 
 }  // namespace
+
+// ------------------------------------------------------------------ training
+
+namespace {
+class CliTrain : public Cli {};
+}  // namespace
+
+TEST_F(CliTrain, TokenizerTrainThenTrainThenLoadTheResult) {
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "the quick brown fox jumps over the lazy dog " + std::to_string(i % 7) + "\n";
+  write_file("corpus.txt", text);
+  Result r = glassbox("tokenizer train corpus.txt --vocab-size 300 -o tok.json --json");
+  EXPECT_OK(r);
+  EXPECT_LE(r.js()["vocab_size"].get<int>(), 300);  // fewer when no pair is left to merge
+  EXPECT_GT(r.js()["vocab_size"].get<int>(), 257);
+  write_file("train.json", R"({
+    "model": {"model_type": "gpt2", "n_embd": 32, "n_layer": 1, "n_head": 2, "n_positions": 32, "vocab_size": 300},
+    "tokenizer": "tok.json",
+    "data": {"text": "corpus.txt", "batch_size": 4, "seq_len": 16, "val_fraction": 0.1},
+    "train": {"steps": 40, "optimizer": {"lr": 0.01}, "eval_every": 20, "out_dir": "trained", "progress": false}})");
+  r = glassbox("--threads 1 train train.json --json");
+  EXPECT_OK(r);
+  const json j = r.js();
+  EXPECT_EQ(j["steps"], 40);
+  EXPECT_LT(j["final_eval_loss"].get<double>(), j["unigram_eval_loss"].get<double>());  // it learned more than unigrams
+  // The result is an ordinary HF GPT-2 checkpoint with its tokenizer.
+  r = glassbox("--threads 1 run --model trained 'the quick brown' --json");
+  EXPECT_OK(r);
+}
+
+TEST_F(CliTrain, BadTrainConfigNamesTheField) {
+  write_file("bad.json", R"({"tokenizer": "tok.json", "data": {"text": "corpus.txt"}, "train": {"steps": "many"}})");
+  const Result r = glassbox("train bad.json");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("wrong type"), std::string::npos) << r.err;
+}
