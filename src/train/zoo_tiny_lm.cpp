@@ -363,7 +363,7 @@ Organism tiny_lm_organism() {
     r.heldout_items = c->val_docs;
     r.train_batches = random_windows(c->train, 16, kCtx);
     r.eval_batches = sequential_windows(c->val, 16, kCtx);
-    r.train.steps = 1500;
+    r.train.steps = 800;
     r.train.optimizer.lr = 2e-3f;
     r.train.optimizer.weight_decay = 0.1f;
     r.train.schedule.warmup_steps = 100;

@@ -2,6 +2,8 @@
 // shell, its stdout, stderr and exit code. Models: the golden fixtures (token
 // ids only) and a tiny random GPT-2 with a byte-level tokenizer for text.
 #include <gtest/gtest.h>
+
+#include "common/browser.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -560,4 +562,31 @@ TEST_F(CliTrain, BadTrainConfigNamesTheField) {
   const Result r = glassbox("train bad.json");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("wrong type"), std::string::npos) << r.err;
+}
+
+// ------------------------------------------------------------------ tour report in a real browser
+
+TEST_F(Cli, TourReportRendersEveryChartInChromium) {
+  const Result r = glassbox("tour --out tour-html --json");
+  EXPECT_OK(r);
+  const std::string index = r.js()["report"];
+  ASSERT_TRUE(fs::exists(tmp_ / index)) << index;
+  const std::string chromium = gbtest::find_chromium();
+  if (chromium.empty()) GTEST_SKIP() << "chromium not installed (Debian 'chromium', scripts/install-deps.sh)";
+  // Every page of the site: charts drawn as SVG by vega-embed, no error boxes.
+  int pages = 0;
+  for (const auto& f : fs::directory_iterator(tmp_ / "tour-html")) {
+    if (f.path().extension() != ".html") continue;
+    const std::string html = slurp(f.path());
+    size_t charts = 0;
+    for (size_t p = html.find("class=\"chart\""); p != std::string::npos; p = html.find("class=\"chart\"", p + 1)) ++charts;
+    const std::string name = "page" + std::to_string(pages++);
+    ASSERT_EQ(gbtest::run_chromium(chromium, tmp_.string(), name, "--dump-dom", "file://" + f.path().string()), 0);
+    const std::string dom = slurp(tmp_ / (name + ".out"));
+    size_t svgs = 0;
+    for (size_t p = dom.find("class=\"marks\""); p != std::string::npos; p = dom.find("class=\"marks\"", p + 1)) ++svgs;
+    EXPECT_EQ(svgs, charts) << f.path();
+    EXPECT_EQ(dom.find("class=\"chart chart-failed\""), std::string::npos) << f.path();
+  }
+  EXPECT_GE(pages, 1);
 }

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/browser.h"
+
 #include "glassbox/report.h"
 #include "report_test_util.h"
 
@@ -15,28 +17,11 @@ using report_test::TempDir;
 
 namespace {
 
-std::string find_chromium() {
-  if (const char* env = std::getenv("GLASSBOX_CHROMIUM"); env && *env) return env;
-  for (const char* name : {"chromium", "chromium-browser", "google-chrome"}) {
-    std::string cmd = std::string("command -v ") + name + " >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) == 0) return name;
-  }
-  return {};
-}
+using gbtest::find_chromium;
 
-// One headless launch with a fresh profile; stdout and stderr to <name>.out/.err.
 int run_chromium(const std::string& chromium, const TempDir& tmp, const std::string& name,
                  const std::string& action, const std::string& url) {
-  const std::string profile = (tmp / ("profile-" + name)).string();
-  const std::string out = (tmp / (name + ".out")).string();
-  const std::string err = (tmp / (name + ".err")).string();
-  // timeout: a browser that hangs fails the test instead of the CI job.
-  std::string cmd = "timeout 120 " + chromium +
-                    " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
-                    " --disable-background-networking --disable-component-update --disable-sync"
-                    " --user-data-dir='" + profile + "' --virtual-time-budget=10000 " + action +
-                    " '" + url + "' >'" + out + "' 2>'" + err + "'";
-  return std::system(cmd.c_str());
+  return gbtest::run_chromium(chromium, tmp.path().string(), name, action, url);
 }
 
 report::Page example_page() {

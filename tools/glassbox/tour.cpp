@@ -1,4 +1,6 @@
 #include "tour.h"
+#include "tour_report.h"
+#include "glassbox/zoo.h"
 
 #include <algorithm>
 #include <cmath>
@@ -152,6 +154,12 @@ int run_tour(const TourOptions& o) {
                 dir.c_str());
   }
   report["cache_path"] = cache_path;
+
+  // 8. The HTML report: the shipped model organisms.
+  const std::string index = write_tour_report(o.out, zoo::models_dir());
+  section(quiet, "8. report");
+  if (!quiet) std::printf("%s\n", index.c_str());
+  report["report"] = index;
   if (quiet) print_json(report);
   return 0;
 }
