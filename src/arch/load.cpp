@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "arch/family.h"
+#include "glassbox/json_file.h"
 #include "glassbox/model.h"
 #include "glassbox/tokenizer.h"
 
@@ -18,16 +19,6 @@ Model::Model(Config cfg, Weights w, std::shared_ptr<Storage> storage, std::strin
 size_t Model::converted_bytes() const { return storage_ ? storage_->owned_bytes : 0; }
 
 namespace detail {
-
-static nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail(path, ": cannot open");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    fail(path, ": malformed JSON: ", e.what());
-  }
-}
 
 static std::string family_of(const nlohmann::json& j, const std::string& where) {
   if (j.contains("model_type") && j["model_type"].is_string()) return j["model_type"].get<std::string>();
@@ -77,7 +68,7 @@ Model Model::load(const std::string& path) {
   const fs::path dir = fs::is_directory(path) ? fs::path(path) : fs::path(path).parent_path();
   const std::string cfg_path = (dir / "config.json").string();
   if (!fs::exists(cfg_path)) fail(path, ": expected a config.json beside the weights (", cfg_path, ")");
-  const nlohmann::json j = read_json(cfg_path);
+  const nlohmann::json j = read_json_file(cfg_path);
   const std::string name = family_of(j, cfg_path);
   const Family* fam = find_family(name);
   if (!fam) {

@@ -8,6 +8,7 @@
 
 #include "arch/family.h"
 #include "glassbox/error.h"
+#include "glassbox/json_file.h"
 #include "glassbox/mmap_file.h"
 #include "glassbox/safetensors.h"
 
@@ -102,14 +103,8 @@ Trainable Trainable::init(const nlohmann::json& config, uint64_t seed, bool bias
 
 Trainable Trainable::load(const std::string& path) {
   const fs::path dir = fs::is_directory(path) ? fs::path(path) : fs::path(path).parent_path();
-  std::ifstream in(dir / "config.json");
-  if (!in) fail(path, ": expected a config.json beside the weights");
-  nlohmann::json cfg;
-  try {
-    cfg = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    fail((dir / "config.json").string(), ": malformed JSON: ", e.what());
-  }
+  if (!fs::exists(dir / "config.json")) fail(path, ": expected a config.json beside the weights");
+  const nlohmann::json cfg = read_json_file((dir / "config.json").string());
   const detail::Checkpoint ckpt = detail::Checkpoint::open_safetensors(path);
   std::map<std::string, Tensor> values;
   for (const auto& [name, r] : ckpt.tensors()) {

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "glassbox/error.h"
+#include "glassbox/json_file.h"
 
 namespace glassbox {
 
@@ -213,14 +214,7 @@ std::vector<Intervention> interventions_from_json(const nlohmann::json& j, const
 }
 
 std::vector<Intervention> load_interventions(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail(path, ": cannot open intervention file");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    fail(path, ": malformed JSON: ", e.what());
-  }
+  const nlohmann::json j = read_json_file(path);
   try {
     return interventions_from_json(j, std::filesystem::path(path).parent_path().string());
   } catch (const Error& e) {

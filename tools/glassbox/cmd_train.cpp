@@ -14,6 +14,7 @@
 
 #include "common.h"
 #include "glassbox/error.h"
+#include "glassbox/json_file.h"
 #include "glassbox/text_data.h"
 #include "glassbox/tokenizer.h"
 #include "glassbox/train.h"
@@ -23,16 +24,6 @@ namespace fs = std::filesystem;
 namespace glassbox::cli {
 
 namespace {
-
-nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail(path, ": cannot open");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    fail(path, ": malformed JSON: ", e.what());
-  }
-}
 
 // Relative paths in the config are relative to the config file.
 std::string rel(const fs::path& base, const std::string& p) {

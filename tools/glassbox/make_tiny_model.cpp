@@ -12,6 +12,8 @@
 #include "glassbox/error.h"
 #include "glassbox/safetensors.h"
 
+#include "tokenizer/byte_level.h"
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -19,24 +21,12 @@ namespace glassbox::cli {
 
 namespace {
 
-// GPT-2's bytes_to_unicode(): printable bytes map to themselves, the rest to
-// U+0100 upwards, so every byte is a visible, valid UTF-8 piece.
+// GPT-2's bytes_to_unicode() piece for one byte (the tokenizer's own table).
 std::string byte_piece(int byte) {
-  auto printable = [](int b) { return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF); };
-  int cp = byte;
-  if (!printable(byte)) {
-    int n = 0;
-    for (int b = 0; b < byte; ++b) n += !printable(b);
-    cp = 256 + n;
-  }
-  std::string s;
-  if (cp < 0x80) {
-    s += char(cp);
-  } else {
-    s += char(0xC0 | (cp >> 6));
-    s += char(0x80 | (cp & 0x3F));
-  }
-  return s;
+  std::string out;
+  const char c = char(byte);
+  detail::byte_level_encode(std::string_view(&c, 1), out);
+  return out;
 }
 
 // Box-Muller over mt19937_64, whose output sequence the standard fixes
