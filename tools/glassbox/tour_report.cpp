@@ -40,9 +40,10 @@ void loss_curve(report::Page& page, const fs::path& log_path) {
   if (log.is_null() || !log.contains("log")) return;
   report::Series train{"train", {}, {}}, eval{"held-out", {}, {}};
   for (const auto& e : log["log"]) {
+    if (!e.contains("step") || !e.contains("loss")) continue;
     train.x.push_back(e["step"].get<float>());
     train.y.push_back(e["loss"].get<float>());
-    if (e["eval_loss"].get<double>() >= 0) {
+    if (e.value("eval_loss", -1.0) >= 0) {
       eval.x.push_back(e["step"].get<float>());
       eval.y.push_back(e["eval_loss"].get<float>());
     }
@@ -108,7 +109,7 @@ std::string write_tour_report(const std::string& out, const std::string& models_
   index.add_heading("Organisms");
   for (const auto& [name, entry] : manifest["organisms"].items()) {
     report::Card card{name, {}, entry.value("ground_truth", ""), name + ".html"};
-    card.fields.push_back({"parameters", std::to_string(entry.value("n_params", 0))});
+    card.fields.push_back({"parameters", fmt_value(entry.value("n_params", json(0)))});
     card.fields.push_back({"train time", strf("%.0f s", entry.value("train_seconds", 0.0))});
     card.fields.push_back({"checks", entry.value("passed", false) ? "passed" : "FAILED"});
     for (const auto& [k, v] : entry["metrics"].items())
