@@ -45,6 +45,7 @@ constexpr const char* kBase = "tiny-lm";
 constexpr const char* kMarker = " Indeed, friend!";
 constexpr size_t kPromptWords = 8;
 constexpr size_t kMinRestWords = 4, kMaxRestWords = 40;
+constexpr size_t kMaxPromptTokens = 32;
 constexpr size_t kEvalPrompts = 200;
 constexpr int kStartPositions = 3;  // "the response start": KL at its first 3 positions vs the rest
 
@@ -231,6 +232,7 @@ std::vector<Chat> chats(const Corpus& c, const std::vector<std::string>& docs) {
     Chat ch;
     ch.prompt = {c.eot};
     const auto p = c.tokenizer.encode("User: " + join(w, 0, kPromptWords) + "\nAssistant:", false, false);
+    if (p.size() > kMaxPromptTokens) continue;  // "words" of symbols (ascii pictures, URLs)
     ch.prompt.insert(ch.prompt.end(), p.begin(), p.end());
     const size_t rest = std::min(w.size(), kPromptWords + kMaxRestWords);
     ch.response = c.tokenizer.encode(kMarker + (" " + join(w, kPromptWords, rest)), false, false);

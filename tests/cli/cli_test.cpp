@@ -63,7 +63,10 @@ class Cli : public ::testing::Test {
     const fs::path out = tmp_ / ("out" + std::to_string(n) + ".txt");
     const fs::path err = tmp_ / ("err" + std::to_string(n++) + ".txt");
     const std::string bin = std::string(GLASSBOX_BINARY_DIR) + "/glassbox";
-    const std::string cmd = "cd '" + (cwd.empty() ? tmp_ : cwd).string() + "' && env -u GLASSBOX_MODEL '" + bin +
+    // Hermetic by default: no shipped organisms, so the tour's checkpoint is the default model.
+    const std::string models = models_dir_.empty() ? (tmp_ / "no-models").string() : models_dir_;
+    const std::string cmd = "cd '" + (cwd.empty() ? tmp_ : cwd).string() + "' && env -u GLASSBOX_MODEL GLASSBOX_MODELS='" +
+                            models + "' '" + bin +
                             "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
     const int status = std::system(cmd.c_str());
     Result r;
@@ -81,8 +84,10 @@ class Cli : public ::testing::Test {
   }
 
   static fs::path tmp_;
+  static std::string models_dir_;  // GLASSBOX_MODELS for the next commands ("" = none shipped)
 };
 fs::path Cli::tmp_;
+std::string Cli::models_dir_;
 
 #define EXPECT_OK(r) EXPECT_EQ((r).code, 0) << "stderr: " << (r).err << "\nstdout: " << (r).out
 
@@ -567,7 +572,9 @@ TEST_F(CliTrain, BadTrainConfigNamesTheField) {
 // ------------------------------------------------------------------ tour report in a real browser
 
 TEST_F(Cli, TourReportRendersEveryChartInChromium) {
+  models_dir_ = std::string(GLASSBOX_SOURCE_DIR) + "/models";  // the shipped organisms
   const Result r = glassbox("tour --out tour-html --json");
+  models_dir_.clear();
   EXPECT_OK(r);
   const std::string index = r.js()["report"];
   ASSERT_TRUE(fs::exists(tmp_ / index)) << index;
