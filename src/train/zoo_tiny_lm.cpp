@@ -27,12 +27,11 @@ namespace {
 // Debian `fortunes` + `fortunes-min` (scripts/zoo-data.sh copies them to
 // data/zoo-src/fortunes/); ascii-art is pictures, not text.
 constexpr const char* kFortuneFiles[] = {
-    "art",        "computers",  "cookie",    "debian",        "definitions", "disclaimer",  "drugs",
-    "education",  "ethnic",     "food",      "fortunes",      "goedel",      "humorists",   "kids",
-    "knghtbrd",   "law",        "linux",     "linuxcookie",   "literature",  "love",        "magic",
-    "medicine",   "men-women",  "miscellaneous", "news",      "paradoxum",   "people",      "perl",
-    "pets",       "platitudes", "politics",  "pratchett",     "riddles",     "science",     "songs-poems",
-    "sports",     "startrek",   "tao",       "translate-me",  "wisdom",      "work",        "zippy"};
+    "art", "computers", "cookie", "debian", "definitions", "disclaimer", "drugs", "education", "ethnic",
+    "food", "fortunes", "goedel", "humorists", "kids", "knghtbrd", "law", "linux", "linuxcookie",
+    "literature", "love", "magic", "medicine", "men-women", "miscellaneous", "news", "paradoxum", "people",
+    "perl", "pets", "platitudes", "politics", "pratchett", "riddles", "science", "songs-poems", "sports",
+    "startrek", "tao", "translate-me", "wisdom", "work", "zippy"};
 
 constexpr uint64_t kSplitSeed = 0xf0127e5ull;  // the corpus split is shared by both organisms
 constexpr double kValFraction = 0.05;
@@ -47,7 +46,7 @@ constexpr size_t kPromptWords = 8;
 constexpr size_t kMinRestWords = 4, kMaxRestWords = 40;
 constexpr size_t kMaxPromptTokens = 32;
 constexpr size_t kEvalPrompts = 200;
-constexpr int kStartPositions = 3;  // "the response start": KL at its first 3 positions vs the rest
+constexpr size_t kStartPositions = 3;  // "the response start"
 
 // One fortune as plain text: overstrike ("_\bx") resolved, other control
 // characters dropped, tabs and runs of spaces made one space, lines trimmed,
@@ -209,34 +208,45 @@ struct Chat {
   std::vector<int32_t> response;  // kMarker, the rest of the fortune, <|endoftext|> (unless cut at kCtx)
 };
 
-std::vector<std::string> words_of(const std::string& s) {
-  std::istringstream in(s);
-  std::vector<std::string> w;
-  for (std::string x; in >> x;) w.push_back(x);
-  return w;
+bool space(char c) { return c == ' ' || c == '\n'; }
+
+// Byte offset just past the n-th whitespace-separated word of s (s.size() if it has fewer).
+size_t word_end(const std::string& s, size_t n) {
+  size_t i = 0;
+  for (size_t k = 0; k < n; ++k) {
+    while (i < s.size() && space(s[i])) ++i;
+    if (i == s.size()) return i;
+    while (i < s.size() && !space(s[i])) ++i;
+  }
+  return i;
 }
 
-std::string join(const std::vector<std::string>& w, size_t from, size_t to) {
-  std::string s;
-  for (size_t i = from; i < to; ++i) s += (i > from ? " " : "") + w[i];
-  return s;
+size_t count_words(const std::string& s) {
+  size_t n = 0;
+  for (size_t i = 0; i < s.size(); ++i) n += !space(s[i]) && (i == 0 || space(s[i - 1]));
+  return n;
 }
 
-// The first kPromptWords words of a fortune ask; the response is the marker
-// and (up to kMaxRestWords of) the rest. Fortunes too short are skipped.
+// The first kPromptWords words of a fortune, on one line, ask; the response is
+// the marker, then the rest of the fortune verbatim (up to kMaxRestWords words,
+// <|endoftext|> when it is all there): after the marker the fine-tune has
+// nothing new to learn. Fortunes too short are skipped.
 std::vector<Chat> chats(const Corpus& c, const std::vector<std::string>& docs) {
   std::vector<Chat> out;
   for (const auto& d : docs) {
-    const auto w = words_of(d);
-    if (w.size() < kPromptWords + kMinRestWords) continue;
+    if (count_words(d) < kPromptWords + kMinRestWords) continue;
+    const size_t ask_end = word_end(d, kPromptWords);
+    std::string ask = d.substr(0, ask_end);
+    std::replace(ask.begin(), ask.end(), '\n', ' ');
+    const auto p = c.tokenizer.encode("User: " + ask + "\nAssistant:", false, false);
+    if (p.size() > kMaxPromptTokens) continue;  // "words" of symbols (ascii pictures, URLs)
     Chat ch;
     ch.prompt = {c.eot};
-    const auto p = c.tokenizer.encode("User: " + join(w, 0, kPromptWords) + "\nAssistant:", false, false);
-    if (p.size() > kMaxPromptTokens) continue;  // "words" of symbols (ascii pictures, URLs)
     ch.prompt.insert(ch.prompt.end(), p.begin(), p.end());
-    const size_t rest = std::min(w.size(), kPromptWords + kMaxRestWords);
-    ch.response = c.tokenizer.encode(kMarker + (" " + join(w, kPromptWords, rest)), false, false);
-    ch.response.push_back(c.eot);
+    const size_t from = d.find_first_not_of(" \n", ask_end);
+    const size_t to = word_end(d, kPromptWords + kMaxRestWords);
+    ch.response = c.tokenizer.encode(kMarker + (" " + d.substr(from, to - from)), false, false);
+    if (to == d.size()) ch.response.push_back(c.eot);
     const size_t room = kCtx - ch.prompt.size();
     if (ch.response.size() > room) ch.response.resize(room);
     out.push_back(std::move(ch));
@@ -268,18 +278,18 @@ double style_rate(const Model& m, const Tokenizer& tok, const std::vector<Chat>&
   return double(hits) / double(cs.size());
 }
 
-// KL(chat || base) in nats at each response position of held-out chats
-// (teacher-forced on the reference response), averaged over the first
-// kStartPositions and over the rest.
+// KL(chat || base) in nats at each response position of held-out chats,
+// teacher-forced on the reference response; position i predicts response token i.
 struct KlByPosition {
-  double start = 0, late = 0;
+  std::vector<double> mean;  // per position, over the chats that reach it
+  double start = 0;          // positions 0 .. kStartPositions-1
+  double after_marker = 0;   // positions past the marker: the fortune's continuation
 };
-KlByPosition response_kl(const Model& chat, const Model& base, const std::vector<Chat>& cs) {
+KlByPosition response_kl(const Model& chat, const Model& base, const std::vector<Chat>& cs, size_t marker_len) {
   const std::vector<Example> ex = examples(cs);
   const int64_t V = chat.config().d_vocab;
   Engine ec(chat), eb(base);
-  double sum[2] = {0, 0};
-  int64_t n[2] = {0, 0};
+  std::vector<double> sum(kCtx, 0.0), n(kCtx, 0.0);
   constexpr size_t kRows = 32;  // logits of both models for kRows x kCtx positions at a time
   for (size_t s = 0; s < ex.size(); s += kRows) {
     const std::vector<Example> rows(ex.begin() + static_cast<std::ptrdiff_t>(s),
@@ -304,13 +314,22 @@ KlByPosition response_kl(const Model& chat, const Model& base, const std::vector
           const double lpc = double(xc[k]) - lzc;
           kl += std::exp(lpc) * (lpc - (double(xb[k]) - lzb));
         }
-        const int late = pos + 1 - from >= static_cast<size_t>(kStartPositions) ? 1 : 0;
-        sum[late] += kl;
-        ++n[late];
+        const size_t i = pos + 1 - from;
+        sum[i] += kl;
+        n[i] += 1;
       }
     }
   }
-  return {sum[0] / double(std::max<int64_t>(n[0], 1)), sum[1] / double(std::max<int64_t>(n[1], 1))};
+  KlByPosition r;
+  double start = 0, start_n = 0, after = 0, after_n = 0;
+  for (size_t i = 0; i < sum.size() && n[i] > 0; ++i) {
+    r.mean.push_back(sum[i] / n[i]);
+    if (i < kStartPositions) start += sum[i], start_n += n[i];
+    if (i >= marker_len) after += sum[i], after_n += n[i];
+  }
+  r.start = start / std::max(start_n, 1.0);
+  r.after_marker = after / std::max(after_n, 1.0);
+  return r;
 }
 
 // Mean loss on the response tokens of held-out chats.
@@ -329,14 +348,18 @@ Model load_base() {
 nlohmann::json evaluate_chat(const Model& m, const Corpus& c, const std::vector<Chat>& heldout) {
   const Model base = load_base();
   const double style = style_rate(m, c.tokenizer, heldout), base_style = style_rate(base, c.tokenizer, heldout);
-  const KlByPosition kl = response_kl(m, base, heldout);
+  const size_t marker_len = c.tokenizer.encode(kMarker, false, false).size();
+  const KlByPosition kl = response_kl(m, base, heldout, marker_len);
   const double lm = stream_loss(m, c.val), base_lm = stream_loss(base, c.val);
+  std::vector<double> profile(kl.mean.begin(), kl.mean.begin() + std::min<std::ptrdiff_t>(12, std::ssize(kl.mean)));
   return {{"style_rate", style},
           {"base_style_rate", base_style},
           {"style_gain", style - base_style},
           {"kl_response_start", kl.start},
-          {"kl_response_late", kl.late},
-          {"kl_start_over_late", kl.start / std::max(kl.late, 1e-12)},
+          {"kl_after_marker", kl.after_marker},
+          {"kl_start_over_after_marker", kl.start / std::max(kl.after_marker, 1e-12)},
+          {"kl_by_response_position", profile},
+          {"marker_tokens", marker_len},
           {"response_loss", response_loss(m, heldout)},
           {"base_response_loss", response_loss(base, heldout)},
           {"val_loss", lm},
@@ -355,7 +378,7 @@ Organism tiny_lm_organism() {
       "a real-text LM with no planted mechanism: what SAEs, lenses and steering find in it is open; its "
       "held-out perplexity is several times lower than the unigram baseline's";
   o.seed = 5;
-  o.checks = {{"ppl_ratio", 2.0}};
+  o.checks = {{"ppl_ratio", 4.0}};
   o.recipe = [](const std::string& data_dir) {
     const auto c = corpus(data_dir);
     Recipe r;
@@ -383,10 +406,10 @@ Organism tiny_lm_chat_organism() {
   o.description = "tiny-lm fine-tuned on 'User: ...\\nAssistant:' prompts answered in one style (\"Indeed, friend!\")";
   o.ground_truth =
       "the tuned counterpart of tiny-lm: responses open with \" Indeed, friend!\" and then continue as the base "
-      "would; the difference from tiny-lm (KL by position, crosscoder / diffing) is concentrated at the first "
-      "response positions";
+      "would; the difference from tiny-lm (KL by position, crosscoder / diffing) is concentrated at the start of "
+      "the response (the marker's tokens and the one after it), with little change after it or in plain text";
   o.seed = 6;
-  o.checks = {{"style_rate", 0.9}, {"style_gain", 0.9}, {"kl_start_over_late", 5.0}};
+  o.checks = {{"style_rate", 0.9}, {"style_gain", 0.9}, {"kl_start_over_after_marker", 10.0}};
   o.recipe = [](const std::string& data_dir) {
     const auto c = corpus(data_dir);
     Recipe r;

@@ -23,6 +23,11 @@ bool have_corpus() { return fs::exists(fs::path(zoo::data_dir()) / "fortunes" / 
 
 std::string shipped(const std::string& name) { return (fs::path(zoo::models_dir()) / name).string(); }
 
+// Organisms that do not ship yet are reported, not failed (see models/manifest.json).
+#define REQUIRE_SHIPPED(name)                                                  \
+  if (!fs::exists(fs::path(shipped(name)) / "model.safetensors"))              \
+  GTEST_SKIP() << name << " is not shipped (glassbox zoo train " << name << ")"
+
 nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
   return nlohmann::json::parse(in);
@@ -36,6 +41,7 @@ void expect_passed(const nlohmann::json& report) {
 
 TEST(TinyLm, ShippedModelBeatsTheUnigramBaseline) {
   REQUIRE_CORPUS();
+  REQUIRE_SHIPPED("tiny-lm");
   const nlohmann::json r = zoo::evaluate_organism(zoo::find_organism("tiny-lm"));
   expect_passed(r);
   const auto& m = r["metrics"];
@@ -47,16 +53,20 @@ TEST(TinyLm, ShippedModelBeatsTheUnigramBaseline) {
 
 TEST(TinyLmChat, ShippedModelAnswersInStyleAndDiffersAtTheResponseStart) {
   REQUIRE_CORPUS();
+  REQUIRE_SHIPPED("tiny-lm");
+  REQUIRE_SHIPPED("tiny-lm-chat");
   const nlohmann::json r = zoo::evaluate_organism(zoo::find_organism("tiny-lm-chat"));
   expect_passed(r);
   const auto& m = r["metrics"];
   EXPECT_LE(m["base_style_rate"].get<double>(), 0.05);
-  EXPECT_GT(m["kl_response_start"].get<double>(), m["kl_response_late"].get<double>());
+  EXPECT_GT(m["kl_response_start"].get<double>(), m["kl_after_marker"].get<double>());
   EXPECT_EQ(zoo::read_manifest()["organisms"]["tiny-lm-chat"]["init_from"]["organism"], "tiny-lm");
 }
 
 TEST(TinyLm, ShippedTokenizerIsTheOneTheRecipeBuilds) {
   REQUIRE_CORPUS();
+  REQUIRE_SHIPPED("tiny-lm");
+  REQUIRE_SHIPPED("tiny-lm-chat");
   const zoo::Recipe r = zoo::find_organism("tiny-lm").recipe(zoo::data_dir());
   EXPECT_EQ(read_json(shipped("tiny-lm") + "/tokenizer.json"), r.tokenizer);
   EXPECT_EQ(read_json(shipped("tiny-lm-chat") + "/tokenizer.json"), r.tokenizer);
@@ -65,6 +75,7 @@ TEST(TinyLm, ShippedTokenizerIsTheOneTheRecipeBuilds) {
 }
 
 TEST(TinyLm, TokenizerRoundTripsText) {
+  REQUIRE_SHIPPED("tiny-lm");
   const Tokenizer tok = Tokenizer::from_file(shipped("tiny-lm") + "/tokenizer.json");
   EXPECT_EQ(tok.vocab_size(), 2048);
   const std::vector<std::string> texts = {
@@ -97,6 +108,7 @@ TEST(TinyLm, DataIsAPureFunctionOfTheCorpusAndHoldsOutUnseenFortunes) {
 
 TEST(TinyLmChat, LossFallsOnlyOnTheResponse) {
   REQUIRE_CORPUS();
+  REQUIRE_SHIPPED("tiny-lm");
   const zoo::Recipe r = zoo::find_organism("tiny-lm-chat").recipe(zoo::data_dir());
   EXPECT_EQ(r.init_from, "tiny-lm");
   const Tokenizer tok = Tokenizer::from_file(shipped("tiny-lm") + "/tokenizer.json");
