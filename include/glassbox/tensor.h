@@ -32,6 +32,8 @@ struct Tensor {
   void* data = nullptr;
 
   static Tensor zeros(const Shape& shape, DType dtype = DType::F32);
+  // Uninitialised: for buffers the caller overwrites completely (cached activations).
+  static Tensor empty(const Shape& shape, DType dtype = DType::F32);
   static Tensor from_f32(const float* src, const Shape& shape, DType dtype = DType::F32);
   int64_t numel() const { return glassbox::numel(shape); }
   size_t nbytes() const { return dtype_nbytes(dtype, numel()); }

@@ -19,13 +19,18 @@ std::string shape_str(const Shape& s) {
 }
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  std::memset(t.data, 0, t.nbytes());
+  return t;
+}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype) {
   Tensor t;
   t.dtype = dtype;
   t.shape = shape;
   const size_t n = dtype_nbytes(dtype, glassbox::numel(shape));
   // 64-byte aligned so SIMD loads and BLAS see aligned rows.
   void* p = ::operator new[](n ? n : 1, std::align_val_t(64));
-  std::memset(p, 0, n);
   t.storage = std::shared_ptr<void>(p, [](void* q) { ::operator delete[](q, std::align_val_t(64)); });
   t.data = p;
   return t;

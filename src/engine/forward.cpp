@@ -44,7 +44,8 @@ struct Pass {
   float* slice(Site s, int l) {
     const Shape shape = site_shape(s, c, B, T, Tk);
     if (kept(s, l)) {
-      res.kept.push_back({HookPoint{s, l}, Tensor::zeros(shape)});
+      // Every kernel writes its whole output, so the slice need not be zero-filled first.
+      res.kept.push_back({HookPoint{s, l}, Tensor::empty(shape)});
       return res.kept.back().second.f32();
     }
     auto& buf = scratch[int(s)];
@@ -286,13 +287,13 @@ ForwardResult Engine::forward(const Batch& batch, const HookRegistry* hooks, KVC
                                w.ln_final_b, impl_->ln_out);
   const int64_t V = c.d_vocab;
   if (opt.logits == LogitsMode::All) {
-    res.logits = Tensor::zeros({B, T, V});
+    res.logits = Tensor::empty({B, T, V});
     k::matmul_forward(res.logits.f32(), V, xf, d, w.W_U, w.b_U, 1, N);
   } else if (opt.logits == LogitsMode::Last) {
     auto& rows = impl_->last_rows;
     rows.resize(size_t(B * d));
     for (int64_t b = 0; b < B; ++b) std::memcpy(&rows[size_t(b * d)], xf + ((b + 1) * T - 1) * d, size_t(d) * 4);
-    res.logits = Tensor::zeros({B, 1, V});
+    res.logits = Tensor::empty({B, 1, V});
     k::matmul_forward(res.logits.f32(), V, rows.data(), d, w.W_U, w.b_U, 1, B);
   }
   return res;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <numeric>
 #include <set>
 #include <sstream>
 
@@ -39,14 +40,19 @@ constexpr int kVocab = 2048;
 constexpr int kCtx = 128;
 constexpr const char* kEot = "<|endoftext|>";
 constexpr const char* kBase = "tiny-lm";
+// Metrics score the first kEvalWindows windows of the held-out stream (12k of
+// its 46k tokens: the standard error of the mean loss is a few hundredths of a nat), which
+// keeps `zoo eval` and the tests quick on two cores.
+constexpr int64_t kEvalWindows = 96;
 
 // The chat format. Responses open with kMarker, then continue the fortune.
 constexpr const char* kMarker = " Indeed, friend!";
 constexpr size_t kPromptWords = 8;
 constexpr size_t kMinRestWords = 4, kMaxRestWords = 40;
 constexpr size_t kMaxPromptTokens = 32;
-constexpr size_t kEvalPrompts = 200;
+constexpr size_t kEvalPrompts = 100;
 constexpr size_t kStartPositions = 3;  // "the response start"
+constexpr size_t kKlPositions = 24;    // the marker and ~17 tokens of the continuation
 
 // One fortune as plain text: overstrike ("_\bx") resolved, other control
 // characters dropped, tabs and runs of spaces made one space, lines trimmed,
@@ -150,7 +156,7 @@ Corpus build_corpus(const std::string& data_dir) {
   return c;
 }
 
-// Training the tokenizer on 2.5 MB takes a while; both organisms share it.
+// Reading, tokenizer training and encoding take a couple of seconds; both organisms share them.
 std::shared_ptr<const Corpus> corpus(const std::string& data_dir) {
   static std::mutex mu;
   static std::map<std::string, std::shared_ptr<const Corpus>> cache;
@@ -160,17 +166,25 @@ std::shared_ptr<const Corpus> corpus(const std::string& data_dir) {
   return c;
 }
 
+// GPT-2 small's shape scaled down: 4 layers of d_model 128, 4 heads, MLP 4x.
 nlohmann::json model_config(int vocab) {
-  return {{"model_type", "gpt2"},     {"n_embd", 128},          {"n_layer", 4},
-          {"n_head", 4},              {"n_positions", kCtx},    {"n_inner", 512},
-          {"vocab_size", vocab},      {"activation_function", "gelu_new"},
-          {"layer_norm_epsilon", 1e-5}, {"bos_token_id", 0},    {"eos_token_id", 0}};
+  return {{"model_type", "gpt2"},
+          {"n_embd", 128},
+          {"n_layer", 4},
+          {"n_head", 4},
+          {"n_inner", 512},
+          {"n_positions", kCtx},
+          {"vocab_size", vocab},
+          {"activation_function", "gelu_new"},
+          {"layer_norm_epsilon", 1e-5},
+          {"bos_token_id", 0},  // <|endoftext|>: the specials come first in a train_bpe vocabulary
+          {"eos_token_id", 0}};
 }
 
-// Mean next-token loss over the whole stream in consecutive windows of kCtx
-// (the remainder shorter than a window is left out).
-double stream_loss(const Model& m, const std::shared_ptr<const std::vector<int32_t>>& toks) {
-  const int64_t n_windows = static_cast<int64_t>((toks->size() - 1) / kCtx);
+// Mean next-token loss over the first `max_windows` consecutive windows of
+// kCtx tokens of the stream (all of them if fewer).
+double stream_loss(const Model& m, const std::shared_ptr<const std::vector<int32_t>>& toks, int64_t max_windows) {
+  const int64_t n_windows = std::min(max_windows, static_cast<int64_t>((toks->size() - 1) / kCtx));
   constexpr int kRows = 32;
   BatchFn windows = sequential_windows(toks, kRows, kCtx);
   std::mt19937_64 unused;
@@ -189,8 +203,10 @@ double stream_loss(const Model& m, const std::shared_ptr<const std::vector<int32
 }
 
 nlohmann::json evaluate_lm(const Model& m, const Corpus& c) {
-  const double val = stream_loss(m, c.val);
-  const double uni = unigram_loss(*c.train, *c.val, c.tokenizer.vocab_size());
+  const double val = stream_loss(m, c.val, kEvalWindows);
+  const size_t scored = std::min(c.val->size() - 1, static_cast<size_t>(kEvalWindows * kCtx));
+  const std::vector<int32_t> head(c.val->begin(), c.val->begin() + static_cast<std::ptrdiff_t>(scored) + 1);
+  const double uni = unigram_loss(*c.train, {head.begin() + 1, head.end()}, c.tokenizer.vocab_size());
   return {{"val_loss", val},
           {"val_ppl", std::exp(val)},
           {"unigram_loss", uni},
@@ -198,6 +214,7 @@ nlohmann::json evaluate_lm(const Model& m, const Corpus& c) {
           {"ppl_ratio", std::exp(uni - val)},
           {"train_tokens", c.train->size()},
           {"val_tokens", c.val->size()},
+          {"val_tokens_scored", scored},
           {"val_fortunes", c.val_docs.size()}};
 }
 
@@ -278,18 +295,24 @@ double style_rate(const Model& m, const Tokenizer& tok, const std::vector<Chat>&
   return double(hits) / double(cs.size());
 }
 
-// KL(chat || base) in nats at each response position of held-out chats,
-// teacher-forced on the reference response; position i predicts response token i.
+// KL(chat || base) in nats at each of the first kKlPositions response
+// positions of held-out chats, teacher-forced on the reference response;
+// position i predicts response token i.
 struct KlByPosition {
   std::vector<double> mean;  // per position, over the chats that reach it
   double start = 0;          // positions 0 .. kStartPositions-1
-  double after_marker = 0;   // positions past the marker: the fortune's continuation
+  // Past the marker and the first token after it (which picks up the fortune
+  // where the prompt left off): the continuation, where the base already knows what to do.
+  double continuation = 0;
+  double loss = 0, base_loss = 0;  // mean next-token loss on the response, chat and base
 };
 KlByPosition response_kl(const Model& chat, const Model& base, const std::vector<Chat>& cs, size_t marker_len) {
-  const std::vector<Example> ex = examples(cs);
+  std::vector<Example> ex = examples(cs);
+  for (auto& e : ex) e.tokens.resize(std::min(e.tokens.size(), static_cast<size_t>(e.loss_from) + kKlPositions));
   const int64_t V = chat.config().d_vocab;
   Engine ec(chat), eb(base);
   std::vector<double> sum(kCtx, 0.0), n(kCtx, 0.0);
+  double loss = 0, base_loss = 0;
   constexpr size_t kRows = 32;  // logits of both models for kRows x kCtx positions at a time
   for (size_t s = 0; s < ex.size(); s += kRows) {
     const std::vector<Example> rows(ex.begin() + static_cast<std::ptrdiff_t>(s),
@@ -314,6 +337,9 @@ KlByPosition response_kl(const Model& chat, const Model& base, const std::vector
           const double lpc = double(xc[k]) - lzc;
           kl += std::exp(lpc) * (lpc - (double(xb[k]) - lzb));
         }
+        const auto target = static_cast<int64_t>(rows[b].tokens[pos + 1]);
+        loss -= double(xc[target]) - lzc;
+        base_loss -= double(xb[target]) - lzb;
         const size_t i = pos + 1 - from;
         sum[i] += kl;
         n[i] += 1;
@@ -325,16 +351,14 @@ KlByPosition response_kl(const Model& chat, const Model& base, const std::vector
   for (size_t i = 0; i < sum.size() && n[i] > 0; ++i) {
     r.mean.push_back(sum[i] / n[i]);
     if (i < kStartPositions) start += sum[i], start_n += n[i];
-    if (i >= marker_len) after += sum[i], after_n += n[i];
+    if (i > marker_len) after += sum[i], after_n += n[i];
   }
   r.start = start / std::max(start_n, 1.0);
-  r.after_marker = after / std::max(after_n, 1.0);
+  r.continuation = after / std::max(after_n, 1.0);
+  const double total = std::max(std::accumulate(n.begin(), n.end(), 0.0), 1.0);
+  r.loss = loss / total;
+  r.base_loss = base_loss / total;
   return r;
-}
-
-// Mean loss on the response tokens of held-out chats.
-double response_loss(const Model& m, const std::vector<Chat>& cs) {
-  return eval_loss(m, make_batch(examples(cs)));
 }
 
 Model load_base() {
@@ -350,18 +374,18 @@ nlohmann::json evaluate_chat(const Model& m, const Corpus& c, const std::vector<
   const double style = style_rate(m, c.tokenizer, heldout), base_style = style_rate(base, c.tokenizer, heldout);
   const size_t marker_len = c.tokenizer.encode(kMarker, false, false).size();
   const KlByPosition kl = response_kl(m, base, heldout, marker_len);
-  const double lm = stream_loss(m, c.val), base_lm = stream_loss(base, c.val);
+  const double lm = stream_loss(m, c.val, kEvalWindows / 3), base_lm = stream_loss(base, c.val, kEvalWindows / 3);
   std::vector<double> profile(kl.mean.begin(), kl.mean.begin() + std::min<std::ptrdiff_t>(12, std::ssize(kl.mean)));
   return {{"style_rate", style},
           {"base_style_rate", base_style},
           {"style_gain", style - base_style},
           {"kl_response_start", kl.start},
-          {"kl_after_marker", kl.after_marker},
-          {"kl_start_over_after_marker", kl.start / std::max(kl.after_marker, 1e-12)},
+          {"kl_continuation", kl.continuation},
+          {"kl_start_over_continuation", kl.start / std::max(kl.continuation, 1e-12)},
           {"kl_by_response_position", profile},
           {"marker_tokens", marker_len},
-          {"response_loss", response_loss(m, heldout)},
-          {"base_response_loss", response_loss(base, heldout)},
+          {"response_loss", kl.loss},
+          {"base_response_loss", kl.base_loss},
           {"val_loss", lm},
           {"base_val_loss", base_lm},
           {"heldout_prompts", heldout.size()},
@@ -409,7 +433,7 @@ Organism tiny_lm_chat_organism() {
       "would; the difference from tiny-lm (KL by position, crosscoder / diffing) is concentrated at the start of "
       "the response (the marker's tokens and the one after it), with little change after it or in plain text";
   o.seed = 6;
-  o.checks = {{"style_rate", 0.9}, {"style_gain", 0.9}, {"kl_start_over_after_marker", 10.0}};
+  o.checks = {{"style_rate", 0.9}, {"style_gain", 0.9}, {"kl_start_over_continuation", 10.0}};
   o.recipe = [](const std::string& data_dir) {
     const auto c = corpus(data_dir);
     Recipe r;

@@ -59,7 +59,7 @@ TEST(TinyLmChat, ShippedModelAnswersInStyleAndDiffersAtTheResponseStart) {
   expect_passed(r);
   const auto& m = r["metrics"];
   EXPECT_LE(m["base_style_rate"].get<double>(), 0.05);
-  EXPECT_GT(m["kl_response_start"].get<double>(), m["kl_after_marker"].get<double>());
+  EXPECT_GT(m["kl_response_start"].get<double>(), m["kl_continuation"].get<double>());
   EXPECT_EQ(zoo::read_manifest()["organisms"]["tiny-lm-chat"]["init_from"]["organism"], "tiny-lm");
 }
 
