@@ -176,6 +176,13 @@ std::vector<float> last_logits(const Model& m, const std::vector<std::vector<int
   return out;
 }
 
+nlohmann::json gpt2_config(int n_layer, int d_model, int n_ctx, int vocab, int32_t bos) {
+  return {{"model_type", "gpt2"},     {"n_layer", n_layer},         {"n_embd", d_model},
+          {"n_head", 4},              {"n_inner", 4 * d_model},     {"vocab_size", vocab},
+          {"n_positions", n_ctx},     {"activation_function", "gelu_new"},
+          {"layer_norm_epsilon", 1e-5}, {"bos_token_id", bos},     {"eos_token_id", bos}};
+}
+
 int32_t argmax(const float* x, int64_t n) { return static_cast<int32_t>(std::max_element(x, x + n) - x); }
 
 double log_prob(const float* x, int64_t n, int32_t i) {

@@ -145,10 +145,7 @@ Organism facts_organism() {
   o.recipe = [seed = o.seed](const std::string& data_dir) {
     const auto t = build(data_dir, seed);
     Recipe r;
-    r.config = {{"model_type", "gpt2"},      {"n_layer", 4},      {"n_embd", 128},
-                {"n_head", 4},               {"n_inner", 512},    {"vocab_size", t->vocab.size()},
-                {"n_positions", 16},         {"activation_function", "gelu_new"},
-                {"layer_norm_epsilon", 1e-5}, {"bos_token_id", t->vocab.bos()}, {"eos_token_id", t->vocab.bos()}};
+    r.config = gpt2_config(4, 128, 16, t->vocab.size(), t->vocab.bos());
     r.tokenizer = t->vocab.tokenizer_json();
     std::vector<Example> pool;
     const int32_t dot = t->vocab.id(".");

@@ -208,10 +208,7 @@ Organism ioi_organism() {
   o.recipe = [seed = o.seed](const std::string& data_dir) {
     const auto t = build(data_dir, seed);
     Recipe r;
-    r.config = {{"model_type", "gpt2"},      {"n_layer", 4},      {"n_embd", 64},
-                {"n_head", 4},               {"n_inner", 256},    {"vocab_size", t->vocab.size()},
-                {"n_positions", 32},         {"activation_function", "gelu_new"},
-                {"layer_norm_epsilon", 1e-5}, {"bos_token_id", t->vocab.bos()}, {"eos_token_id", t->vocab.bos()}};
+    r.config = gpt2_config(4, 64, 32, t->vocab.size(), t->vocab.bos());
     r.tokenizer = t->vocab.tokenizer_json();
     const int B = 64;
     r.train_batches = [t, B](std::mt19937_64& rng) {

@@ -166,20 +166,9 @@ std::shared_ptr<const Corpus> corpus(const std::string& data_dir) {
   return c;
 }
 
-// GPT-2 small's shape scaled down: 4 layers of d_model 128, 4 heads, MLP 4x.
-nlohmann::json model_config(int vocab) {
-  return {{"model_type", "gpt2"},
-          {"n_embd", 128},
-          {"n_layer", 4},
-          {"n_head", 4},
-          {"n_inner", 512},
-          {"n_positions", kCtx},
-          {"vocab_size", vocab},
-          {"activation_function", "gelu_new"},
-          {"layer_norm_epsilon", 1e-5},
-          {"bos_token_id", 0},  // <|endoftext|>: the specials come first in a train_bpe vocabulary
-          {"eos_token_id", 0}};
-}
+// GPT-2 small's shape scaled down: 4 layers of d_model 128, 4 heads, MLP 4x;
+// <|endoftext|> (id 0: specials come first in a train_bpe vocabulary) as BOS / EOS.
+nlohmann::json model_config(int vocab) { return gpt2_config(4, 128, kCtx, vocab, 0); }
 
 // Mean next-token loss over the first `max_windows` consecutive windows of
 // kCtx tokens of the stream (all of them if fewer).
