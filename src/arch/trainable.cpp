@@ -37,18 +37,30 @@ bool writes_residual(const std::string& n) {
   return false;
 }
 
-void init_tensor(const std::string& name, Tensor& t, int n_layers, std::mt19937_64& rng) {
+// HF configs carry "initializer_range" (GPT-2: 0.02). TransformerLens's
+// default is 0.8/sqrt(d_model), which for the small toy models it is used for
+// is 5x larger: 0.02 there leaves attention scores near zero and stretches the
+// plateau before induction heads form.
+float initializer_range(const nlohmann::json& config, const std::string& family, int64_t d_model) {
+  if (config.contains("initializer_range") && config["initializer_range"].is_number())
+    return config["initializer_range"].get<float>();
+  if (family == "hooked_transformer") return 0.8f / std::sqrt(float(d_model));
+  return 0.02f;
+}
+
+void init_tensor(const std::string& name, Tensor& t, float range, int n_layers, std::mt19937_64& rng) {
   std::string buf;
   const std::string& leaf = last_component(name, buf);
   float* x = t.f32();
   const int64_t n = t.numel();
-  const bool bias = leaf == "bias" || leaf.rfind("b_", 0) == 0;
+  // HF "…bias", TransformerLens "b_Q"/"b_in" and LayerNorm "ln1.b".
+  const bool bias = leaf == "bias" || leaf == "b" || leaf.rfind("b_", 0) == 0;
   if (bias) return;  // zeros
   if (t.shape.size() == 1) {  // norm gains
     std::fill(x, x + n, 1.f);
     return;
   }
-  const float std = 0.02f * (writes_residual(name) ? 1.0f / std::sqrt(2.0f * float(n_layers)) : 1.0f);
+  const float std = range * (writes_residual(name) ? 1.0f / std::sqrt(2.0f * float(n_layers)) : 1.0f);
   std::normal_distribution<float> dist(0.f, std);
   for (int64_t i = 0; i < n; ++i) x[i] = dist(rng);
 }
@@ -97,7 +109,9 @@ Trainable Trainable::init(const nlohmann::json& config, uint64_t seed, bool bias
   Trainable tr;
   tr.build(config, {}, /*create=*/true, biases);
   std::mt19937_64 rng(seed);
-  for (auto& p : tr.params_) init_tensor(p.name, p.value, tr.model().config().n_layers, rng);
+  const Config& cfg = tr.model().config();
+  const float range = initializer_range(config, family_name(config), cfg.d_model);
+  for (auto& p : tr.params_) init_tensor(p.name, p.value, range, cfg.n_layers, rng);
   return tr;
 }
 

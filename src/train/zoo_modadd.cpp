@@ -58,10 +58,10 @@ Recipe recipe(uint64_t seed) {
   Recipe r;
   r.config = {{"model_type", "hooked_transformer"},
               {"n_layers", 1},
-              {"d_model", 64},
+              {"d_model", 128},
               {"n_heads", 4},
-              {"d_head", 16},
-              {"d_mlp", 256},
+              {"d_head", 32},
+              {"d_mlp", 512},
               {"d_vocab", kP + 1},
               {"n_ctx", 3},
               {"act_fn", "relu"},
@@ -74,7 +74,7 @@ Recipe recipe(uint64_t seed) {
   for (auto [a, b] : s.test) test.push_back(example(a, b));
   r.train_batches = sample_batches(std::move(train), 1024);
   r.eval_batches = sample_batches(std::move(test), 1024);
-  r.train.steps = 3000;
+  r.train.steps = 1500;
   r.train.optimizer.lr = 1e-3f;
   r.train.optimizer.weight_decay = 1.0f;
   r.train.optimizer.beta2 = 0.98f;

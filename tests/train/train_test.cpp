@@ -109,6 +109,34 @@ TEST(Optimizer, NoWeightDecayOnBiasesAndNormGains) {
   EXPECT_TRUE(detail::decays({"blocks.0.attn.W_Q", Tensor::zeros({2, 4, 4}), {}}));
 }
 
+double stddev(const Tensor& t) {
+  double s = 0, s2 = 0;
+  for (int64_t i = 0; i < t.numel(); ++i) s += t.f32()[i], s2 += double(t.f32()[i]) * t.f32()[i];
+  const double m = s / double(t.numel());
+  return std::sqrt(s2 / double(t.numel()) - m * m);
+}
+
+const Tensor& param(const Trainable& tr, const std::string& name) {
+  for (const auto& p : tr.params())
+    if (p.name == name) return p.value;
+  throw std::runtime_error("no parameter " + name);
+}
+
+TEST(Init, NormBiasesZeroGainsOneAndTheFamilysInitializerRange) {
+  const nlohmann::json tl = {{"n_layers", 1}, {"d_model", 64}, {"n_heads", 4}, {"d_head", 16}, {"d_vocab", 50},
+                             {"n_ctx", 16},   {"attn_only", true}, {"normalization_type", "LN"}};
+  const Trainable t = Trainable::init(tl, 1);
+  for (const char* b : {"blocks.0.ln1.b", "ln_final.b", "blocks.0.attn.b_Q"})
+    EXPECT_EQ(stddev(param(t, b)) + std::abs(param(t, b).f32()[0]), 0.0) << b;
+  EXPECT_EQ(param(t, "blocks.0.ln1.w").f32()[0], 1.f);
+  EXPECT_NEAR(stddev(param(t, "blocks.0.attn.W_Q")), 0.8 / 8.0, 0.01);  // TransformerLens: 0.8/sqrt(d_model)
+  const Trainable g = Trainable::init(tiny_gpt2(), 1);
+  EXPECT_NEAR(stddev(param(g, "h.0.attn.c_attn.weight")), 0.02, 0.003);  // HF GPT-2 initializer_range
+  nlohmann::json custom = tiny_gpt2();
+  custom["initializer_range"] = 0.1;
+  EXPECT_NEAR(stddev(param(Trainable::init(custom, 1), "h.0.attn.c_attn.weight")), 0.1, 0.01);
+}
+
 TEST(Train, LossFallsOnALearnableTask) {
   Trainable tr = Trainable::init(tiny_gpt2(), 1);
   const TrainResult r = train(tr, quick(60), counting);
