@@ -67,6 +67,25 @@ json bar_chart(const std::string& title, const std::vector<std::string>& labels,
                const std::vector<float>& values, const std::string& label_title,
                const std::string& value_title);
 
+// A node-link diagram (circuit graphs). The caller lays the nodes out (x, y
+// in any units, y up); edges are drawn as curves whose width follows |weight|
+// and colour its sign, dashed when not highlighted. A slider picks how many
+// edges are shown, strongest |weight| first (initially `shown`); tooltips
+// name nodes and edges. Throws on an edge naming a missing node.
+struct GraphNode {
+  std::string name;
+  float x = 0, y = 0;
+  std::string group = {};  // colour legend: "attention", "mlp" ...
+};
+struct GraphEdge {
+  size_t from = 0, to = 0;  // indices into the nodes
+  float weight = 0;
+  bool highlighted = true;
+};
+json graph_chart(const std::string& title, const std::vector<GraphNode>& nodes,
+                 const std::vector<GraphEdge>& edges, const std::string& weight_title,
+                 size_t shown, const std::string& highlight_title = "highlighted");
+
 // ---- pages ------------------------------------------------------------------
 
 // A summary tile: title, key/value rows, an optional line of text, and an

@@ -52,6 +52,11 @@ struct Recipe {
   // training starts from instead of a fresh init; `config` and `tokenizer` must
   // equal its. Empty: trained from scratch.
   std::string init_from;
+  // Prompt pairs the tour's analysis pages patch and attribute, kept in the
+  // manifest so the pages need no corpora: [{"clean", "corrupt", "answer",
+  // "wrong", "about"}], the two prompts of equal token length, answer and
+  // wrong single tokens (the clean and the corrupted run's correct answers).
+  nlohmann::json probes = nlohmann::json::array();
 };
 
 struct Organism {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "glassbox/error.h"
+#include "kernels/kernels.h"
 
 namespace glassbox::analysis::detail {
 
@@ -16,30 +17,31 @@ void matmul(float* out, const float* x, int64_t ldx, int64_t N, const MatRef& W)
               1.0f, x, int(ldx), W.data, int(std::max<int64_t>(ldw, 1)), 0.0f, out, int(W.cols));
 }
 
-void apply_final_norm(float* out, const float* x, int64_t N, const Config& c, const Weights& w) {
+void apply_norm(float* out, const float* x, int64_t N, const Config& c, const float* w, const float* b) {
   const int64_t d = c.d_model;
-  for (int64_t n = 0; n < N; ++n) {
-    const float* xr = x + n * d;
-    float* o = out + n * d;
-    if (c.norm == NormKind::None) {
-      std::copy(xr, xr + d, o);
-      continue;
-    }
-    double mu = 0;
-    if (c.norm == NormKind::LayerNorm) {
-      for (int64_t j = 0; j < d; ++j) mu += xr[j];
-      mu /= double(d);
-    }
-    double ss = 0;
-    for (int64_t j = 0; j < d; ++j) ss += (xr[j] - mu) * (xr[j] - mu);
-    const float scale = float(std::sqrt(ss / double(d) + double(c.norm_eps)));
-    for (int64_t j = 0; j < d; ++j) {
-      float v = (xr[j] - float(mu)) / scale;
-      if (w.ln_final_w) v *= w.ln_final_w[j];
-      if (w.ln_final_b) v += w.ln_final_b[j];
-      o[j] = v;
-    }
+  if (c.norm == NormKind::None) {
+    if (out != x) std::copy(x, x + N * d, out);
+    return;
   }
+  std::vector<float> scale(static_cast<size_t>(N));
+  kernels::norm_forward(out, scale.data(), x, N, d, c.norm_eps, c.norm == NormKind::LayerNorm);
+  kernels::affine_forward(out, out, w, b, N, d);
+}
+
+void apply_final_norm(float* out, const float* x, int64_t N, const Config& c, const Weights& w) {
+  apply_norm(out, x, N, c, w.ln_final_w, w.ln_final_b);
+}
+
+void apply_norm_backward(float* dx, const float* dout, const float* normalized, const float* scale, int64_t N,
+                         const Config& c, const float* w) {
+  const int64_t d = c.d_model;
+  if (c.norm == NormKind::None) {
+    kernels::add_forward(dx, dx, dout, N * d);
+    return;
+  }
+  std::vector<float> dnorm(static_cast<size_t>(N * d), 0.f);
+  kernels::affine_backward(dnorm.data(), nullptr, nullptr, dout, normalized, w, N, d);
+  kernels::norm_backward(dx, dnorm.data(), normalized, scale, N, d, c.norm == NormKind::LayerNorm);
 }
 
 void lens_logits(float* logits, const float* x, int64_t N, const Config& c, const Weights& w) {
@@ -61,6 +63,12 @@ void log_softmax(const float* z, int64_t V, std::vector<double>& out) {
   for (int64_t j = 0; j < V; ++j) out[size_t(j)] = double(z[j]) - lse;
 }
 
+double kl(const std::vector<double>& log_p, const std::vector<double>& log_q) {
+  double s = 0;
+  for (size_t j = 0; j < log_p.size(); ++j) s += std::exp(log_p[j]) * (log_p[j] - log_q[j]);
+  return std::max(s, 0.0);
+}
+
 std::vector<float> cached_f32(const ActivationCache& cache, const HookPoint& p) {
   return cache[p.name()].to_f32_vector();
 }
@@ -69,6 +77,13 @@ int64_t resolve_pos(int64_t pos, int64_t T, const char* what) {
   const int64_t q = pos < 0 ? T + pos : pos;
   if (q < 0 || q >= T) fail(what, ": position ", pos, " is out of range for ", T, " tokens");
   return q;
+}
+
+void check_pair(const Batch& clean, const Batch& corrupt, const char* what) {
+  if (clean.B != corrupt.B || clean.T != corrupt.T)
+    fail(what, ": clean batch is ", clean.B, "x", clean.T, " but corrupted batch is ", corrupt.B, "x", corrupt.T,
+         " (they must have the same shape)");
+  if (clean.mask != corrupt.mask) fail(what, ": clean and corrupted batches are padded differently");
 }
 
 std::vector<int32_t> per_row(const std::vector<int32_t>& v, int64_t B, const char* what, int32_t V) {

@@ -8,7 +8,7 @@ namespace glassbox::analysis::detail {
 
 LayerSuffix layer_suffix(const Model& m, int first) {
   const Config& c = m.config();
-  if (first < 0 || first >= c.n_layers) fail("patching: layer ", first, " is out of range for ", c.n_layers, " layers");
+  if (first < 0 || first > c.n_layers) fail("patching: layer ", first, " is out of range for ", c.n_layers, " layers");
   Config sc = c;
   sc.n_layers = c.n_layers - first;
   Weights w = m.weights();

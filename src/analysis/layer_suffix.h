@@ -4,6 +4,8 @@
 // blocks.{j} is the full model's blocks.{l + j}. A replace hook on its
 // blocks.0.hook_resid_pre feeds it the full model's residual stream at layer l
 // (its own embedding output is computed and overwritten: a cheap gather).
+// first == n_layers leaves no layers: the final norm and unembedding alone,
+// fed through replace hooks on hook_embed (and hook_pos_embed, zeroed).
 #pragma once
 #include <memory>
 

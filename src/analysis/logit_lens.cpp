@@ -30,7 +30,8 @@ nlohmann::json LogitLensResult::to_json() const {
           {"cells", std::move(cells_j)}};
 }
 
-LogitLensResult logit_lens(Engine& e, const Batch& batch, const LogitLensOptions& opt) {
+LogitLensResult logit_lens(Engine& e, const Batch& batch, const LogitLensOptions& opt,
+                           const LensTranslator& translate) {
   const Model& m = e.model();
   const Config& c = m.config();
   const int64_t T = batch.T, d = c.d_model, V = c.d_vocab, L = c.n_layers;
@@ -79,7 +80,8 @@ LogitLensResult logit_lens(Engine& e, const Batch& batch, const LogitLensOptions
   std::vector<int32_t> idx(static_cast<size_t>(V));
   for (const HookPoint& s : sites) {
     r.layers.push_back(s.name());
-    const std::vector<float> x = detail::cached_f32(cache, s);  // [B, P, d]
+    std::vector<float> x = detail::cached_f32(cache, s);  // [B, P, d]
+    if (translate) translate(x.data() + opt.row * P * d, P, r.layers.size() - 1);
     detail::lens_logits(lens.data(), x.data() + opt.row * P * d, P, c, m.weights());
     for (int64_t i = 0; i < P; ++i) {
       LensCell cell;
@@ -99,10 +101,7 @@ LogitLensResult logit_lens(Engine& e, const Batch& batch, const LogitLensOptions
         for (int64_t v = 0; v < V; ++v) rank += lp[size_t(v)] > lp[size_t(tgt)];
         cell.target_rank = rank;
       }
-      double kl = 0;
-      const auto& f = final_lp[size_t(i)];
-      for (int64_t v = 0; v < V; ++v) kl += std::exp(f[size_t(v)]) * (f[size_t(v)] - lp[size_t(v)]);
-      cell.kl_to_final = float(std::max(kl, 0.0));
+      cell.kl_to_final = float(detail::kl(final_lp[size_t(i)], lp));
       r.cells.push_back(std::move(cell));
     }
   }

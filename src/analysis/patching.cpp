@@ -21,9 +21,11 @@ bool patchable_by_head(Site s) {
 }
 
 nlohmann::json PatchGrid::to_json() const {
-  return {{"technique", method}, {"hook", hook}, {"axis", by_head ? "head" : "position"}, {"n_layers", n_layers},
-          {"n_cols", n_cols}, {"values", values}, {"clean", clean}, {"corrupt", corrupt}, {"normalized", normalized},
-          {"forward_runs", forward_runs}};
+  nlohmann::json j = {{"technique", method}, {"hook", hook}, {"axis", by_head ? "head" : "position"},
+                      {"n_layers", n_layers}, {"n_cols", n_cols}, {"values", values}, {"clean", clean},
+                      {"corrupt", corrupt}, {"normalized", normalized}, {"forward_runs", forward_runs}};
+  if (!receivers.empty()) j["receivers"] = receivers;
+  return j;
 }
 
 double correlation(const std::vector<float>& a, const std::vector<float>& b) {
@@ -169,10 +171,7 @@ struct Sweeper {
 };
 
 void check_pair(const Config& c, const Batch& clean, const Batch& corrupt, const std::vector<Site>& sites) {
-  if (clean.B != corrupt.B || clean.T != corrupt.T)
-    fail("patching: clean batch is ", clean.B, "x", clean.T, " but corrupted batch is ", corrupt.B, "x", corrupt.T,
-         " (they must have the same shape)");
-  if (clean.mask != corrupt.mask) fail("patching: clean and corrupted batches are padded differently");
+  detail::check_pair(clean, corrupt, "patching");
   for (Site s : sites) {
     if (!patchable_by_position(s) && !patchable_by_head(s))
       fail("patching: site '", site_suffix(s), "' cannot be patched (by position: hook_resid_pre, hook_resid_mid, ",

@@ -121,8 +121,10 @@ void Engine::backward(const Batch& batch, const ForwardResult& fwd, const float*
 
   // ---- unembed: logits = affine(ln_final(x)) . W_U + b_U
   {
-    const float* xf = norm_output(p, Site::ln_final_normalized, -1, Site::resid_post, c.n_layers - 1, w.ln_final_w,
-                                  w.ln_final_b, ln_out);
+    // ln_final reads the last resid_post; in a model of no layers (a tuned lens's head), the embeddings' sum.
+    const bool no_layers = c.n_layers == 0;
+    const float* xf = norm_output(p, Site::ln_final_normalized, -1, no_layers ? Site::resid_pre : Site::resid_post,
+                                  no_layers ? 0 : c.n_layers - 1, w.ln_final_w, w.ln_final_b, ln_out);
     float* dxf = zeros(s1, N * d);
     k::matmul_backward(dxf, d, G ? mut(G->W_U) : MutMatRef{}, G ? mut(G->b_U) : nullptr, 1, dlogits, V, xf, d, w.W_U, N);
     norm_block_backward(p, Site::ln_final_scale, Site::ln_final_normalized, -1, dx, dxf, w.ln_final_w, w.ln_final_b,

@@ -45,6 +45,14 @@ inline float silu_grad(float x) {
 inline float relu(float x) { return x > 0.0f ? x : 0.0f; }
 inline float relu_grad(float x) { return x > 0.0f ? 1.0f : 0.0f; }
 
+// The activation as a type, not a function pointer: a pointer argument is a
+// run-time value, so the loops below would make an indirect call per element
+// and never vectorise.
+template <float (*F)(float)>
+struct Fn {
+  float operator()(float x) const { return F(x); }
+};
+
 template <class F>
 void map_forward(float* post, const float* pre, const float* gate, int64_t n, F f) {
   if (gate) {
@@ -78,10 +86,10 @@ void map_backward(float* dpre, float* dgate, const float* dpost, const float* pr
 
 void act_forward(float* post, const float* pre, const float* gate, int64_t n, Act act) {
   switch (act) {
-    case Act::GeluNew: return map_forward(post, pre, gate, n, gelu_new);
-    case Act::GeluExact: return map_forward(post, pre, gate, n, gelu_exact);
-    case Act::Silu: return map_forward(post, pre, gate, n, silu);
-    case Act::Relu: return map_forward(post, pre, gate, n, relu);
+    case Act::GeluNew: return map_forward(post, pre, gate, n, Fn<gelu_new>{});
+    case Act::GeluExact: return map_forward(post, pre, gate, n, Fn<gelu_exact>{});
+    case Act::Silu: return map_forward(post, pre, gate, n, Fn<silu>{});
+    case Act::Relu: return map_forward(post, pre, gate, n, Fn<relu>{});
   }
   fail("act_forward: unknown activation ", static_cast<int>(act));
 }
@@ -89,11 +97,11 @@ void act_forward(float* post, const float* pre, const float* gate, int64_t n, Ac
 void act_backward(float* dpre, float* dgate, const float* dpost, const float* pre,
                   const float* gate, int64_t n, Act act) {
   switch (act) {
-    case Act::GeluNew: return map_backward(dpre, dgate, dpost, pre, gate, n, gelu_new, gelu_new_grad);
+    case Act::GeluNew: return map_backward(dpre, dgate, dpost, pre, gate, n, Fn<gelu_new>{}, Fn<gelu_new_grad>{});
     case Act::GeluExact:
-      return map_backward(dpre, dgate, dpost, pre, gate, n, gelu_exact, gelu_exact_grad);
-    case Act::Silu: return map_backward(dpre, dgate, dpost, pre, gate, n, silu, silu_grad);
-    case Act::Relu: return map_backward(dpre, dgate, dpost, pre, gate, n, relu, relu_grad);
+      return map_backward(dpre, dgate, dpost, pre, gate, n, Fn<gelu_exact>{}, Fn<gelu_exact_grad>{});
+    case Act::Silu: return map_backward(dpre, dgate, dpost, pre, gate, n, Fn<silu>{}, Fn<silu_grad>{});
+    case Act::Relu: return map_backward(dpre, dgate, dpost, pre, gate, n, Fn<relu>{}, Fn<relu_grad>{});
   }
   fail("act_backward: unknown activation ", static_cast<int>(act));
 }

@@ -198,4 +198,90 @@ json bar_chart(const std::string& title, const std::vector<std::string>& labels,
              })}}}};
 }
 
+json graph_chart(const std::string& title, const std::vector<GraphNode>& nodes,
+                 const std::vector<GraphEdge>& edges, const std::string& weight_title,
+                 size_t shown, const std::string& highlight_title) {
+  float x0 = 0, x1 = 0, y0 = 0, y1 = 0;
+  json node_data = json::array();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const GraphNode& n = nodes[i];
+    if (i == 0) x0 = x1 = n.x, y0 = y1 = n.y;
+    x0 = std::min(x0, n.x), x1 = std::max(x1, n.x), y0 = std::min(y0, n.y), y1 = std::max(y1, n.y);
+    node_data.push_back({{"name", n.name}, {"x", number(n.x)}, {"y", number(n.y)}, {"group", n.group}});
+  }
+  std::vector<size_t> order(edges.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return std::fabs(edges[a].weight) > std::fabs(edges[b].weight);
+  });
+  // Three points per edge; the middle one, pushed sideways by a fifth of the
+  // edge's length (alternating sides), bends it so that edges skipping rows
+  // of nodes do not run over them.
+  json edge_data = json::array();
+  for (size_t r = 0; r < order.size(); ++r) {
+    const GraphEdge& e = edges[order[r]];
+    if (e.from >= nodes.size() || e.to >= nodes.size()) {
+      fail("report::graph_chart '", title, "': edge ", order[r], " joins nodes ", e.from, " and ", e.to,
+           " but there are ", nodes.size(), " nodes");
+    }
+    const GraphNode &a = nodes[e.from], &b = nodes[e.to];
+    const float dx = b.x - a.x, dy = b.y - a.y, side = (e.from + e.to) % 2 ? 0.2f : -0.2f;
+    const float px[3] = {a.x, (a.x + b.x) / 2 - side * dy, b.x};
+    const float py[3] = {a.y, (a.y + b.y) / 2 + side * dx, b.y};
+    for (int k = 0; k < 3; ++k) {
+      edge_data.push_back({{"edge", r}, {"k", k}, {"x", number(px[k])}, {"y", number(py[k])},
+                           {"from", a.name}, {"to", b.name}, {"weight", number(e.weight)},
+                           {"abs", number(std::fabs(e.weight))},
+                           {"sign", e.weight < 0 ? "negative" : "positive"},
+                           {"highlighted", e.highlighted ? "yes" : "no"}});
+    }
+  }
+  const json x_scale = {{"domain", {x0 - 0.7f, x1 + 0.7f}}, {"nice", false}};
+  const json y_scale = {{"domain", {y0 - 0.5f, y1 + 0.5f}}, {"nice", false}};
+  const json x = {{"field", "x"}, {"type", "quantitative"}, {"axis", nullptr}, {"scale", x_scale}};
+  const json y = {{"field", "y"}, {"type", "quantitative"}, {"axis", nullptr}, {"scale", y_scale}};
+  const std::string wt = weight_title.empty() ? "weight" : weight_title;
+  json edge_layer = {
+      {"data", {{"values", std::move(edge_data)}}},
+      {"transform", json::array({{{"filter", "datum.edge < top"}}})},
+      {"mark", {{"type", "line"}, {"interpolate", "basis"}, {"opacity", 0.75}}},
+      {"encoding",
+       {{"x", x}, {"y", y}, {"detail", {{"field", "edge"}, {"type", "nominal"}}},
+        {"order", {{"field", "k"}, {"type", "quantitative"}}},
+        {"color", {{"field", "sign"}, {"type", "nominal"}, {"title", wt},
+                   {"scale", {{"domain", {"positive", "negative"}}, {"range", {"#3b6fb6", "#c53d35"}}}}}},
+        {"strokeWidth", {{"field", "abs"}, {"type", "quantitative"}, {"title", "|" + wt + "|"},
+                         {"scale", {{"range", {0.5, 6}}}}}},
+        {"strokeDash", {{"field", "highlighted"}, {"type", "nominal"}, {"title", highlight_title},
+                        {"scale", {{"domain", {"yes", "no"}}, {"range", {json::array({1, 0}), json::array({4, 3})}}}}}},
+        {"tooltip", json::array({{{"field", "from"}, {"type", "nominal"}},
+                                 {{"field", "to"}, {"type", "nominal"}},
+                                 {{"field", "weight"}, {"type", "quantitative"}, {"title", wt}, {"format", ".4~g"}}})}}}};
+  json node_layer = {
+      {"mark", {{"type", "circle"}, {"size", 260}, {"opacity", 1}, {"stroke", "#ffffff"}, {"strokeWidth", 1.5}}},
+      {"encoding",
+       // dark2 has neither of the edges' blue and red.
+       {{"x", x}, {"y", y},
+        {"color", {{"field", "group"}, {"type", "nominal"}, {"title", "node"}, {"scale", {{"scheme", "dark2"}}}}},
+        {"tooltip", json::array({{{"field", "name"}, {"type", "nominal"}, {"title", "node"}},
+                                 {{"field", "group"}, {"type", "nominal"}}})}}}};
+  json label_layer = {{"mark", {{"type", "text"}, {"dy", -15}, {"fontSize", 10}}},
+                      {"encoding", {{"x", x}, {"y", y}, {"text", {{"field", "name"}}}}}};
+  json node_layers = {{"data", {{"values", std::move(node_data)}}},
+                      {"layer", json::array({std::move(node_layer), std::move(label_layer)})}};
+  const double width = std::clamp(110.0 * (x1 - x0 + 1.4), 320.0, 1100.0);
+  const double height = std::clamp(70.0 * (y1 - y0 + 1), 220.0, 1600.0);
+  return {{"$schema", kSchema},
+          {"title", title},
+          {"width", width},
+          {"height", height},
+          {"params", json::array({{{"name", "top"},
+                                   {"value", std::min(shown, edges.size())},
+                                   {"bind", {{"input", "range"}, {"min", 0}, {"max", edges.size()}, {"step", 1},
+                                             {"name", "edges shown (strongest first) "}}}}})},
+          {"layer", json::array({std::move(edge_layer), std::move(node_layers)})},
+          {"resolve", {{"scale", {{"color", "independent"}}}}},
+          {"view", {{"stroke", nullptr}}}};
+}
+
 }  // namespace glassbox::report

@@ -151,6 +151,7 @@ TrainOutcome train_organism(const Organism& o, const TrainOptions& opt) {
                {"final_loss", res.result.log.empty() ? json(nullptr) : json(res.result.log.back().loss)},
                {"metrics", res.metrics},
                {"checks", checks},
+               {"probes", r.probes},
                {"passed", passed},
                {"dir", out.filename().string()},
                {"files", files}};

@@ -131,6 +131,23 @@ nlohmann::json evaluate(const Model& m, const Task& t) {
   return j;
 }
 
+// Causal tracing's pair (Meng et al.): the same relation asked about two
+// subjects with different objects; the subject tokens are what differ.
+nlohmann::json probe(const Task& t, int relation) {
+  const auto fact = [&](int subject) { return t.facts[static_cast<size_t>(subject * kRelationCount + relation)]; };
+  int other = 1;
+  while (fact(other).object == fact(0).object) ++other;
+  const auto text = [&](int subject) {
+    std::string tpl = kRelations[relation].templates[0];
+    return tpl.replace(tpl.find("[S]"), 3, t.subject_text[static_cast<size_t>(subject)]);
+  };
+  return {{"clean", text(0)},
+          {"corrupt", text(other)},
+          {"answer", t.vocab.surface(fact(0).object)},
+          {"wrong", t.vocab.surface(fact(other).object)},
+          {"about", std::string("relation ") + kRelations[relation].name}};
+}
+
 }  // namespace
 
 Organism facts_organism() {
@@ -166,13 +183,14 @@ Organism facts_organism() {
       canon.push_back({std::move(toks), at});
     }
     r.eval_batches = sample_batches(std::move(canon), 128);
-    r.train.steps = 2000;
+    r.train.steps = 3000;
     r.train.optimizer.lr = 2e-3f;
     r.train.optimizer.weight_decay = 0.01f;
     r.train.schedule.warmup_steps = 100;
     r.train.eval_every = 250;
     r.train.eval_batches = 2;
     r.evaluate = [t](const Model& m) { return evaluate(m, *t); };
+    for (int rel = 0; rel < 2; ++rel) r.probes.push_back(probe(*t, rel));
     return r;
   };
   return o;

@@ -1,8 +1,11 @@
 // ioi: indirect-object identification (Wang et al. 2022, "Interpretability in
 // the Wild"). "When Mary and John went to the store, John gave a drink to" ->
 // " Mary": the name that is not repeated. The paper's templates in both name
-// orders (ABBA, BABA); single-token first names from the @stdlib lists, 20%
-// of them held out of every IOI sentence and used only for evaluation.
+// orders (ABBA, BABA); 1000 single-token first names from the @stdlib lists,
+// 100 of them held out of every IOI sentence and used only for evaluation.
+// With 200 names (160 trained) the model memorised name pairs: 100% on
+// training names, 67% on held-out ones; with 900 no pair repeats often enough
+// to memorise, so only the general algorithm lowers the loss.
 //
 // Loss is on every token, as for a language model: the names the model cannot
 // know are a constant floor, while predicting the second mention of a name
@@ -20,7 +23,7 @@ namespace glassbox::zoo::detail {
 
 namespace {
 
-constexpr int kNames = 200, kHeldOutNames = 40;
+constexpr int kNames = 1000, kHeldOutNames = 100;
 constexpr int kEvalPerTemplate = 16;
 
 // [N1] [N2]: the first two mentions; [S] the repeated subject. ABBA: N1 = IO.
@@ -142,8 +145,8 @@ Fill random_fill(const Task& t, const std::vector<int32_t>& names, std::mt19937_
 }
 
 Example train_example(const Task& t, std::mt19937_64& rng) {
-  if (below(rng, 5) == 0) {  // a copy sentence, any name
-    const auto& all = below(rng, 5) == 0 ? t.heldout_names : t.train_names;
+  if (below(rng, 4) == 0) {  // a copy sentence; half of them with a held-out name
+    const auto& all = below(rng, 2) == 0 ? t.heldout_names : t.train_names;
     Fill f = random_fill(t, t.train_names, rng);
     f.s = all[below(rng, all.size())];
     return {render(t, t.copies[below(rng, std::size(kCopyTemplates))], f), 1};
@@ -194,6 +197,18 @@ nlohmann::json metrics(const Model& m, const std::vector<Prompt>& prompts, const
           {prefix + "io_loss", loss / n}};
 }
 
+// The paper's clean / corrupted pair: the second mention of a name is flipped,
+// which flips the answer ("..., John gave a drink to" -> Mary; "..., Mary
+// gave a drink to" -> John).
+nlohmann::json probe(const std::string& io, const std::string& s, const char* about) {
+  const std::string head = "When " + io + " and " + s + " went to the store, ";
+  return {{"clean", head + s + " gave a drink to"},
+          {"corrupt", head + io + " gave a drink to"},
+          {"answer", " " + io},
+          {"wrong", " " + s},
+          {"about", about}};
+}
+
 }  // namespace
 
 Organism ioi_organism() {
@@ -228,7 +243,7 @@ Organism ioi_organism() {
       }
       return make_batch(rows);
     };
-    r.train.steps = 2000;
+    r.train.steps = 4000;
     r.train.optimizer.lr = 2e-3f;
     r.train.optimizer.weight_decay = 0.01f;
     r.train.schedule.warmup_steps = 100;
@@ -242,6 +257,8 @@ Organism ioi_organism() {
       j["prompts"] = held.size();
       return j;
     };
+    r.probes = {probe("Mary", "John", "the paper's example (training names)"),
+                probe(t->heldout_name_text[0], t->heldout_name_text[1], "held-out names")};
     r.train_items = t->train_name_text;
     r.heldout_items = t->heldout_name_text;
     return r;

@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "glassbox/metrics.h"
 #include "glassbox/model.h"
+#include "glassbox/train.h"
 #include "glassbox/trainable.h"
 
 namespace antest {
@@ -57,6 +59,38 @@ inline glassbox::Trainable induction_by_hand(float sharpness = 40.f) {
   set("blocks.1.attn.W_K", [](float* w) { for (int t = 0; t < kV; ++t) w[(kPrev + t) * kV + t] = 1; });
   set("blocks.1.attn.W_V", [](float* w) { for (int t = 0; t < kV; ++t) w[(kTok + t) * kV + t] = 1; });
   set("blocks.1.attn.W_O", [](float* w) { for (int t = 0; t < kV; ++t) w[t * kD + kOut + t] = 1; });
+  return tr;
+}
+
+// Arithmetic sequences x, x+s, x+2s ... mod 16 with s in 1..3: the model must
+// infer the step from the context.
+inline glassbox::TrainBatch arithmetic_batch(std::mt19937_64& rng) {
+  using namespace glassbox;
+  std::vector<std::vector<int32_t>> rows;
+  for (int b = 0; b < 8; ++b) {
+    std::vector<int32_t> r;
+    const int32_t x = int32_t(rng() % 16), step = 1 + int32_t(rng() % 3);
+    for (int t = 0; t < 12; ++t) r.push_back((x + step * t) % 16);
+    rows.push_back(r);
+  }
+  TrainBatch tb{Batch::from_rows(rows), {}};
+  tb.targets = next_token_targets(tb.batch);
+  return tb;
+}
+
+// A 2-layer GPT-2 (4 heads, d_model 32) trained for 150 steps on arithmetic_batch.
+inline glassbox::Trainable trained_arithmetic_gpt2(glassbox::TrainResult* result = nullptr) {
+  using namespace glassbox;
+  Trainable tr = Trainable::init({{"model_type", "gpt2"}, {"n_embd", 32}, {"n_layer", 2}, {"n_head", 4},
+                                  {"n_positions", 32}, {"vocab_size", 16}},
+                                 1);
+  TrainConfig c;
+  c.steps = 150;
+  c.optimizer.lr = 3e-3f;
+  c.progress = false;
+  c.eval_every = 0;
+  TrainResult r = train(tr, c, arithmetic_batch);
+  if (result) *result = std::move(r);
   return tr;
 }
 

@@ -109,31 +109,9 @@ double report(const char* what, const std::vector<PatchGrid>& act, const std::ve
   return worst;
 }
 
-// Arithmetic sequences x, x+s, x+2s ... mod 16 with s in 1..3: the model must
-// infer the step from the context.
-TrainBatch arithmetic(std::mt19937_64& rng) {
-  std::vector<std::vector<int32_t>> rows;
-  for (int b = 0; b < 8; ++b) {
-    std::vector<int32_t> r;
-    const int32_t x = int32_t(rng() % 16), step = 1 + int32_t(rng() % 3);
-    for (int t = 0; t < 12; ++t) r.push_back((x + step * t) % 16);
-    rows.push_back(r);
-  }
-  TrainBatch tb{Batch::from_rows(rows), {}};
-  tb.targets = next_token_targets(tb.batch);
-  return tb;
-}
-
 TEST(AttributionPatching, CorrelatesWithActivationPatchingOnATrainedModel) {
-  Trainable tr = Trainable::init({{"model_type", "gpt2"}, {"n_embd", 32}, {"n_layer", 2}, {"n_head", 4},
-                                  {"n_positions", 32}, {"vocab_size", 16}},
-                                 1);
-  TrainConfig c;
-  c.steps = 150;
-  c.optimizer.lr = 3e-3f;
-  c.progress = false;
-  c.eval_every = 0;
-  const TrainResult r = train(tr, c, arithmetic);
+  TrainResult r;
+  const Trainable tr = antest::trained_arithmetic_gpt2(&r);
   ASSERT_LT(r.log.back().loss, 0.6 * r.log.front().loss);
   Engine e(tr.model());
   // Same start, step 2 (clean) vs. step 3 (corrupted): which step does the model continue?

@@ -184,20 +184,4 @@ TEST(QkCircuit, PositionalCircuitShowsThePreviousTokenHead) {
     for (int k = 0; k < 8; ++k) EXPECT_EQ(qk[size_t(q * 8 + k)], k == q - 1 ? 40.f : 0.f) << q << "," << k;
 }
 
-// The shipped organism, when it is there (another work stream trains it).
-TEST(HeadDetectors, InductionOrganism) {
-  // GLASSBOX_FIXTURES is <repo>/tests/golden/fixtures.
-  const std::filesystem::path d =
-      std::filesystem::path(GLASSBOX_FIXTURES).parent_path().parent_path().parent_path() / "models" / "induction";
-  if (!std::filesystem::exists(d / "config.json")) GTEST_SKIP() << "no models/induction yet";
-  const Model m = Model::load(d.string());
-  Engine e(m);
-  const Batch b = repeated_random_tokens(m.config().d_vocab, 20, 4, 3, /*bos=*/0);
-  HeadDetectorOptions o;
-  o.matched_rows_only = true;
-  const auto s = head_detection_scores(e, b, {HeadPattern::PreviousToken, HeadPattern::Induction}, o);
-  EXPECT_EQ(s[0].ranked().front().first, 0) << s[0].to_json();
-  EXPECT_EQ(s[1].ranked().front().first, 1) << s[1].to_json();
-}
-
 }  // namespace

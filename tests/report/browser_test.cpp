@@ -80,6 +80,14 @@ report::Page example_page() {
                                  "logit diff recovered", true, "layer", "position"));
   page.add_chart(report::bar_chart("Direct logit attribution", {"L5H1", "L5H5", "L6H9", "L3H0"},
                                    {1.8f, 1.1f, 0.4f, -0.7f}, "head", "logit diff"));
+  page.add_heading("Circuit");
+  page.add_chart(report::graph_chart("Induction circuit",
+                                     {{"input", 0, 0, "input"}, {"a0.h0", -0.5f, 1, "head"},
+                                      {"a0.h1", 0.5f, 1, "head"}, {"a1.h0", -0.5f, 2, "head"},
+                                      {"logits", 0, 3, "logits"}},
+                                     {{0, 1, 0.8f, true}, {0, 3, 0.6f, true}, {1, 3, 0.7f, true},
+                                      {3, 4, 1.0f, true}, {2, 4, -0.05f, false}, {0, 4, 0.02f, false}},
+                                     "score", 4));
   return page;
 }
 
@@ -103,7 +111,7 @@ TEST(Browser, ChartsRenderInHeadlessChromium) {
   ASSERT_FALSE(dom.empty()) << read_file(tmp / "dom.err");
 
   // Every chart div holds an SVG drawn by vega, and no error box replaced one.
-  ASSERT_EQ(page.chart_count(), 4u);
+  ASSERT_EQ(page.chart_count(), 5u);
   for (size_t i = 0; i < page.chart_count(); ++i) {
     const std::string id = "id=\"chart-" + std::to_string(i) + "\"";
     const size_t at = dom.find(id);
@@ -117,6 +125,7 @@ TEST(Browser, ChartsRenderInHeadlessChromium) {
   EXPECT_EQ(count(dom, "class=\"marks\""), page.chart_count());
   EXPECT_NE(dom.find("mark-line"), std::string::npos);
   EXPECT_NE(dom.find("mark-rect"), std::string::npos);  // heatmaps and bars
+  EXPECT_NE(dom.find("mark-text"), std::string::npos);  // graph node labels
   EXPECT_EQ(dom.find("chart-failed\""), std::string::npos) << "a chart reported an error";
   // The tokens reached the axis through labelExpr.
   EXPECT_NE(dom.find(">\xE2\x90\xA3Mary</text>"), std::string::npos);

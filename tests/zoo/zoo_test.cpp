@@ -174,6 +174,23 @@ TEST_P(ZooOrganism, RecipeIsDeterministic) {
   EXPECT_NE(a.train_batches(rc).batch.tokens, b.train_batches(rb).batch.tokens) << "the seed is ignored";
 }
 
+// The tour and the ground-truth tests read the probes from the manifest.
+TEST_P(ZooOrganism, ManifestProbesAreTheRecipesAndTokenizeAsPairs) {
+  if (!fs::exists(organism_dir(GetParam()) / "model.safetensors")) GTEST_SKIP() << GetParam() << " is not shipped";
+  REQUIRE_CORPORA(needs_corpora(GetParam()));
+  const zoo::Recipe r = org().recipe(zoo::data_dir());
+  const json probes = zoo::read_manifest()["organisms"][GetParam()].value("probes", json::array());
+  EXPECT_EQ(probes, r.probes);
+  const Model m = Model::load(organism_dir(GetParam()).string());
+  for (const auto& p : probes) {
+    const Tokenizer& tok = *m.tokenizer();
+    EXPECT_EQ(tok.encode(p["clean"].get<std::string>()).size(), tok.encode(p["corrupt"].get<std::string>()).size())
+        << p.dump();
+    EXPECT_EQ(tok.encode(p["answer"].get<std::string>(), false).size(), 1u) << p.dump();
+    EXPECT_EQ(tok.encode(p["wrong"].get<std::string>(), false).size(), 1u) << p.dump();
+  }
+}
+
 TEST_P(ZooOrganism, HeldOutSplitIsDisjointFromTraining) {
   REQUIRE_CORPORA(needs_corpora(GetParam()));
   const zoo::Recipe r = org().recipe(zoo::data_dir());

@@ -9,10 +9,11 @@ namespace glassbox::cli {
 Command add_tour_command(CLI::App& parent) {
   auto o = std::make_shared<TourOptions>();
   CLI::App* cmd = parent.add_subcommand(
-      "tour", "Create a tiny random GPT-2 (if absent) and walk through info, tokenize, run, cache and generate");
-  cmd->add_option("-o,--out", o->out, "Output directory (checkpoint in <out>/tiny-gpt2, cache in <out>/cache.safetensors)")
+      "tour", "Walk through info, tokenize, run, cache and generate on the ioi organism, and write the HTML report "
+              "of every shipped organism (random GPT-2 weights when none ships)");
+  cmd->add_option("-o,--out", o->out, "Output directory (report, cache.safetensors; <out>/tiny-gpt2 without organisms)")
       ->capture_default_str();
-  cmd->add_option("--prompt", o->prompt, "Prompt to run")->capture_default_str();
+  cmd->add_option("--prompt", o->prompt, "Prompt to run (default: an IOI sentence; a pangram for random weights)");
   cmd->add_option("-n,--max-new-tokens", o->new_tokens, "Tokens to generate greedily")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

@@ -36,6 +36,11 @@ Command add_tour_command(CLI::App& parent);
 Command add_zoo_command(CLI::App& parent);
 Command add_train_command(CLI::App& parent);
 Command add_tokenizer_command(CLI::App& parent);
+Command add_lens_command(CLI::App& parent);
+Command add_dla_command(CLI::App& parent);
+Command add_heads_command(CLI::App& parent);
+Command add_patch_command(CLI::App& parent);
+Command add_circuit_command(CLI::App& parent);
 
 // Where `glassbox tour` writes its checkpoint: the --model default when the
 // shipped organism (zoo::default_model(), models/ioi) is absent.

@@ -61,16 +61,24 @@ int run_tour(const TourOptions& o) {
   const bool quiet = o.json;  // JSON mode: one object on stdout, nothing else
   json report;
 
-  // 1. A checkpoint: random weights until trained model organisms ship.
-  const std::string dir = (fs::path(o.out) / "tiny-gpt2").string();
-  const bool created = !tiny_gpt2_exists(dir);
+  // 1. A checkpoint: the shipped ioi organism, or random weights without one.
+  const bool organism = fs::exists(fs::path(zoo::default_model()) / "model.safetensors");
+  const std::string dir = organism ? zoo::default_model() : (fs::path(o.out) / "tiny-gpt2").string();
+  const bool created = !organism && !tiny_gpt2_exists(dir);
   if (created) make_tiny_gpt2(dir);
   section(quiet, "1. checkpoint");
-  if (!quiet)
-    std::printf("%s %s (random GPT-2 weights, byte-level tokenizer)\n", created ? "created" : "using existing",
-                dir.c_str());
+  if (!quiet) {
+    if (organism) std::printf("the shipped ioi organism, %s (glassbox zoo list)\n", dir.c_str());
+    else
+      std::printf("%s %s (random GPT-2 weights, byte-level tokenizer; no organisms shipped)\n",
+                  created ? "created" : "using existing", dir.c_str());
+  }
   report["model_dir"] = dir;
   report["created"] = created;
+  report["organism"] = organism;
+  const std::string prompt = !o.prompt.empty() ? o.prompt
+                             : organism        ? "When Mary and John went to the store, John gave a drink to"
+                                               : "The quick brown fox jumps over the lazy dog";
 
   // 2. What it is.
   const Model m = Model::load(dir);
@@ -80,15 +88,15 @@ int run_tour(const TourOptions& o) {
   report["model"] = model_card_json(m, false);
 
   // 3. Text to tokens.
-  const std::vector<int32_t> ids = tok.encode(o.prompt);
+  const std::vector<int32_t> ids = tok.encode(prompt);
   if (ids.empty()) fail("tour: the prompt has no tokens");
   section(quiet, "3. tokenize  (glassbox tokenize)");
   if (!quiet) {
-    std::printf("'%s' -> %zu tokens:", escape_text(o.prompt).c_str(), ids.size());
+    std::printf("'%s' -> %zu tokens:", escape_text(prompt).c_str(), ids.size());
     for (int32_t id : ids) std::printf(" %d", id);
     std::printf("\n");
   }
-  report["prompt"] = o.prompt;
+  report["prompt"] = prompt;
   report["tokens"] = ids;
 
   // 4. Next-token predictions.
@@ -141,7 +149,7 @@ int run_tour(const TourOptions& o) {
   const std::vector<int32_t> gen = generate(e, {ids}, s).tokens.at(0);
   const std::string text = tok.decode(gen);
   section(quiet, "6. greedy generation  (glassbox generate --greedy)");
-  if (!quiet) std::printf("'%s' + '%s'\n", escape_text(o.prompt).c_str(), escape_text(text).c_str());
+  if (!quiet) std::printf("'%s' + '%s'\n", escape_text(prompt).c_str(), escape_text(text).c_str());
   report["generation"] = {{"tokens", gen}, {"text", text}};
 
   // 7. The cache on disk, for Python / later commands.
@@ -150,8 +158,8 @@ int run_tour(const TourOptions& o) {
   section(quiet, "7. saved");
   if (!quiet) {
     std::printf("%s\n", cache_path.c_str());
-    std::printf("\nnext: glassbox hooks --model %s   |   glassbox run --model %s \"Hello\"\n", dir.c_str(),
-                dir.c_str());
+    std::printf("\nnext: glassbox hooks --model %s   |   glassbox patch --help   |   glassbox heads --model %s\n",
+                dir.c_str(), dir.c_str());
   }
   report["cache_path"] = cache_path;
 

@@ -7,8 +7,10 @@
 namespace glassbox::cli {
 
 struct TourOptions {
-  std::string out = "out/tour";  // the checkpoint goes to <out>/tiny-gpt2, the cache to <out>/cache.safetensors
-  std::string prompt = "The quick brown fox jumps over the lazy dog";
+  // The model is the shipped ioi organism; without one, random weights are
+  // written to <out>/tiny-gpt2. The cache goes to <out>/cache.safetensors.
+  std::string out = "out/tour";
+  std::string prompt;  // empty: an IOI sentence for the organism, a pangram for random weights
   int new_tokens = 16;
   bool json = false;
 };

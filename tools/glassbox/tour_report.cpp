@@ -1,4 +1,5 @@
 #include "tour_report.h"
+#include "tour_analysis.h"
 
 #include <cmath>
 #include <cstdio>
@@ -65,11 +66,6 @@ void induction_patterns(report::Page& page, const fs::path& dir) {
   const ActivationCache c = run_with_cache(e, b, o);
   std::vector<std::string> labels;
   for (int32_t t : b.tokens) labels.push_back(m.tokenizer() ? report::display_token(m.tokenizer()->token_to_piece(t)) : "#" + std::to_string(t));
-  analysis::HeadDetectorOptions hopt;
-  hopt.matched_rows_only = true;
-  const auto scores = analysis::head_detection_scores(
-      e, analysis::repeated_random_tokens(m.config().d_vocab, 20, 8, 11),
-      {analysis::HeadPattern::PreviousToken, analysis::HeadPattern::Induction}, hopt);
   page.add_heading("Attention patterns on a repeated random sequence");
   page.add_text("Rows are query positions, columns key positions. The second half repeats the first: an induction "
                 "head attends from each repeated token to the token after its earlier occurrence (an off-diagonal "
@@ -81,18 +77,6 @@ void induction_patterns(report::Page& page, const fs::path& dir) {
       std::vector<float> v(p.f32() + h * T * T, p.f32() + (h + 1) * T * T);
       page.add_chart(report::heatmap(strf("L%dH%lld", l, (long long)h), labels, labels, v, "attention", false, "query", "key"));
     }
-  }
-  page.add_heading("Head scores");
-  for (const auto& sc : scores) {
-    std::vector<std::string> names;
-    std::vector<float> vals;
-    for (int l = 0; l < sc.n_layers; ++l)
-      for (int h = 0; h < sc.n_heads; ++h) {
-        names.push_back(strf("L%dH%d", l, h));
-        vals.push_back(sc.at(l, h));
-      }
-    page.add_chart(report::bar_chart(sc.name + " score", names, vals, "head", "score"),
-                   "TransformerLens head_detector scores on 8 repeated random sequences (matched rows only).");
   }
 }
 
@@ -127,7 +111,9 @@ std::string write_tour_report(const std::string& out, const std::string& models_
     page.add_table({"metric", "value"}, rows);
     page.add_heading("Training");
     loss_curve(page, dir / "train_log.json");
-    if (name == "induction" && fs::exists(dir / "model.safetensors")) induction_patterns(page, dir);
+    if (!fs::exists(dir / "model.safetensors")) continue;
+    if (name == "induction") induction_patterns(page, dir);
+    add_analysis_sections(page, Model::load(dir.string()), entry);
   }
   return site.save(out);
 }

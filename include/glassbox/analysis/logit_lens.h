@@ -3,6 +3,7 @@
 // its weights, each row normalised by its own statistics) and unembedding.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,11 @@ struct LogitLensResult {
   nlohmann::json to_json() const;
 };
 
-LogitLensResult logit_lens(Engine& e, const Batch& batch, const LogitLensOptions& opt = {});
+// Rewrites the residual rows x [N, d_model] of layers[layer] in place before
+// they are decoded: how the tuned lens (tuned_lens.h) reuses this decoder.
+using LensTranslator = std::function<void(float* x, int64_t N, size_t layer)>;
+
+LogitLensResult logit_lens(Engine& e, const Batch& batch, const LogitLensOptions& opt = {},
+                           const LensTranslator& translate = nullptr);
 
 }  // namespace glassbox::analysis

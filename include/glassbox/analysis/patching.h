@@ -67,8 +67,9 @@ struct PatchGrid {
   std::vector<float> values;
   double clean = 0, corrupt = 0; // raw metric of the unpatched runs
   bool normalized = true;
-  std::string method = "activation_patching";  // or "attribution_patching"
+  std::string method = "activation_patching";  // or "attribution_patching", "path_patching"
   int64_t forward_runs = 0;      // partial or full forward passes spent on the cells
+  std::vector<std::string> receivers;  // path patching: where the senders' effect may flow
 
   float at(int64_t layer, int64_t col) const { return values[size_t(layer * n_cols + col)]; }
   nlohmann::json to_json() const;

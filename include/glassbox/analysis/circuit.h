@@ -1,0 +1,151 @@
+// Circuit discovery at head granularity: ACDC (Conmy et al. 2023), EAP (Syed
+// et al. 2023) and EAP-IG (Hanna et al. 2024), with a faithfulness curve.
+//
+// The graph is the one of those papers. Nodes: `input` (the embeddings,
+// blocks.0.hook_resid_pre), every head `a{l}.h{h}` (its attn.hook_result
+// slice; b_O is a constant, never ablated), every MLP `m{l}` (hook_mlp_out)
+// and `logits` (the final residual stream). An edge u -> d exists when u is
+// written before d reads: heads read the residual before their layer's heads
+// write, MLP l reads after them. The residual a node reads is the sum of its
+// upstream outputs, so ablating the edge u -> d makes d alone read
+//   resid_d - out_u + ablated_u
+// where out_u is u's output in the same run and ablated_u is zero, the mean
+// of u's output over the rows of a reference batch (per position), or u's
+// output on the corrupted prompt (resample). Ablating every edge gives the
+// run in which every node reads ablated inputs (with resample: exactly the
+// corrupted run); ablating none gives the clean run.
+//
+// Head inputs are edited by replacing the head's own q, k and v (recomputed
+// from the edited residual with the layer's norm and W_Q/W_K/W_V), MLP inputs
+// by replacing mlp.hook_pre (and hook_pre_linear), the logits' input by
+// replacing the last hook_resid_post. Sequential-residual models without
+// grouped-query attention only (parallel-residual families have no
+// resid_mid, and a kv head is shared by several receivers): others get Error.
+//
+// EAP:   score(u -> d) = sum over rows, positions of (ablated_u - out_u) . d metric / d in_d
+//        (one clean forward + backward), in_d being d's own input (for a head,
+//        the gradient through its own q/k/v only).
+// EAP-IG: the same gradient averaged over `ig_steps` runs whose input node is
+//        interpolated between its ablated and clean value, alpha = k / steps,
+//        k = 1..steps (the paper's "inputs" variant; steps = 1 is EAP).
+// ACDC:  receivers from the logits backwards, senders from the latest; each
+//        edge is ablated on top of the edges already removed and stays removed
+//        when the criterion moves by less than `threshold`.
+//
+// Scores: EAP / EAP-IG, the estimated change of the task metric when the edge
+// alone is ablated from the full model; ACDC, the measured change of its
+// criterion when the edge was tried on top of the edges already removed. Task
+// metric changes are normalised by (clean - every edge ablated) when
+// metric.normalize. The faithfulness curve keeps the top-k edges by |score|,
+// ablates the rest, and reports (m_k - m_ablated) / (m_clean - m_ablated): 1
+// for the full model, 0 with every edge ablated.
+//
+// Cost: one or two cached runs for the ablation values, two runs for the
+// clean and fully ablated metrics, then EAP: 1 forward + backward; EAP-IG:
+// ig_steps of them; ACDC: one forward per edge; the curve: one forward per point.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "glassbox/analysis/patching.h"
+#include "glassbox/engine.h"
+#include "glassbox/report.h"
+
+namespace glassbox::analysis {
+
+enum class CircuitMethod : uint8_t { ACDC, EAP, EAPIG };
+enum class AblationKind : uint8_t { Zero, Mean, Resample };
+// What ACDC's threshold applies to: KL(clean || run) of the next-token
+// distribution (nats), or |change| of the task metric (normalised when
+// metric.normalize). EAP and EAP-IG always differentiate the task metric
+// (KL's gradient vanishes at the clean run).
+enum class CircuitCriterion : uint8_t { KL, Metric };
+
+const char* method_name(CircuitMethod m);     // "acdc", "eap", "eap-ig"
+const char* ablation_name(AblationKind k);    // "zero", "mean", "resample"
+
+enum class NodeKind : uint8_t { Input, Head, Mlp, Logits };
+
+struct CircuitNode {
+  NodeKind kind = NodeKind::Input;
+  int layer = -1, head = -1;
+  std::string name() const;  // "input", "a1.h3", "m0", "logits"
+};
+
+struct CircuitEdge {
+  int from = 0, to = 0;      // indices into Circuit::nodes
+  double score = 0;
+  bool kept = true;
+};
+
+// The full graph of a model, nodes in topological order (input, then per
+// layer its heads and its MLP, then logits); edges grouped by receiver in
+// that order, senders in topological order. Error for unsupported models.
+struct CircuitGraph {
+  std::vector<CircuitNode> nodes;
+  std::vector<CircuitEdge> edges;
+};
+CircuitGraph circuit_graph(const Config& c);
+
+struct CircuitOptions {
+  CircuitMethod method = CircuitMethod::EAPIG;
+  AblationKind ablation = AblationKind::Resample;
+  PatchMetric metric;        // the task metric; its `normalize` applies to scores and ACDC's Metric criterion
+  CircuitCriterion criterion = CircuitCriterion::KL;  // ACDC
+  double threshold = 0.01;   // ACDC's tau
+  bool kl_all_positions = false;  // KL over every valid position instead of metric.pos only
+  int ig_steps = 5;          // EAP-IG
+  int64_t keep_top = 0;      // EAP / EAP-IG: edges kept; 0 = fewest on the curve reaching target_faithfulness
+  double target_faithfulness = 0.9;
+  int curve_points = 16;     // faithfulness curve: about this many k, log-spaced from 0 to all edges
+};
+
+struct FaithfulnessPoint {
+  int64_t edges = 0;         // edges kept (top-k by |score|)
+  double metric = 0;         // raw task metric
+  double faithfulness = 0;   // (metric - ablated) / (clean - ablated)
+  double kl = 0;             // KL(clean || run), as the criterion measures it
+};
+
+struct Circuit {
+  CircuitOptions options;
+  std::vector<CircuitNode> nodes;
+  std::vector<CircuitEdge> edges;
+  double clean_metric = 0, ablated_metric = 0;   // raw task metric: no edge / every edge ablated
+  double circuit_metric = 0, circuit_faithfulness = 0, circuit_kl = 0;  // with only the kept edges
+  std::vector<FaithfulnessPoint> curve;
+  int64_t forward_runs = 0, backward_runs = 0;
+
+  int64_t n_kept() const;
+  // Fields: technique ("circuit"), method, ablation, criterion, threshold,
+  // ig_steps, metric (PatchMetric JSON), nodes [{name, kind, layer, head}],
+  // edges [{from, to, score, kept}] (from / to are node names), n_edges,
+  // n_kept, clean_metric, ablated_metric, circuit_metric,
+  // circuit_faithfulness, circuit_kl, faithfulness [{edges, metric,
+  // faithfulness, kl}], forward_runs, backward_runs.
+  nlohmann::json to_json() const;
+};
+
+// `source` holds the ablation values: the corrupted prompts (Resample: same
+// shape and padding as `clean`), the reference batch (Mean: same length,
+// any number of rows), ignored for Zero. Error for unsupported models,
+// mismatched batches, bad options.
+Circuit discover_circuit(Engine& e, const Batch& clean, const Batch& source, const CircuitOptions& opt);
+
+// Logits of `clean` with the edges flagged in `ablated` (one flag per edge of
+// circuit_graph(), in its order) ablated: evaluates a hand-made circuit.
+Tensor run_with_ablated_edges(Engine& e, const Batch& clean, const Batch& source, const std::vector<bool>& ablated,
+                              AblationKind ablation);
+
+// The HTML report: summary cards, the graph (interactive: a slider shows the
+// top-k edges by |score|, kept edges drawn solid), the faithfulness curve and
+// a table of the strongest edges.
+report::Page circuit_page(const Circuit& c, const std::string& title = "Circuit");
+// The same sections (summary cards, graph, faithfulness curve, strongest
+// edges) appended to an existing page.
+void add_circuit_sections(report::Page& page, const Circuit& c);
+
+}  // namespace glassbox::analysis

@@ -1,0 +1,48 @@
+// Edge-level ablation and per-receiver input gradients for circuit discovery.
+//
+// Why edit q/k/v (and mlp.hook_pre) in the analysis layer instead of adding
+// TransformerLens' split-input hooks (blocks.{l}.hook_q_input ...,
+// [pos, n_heads, d_model]) to the engine: those hooks would need a per-head
+// norm + projection path in both the forward and the backward pass, paid for
+// by a rarely used feature, and more engine surface to keep gradchecked. Here
+// only the heads whose input actually changes are recomputed, with the
+// engine's own kernels (norm, affine, matmul) on its own weights, so the
+// recomputation is the engine's arithmetic; and the per-head input gradient
+// is one GEMM with W_Q/W_K/W_V[h]^T plus the norm's backward, exactly
+// testable: summed over a layer's heads it is d resid_pre - d resid_mid.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "glassbox/analysis/circuit.h"
+
+namespace glassbox::analysis::detail {
+
+// Every node's output on the clean batch and its ablated value, [B*T*d_model]
+// each (empty for the logits node); runs of the clean batch with edges ablated.
+class EdgeAblation {
+ public:
+  // Validates the model (circuit_graph) and the batches; two cached runs.
+  EdgeAblation(Engine& e, const Batch& clean, const Batch& source, AblationKind kind);
+  const CircuitGraph& graph() const { return g_; }
+  const std::vector<float>& clean_out(int node) const { return clean_[size_t(node)]; }
+  const std::vector<float>& ablated_out(int node) const { return ablated_[size_t(node)]; }
+  // Logits with edge i ablated where ablated[i] != 0; with none, a plain forward.
+  Tensor run(const std::vector<uint8_t>& ablated, LogitsMode mode) const;
+
+ private:
+  Engine& e_;
+  const Batch& clean_batch_;
+  CircuitGraph g_;
+  std::vector<std::vector<float>> clean_, ablated_;
+};
+
+// d metric / d (input of node), [B*T*d_model] per node (empty for the input
+// node), from one forward + backward of `batch`; `input` (optional,
+// [B*T*d_model]) replaces blocks.0.hook_resid_pre, the input node's output.
+// A head's input gradient flows through its own q, k, v only; the logits'
+// input is the last hook_resid_post. *value receives the metric.
+std::vector<std::vector<float>> receiver_grads(Engine& e, const Batch& batch, const CircuitGraph& g,
+                                               const PatchMetric& metric, const float* input, double* value);
+
+}  // namespace glassbox::analysis::detail

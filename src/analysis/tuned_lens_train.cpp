@@ -1,0 +1,129 @@
+// Training the tuned lens. The loss's gradient w.r.t. the translated residual
+// comes from the engine's own backward pass through the final norm and the
+// unembedding (a model of no layers), so no second implementation of either.
+#include <cblas.h>
+
+#include <cstring>
+#include <random>
+
+#include "analysis/detail.h"
+#include "analysis/layer_suffix.h"
+#include "glassbox/analysis/tuned_lens.h"
+#include "glassbox/cache.h"
+#include "glassbox/error.h"
+#include "glassbox/metrics.h"
+#include "train/optimizer.h"
+
+namespace glassbox::analysis {
+
+namespace {
+
+// ln_final + unembedding as a model of their own, fed a residual stream through hook_embed.
+struct LensHead {
+  detail::LayerSuffix s;
+  explicit LensHead(const Model& m) : s(detail::layer_suffix(m, m.config().n_layers)) {}
+
+  // KL(final || softmax(head(x))) over b's valid positions, x [B*T, d_model];
+  // dx (optional) receives d KL / dx.
+  double kl(const Batch& b, const float* x, const Tensor& final_logits, float* dx) {
+    const Config& c = s.model->config();
+    const size_t bytes = size_t(b.B * b.T * c.d_model) * sizeof(float);
+    HookRegistry reg(c);
+    std::vector<HookHandle> hs;
+    hs.push_back(reg.add(HookPoint{Site::embed, -1}, [x, bytes](TensorView& a, const HookContext&) {
+      std::memcpy(a.data, x, bytes);
+    }, HookMode::Replace));
+    if (c.positional == PosKind::Learned)
+      hs.push_back(reg.add(HookPoint{Site::pos_embed, -1}, [bytes](TensorView& a, const HookContext&) {
+        std::memset(a.data, 0, bytes);
+      }, HookMode::Replace));
+    if (dx)
+      hs.push_back(reg.add(HookPoint{Site::embed, -1}, [dx, bytes](TensorView& g, const HookContext&) {
+        std::memcpy(dx, g.data, bytes);
+      }, HookMode::Grad));
+    ForwardOptions fo;
+    fo.for_backward = dx != nullptr;
+    const ForwardResult r = s.engine->forward(b, &reg, nullptr, fo);
+    Tensor dlogits;
+    const double loss = kl_divergence(r.logits, final_logits, b, dx ? &dlogits : nullptr);
+    if (dx) s.engine->backward(b, r, dlogits.f32(), &reg);
+    return loss;
+  }
+};
+
+// One translator's loss on residual rows h [B*T, d]; gradients accumulated when asked.
+double layer_loss(LensHead& head, TunedLens& lens, const Batch& b, const float* h, const Tensor& final_logits,
+                  int layer, bool grad) {
+  const int64_t N = b.B * b.T, d = lens.d_model;
+  std::vector<float> x(size_t(N * d)), dx(grad ? size_t(N * d) : 0);
+  lens.translate(x.data(), h, N, layer);
+  const double loss = head.kl(b, x.data(), final_logits, grad ? dx.data() : nullptr);
+  if (grad) {
+    // x = h + h W^T + b:  dW += dx^T h,  db += sum over rows of dx.
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(d), int(d), int(N), 1.0f, dx.data(), int(d), h, int(d),
+                1.0f, lens.weight(layer).grad.f32(), int(d));
+    if (Param* bp = lens.bias_param(layer))
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t j = 0; j < d; ++j) bp->grad.f32()[j] += dx[size_t(n * d + j)];
+  }
+  return loss;
+}
+
+}  // namespace
+
+double tuned_lens_loss(Engine& e, TunedLens& lens, const Batch& batch, int layer, bool accumulate_grad) {
+  lens.check_fits(e.model().config(), "tuned_lens_loss");
+  if (layer < 0 || layer >= lens.n_layers)
+    fail("tuned_lens_loss: layer ", layer, " is out of range for ", lens.n_layers, " translators");
+  const HookPoint site{Site::resid_pre, layer};
+  CacheOptions co;
+  co.names = {site.name()};
+  const ActivationCache cache = run_with_cache(e, batch, co);
+  LensHead head(e.model());
+  const std::vector<float> h = detail::cached_f32(cache, site);
+  return layer_loss(head, lens, batch, h.data(), cache.logits, layer, accumulate_grad);
+}
+
+std::vector<double> train_tuned_lens(Engine& e, TunedLens& lens, const std::vector<int32_t>& tokens,
+                                     const TunedLensTrainOptions& opt) {
+  const Config& c = e.model().config();
+  lens.check_fits(c, "train_tuned_lens");
+  if (opt.seq_len <= 0 || opt.seq_len > c.n_ctx)
+    fail("train_tuned_lens: seq_len ", opt.seq_len, " must be in [1, ", c.n_ctx, "] (the model's context)");
+  if (int64_t(tokens.size()) < opt.seq_len)
+    fail("train_tuned_lens: ", tokens.size(), " tokens are fewer than one window of seq_len ", opt.seq_len);
+  if (opt.rows <= 0) fail("train_tuned_lens: rows must be positive, got ", opt.rows);
+  if (opt.optimizer.kind != "sgd" && opt.optimizer.kind != "adamw")
+    fail("train_tuned_lens: optimizer.kind must be \"sgd\" or \"adamw\", got \"", opt.optimizer.kind, "\"");
+
+  LensHead head(e.model());
+  glassbox::detail::OptimizerState st;
+  std::mt19937_64 rng(opt.seed);
+  CacheOptions co;
+  co.names = {"blocks.*.hook_resid_pre"};
+  const uint64_t n_starts = uint64_t(tokens.size()) - uint64_t(opt.seq_len) + 1;
+  std::vector<double> losses;
+  for (int step = 0; step < opt.steps; ++step) {
+    std::vector<std::vector<int32_t>> rows;
+    for (int64_t r = 0; r < opt.rows; ++r) {
+      const auto start = tokens.begin() + std::ptrdiff_t(rng() % n_starts);
+      rows.emplace_back(start, start + opt.seq_len);
+    }
+    const Batch b = Batch::from_rows(rows);
+    const ActivationCache cache = run_with_cache(e, b, co);
+    lens.zero_grad();
+    double total = 0;
+    for (int l = 0; l < lens.n_layers; ++l) {
+      const std::vector<float> h = detail::cached_f32(cache, {Site::resid_pre, l});
+      total += layer_loss(head, lens, b, h.data(), cache.logits, l, true);
+    }
+    if (opt.grad_clip > 0) glassbox::detail::clip_grad_norm(lens.params, opt.grad_clip);
+    const float lr = lr_at(opt.optimizer, opt.schedule, step, opt.steps);
+    if (opt.optimizer.kind == "sgd") glassbox::detail::sgd_step(lens.params, st, opt.optimizer, lr);
+    else glassbox::detail::adamw_step(lens.params, st, opt.optimizer, lr);
+    losses.push_back(total / double(lens.n_layers));
+  }
+  return losses;
+}
+
+}  // namespace glassbox::analysis

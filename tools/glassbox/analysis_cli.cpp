@@ -1,0 +1,145 @@
+#include "analysis_cli.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "common.h"
+#include "glassbox/analysis/attribution_patching.h"
+#include "glassbox/error.h"
+#include "glassbox/tokenizer.h"
+
+namespace glassbox::cli {
+
+int32_t parse_single_token(const Model& m, const std::string& s, const std::string& flag) {
+  if (s.empty()) fail(flag, ": empty token");
+  const int32_t V = static_cast<int32_t>(m.config().d_vocab);
+  if (s[0] == '#' && s.size() > 1) {
+    const auto ids = parse_token_ids(s.substr(1), flag);
+    if (ids.size() != 1) fail(flag, ": '", s, "' is not one token id");
+    if (ids[0] < 0 || ids[0] >= V) fail(flag, ": token id ", ids[0], " is outside the vocabulary of ", V);
+    return ids[0];
+  }
+  const Tokenizer& tok = require_tokenizer(m, flag);
+  const auto ids = tok.encode(s, /*add_special=*/false);
+  if (ids.size() != 1)
+    fail(flag, ": '", escape_text(s), "' is ", ids.size(), " tokens, expected exactly one (a leading space "
+         "often matters: ' Mary'); or give an id as #123");
+  return ids[0];
+}
+
+std::vector<int32_t> parse_single_tokens(const Model& m, const std::vector<std::string>& v, const std::string& flag) {
+  std::vector<int32_t> out;
+  for (const auto& s : v) out.push_back(parse_single_token(m, s, flag));
+  return out;
+}
+
+std::string short_site_name(Site s) {
+  std::string n = site_suffix(s);
+  for (const char* prefix : {"attn.", "mlp."})
+    if (n.rfind(prefix, 0) == 0) n = n.substr(std::string(prefix).size());
+  if (n.rfind("hook_", 0) == 0) n = n.substr(5);
+  return n;
+}
+
+Site parse_patch_site(const std::string& s, const std::string& flag) {
+  std::string valid;
+  for (int i = 0; i < kSiteCount; ++i) {
+    const Site site = static_cast<Site>(i);
+    if (!analysis::patchable_by_position(site) && !analysis::patchable_by_head(site)) continue;
+    if (s == short_site_name(site) || s == site_suffix(site)) return site;
+    valid += (valid.empty() ? "" : ", ") + short_site_name(site);
+  }
+  fail(flag, ": '", s, "' is not a patchable site; expected one of ", valid);
+}
+
+std::vector<std::string> position_labels(const Model& m, const std::vector<int32_t>& tokens) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const std::string t = m.tokenizer() ? report::display_token(m.tokenizer()->token_to_bytes(tokens[i]))
+                                        : "#" + std::to_string(tokens[i]);
+    out.push_back(std::to_string(i) + " " + t);
+  }
+  return out;
+}
+
+std::vector<std::string> layer_labels(int64_t n) {
+  std::vector<std::string> out;
+  for (int64_t l = 0; l < n; ++l) out.push_back("L" + std::to_string(l));
+  return out;
+}
+
+std::vector<std::string> head_labels(int64_t n_heads) {
+  std::vector<std::string> out;
+  for (int64_t h = 0; h < n_heads; ++h) out.push_back("H" + std::to_string(h));
+  return out;
+}
+
+report::json patch_heatmap(const analysis::PatchGrid& g, const std::vector<std::string>& col_labels) {
+  const std::string what = g.normalized ? "normalised metric" : "metric";
+  return report::heatmap(g.method + ": " + g.hook, layer_labels(g.n_layers),
+                         g.by_head ? head_labels(g.n_cols) : col_labels, g.values, what, /*diverging=*/true, "layer",
+                         g.by_head ? "head" : "position");
+}
+
+report::json head_score_heatmap(const analysis::HeadScores& s) {
+  return report::heatmap(s.name + " score", layer_labels(s.n_layers), head_labels(s.n_heads), s.scores, "score",
+                         false, "layer", "head");
+}
+
+report::json lens_heatmap(const Model& m, const analysis::LogitLensResult& r) {
+  // Colour: the probability of the row's top token; the tooltip's column
+  // label names the position, the row label the layer.
+  std::vector<float> v;
+  for (const auto& c : r.cells) v.push_back(c.top_probs.empty() ? NAN : c.top_probs[0]);
+  std::vector<int32_t> toks;
+  for (int64_t p : r.positions) toks.push_back(r.tokens[size_t(p)]);
+  return report::heatmap("logit lens: probability of the top token", r.layers, position_labels(m, toks), v,
+                         "top-1 probability", false, "residual stream", "position");
+}
+
+report::json dla_head_heatmap(const analysis::DlaResult& r) {
+  std::vector<float> v(r.by_head.begin(), r.by_head.end());
+  return report::heatmap("direct logit attribution by head", layer_labels(r.n_layers), head_labels(r.n_heads), v,
+                         "logit (difference)", true, "layer", "head");
+}
+
+void print_grid(const std::string& title, const std::vector<std::string>& rows, const std::vector<std::string>& cols,
+                const std::vector<float>& values) {
+  std::printf("%s\n%8s", title.c_str(), "");
+  for (const auto& c : cols) std::printf(" %7.7s", c.c_str());
+  std::printf("\n");
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::printf("%8.8s", rows[r].c_str());
+    for (size_t c = 0; c < cols.size(); ++c) std::printf(" %7.3f", double(values[r * cols.size() + c]));
+    std::printf("\n");
+  }
+}
+
+PromptPair prompt_pair(const Model& m, const std::string& clean, const std::string& corrupt,
+                       const std::string& clean_tokens, const std::string& corrupt_tokens) {
+  PromptPair p{input_tokens(m, clean, clean_tokens), input_tokens(m, corrupt, corrupt_tokens)};
+  if (p.clean.size() != p.corrupt.size())
+    fail("the clean prompt is ", p.clean.size(), " tokens and the corrupted one ", p.corrupt.size(),
+         "; patching compares positions, so they must have the same length");
+  return p;
+}
+
+std::vector<analysis::PatchGrid> PatchRun::grids() const {
+  std::vector<analysis::PatchGrid> all = activation;
+  all.insert(all.end(), attribution.begin(), attribution.end());
+  return all;
+}
+
+PatchRun run_patching(Engine& e, const PromptPair& pair, const std::vector<Site>& sites,
+                      const analysis::PatchingOptions& opt, bool activation, bool attribution) {
+  const Batch clean = Batch::single(pair.clean), corrupt = Batch::single(pair.corrupt);
+  PatchRun r;
+  if (activation) r.activation = analysis::activation_patching(e, clean, corrupt, sites, opt);
+  if (attribution) r.attribution = analysis::attribution_patching(e, clean, corrupt, sites, opt);
+  if (activation && attribution)
+    for (size_t i = 0; i < r.activation.size(); ++i)
+      r.correlation[r.activation[i].hook] = analysis::correlation(r.activation[i], r.attribution[i]);
+  return r;
+}
+
+}  // namespace glassbox::cli

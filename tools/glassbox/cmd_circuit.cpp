@@ -1,0 +1,104 @@
+// glassbox circuit: circuit discovery between a clean and a corrupted prompt
+// (ACDC, EAP, EAP-IG) with a faithfulness curve; JSON and an HTML graph.
+#include <memory>
+
+#include "analysis_cli.h"
+#include "common.h"
+#include "glassbox/analysis/circuit.h"
+#include "glassbox/engine.h"
+#include "glassbox/error.h"
+
+namespace glassbox::cli {
+
+namespace {
+
+struct Opts {
+  std::string model, clean, corrupt, clean_tokens, corrupt_tokens, answer, wrong, method = "eap-ig",
+      ablation = "resample", criterion = "kl", html;
+  double threshold = 0.01, target = 0.9;
+  int64_t keep = 0;
+  int ig_steps = 5;
+  bool json = false;
+};
+
+template <class E>
+E pick(const std::string& flag, const std::string& v, std::initializer_list<std::pair<const char*, E>> options) {
+  std::string names;
+  for (const auto& [n, e] : options) {
+    if (v == n) return e;
+    names += (names.empty() ? "" : ", ") + std::string(n);
+  }
+  fail(flag, ": '", v, "' is not one of ", names);
+}
+
+}  // namespace
+
+Command add_circuit_command(CLI::App& parent) {
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = parent.add_subcommand(
+      "circuit", "Circuit discovery (ACDC, EAP, EAP-IG) on a clean vs corrupted prompt: edges, graph, faithfulness");
+  add_model_option(*cmd, o->model);
+  cmd->add_option("--clean", o->clean, "Clean prompt text");
+  cmd->add_option("--corrupt", o->corrupt, "Corrupted prompt text (same number of tokens)");
+  cmd->add_option("--clean-tokens", o->clean_tokens, "Clean prompt as token ids");
+  cmd->add_option("--corrupt-tokens", o->corrupt_tokens, "Corrupted prompt as token ids");
+  cmd->add_option("--answer", o->answer, "The clean answer token (text of one token, or #id)")->required();
+  cmd->add_option("--wrong", o->wrong, "The corrupted answer token: the metric is the logit difference")->required();
+  cmd->add_option("--method", o->method, "eap-ig (default), eap or acdc");
+  cmd->add_option("--ablation", o->ablation,
+                  "resample (default: the corrupted prompt's activations), mean (over the corrupted prompt's "
+                  "positions) or zero");
+  cmd->add_option("--criterion", o->criterion, "acdc: kl (default) or metric");
+  cmd->add_option("--threshold", o->threshold, "acdc: tau, the change below which an edge is removed");
+  cmd->add_option("--keep", o->keep, "eap / eap-ig: edges to keep (default: fewest reaching --target)");
+  cmd->add_option("--target", o->target, "eap / eap-ig: faithfulness the kept edges must reach");
+  cmd->add_option("--ig-steps", o->ig_steps, "eap-ig: interpolation steps")->check(CLI::PositiveNumber);
+  cmd->add_option("--html", o->html, "Also write an HTML page: interactive graph and faithfulness curve");
+  add_json_flag(*cmd, o->json);
+  return {cmd, [o] {
+            const Model m = load_model(o->model);
+            const PromptPair pp = prompt_pair(m, o->clean, o->corrupt, o->clean_tokens, o->corrupt_tokens);
+            analysis::CircuitOptions co;
+            co.method = pick<analysis::CircuitMethod>("--method", o->method,
+                                                      {{"eap-ig", analysis::CircuitMethod::EAPIG},
+                                                       {"eap", analysis::CircuitMethod::EAP},
+                                                       {"acdc", analysis::CircuitMethod::ACDC}});
+            co.ablation = pick<analysis::AblationKind>("--ablation", o->ablation,
+                                                       {{"resample", analysis::AblationKind::Resample},
+                                                        {"mean", analysis::AblationKind::Mean},
+                                                        {"zero", analysis::AblationKind::Zero}});
+            co.criterion = pick<analysis::CircuitCriterion>(
+                "--criterion", o->criterion,
+                {{"kl", analysis::CircuitCriterion::KL}, {"metric", analysis::CircuitCriterion::Metric}});
+            co.threshold = o->threshold;
+            co.keep_top = o->keep;
+            co.target_faithfulness = o->target;
+            co.ig_steps = o->ig_steps;
+            co.metric.answer = {parse_single_token(m, o->answer, "--answer")};
+            co.metric.wrong = {parse_single_token(m, o->wrong, "--wrong")};
+            Engine e(m);
+            const analysis::Circuit c =
+                analysis::discover_circuit(e, Batch::single(pp.clean), Batch::single(pp.corrupt), co);
+            if (!o->html.empty()) analysis::circuit_page(c, "Circuit: " + m.source()).save(o->html);
+            if (o->json) {
+              print_json(c.to_json());
+              return 0;
+            }
+            std::printf("%s, %s ablation: %lld of %zu edges kept; logit difference clean %.3f, all ablated %.3f, "
+                        "circuit %.3f (faithfulness %.3f)\n",
+                        analysis::method_name(co.method), analysis::ablation_name(co.ablation),
+                        static_cast<long long>(c.n_kept()), c.edges.size(), c.clean_metric, c.ablated_metric,
+                        c.circuit_metric, c.circuit_faithfulness);
+            for (const auto& ed : c.edges)
+              if (ed.kept)
+                std::printf("  %-8s -> %-8s %+9.4f\n", c.nodes[size_t(ed.from)].name().c_str(),
+                            c.nodes[size_t(ed.to)].name().c_str(), ed.score);
+            std::printf("faithfulness curve (edges kept: faithfulness):");
+            for (const auto& p : c.curve) std::printf(" %lld:%.2f", static_cast<long long>(p.edges), p.faithfulness);
+            std::printf("\n");
+            if (!o->html.empty()) std::printf("wrote %s\n", o->html.c_str());
+            return 0;
+          }};
+}
+
+}  // namespace glassbox::cli

@@ -1,0 +1,126 @@
+#include "tour_analysis.h"
+
+#include <algorithm>
+
+#include "analysis_cli.h"
+#include "common.h"
+#include "glassbox/analysis/circuit.h"
+#include "glassbox/engine.h"
+#include "glassbox/tokenizer.h"
+
+namespace glassbox::cli {
+
+namespace {
+
+void lens_section(report::Page& page, const Model& m, Engine& e, const PromptPair& pp, int32_t answer) {
+  analysis::LogitLensOptions lo;
+  lo.targets = {answer};
+  const auto r = analysis::logit_lens(e, Batch::single(pp.clean), lo);
+  page.add_heading("Logit lens");
+  page.add_text("The residual stream before each layer (and after the last), decoded through the final norm and the "
+                "unembedding. The table follows the answer token's rank at the last position, layer by layer.");
+  page.add_chart(lens_heatmap(m, r), "Colour: probability of each cell's top token; hover for the token.");
+  std::vector<std::vector<std::string>> rows;
+  for (size_t l = 0; l < r.layers.size(); ++l) {
+    const auto& c = r.at(l, r.positions.size() - 1);
+    rows.push_back({r.layers[l], token_label(m, c.top_tokens.at(0)), strf("%.3f", double(c.top_probs.at(0))),
+                    std::to_string(c.target_rank), strf("%.3f", double(c.target_prob)),
+                    strf("%.3f", double(c.kl_to_final))});
+  }
+  page.add_table({"residual stream", "top token", "p(top)", "answer rank", "p(answer)", "KL to final"}, rows);
+}
+
+void dla_section(report::Page& page, Engine& e, const PromptPair& pp, int32_t answer, int32_t wrong) {
+  analysis::DlaOptions d;
+  d.answer = {answer};
+  d.wrong = {wrong};
+  d.neurons = false;
+  const auto r = analysis::direct_logit_attribution(e, Batch::single(pp.clean), d);
+  page.add_heading("Direct logit attribution");
+  page.add_text(strf("What each component writes, directly, along answer - wrong at the last position. The parts "
+                     "sum to the model's logit difference, %.3f.",
+                     r.logit));
+  std::vector<std::string> names;
+  std::vector<float> vals;
+  for (const auto& c : r.by_layer) names.push_back(c.name), vals.push_back(float(c.value));
+  page.add_chart(report::bar_chart("by component", names, vals, "component", "logit difference"));
+  page.add_chart(dla_head_heatmap(r), "Per head (attn.hook_result); b_O is not in any head.");
+}
+
+void patching_section(report::Page& page, const Model& m, Engine& e, const PromptPair& pp, int32_t answer,
+                      int32_t wrong) {
+  std::vector<Site> sites = {Site::resid_pre, Site::attn_out};
+  if (site_exists(Site::mlp_out, m.config())) sites.push_back(Site::mlp_out);
+  sites.push_back(Site::z);
+  analysis::PatchingOptions po;
+  po.metric.answer = {answer};
+  po.metric.wrong = {wrong};
+  const PatchRun run = run_patching(e, pp, sites, po, true, true);
+  page.add_heading("Activation patching");
+  page.add_text(strf("The corrupted prompt, with one activation at a time taken from the clean run; 1 = the clean "
+                     "logit difference (%.3f) fully restored, 0 = the corrupted one (%.3f). Residual-stream rows "
+                     "show where the information lives, layer by layer and position by position.",
+                     run.activation.at(0).clean, run.activation.at(0).corrupt));
+  const std::vector<std::string> cols = position_labels(m, pp.clean);
+  for (const auto& g : run.activation) page.add_chart(patch_heatmap(g, cols));
+  page.add_heading("Attribution patching");
+  page.add_text("The same grids from one forward and one backward pass (a first-order estimate), and how well they "
+                "agree with the real patches above.");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [hook, r] : run.correlation.items()) rows.push_back({hook, strf("%.3f", r.get<double>())});
+  page.add_table({"site", "correlation with activation patching"}, rows);
+  for (const auto& g : run.attribution) page.add_chart(patch_heatmap(g, cols));
+}
+
+// EAP-IG with resample ablation, where the graph is supported (sequential
+// residual, no grouped-query attention): every shipped organism qualifies.
+void circuit_section(report::Page& page, Engine& e, const PromptPair& pp, int32_t answer, int32_t wrong) {
+  analysis::CircuitOptions co;
+  co.metric.answer = {answer};
+  co.metric.wrong = {wrong};
+  const analysis::Circuit c = analysis::discover_circuit(e, Batch::single(pp.clean), Batch::single(pp.corrupt), co);
+  page.add_heading("Circuit (EAP-IG)");
+  page.add_text("Edges between the embeddings, every head, every MLP and the logits, scored by EAP-IG (integrated "
+                "gradients of the logit difference, 5 steps); the fewest top edges that keep 90% of the logit "
+                "difference, with every other edge resampled from the corrupted prompt, form the circuit.");
+  analysis::add_circuit_sections(page, c);
+}
+
+void heads_section(report::Page& page, const Model& m, Engine& e) {
+  const int64_t seq = std::min<int64_t>(20, (m.config().n_ctx - 1) / 2);
+  if (seq < 4) return;  // no room for a repeated sequence (modadd's 3-token context)
+  const int32_t bos = m.tokenizer() ? m.tokenizer()->bos_id() : -1;
+  analysis::HeadDetectorOptions ho;
+  ho.matched_rows_only = true;
+  const auto scores = analysis::head_detection_scores(
+      e, analysis::repeated_random_tokens(int32_t(m.config().d_vocab), seq, 8, 11, bos),
+      {analysis::HeadPattern::PreviousToken, analysis::HeadPattern::DuplicateToken, analysis::HeadPattern::Induction},
+      ho);
+  page.add_heading("Head detectors");
+  page.add_text(strf("TransformerLens head_detector scores on 8 random sequences of %lld tokens, each repeated once "
+                     "(share of attention where the pattern points, over the rows where it points somewhere).",
+                     static_cast<long long>(seq)));
+  for (const auto& s : scores) page.add_chart(head_score_heatmap(s));
+}
+
+}  // namespace
+
+void add_analysis_sections(report::Page& page, const Model& m, const nlohmann::json& entry) {
+  Engine e(m);
+  const auto probes = entry.value("probes", nlohmann::json::array());
+  if (!probes.empty() && m.tokenizer()) {
+    const auto& p = probes[0];
+    const PromptPair pp = prompt_pair(m, p["clean"], p["corrupt"], "", "");
+    const int32_t answer = parse_single_token(m, p["answer"], "probe answer");
+    const int32_t wrong = parse_single_token(m, p["wrong"], "probe wrong");
+    page.add_heading("Probe prompts");
+    page.add_table({"", "prompt", "answer"}, {{"clean", p["clean"], p["answer"]}, {"corrupted", p["corrupt"], p["wrong"]}});
+    lens_section(page, m, e, pp, answer);
+    dla_section(page, e, pp, answer, wrong);
+    patching_section(page, m, e, pp, answer, wrong);
+    circuit_section(page, e, pp, answer, wrong);
+  }
+  heads_section(page, m, e);
+}
+
+}  // namespace glassbox::cli
