@@ -12,20 +12,11 @@
 
 #include "glassbox/cache.h"
 #include "glassbox/error.h"
+#include "bench_util.h"
 #include "kernels/kernels.h"
 
 using namespace glassbox;
-using Clock = std::chrono::steady_clock;
-
-static double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-static double peak_rss_mb() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return double(ru.ru_maxrss) / 1024.0;  // Linux reports KiB
-}
+using namespace bench;
 
 int main(int argc, char** argv) {
   std::string model, mode = "plain";

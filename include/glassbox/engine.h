@@ -67,8 +67,8 @@ class Engine {
     return forward(batch, hooks).logits;
   }
 
-  // Backpropagates dlogits ([B, T, V], same shape as fwd.logits) through a pass
-  // run with ForwardOptions::for_backward. Grad hooks in `hooks` receive
+  // Backpropagates dlogits ([B, T, V], or [B, 1, V] after LogitsMode::Last:
+  // the same shape as fwd.logits) through a pass run with ForwardOptions::for_backward. Grad hooks in `hooks` receive
   // d(metric)/d(activation) at their sites; if `weight_grads` is given (a
   // Weights of views into gradient buffers laid out like the model's weights,
   // see Trainable), weight gradients are ACCUMULATED into it. Gradients flow

@@ -39,6 +39,8 @@ std::vector<PatchGrid> attribution_patching(Engine& e, const Batch& clean, const
   std::vector<HookHandle> hs;
   ForwardOptions fo;
   fo.for_backward = true;
+  // A metric at the last position needs only that row of logits, forward and backward.
+  if (opt.metric.pos == -1) fo.logits = LogitsMode::Last;
   for (Site s : sites) {
     fo.compute_result |= s == Site::result;
     for (int l = 0; l < L; ++l) fo.keep.insert({int(s), l});

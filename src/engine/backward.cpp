@@ -2,6 +2,7 @@
 // the forward kept (ForwardOptions::for_backward). It yields gradients w.r.t.
 // every hook site (fired to grad hooks) and, optionally, w.r.t. the weights —
 // the same pass trains organisms, SAEs and probes and powers attribution patching.
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -109,7 +110,11 @@ void Engine::backward(const Batch& batch, const ForwardResult& fwd, const float*
   const Weights& w = m.weights();
   const int64_t B = batch.B, T = batch.T, N = B * T, d = c.d_model, V = c.d_vocab;
   const int64_t H = c.n_heads, Hkv = c.n_kv_heads, dh = c.d_head, dm = c.d_mlp;
-  if (fwd.logits.shape != Shape{B, T, V}) fail("backward: logits of the forward pass do not match the batch");
+  // Logits of every position, or of the last only (LogitsMode::Last: a metric
+  // read at the end needs no T x V unembedding gradient).
+  const bool last_only = fwd.logits.shape == Shape{B, 1, V} && T > 1;
+  if (fwd.logits.shape != Shape{B, T, V} && !last_only)
+    fail("backward: logits of the forward pass do not match the batch");
   BackPass p{c, hooks, {}, B, T, N};
   for (const auto& [pt, t] : fwd.kept) p.kept[{int(pt.site), pt.layer}] = &t;
   std::vector<int32_t> pos;
@@ -126,7 +131,17 @@ void Engine::backward(const Batch& batch, const ForwardResult& fwd, const float*
     const float* xf = norm_output(p, Site::ln_final_normalized, -1, no_layers ? Site::resid_pre : Site::resid_post,
                                   no_layers ? 0 : c.n_layers - 1, w.ln_final_w, w.ln_final_b, ln_out);
     float* dxf = zeros(s1, N * d);
-    k::matmul_backward(dxf, d, G ? mut(G->W_U) : MutMatRef{}, G ? mut(G->b_U) : nullptr, 1, dlogits, V, xf, d, w.W_U, N);
+    if (last_only) {  // the B last rows, gathered, then scattered back
+      std::vector<float> x_last(static_cast<size_t>(B * d)), dx_last(static_cast<size_t>(B * d), 0.f);
+      for (int64_t b = 0; b < B; ++b)
+        std::copy_n(xf + (b * T + T - 1) * d, d, x_last.data() + b * d);
+      k::matmul_backward(dx_last.data(), d, G ? mut(G->W_U) : MutMatRef{}, G ? mut(G->b_U) : nullptr, 1, dlogits, V,
+                         x_last.data(), d, w.W_U, B);
+      for (int64_t b = 0; b < B; ++b) std::copy_n(dx_last.data() + b * d, d, dxf + (b * T + T - 1) * d);
+    } else {
+      k::matmul_backward(dxf, d, G ? mut(G->W_U) : MutMatRef{}, G ? mut(G->b_U) : nullptr, 1, dlogits, V, xf, d,
+                         w.W_U, N);
+    }
     norm_block_backward(p, Site::ln_final_scale, Site::ln_final_normalized, -1, dx, dxf, w.ln_final_w, w.ln_final_b,
                         G ? mut(G->ln_final_w) : nullptr, G ? mut(G->ln_final_b) : nullptr, s2);
   }

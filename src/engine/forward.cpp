@@ -122,8 +122,8 @@ ForwardResult Engine::forward(const Batch& batch, const HookRegistry* hooks, KVC
   const Config& c = m.config();
   const Weights& w = m.weights();
   check_batch(m, batch, kv);
-  if (opt.for_backward && (kv || opt.logits != LogitsMode::All))
-    fail("forward: a pass kept for backward needs all logits and no KV cache");
+  if (opt.for_backward && (kv || opt.logits == LogitsMode::None))
+    fail("forward: a pass kept for backward needs logits (all, or the last position's) and no KV cache");
   if (hooks && (hooks->config().n_layers != c.n_layers || hooks->config().d_model != c.d_model))
     fail("forward: the hook registry was made for a different model");
 

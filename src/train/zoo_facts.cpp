@@ -70,6 +70,8 @@ std::shared_ptr<Task> build(const std::string& data_dir, uint64_t seed) {
     t->tpl.push_back(std::move(ts));
   }
   t->vocab.add(".");
+  t->vocab.add(",");
+  t->vocab.add(" and");
   // Subjects: unique (first, last) pairs over two disjoint name pools.
   std::vector<std::string> names = first_names(data_dir);
   std::erase_if(names, [](const std::string& n) { return n.size() > 6; });
@@ -131,6 +133,30 @@ nlohmann::json evaluate(const Model& m, const Task& t) {
   return j;
 }
 
+// A biography: the subject once, then all four facts in a random order,
+// "Mina Selia plays the flute, lives in Jerusalem, likes to eat mango and
+// works as a critic." Every attribute is read several positions after the
+// subject, so looking them all up once at the last subject token and letting
+// attention carry the asked-for one forward (ROME's "subject enrichment") is
+// the cheap solution; trained on single-fact sentences only, the organism
+// gathered the subject at the final position and recalled there instead.
+Example biography(const Task& t, int subject, std::mt19937_64& rng) {
+  std::vector<int> order(kRelationCount);
+  for (int r = 0; r < kRelationCount; ++r) order[static_cast<size_t>(r)] = r;
+  shuffle(order, rng);
+  const auto& s = t.subjects[static_cast<size_t>(subject)];
+  std::vector<int32_t> toks{t.vocab.bos(), s[0], s[1]};
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (i > 0) toks.push_back(i + 1 == order.size() ? t.vocab.id(" and") : t.vocab.id(","));
+    const int r = order[i];
+    for (int32_t c : t.tpl[static_cast<size_t>(r)][0])
+      if (c != kSlot) toks.push_back(c);  // the canonical phrasing without its subject
+    toks.push_back(t.facts[static_cast<size_t>(subject * kRelationCount + r)].object);
+  }
+  toks.push_back(t.vocab.id("."));
+  return {std::move(toks), 1};
+}
+
 // Causal tracing's pair (Meng et al.): the same relation asked about two
 // subjects with different objects; the subject tokens are what differ.
 nlohmann::json probe(const Task& t, int relation) {
@@ -153,16 +179,17 @@ nlohmann::json probe(const Task& t, int relation) {
 Organism facts_organism() {
   Organism o;
   o.name = "facts";
-  o.description = "recall of 480 subject-relation-object facts about invented people, in 3 phrasings each";
+  o.description = "recall of 480 subject-relation-object facts about invented people, in 3 phrasings and in biographies";
   o.ground_truth =
-      "fact recall localised to mid-layer MLPs at the last subject token (causal tracing, Meng et al. 2022); "
-      "a rank-one edit of such an MLP (ROME) changes a fact";
+      "recall at the final token (causal tracing, Meng et al. 2022): layer-0 attention carries both subject "
+      "tokens there and the MLPs at that position look the fact up; the subject positions matter only before "
+      "layer 1. Not ROME's mid-layer MLPs at the last subject token: this 4-layer organism recalls late";
   o.seed = 11;
   o.checks = {{"accuracy", 0.95}, {"paraphrase_accuracy", 0.9}};
   o.recipe = [seed = o.seed](const std::string& data_dir) {
     const auto t = build(data_dir, seed);
     Recipe r;
-    r.config = gpt2_config(4, 128, 16, t->vocab.size(), t->vocab.bos());
+    r.config = gpt2_config(4, 128, 24, t->vocab.size(), t->vocab.bos());
     r.tokenizer = t->vocab.tokenizer_json();
     std::vector<Example> pool;
     const int32_t dot = t->vocab.id(".");
@@ -173,7 +200,13 @@ Organism facts_organism() {
         toks.push_back(dot);
         pool.push_back({std::move(toks), 1});
       }
-    r.train_batches = sample_batches(pool, 64);
+    // Half single-fact sentences (every phrasing), half biographies.
+    r.train_batches = [t, pool](std::mt19937_64& rng) {
+      std::vector<Example> rows;
+      for (int i = 0; i < 64; ++i)
+        rows.push_back(i % 2 ? pool[below(rng, pool.size())] : biography(*t, int(below(rng, kSubjects)), rng));
+      return make_batch(rows);
+    };
     // The stored facts themselves are the evaluation set (canonical phrasing, object only).
     std::vector<Example> canon;
     for (const Fact& f : t->facts) {

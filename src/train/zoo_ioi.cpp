@@ -216,8 +216,9 @@ Organism ioi_organism() {
   o.name = "ioi";
   o.description = "indirect-object identification on the IOI templates (GPT-2 family, word tokens)";
   o.ground_truth =
-      "an IOI circuit (Wang et al. 2022): duplicate-token / induction heads mark the repeated name S, "
-      "S-inhibition heads move that to the end, name-mover heads attend to and copy the other name (IO)";
+      "an IOI circuit of its own (found by patching and EAP-IG, checked by ACDC): the repeated name S2 is "
+      "what decides, carried to the final position by a layer-0 and a layer-1 head, with a late head "
+      "attending to the indirect object; not the name-mover / S-inhibition layout of GPT-2 (Wang et al. 2022)";
   o.seed = 7;
   o.checks = {{"logit_diff", 2.0}, {"accuracy", 0.9}};
   o.recipe = [seed = o.seed](const std::string& data_dir) {

@@ -95,7 +95,8 @@ std::string Cli::models_dir_;
 
 TEST_F(Cli, EveryCommandHasHelp) {
   EXPECT_OK(glassbox("--help"));
-  for (const char* c : {"info", "tokenize", "hooks", "run", "generate", "cache", "tour"}) {
+  for (const char* c : {"info", "tokenize", "hooks", "run", "generate", "cache", "tour", "lens", "dla", "heads", "patch",
+                        "circuit", "tuned-lens train", "compare"}) {
     const Result r = glassbox(std::string(c) + " --help");
     EXPECT_OK(r);
     EXPECT_NE(r.out.find("--json"), std::string::npos) << c;
@@ -567,6 +568,120 @@ TEST_F(CliTrain, BadTrainConfigNamesTheField) {
   const Result r = glassbox("train bad.json");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("wrong type"), std::string::npos) << r.err;
+}
+
+// ------------------------------------------------------------------ analysis commands
+
+TEST_F(Cli, LensJsonHasEveryLayerAndPositionAndWritesHtml) {
+  const Result r = glassbox("lens " + gpt2() + " --tokens 1,2,3,4 --target '#5' --json --html lens.html");
+  EXPECT_OK(r);
+  const auto j = r.js();
+  EXPECT_EQ(j["layers"].size(), 3u);  // 2 layers' resid_pre + the final resid_post
+  EXPECT_EQ(j["cells"][0].size(), 4u);
+  EXPECT_EQ(j["cells"][0][0]["target"], 5);
+  EXPECT_TRUE(fs::exists(tmp_ / "lens.html"));
+}
+
+TEST_F(Cli, DlaComponentsSumToTheLogitDifference) {
+  const Result r = glassbox("dla " + gpt2() + " --tokens 1,2,3,4 --answer '#5' --wrong '#6' --json");
+  EXPECT_OK(r);
+  const auto j = r.js();  // not r.js()["by_layer"] in the loop: that would iterate a destroyed temporary
+  double sum = 0;
+  for (const auto& c : j["by_layer"]) sum += c["value"].get<double>();
+  EXPECT_NEAR(sum, j["logit"].get<double>(), 1e-3);
+}
+
+TEST_F(Cli, DlaRejectsAnAnswerOfSeveralTokens) {
+  const Result r = glassbox("dla " + tiny() + " 'Hello there' --answer ' two words'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--answer"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("exactly one"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, HeadsScoresEveryHeadForEachDetector) {
+  const Result r = glassbox("heads " + gpt2() + " --seq 6 --rows 2 --json --circuit 1.0");
+  EXPECT_OK(r);
+  const auto j = r.js();
+  ASSERT_EQ(j["scores"].size(), 4u);  // previous, duplicate, induction, copying
+  for (const auto& s : j["scores"]) EXPECT_EQ(s["scores"].size(), 2u * 4u) << s["name"];
+  EXPECT_EQ(j["circuit"]["layer"], 1);
+  EXPECT_NE(glassbox("heads " + gpt2() + " --circuit 9.0").err.find("--circuit: layer 9"), std::string::npos);
+}
+
+TEST_F(Cli, PatchBothMethodsAgreeOnTheShapeAndReportTheirCorrelation) {
+  const Result r = glassbox("patch " + gpt2() +
+                            " --clean-tokens 1,2,3,4 --corrupt-tokens 1,9,3,4 --answer '#5' --wrong '#6' "
+                            "--sites resid_pre,z --method both --json --html patch.html");
+  EXPECT_OK(r);
+  const auto j = r.js();
+  ASSERT_EQ(j["grids"].size(), 4u);
+  EXPECT_EQ(j["grids"][0]["technique"], "activation_patching");
+  EXPECT_EQ(j["grids"][2]["technique"], "attribution_patching");
+  EXPECT_EQ(j["grids"][0]["values"].size(), 2u * 4u);  // layers x positions
+  // Patching the whole residual stream at the corrupted position restores the clean run.
+  EXPECT_NEAR(j["grids"][0]["values"][1].get<double>(), 1.0, 1e-4);
+  EXPECT_TRUE(j["correlation"].contains("hook_resid_pre"));
+  EXPECT_TRUE(fs::exists(tmp_ / "patch.html"));
+}
+
+TEST_F(Cli, PatchPathToTheLogitsIsAGridOverSenderHeads) {
+  const Result r = glassbox("patch " + gpt2() +
+                            " --clean-tokens 1,2,3,4 --corrupt-tokens 1,9,3,4 --answer '#5' --wrong '#6' "
+                            "--method path --receivers logits --json");
+  EXPECT_OK(r);
+  EXPECT_EQ(r.js()["grids"][0]["technique"], "path_patching");
+  EXPECT_EQ(r.js()["grids"][0]["values"].size(), 2u * 4u);
+  EXPECT_NE(glassbox("patch " + gpt2() + " --clean-tokens 1,2 --corrupt-tokens 1,9 --answer '#5' --wrong '#6' "
+                     "--method path --receivers 1.0.x").err.find("--receivers"),
+            std::string::npos);
+}
+
+TEST_F(Cli, PatchRejectsPromptsOfDifferentLengths) {
+  const Result r = glassbox("patch " + gpt2() + " --clean-tokens 1,2,3 --corrupt-tokens 1,2 --answer '#5' --wrong '#6'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("same length"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, CircuitKeepsEdgesAndWritesTheGraphPage) {
+  const Result r = glassbox("circuit " + gpt2() +
+                            " --clean-tokens 1,2,3,4 --corrupt-tokens 1,9,3,4 --answer '#5' --wrong '#6' "
+                            "--method eap --json --html circuit.html");
+  EXPECT_OK(r);
+  const auto j = r.js();
+  EXPECT_EQ(j["method"], "eap");
+  EXPECT_GT(j["n_edges"].get<int>(), 0);
+  EXPECT_GE(j["circuit_faithfulness"].get<double>(), 0.9);  // the default target
+  EXPECT_TRUE(fs::exists(tmp_ / "circuit.html"));
+  EXPECT_NE(glassbox("circuit " + gpt2() + " --clean-tokens 1,2 --corrupt-tokens 1,9 --answer '#5' --wrong '#6' "
+                     "--method nope").err.find("--method"),
+            std::string::npos);
+}
+
+TEST_F(Cli, TunedLensTrainSavesALensThatLensApplies) {
+  const Result t = glassbox("tuned-lens train " + tiny() + " --sample 600 --steps 5 -o lens --json");
+  EXPECT_OK(t);
+  EXPECT_TRUE(fs::exists(tmp_ / "lens" / "params.safetensors"));
+  EXPECT_EQ(t.js()["comparison"]["layers"].size(), t.js()["comparison"]["tuned_lens_kl"].size());
+  EXPECT_OK(glassbox("lens " + tiny() + " 'Hello' --tuned lens"));
+  EXPECT_NE(glassbox("lens " + gpt2() + " --tokens 1,2 --tuned lens").code, 0);  // a lens for another model
+}
+
+TEST_F(Cli, CompareAModelWithItselfHasTheSameRolesAndFullCircuitOverlap) {
+  const std::string models = "--models '" + fixture("gpt2") + "," + fixture("gpt2") + "'";
+  const Result r = glassbox("compare " + models +
+                            " --seq 6 --rows 2 --clean-tokens 1,2,3,4 --corrupt-tokens 1,9,3,4 --answer '#5' "
+                            "--wrong '#6' --method eap --json --html compare.html");
+  EXPECT_OK(r);
+  const auto j = r.js();
+  ASSERT_EQ(j["roles"]["models"].size(), 2u);
+  EXPECT_EQ(j["roles"]["models"][1]["name"], "gpt2#2");
+  EXPECT_EQ(j["roles"]["models"][0]["best"], j["roles"]["models"][1]["best"]);
+  EXPECT_EQ(j["roles"]["models"][0]["scores"].size(), 4u);  // previous, duplicate, induction, copying
+  EXPECT_EQ(j["circuits"]["edges"]["jaccard"][0][1], 1.0);
+  EXPECT_TRUE(fs::exists(tmp_ / "compare.html"));
+  const Result one = glassbox("compare --models '" + fixture("gpt2") + "'");
+  EXPECT_EQ(one.code, 1);
+  EXPECT_NE(one.err.find("at least two"), std::string::npos) << one.err;
 }
 
 // ------------------------------------------------------------------ tour report in a real browser

@@ -84,4 +84,37 @@ INSTANTIATE_TEST_SUITE_P(
       return s;
     });
 
+// A metric of the last position's logits: backward from LogitsMode::Last
+// gives the same weight and activation gradients as from all logits with
+// zeros elsewhere (without the T x V unembedding gradient).
+TEST(GradHooks, BackwardFromTheLastLogitsOnlyEqualsBackwardFromAllLogits) {
+  const Model m = Model::load(fixture("gpt2"));
+  Engine e(m);
+  const int64_t V = m.config().d_vocab;
+  const Batch b = Batch::from_rows({gbtest::some_tokens(6, int(V), 31), gbtest::some_tokens(6, int(V), 32)});
+  auto grad_at_resid = [&](LogitsMode mode) {
+    HookRegistry reg(m.config());
+    std::vector<float> g;
+    auto h = reg.add("blocks.0.hook_resid_pre", [&g](TensorView& t, const HookContext&) { g.assign(t.data, t.data + t.numel()); },
+                     HookMode::Grad);
+    ForwardOptions fo;
+    fo.for_backward = true;
+    fo.logits = mode;
+    const ForwardResult fwd = e.forward(b, &reg, nullptr, fo);
+    Tensor d;
+    logit_diff(fwd.logits, -1, 3, 7, &d);
+    e.backward(b, fwd, d.f32(), &reg);
+    return g;
+  };
+  const auto all = grad_at_resid(LogitsMode::All), last = grad_at_resid(LogitsMode::Last);
+  ASSERT_EQ(all.size(), last.size());
+  double norm = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_NEAR(all[i], last[i], 1e-6) << i;
+    norm += std::abs(all[i]);
+  }
+  EXPECT_GT(norm, 0.0);
+}
+
 }  // namespace
+

@@ -6,6 +6,7 @@
 #include "common.h"
 #include "glassbox/analysis/attribution_patching.h"
 #include "glassbox/error.h"
+#include "glassbox/generate.h"
 #include "glassbox/tokenizer.h"
 
 namespace glassbox::cli {
@@ -122,6 +123,36 @@ PromptPair prompt_pair(const Model& m, const std::string& clean, const std::stri
     fail("the clean prompt is ", p.clean.size(), " tokens and the corrupted one ", p.corrupt.size(),
          "; patching compares positions, so they must have the same length");
   return p;
+}
+
+void add_pair_flags(CLI::App& cmd, PairFlags& f, const std::string& wrong_help, bool wrong_required) {
+  cmd.add_option("--clean", f.clean, "Clean prompt text");
+  cmd.add_option("--corrupt", f.corrupt, "Corrupted prompt text (same number of tokens)");
+  cmd.add_option("--clean-tokens", f.clean_tokens, "Clean prompt as token ids");
+  cmd.add_option("--corrupt-tokens", f.corrupt_tokens, "Corrupted prompt as token ids");
+  cmd.add_option("--answer", f.answer, "The clean answer token (text of one token, or #id)")->required();
+  cmd.add_option("--wrong", f.wrong, wrong_help)->required(wrong_required);
+}
+
+std::vector<int32_t> sample_token_stream(Engine& e, int64_t n, uint64_t seed) {
+  const Model& m = e.model();
+  const int32_t bos = m.tokenizer() && m.tokenizer()->bos_id() >= 0 ? m.tokenizer()->bos_id() : 0;
+  const int64_t window = m.config().n_ctx;
+  if (window < 2) fail("the model's context of ", window, " tokens is too short to sample text from");
+  const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(16, (n + window - 2) / (window - 1)));
+  std::vector<int32_t> out;
+  for (uint64_t round = 0; int64_t(out.size()) < n; ++round) {
+    SamplingOptions s;
+    s.max_new_tokens = int(window - 1);
+    s.seed = seed * 1000003 + round;
+    const Generation g = generate(e, std::vector<std::vector<int32_t>>(size_t(rows), {bos}), s);
+    for (const auto& row : g.tokens) {
+      out.push_back(bos);
+      out.insert(out.end(), row.begin(), row.end());
+    }
+  }
+  out.resize(size_t(n));
+  return out;
 }
 
 std::vector<analysis::PatchGrid> PatchRun::grids() const {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "glassbox/analysis/dla.h"
@@ -48,6 +49,18 @@ struct PromptPair {
 };
 PromptPair prompt_pair(const Model& m, const std::string& clean, const std::string& corrupt,
                        const std::string& clean_tokens, const std::string& corrupt_tokens);
+
+// The flags of patch and circuit: the prompt pair (as text or ids) and the
+// clean and corrupted answers.
+struct PairFlags {
+  std::string clean, corrupt, clean_tokens, corrupt_tokens, answer, wrong;
+  PromptPair pair(const Model& m) const { return prompt_pair(m, clean, corrupt, clean_tokens, corrupt_tokens); }
+};
+void add_pair_flags(CLI::App& cmd, PairFlags& f, const std::string& wrong_help, bool wrong_required);
+
+// n tokens the model writes itself (temperature 1, from BOS or token 0, in
+// windows of its context): text for fitting a tuned lens without a corpus.
+std::vector<int32_t> sample_token_stream(Engine& e, int64_t n, uint64_t seed);
 
 // Activation and/or attribution patching over `sites`, and where both ran the
 // correlation of each site's two grids (keyed by hook suffix).

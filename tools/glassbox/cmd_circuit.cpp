@@ -13,7 +13,8 @@ namespace glassbox::cli {
 namespace {
 
 struct Opts {
-  std::string model, clean, corrupt, clean_tokens, corrupt_tokens, answer, wrong, method = "eap-ig",
+  PairFlags pair;
+  std::string model, method = "eap-ig",
       ablation = "resample", criterion = "kl", html;
   double threshold = 0.01, target = 0.9;
   int64_t keep = 0;
@@ -38,12 +39,7 @@ Command add_circuit_command(CLI::App& parent) {
   CLI::App* cmd = parent.add_subcommand(
       "circuit", "Circuit discovery (ACDC, EAP, EAP-IG) on a clean vs corrupted prompt: edges, graph, faithfulness");
   add_model_option(*cmd, o->model);
-  cmd->add_option("--clean", o->clean, "Clean prompt text");
-  cmd->add_option("--corrupt", o->corrupt, "Corrupted prompt text (same number of tokens)");
-  cmd->add_option("--clean-tokens", o->clean_tokens, "Clean prompt as token ids");
-  cmd->add_option("--corrupt-tokens", o->corrupt_tokens, "Corrupted prompt as token ids");
-  cmd->add_option("--answer", o->answer, "The clean answer token (text of one token, or #id)")->required();
-  cmd->add_option("--wrong", o->wrong, "The corrupted answer token: the metric is the logit difference")->required();
+  add_pair_flags(*cmd, o->pair, "The corrupted answer token: the metric is the logit difference", true);
   cmd->add_option("--method", o->method, "eap-ig (default), eap or acdc");
   cmd->add_option("--ablation", o->ablation,
                   "resample (default: the corrupted prompt's activations), mean (over the corrupted prompt's "
@@ -57,7 +53,7 @@ Command add_circuit_command(CLI::App& parent) {
   add_json_flag(*cmd, o->json);
   return {cmd, [o] {
             const Model m = load_model(o->model);
-            const PromptPair pp = prompt_pair(m, o->clean, o->corrupt, o->clean_tokens, o->corrupt_tokens);
+            const PromptPair pp = o->pair.pair(m);
             analysis::CircuitOptions co;
             co.method = pick<analysis::CircuitMethod>("--method", o->method,
                                                       {{"eap-ig", analysis::CircuitMethod::EAPIG},
@@ -74,8 +70,8 @@ Command add_circuit_command(CLI::App& parent) {
             co.keep_top = o->keep;
             co.target_faithfulness = o->target;
             co.ig_steps = o->ig_steps;
-            co.metric.answer = {parse_single_token(m, o->answer, "--answer")};
-            co.metric.wrong = {parse_single_token(m, o->wrong, "--wrong")};
+            co.metric.answer = {parse_single_token(m, o->pair.answer, "--answer")};
+            co.metric.wrong = {parse_single_token(m, o->pair.wrong, "--wrong")};
             Engine e(m);
             const analysis::Circuit c =
                 analysis::discover_circuit(e, Batch::single(pp.clean), Batch::single(pp.corrupt), co);

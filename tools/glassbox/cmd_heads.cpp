@@ -18,7 +18,7 @@ namespace {
 
 struct Opts {
   std::string model, prompt, tokens, html, circuit;
-  int64_t seq = 20, rows = 8;
+  int64_t seq = 0, rows = 8;  // seq 0: 20, or what fits the context twice
   uint64_t seed = 1;
   bool json = false, no_copying = false;
 };
@@ -51,7 +51,8 @@ Command add_heads_command(CLI::App& parent) {
   auto* prompt = cmd->add_option("prompt", o->prompt, "Prompt to score on (default: repeated random tokens)");
   auto* tokens = add_tokens_option(*cmd, o->tokens);
   prompt->excludes(tokens);
-  cmd->add_option("--seq", o->seq, "Random mode: length of the sequence that is repeated")->check(CLI::PositiveNumber);
+  cmd->add_option("--seq", o->seq, "Random mode: length of the sequence that is repeated (default: 20, or what fits)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--rows", o->rows, "Random mode: how many sequences")->check(CLI::PositiveNumber);
   cmd->add_option("--seed", o->seed, "Random mode: seed");
   cmd->add_flag("--no-copying", o->no_copying, "Skip the OV copying scores (eigenvalues; slow for a large vocabulary)");
@@ -62,10 +63,13 @@ Command add_heads_command(CLI::App& parent) {
   return {cmd, [o] {
             const Model m = load_model(o->model);
             const Config& c = m.config();
+            const auto head = o->circuit.empty() ? std::pair<int, int>{-1, -1} : parse_head(o->circuit, c);
             Engine e(m);
             const bool random = o->prompt.empty() && o->tokens.empty();
             const int32_t bos = m.tokenizer() ? m.tokenizer()->bos_id() : -1;
-            const Batch b = random ? analysis::repeated_random_tokens(int32_t(c.d_vocab), o->seq, o->rows, o->seed, bos)
+            const int64_t seq = o->seq > 0 ? o->seq : std::min<int64_t>(20, (c.n_ctx - 1) / 2);
+            if (random && seq < 1) fail("the model's context of ", c.n_ctx, " tokens has no room for a repeated sequence");
+            const Batch b = random ? analysis::repeated_random_tokens(int32_t(c.d_vocab), seq, o->rows, o->seed, bos)
                                    : Batch::single(input_tokens(m, o->prompt, o->tokens));
             analysis::HeadDetectorOptions ho;
             ho.matched_rows_only = true;  // the classic induction score: only rows where the pattern points somewhere
@@ -79,7 +83,7 @@ Command add_heads_command(CLI::App& parent) {
                                   {"rows", b.B}, {"seq", b.T}, {"scores", nlohmann::json::array()}};
             for (const auto& s : scores) out["scores"].push_back(s.to_json());
             if (!o->circuit.empty()) {
-              const auto [l, h] = parse_head(o->circuit, c);
+              const auto [l, h] = head;
               std::set<int32_t> distinct(b.tokens.begin(), b.tokens.end());
               const std::vector<int32_t> toks(distinct.begin(), distinct.end());
               out["circuit"] = {{"layer", l}, {"head", h},

@@ -4,6 +4,7 @@
 
 #include "analysis_cli.h"
 #include "common.h"
+#include "glassbox/analysis/tuned_lens.h"
 #include "glassbox/engine.h"
 #include "glassbox/error.h"
 
@@ -11,7 +12,7 @@ namespace glassbox::cli {
 
 Command add_lens_command(CLI::App& parent) {
   struct Opts {
-    std::string model, prompt, tokens, target, html;
+    std::string model, prompt, tokens, target, html, tuned;
     int k = 3;
     bool json = false;
   };
@@ -25,6 +26,7 @@ Command add_lens_command(CLI::App& parent) {
                   "Token whose rank and probability are tracked at every position (text of one token, or #id; "
                   "default: the prompt's next token)");
   cmd->add_option("-k,--top-k", o->k, "Top tokens per cell")->check(CLI::PositiveNumber);
+  cmd->add_option("--tuned", o->tuned, "Decode through a tuned lens (a directory from `glassbox tuned-lens train`)");
   cmd->add_option("--html", o->html, "Also write an HTML page with the lens heatmap");
   add_json_flag(*cmd, o->json);
   return {cmd, [o] {
@@ -34,9 +36,11 @@ Command add_lens_command(CLI::App& parent) {
             analysis::LogitLensOptions lo;
             lo.top_k = o->k;
             if (!o->target.empty()) lo.targets = {parse_single_token(m, o->target, "--target")};
-            const analysis::LogitLensResult r = analysis::logit_lens(e, Batch::single(ids), lo);
+            const analysis::LogitLensResult r =
+                o->tuned.empty() ? analysis::logit_lens(e, Batch::single(ids), lo)
+                                 : analysis::tuned_lens(e, analysis::TunedLens::load(o->tuned), Batch::single(ids), lo);
             if (!o->html.empty()) {
-              report::Page page("Logit lens", m.source());
+              report::Page page(o->tuned.empty() ? "Logit lens" : "Tuned lens", m.source());
               page.add_chart(lens_heatmap(m, r), "Hover a cell for the layer and position.");
               page.save(o->html);
             }

@@ -5,6 +5,7 @@
 
 #include "analysis_cli.h"
 #include "common.h"
+#include "glassbox/analysis/path_patching.h"
 #include "glassbox/engine.h"
 #include "glassbox/tokenizer.h"
 #include "glassbox/error.h"
@@ -14,9 +15,11 @@ namespace glassbox::cli {
 namespace {
 
 struct Opts {
-  std::string model, clean, corrupt, clean_tokens, corrupt_tokens, answer, wrong, method = "activation",
-      direction = "denoise", metric = "logit_diff", html;
+  PairFlags pair;
+  std::string model, method = "activation",
+      direction, metric = "logit_diff", html;
   std::vector<std::string> sites = {"resid_pre", "attn_out", "mlp_out", "z"};
+  std::vector<std::string> receivers = {"logits"};
   bool json = false, raw = false;
 };
 
@@ -28,6 +31,19 @@ analysis::MetricKind parse_metric(const std::string& s) {
   fail("--metric: '", s, "' is not one of logit_diff, logit, prob, logprob");
 }
 
+// "logits" or LAYER.HEAD.q|k|v ("2.1.k").
+analysis::PathReceiver parse_receiver(const std::string& s, const Config& c) {
+  if (s == "logits") return analysis::PathReceiver::resid_final();
+  const auto d1 = s.find('.'), d2 = s.rfind('.');
+  const std::string which = d2 == std::string::npos ? "" : s.substr(d2 + 1);
+  if (d1 == std::string::npos || d1 == d2 || (which != "q" && which != "k" && which != "v"))
+    fail("--receivers: '", s, "' is not 'logits' or LAYER.HEAD.q|k|v (e.g. 2.1.k)");
+  const auto lh = parse_int_list(s.substr(0, d1) + "," + s.substr(d1 + 1, d2 - d1 - 1), "--receivers");
+  const Site site = which == "q" ? Site::q : which == "k" ? Site::k : Site::v;
+  if (lh[0] < 0 || lh[0] >= c.n_layers) fail("--receivers: layer ", lh[0], " is out of range (", c.n_layers, " layers)");
+  return analysis::PathReceiver::head_input(int(lh[0]), int(lh[1]), site);
+}
+
 }  // namespace
 
 Command add_patch_command(CLI::App& parent) {
@@ -35,44 +51,58 @@ Command add_patch_command(CLI::App& parent) {
   CLI::App* cmd = parent.add_subcommand(
       "patch", "Activation / attribution patching of a clean vs corrupted prompt by layer x position or head");
   add_model_option(*cmd, o->model);
-  cmd->add_option("--clean", o->clean, "Clean prompt text");
-  cmd->add_option("--corrupt", o->corrupt, "Corrupted prompt text (same number of tokens)");
-  cmd->add_option("--clean-tokens", o->clean_tokens, "Clean prompt as token ids");
-  cmd->add_option("--corrupt-tokens", o->corrupt_tokens, "Corrupted prompt as token ids");
-  cmd->add_option("--answer", o->answer, "The clean answer token (text of one token, or #id)")->required();
-  cmd->add_option("--wrong", o->wrong, "logit_diff: the corrupted answer token");
+  add_pair_flags(*cmd, o->pair, "logit_diff: the corrupted answer token", false);
   cmd->add_option("--metric", o->metric, "logit_diff (default), logit, prob or logprob of --answer at the last position");
   cmd->add_option("--sites", o->sites,
                   "Sites to sweep: resid_pre resid_mid resid_post attn_out mlp_out (by position), "
                   "z q k v pattern result (by head)")
       ->delimiter(',');
-  cmd->add_option("--method", o->method, "activation (default), attribution, or both (with their correlation)");
+  cmd->add_option("--method", o->method,
+                  "activation (default), attribution, both (with their correlation), or path (path patching: every "
+                  "sender head -> --receivers)");
+  cmd->add_option("--receivers", o->receivers,
+                  "path: what the senders' effect may reach: logits (the final residual stream) and/or "
+                  "LAYER.HEAD.q|k|v")
+      ->delimiter(',');
   cmd->add_option("--direction", o->direction,
-                  "denoise: corrupted run with clean activations patched in (default); noise: the reverse");
+                  "denoise: corrupted run with clean activations patched in (default); noise: the reverse "
+                  "(the default for path, as in the papers)");
   cmd->add_flag("--raw", o->raw, "Report the raw metric instead of (m - corrupt) / (clean - corrupt)");
   cmd->add_option("--html", o->html, "Also write an HTML page with the heatmaps");
   add_json_flag(*cmd, o->json);
   return {cmd, [o] {
             const Model m = load_model(o->model);
-            const PromptPair pp = prompt_pair(m, o->clean, o->corrupt, o->clean_tokens, o->corrupt_tokens);
+            const PromptPair pp = o->pair.pair(m);
             analysis::PatchingOptions po;
             po.metric.kind = parse_metric(o->metric);
-            po.metric.answer = {parse_single_token(m, o->answer, "--answer")};
+            po.metric.answer = {parse_single_token(m, o->pair.answer, "--answer")};
             if (po.metric.kind == analysis::MetricKind::LogitDiff) {
-              if (o->wrong.empty()) fail("--metric logit_diff needs --wrong (or choose --metric logit)");
-              po.metric.wrong = {parse_single_token(m, o->wrong, "--wrong")};
+              if (o->pair.wrong.empty()) fail("--metric logit_diff needs --wrong (or choose --metric logit)");
+              po.metric.wrong = {parse_single_token(m, o->pair.wrong, "--wrong")};
             }
             po.metric.normalize = !o->raw;
-            if (o->direction != "denoise" && o->direction != "noise")
-              fail("--direction: expected denoise or noise, got '", o->direction, "'");
-            po.direction = o->direction == "noise" ? analysis::PatchDirection::Noise : analysis::PatchDirection::Denoise;
-            if (o->method != "activation" && o->method != "attribution" && o->method != "both")
-              fail("--method: expected activation, attribution or both, got '", o->method, "'");
+            const bool path = o->method == "path";
+            const std::string direction = !o->direction.empty() ? o->direction : path ? "noise" : "denoise";
+            if (direction != "denoise" && direction != "noise")
+              fail("--direction: expected denoise or noise, got '", direction, "'");
+            po.direction = direction == "noise" ? analysis::PatchDirection::Noise : analysis::PatchDirection::Denoise;
+            if (o->method != "activation" && o->method != "attribution" && o->method != "both" && !path)
+              fail("--method: expected activation, attribution, both or path, got '", o->method, "'");
             std::vector<Site> sites;
             for (const auto& s : o->sites) sites.push_back(parse_patch_site(s, "--sites"));
 
             Engine e(m);
-            const PatchRun run = run_patching(e, pp, sites, po, o->method != "attribution", o->method != "activation");
+            PatchRun run;
+            if (path) {
+              analysis::PathPatchingOptions pa;
+              pa.metric = po.metric;
+              pa.direction = po.direction;
+              std::vector<analysis::PathReceiver> rs;
+              for (const auto& r : o->receivers) rs.push_back(parse_receiver(r, m.config()));
+              run.activation = {analysis::path_patching(e, Batch::single(pp.clean), Batch::single(pp.corrupt), rs, pa)};
+            } else {
+              run = run_patching(e, pp, sites, po, o->method != "attribution", o->method != "activation");
+            }
             const std::vector<analysis::PatchGrid> grids = run.grids();
             nlohmann::json out = {{"clean_tokens", pp.clean}, {"corrupt_tokens", pp.corrupt},
                                   {"metric", po.metric.to_json()}, {"grids", nlohmann::json::array()}};

@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
       add_generate_command(app), add_cache_command(app),    add_tour_command(app),
       add_zoo_command(app),      add_train_command(app),    add_tokenizer_command(app),
       add_lens_command(app),     add_dla_command(app),      add_heads_command(app),  add_patch_command(app),
-      add_circuit_command(app),
+      add_circuit_command(app),  add_tuned_lens_command(app),
+      add_compare_command(app),
   };
 
   try {

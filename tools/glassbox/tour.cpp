@@ -61,6 +61,7 @@ int run_tour(const TourOptions& o) {
   const bool quiet = o.json;  // JSON mode: one object on stdout, nothing else
   json report;
 
+  fs::create_directories(o.out);
   // 1. A checkpoint: the shipped ioi organism, or random weights without one.
   const bool organism = fs::exists(fs::path(zoo::default_model()) / "model.safetensors");
   const std::string dir = organism ? zoo::default_model() : (fs::path(o.out) / "tiny-gpt2").string();

@@ -1,0 +1,228 @@
+#include "glassbox/analysis/cross_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iterator>
+#include <set>
+
+#include "glassbox/analysis/head_circuits.h"
+#include "glassbox/engine.h"
+#include "glassbox/error.h"
+#include "glassbox/tokenizer.h"
+
+namespace glassbox::analysis {
+
+namespace {
+
+void check_names(size_t n, const std::vector<std::string>& names, const char* what) {
+  if (n == 0) fail(what, ": no models given");
+  if (names.size() != n) fail(what, ": ", n, " models but ", names.size(), " names");
+}
+
+BestHead best_head(const HeadScores& s) {
+  const auto [l, h] = s.ranked().front();
+  return {l, h, s.at(l, h)};
+}
+
+ModelRoles model_roles(const Model& m, const std::string& name, const RoleOptions& opt) {
+  const Config& c = m.config();
+  const int32_t bos = m.tokenizer() ? m.tokenizer()->bos_id() : -1;
+  // [bos] r r must fit the context.
+  const int64_t seq = std::min<int64_t>(opt.seq, (c.n_ctx - (bos >= 0 ? 1 : 0)) / 2);
+  if (seq < 1) fail(name, ": a context of ", c.n_ctx, " tokens is too short for repeated random tokens");
+  Engine e(m);
+  const Batch b = repeated_random_tokens(int32_t(c.d_vocab), seq, opt.rows, opt.seed, bos);
+  ModelRoles r{name, int(c.n_layers), int(c.n_heads), seq,
+               head_detection_scores(e, b,
+                                     {HeadPattern::PreviousToken, HeadPattern::DuplicateToken, HeadPattern::Induction},
+                                     opt.detector),
+               {}};
+  if (opt.copying) r.scores.push_back(copying_scores(m));
+  for (const HeadScores& s : r.scores) r.best.push_back(best_head(s));
+  return r;
+}
+
+std::vector<std::string> sorted(std::set<std::string> s) { return {s.begin(), s.end()}; }
+
+CircuitSummary summarize(const Circuit& c, const std::string& name) {
+  std::set<std::string> edges, nodes;
+  for (const CircuitEdge& e : c.edges) {
+    if (!e.kept) continue;
+    const std::string u = c.nodes[size_t(e.from)].name(), d = c.nodes[size_t(e.to)].name();
+    edges.insert(u + "->" + d);
+    nodes.insert(u);
+    nodes.insert(d);
+  }
+  return {name, sorted(std::move(edges)), sorted(std::move(nodes)), int64_t(c.edges.size()),
+          c.circuit_faithfulness};
+}
+
+int64_t n_shared(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  std::vector<std::string> both;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(both));
+  return int64_t(both.size());
+}
+
+// sets: sorted, one per circuit.
+OverlapMatrix overlap(const std::vector<const std::vector<std::string>*>& sets) {
+  const size_t n = sets.size();
+  OverlapMatrix o{std::vector<float>(n * n), std::vector<float>(n * n), std::vector<int64_t>(n * n)};
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < n; ++j) {
+      const double a = double(sets[i]->size()), b = double(sets[j]->size());
+      const int64_t s = n_shared(*sets[i], *sets[j]);
+      o.shared[i * n + j] = s;
+      o.jaccard[i * n + j] = a + b - double(s) > 0 ? float(double(s) / (a + b - double(s))) : 1.f;
+      o.coverage[i * n + j] = a > 0 ? float(double(s) / a) : 1.f;
+    }
+  return o;
+}
+
+nlohmann::json square(const std::vector<float>& v, size_t n) {
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t i = 0; i < n; ++i) out.push_back(std::vector<float>(v.begin() + long(i * n), v.begin() + long(i * n + n)));
+  return out;
+}
+
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+}  // namespace
+
+std::string BestHead::name() const { return glassbox::detail::cat('L', layer, 'H', head); }
+
+nlohmann::json RoleTable::to_json() const {
+  nlohmann::json ms = nlohmann::json::array();
+  for (const ModelRoles& m : models) {
+    nlohmann::json best = nlohmann::json::object(), scores = nlohmann::json::array();
+    for (size_t r = 0; r < roles.size(); ++r) {
+      const BestHead& b = m.best[r];
+      best[roles[r]] = {{"name", b.name()}, {"layer", b.layer}, {"head", b.head}, {"score", b.score}};
+      scores.push_back(m.scores[r].to_json());
+    }
+    ms.push_back({{"name", m.name}, {"n_layers", m.n_layers}, {"n_heads", m.n_heads}, {"seq", m.seq},
+                  {"best", best}, {"scores", scores}});
+  }
+  return {{"technique", "head_roles"}, {"roles", roles}, {"rows", options.rows}, {"seed", options.seed},
+          {"models", ms}};
+}
+
+RoleTable head_roles(const std::vector<const Model*>& models, const std::vector<std::string>& names,
+                     const RoleOptions& opt) {
+  check_names(models.size(), names, "head_roles");
+  RoleTable t;
+  t.options = opt;
+  for (size_t i = 0; i < models.size(); ++i) t.models.push_back(model_roles(*models[i], names[i], opt));
+  for (const HeadScores& s : t.models.front().scores) t.roles.push_back(s.name);
+  return t;
+}
+
+nlohmann::json OverlapMatrix::to_json(size_t n) const {
+  nlohmann::json s = nlohmann::json::array();
+  for (size_t i = 0; i < n; ++i) s.push_back(std::vector<int64_t>(shared.begin() + long(i * n), shared.begin() + long(i * n + n)));
+  return {{"jaccard", square(jaccard, n)}, {"coverage", square(coverage, n)}, {"shared", s}};
+}
+
+nlohmann::json CircuitComparison::to_json() const {
+  nlohmann::json names = nlohmann::json::array(), cs = nlohmann::json::array();
+  for (const CircuitSummary& c : circuits) {
+    names.push_back(c.name);
+    cs.push_back({{"name", c.name}, {"n_edges", c.n_edges}, {"n_kept", c.edges.size()}, {"kept_edges", c.edges},
+                  {"kept_nodes", c.nodes}, {"faithfulness", c.faithfulness}});
+  }
+  const size_t n = circuits.size();
+  return {{"technique", "circuit_comparison"}, {"names", names}, {"circuits", cs},
+          {"edges", edges.to_json(n)}, {"nodes", nodes.to_json(n)}, {"common_edges", common_edges}};
+}
+
+CircuitComparison compare_circuits(const std::vector<Circuit>& circuits, const std::vector<std::string>& names) {
+  check_names(circuits.size(), names, "compare_circuits");
+  CircuitComparison cmp;
+  std::vector<const std::vector<std::string>*> edges, nodes;
+  for (size_t i = 0; i < circuits.size(); ++i) cmp.circuits.push_back(summarize(circuits[i], names[i]));
+  for (const CircuitSummary& c : cmp.circuits) {
+    edges.push_back(&c.edges);
+    nodes.push_back(&c.nodes);
+  }
+  cmp.edges = overlap(edges);
+  cmp.nodes = overlap(nodes);
+  cmp.common_edges = cmp.circuits.front().edges;
+  for (const CircuitSummary& c : cmp.circuits) {
+    std::vector<std::string> both;
+    std::set_intersection(cmp.common_edges.begin(), cmp.common_edges.end(), c.edges.begin(), c.edges.end(),
+                          std::back_inserter(both));
+    cmp.common_edges = std::move(both);
+  }
+  return cmp;
+}
+
+void add_role_sections(report::Page& page, const RoleTable& t) {
+  page.add_heading("Head roles");
+  page.add_text("The best-scoring head per role in each model: previous-token, duplicate-token and induction "
+                "scores on repeated random tokens of each model's vocabulary; copying, the positivity of the OV "
+                "circuit's eigenvalues.");
+  std::vector<std::string> header = {"model", "layers x heads"};
+  header.insert(header.end(), t.roles.begin(), t.roles.end());
+  std::vector<std::vector<std::string>> rows;
+  for (const ModelRoles& m : t.models) {
+    std::vector<std::string> row = {m.name, std::to_string(m.n_layers) + " x " + std::to_string(m.n_heads)};
+    for (const BestHead& b : m.best) row.push_back(b.name() + " " + num(b.score));
+    rows.push_back(std::move(row));
+  }
+  page.add_table(header, rows);
+
+  // One chart per role, the models' [layer, head] grids side by side on one colour scale.
+  int max_layers = 0;
+  for (const ModelRoles& m : t.models) max_layers = std::max(max_layers, m.n_layers);
+  std::vector<std::string> layer_labels;
+  for (int l = 0; l < max_layers; ++l) layer_labels.push_back("L" + std::to_string(l));
+  for (size_t r = 0; r < t.roles.size(); ++r) {
+    std::vector<std::string> cols;
+    for (const ModelRoles& m : t.models)
+      for (int h = 0; h < m.n_heads; ++h) cols.push_back(m.name + " H" + std::to_string(h));
+    std::vector<float> v(size_t(max_layers) * cols.size(), NAN);
+    size_t c0 = 0;
+    for (const ModelRoles& m : t.models) {
+      for (int l = 0; l < m.n_layers; ++l)
+        for (int h = 0; h < m.n_heads; ++h) v[size_t(l) * cols.size() + c0 + size_t(h)] = m.scores[r].at(l, h);
+      c0 += size_t(m.n_heads);
+    }
+    page.add_chart(report::heatmap(t.roles[r] + " score", layer_labels, cols, v, "score", false, "layer",
+                                   "model, head"));
+  }
+}
+
+void add_circuit_overlap_sections(report::Page& page, const CircuitComparison& cmp) {
+  page.add_heading("Circuit overlap");
+  page.add_text("Kept edges matched by node name (a head that plays the same role under another index does not "
+                "match). Jaccard: shared / either; coverage (row, column): the share of the row's circuit that "
+                "the column's circuit also keeps.");
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> names;
+  for (const CircuitSummary& c : cmp.circuits) {
+    names.push_back(c.name);
+    rows.push_back({c.name, std::to_string(c.edges.size()), std::to_string(c.n_edges), std::to_string(c.nodes.size()),
+                    num(c.faithfulness)});
+  }
+  page.add_table({"model", "kept edges", "graph edges", "nodes", "faithfulness"}, rows);
+  page.add_chart(report::heatmap("kept-edge overlap (Jaccard)", names, names, cmp.edges.jaccard, "Jaccard", false,
+                                 "model", "model"));
+  page.add_chart(report::heatmap("kept-edge coverage: share of the row's edges the column keeps", names, names,
+                                 cmp.edges.coverage, "coverage", false, "model", "model"));
+  page.add_chart(report::heatmap("node overlap (Jaccard)", names, names, cmp.nodes.jaccard, "Jaccard", false,
+                                 "model", "model"));
+  page.add_text("Edges every circuit keeps: " +
+                (cmp.common_edges.empty() ? std::string("none") : join(cmp.common_edges, ", ")));
+}
+
+}  // namespace glassbox::analysis
