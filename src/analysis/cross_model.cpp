@@ -79,9 +79,11 @@ OverlapMatrix overlap(const std::vector<const std::vector<std::string>*>& sets) 
   return o;
 }
 
-nlohmann::json square(const std::vector<float>& v, size_t n) {
+// [n * n] row-major -> [n][n]
+template <class T>
+nlohmann::json square(const std::vector<T>& v, size_t n) {
   nlohmann::json out = nlohmann::json::array();
-  for (size_t i = 0; i < n; ++i) out.push_back(std::vector<float>(v.begin() + long(i * n), v.begin() + long(i * n + n)));
+  for (size_t i = 0; i < n; ++i) out.push_back(std::vector<T>(v.begin() + long(i * n), v.begin() + long(i * n + n)));
   return out;
 }
 
@@ -128,9 +130,7 @@ RoleTable head_roles(const std::vector<const Model*>& models, const std::vector<
 }
 
 nlohmann::json OverlapMatrix::to_json(size_t n) const {
-  nlohmann::json s = nlohmann::json::array();
-  for (size_t i = 0; i < n; ++i) s.push_back(std::vector<int64_t>(shared.begin() + long(i * n), shared.begin() + long(i * n + n)));
-  return {{"jaccard", square(jaccard, n)}, {"coverage", square(coverage, n)}, {"shared", s}};
+  return {{"jaccard", square(jaccard, n)}, {"coverage", square(coverage, n)}, {"shared", square(shared, n)}};
 }
 
 nlohmann::json CircuitComparison::to_json() const {
@@ -185,11 +185,11 @@ void add_role_sections(report::Page& page, const RoleTable& t) {
   int max_layers = 0;
   for (const ModelRoles& m : t.models) max_layers = std::max(max_layers, m.n_layers);
   std::vector<std::string> layer_labels;
-  for (int l = 0; l < max_layers; ++l) layer_labels.push_back("L" + std::to_string(l));
+  for (int l = 0; l < max_layers; ++l) layer_labels.push_back(glassbox::detail::cat('L', l));
   for (size_t r = 0; r < t.roles.size(); ++r) {
     std::vector<std::string> cols;
     for (const ModelRoles& m : t.models)
-      for (int h = 0; h < m.n_heads; ++h) cols.push_back(m.name + " H" + std::to_string(h));
+      for (int h = 0; h < m.n_heads; ++h) cols.push_back(glassbox::detail::cat(m.name, " H", h));
     std::vector<float> v(size_t(max_layers) * cols.size(), NAN);
     size_t c0 = 0;
     for (const ModelRoles& m : t.models) {

@@ -1,7 +1,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <set>
 
 #include "analysis_test_util.h"
 #include "glassbox/analysis/cross_model.h"
@@ -33,9 +32,10 @@ Circuit induction_circuit(const Model& m) {
   o.keep_top = 4;
   o.metric.answer = {5, 5};
   o.metric.wrong = {13, 12};
-  return discover_circuit(e, Batch::from_rows({{1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4}, {9, 8, 7, 6, 5, 4, 3, 2, 9, 8, 7, 6}}),
-                          Batch::from_rows({{1, 2, 3, 13, 5, 6, 7, 8, 1, 2, 3, 4}, {9, 8, 7, 6, 12, 4, 3, 2, 9, 8, 7, 6}}),
-                          o);
+  const Batch clean = Batch::from_rows({{1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4}, {9, 8, 7, 6, 5, 4, 3, 2, 9, 8, 7, 6}});
+  const Batch corrupt =
+      Batch::from_rows({{1, 2, 3, 13, 5, 6, 7, 8, 1, 2, 3, 4}, {9, 8, 7, 6, 12, 4, 3, 2, 9, 8, 7, 6}});
+  return discover_circuit(e, clean, corrupt, o);
 }
 
 size_t role(const RoleTable& t, const std::string& name) {

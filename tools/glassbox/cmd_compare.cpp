@@ -46,15 +46,18 @@ analysis::CircuitMethod parse_method(const std::string& s) {
 
 // Each model's circuit on the pair, text through that model's own tokenizer.
 std::vector<analysis::Circuit> circuits(const std::vector<Model>& models, const Opts& o) {
-  if (o.pair.answer.empty() || o.pair.wrong.empty())
-    fail("a prompt pair needs --answer and --wrong: the metric is their logit difference");
+  const PairFlags& f = o.pair;
+  if ((f.clean + f.clean_tokens).empty() || (f.corrupt + f.corrupt_tokens).empty() || f.answer.empty() ||
+      f.wrong.empty())
+    fail("circuits need a prompt pair: --clean (or --clean-tokens), --corrupt (or --corrupt-tokens), --answer and "
+         "--wrong (the metric is their logit difference)");
   analysis::CircuitOptions co;
   co.method = parse_method(o.method);
   std::vector<analysis::Circuit> out;
   for (const Model& m : models) {
-    const PromptPair pp = o.pair.pair(m);
-    co.metric.answer = {parse_single_token(m, o.pair.answer, "--answer")};
-    co.metric.wrong = {parse_single_token(m, o.pair.wrong, "--wrong")};
+    const PromptPair pp = f.pair(m);
+    co.metric.answer = {parse_single_token(m, f.answer, "--answer")};
+    co.metric.wrong = {parse_single_token(m, f.wrong, "--wrong")};
     Engine e(m);
     out.push_back(analysis::discover_circuit(e, Batch::single(pp.clean), Batch::single(pp.corrupt), co));
   }
@@ -74,15 +77,17 @@ void print_roles(const analysis::RoleTable& t) {
 }
 
 void print_overlap(const analysis::CircuitComparison& cmp) {
-  std::vector<std::string> names;
-  for (const auto& c : cmp.circuits) {
-    names.push_back(c.name);
+  const size_t n = cmp.circuits.size();
+  for (const auto& c : cmp.circuits)
     std::printf("%s: %zu of %lld edges kept, %zu nodes, faithfulness %.3f\n", c.name.c_str(), c.edges.size(),
                 static_cast<long long>(c.n_edges), c.nodes.size(), c.faithfulness);
-  }
-  print_grid("kept-edge overlap (Jaccard)", names, names, cmp.edges.jaccard);
-  print_grid("kept-edge coverage (share of the row's edges the column keeps)", names, names, cmp.edges.coverage);
-  print_grid("node overlap (Jaccard)", names, names, cmp.nodes.jaccard);
+  std::printf("overlap of kept edges (Jaccard, coverage of each side) and of their nodes (Jaccard):\n");
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = i + 1; j < n; ++j)
+      std::printf("  %s vs %s: edges %.3f (%lld shared; %.3f, %.3f), nodes %.3f\n", cmp.circuits[i].name.c_str(),
+                  cmp.circuits[j].name.c_str(), double(cmp.edges.jaccard[i * n + j]),
+                  static_cast<long long>(cmp.edges.shared[i * n + j]), double(cmp.edges.coverage[i * n + j]),
+                  double(cmp.edges.coverage[j * n + i]), double(cmp.nodes.jaccard[i * n + j]));
   std::printf("edges every circuit keeps:");
   for (const auto& e : cmp.common_edges) std::printf(" %s", e.c_str());
   std::printf("%s\n", cmp.common_edges.empty() ? " none" : "");
@@ -94,7 +99,8 @@ Command add_compare_command(CLI::App& parent) {
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = parent.add_subcommand(
       "compare", "Several models side by side: head roles and, given a prompt pair, circuit overlap");
-  cmd->add_option("--models", o->models, "Model directories, comma-separated (two or more)")
+  cmd->add_option("--models", o->models,
+                  "Model directories, comma-separated (two or more); text prompts go through each one's own tokenizer")
       ->delimiter(',')
       ->required();
   cmd->add_option("--names", o->names, "Their names in tables, comma-separated (default: the directory names)")
