@@ -19,6 +19,7 @@ using namespace glassbox;
 using namespace bench;
 
 int main(int argc, char** argv) {
+  kernels::ensure_passive_openmp(argv);  // as the glassbox CLI runs
   std::string model, mode = "plain";
   int tokens = 1024, threads = 2, repeat = 3, batch = 1;
   for (int i = 1; i < argc; ++i) {

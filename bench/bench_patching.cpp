@@ -54,6 +54,7 @@ double round4(double x) { return std::round(x * 1e4) / 1e4; }
 }  // namespace
 
 int main(int argc, char** argv) {
+  kernels::ensure_passive_openmp(argv);  // as the glassbox CLI runs
   std::string model, mode = "act", dump;
   int tokens = 64, threads = 2, repeat = 1, n_corrupt = 1;
   for (int i = 1; i < argc; ++i) {

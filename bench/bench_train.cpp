@@ -185,6 +185,7 @@ int run_fwd(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  kernels::ensure_passive_openmp(argv);  // as the glassbox CLI runs
   Args a;
   for (int i = 1; i < argc; ++i) {
     const std::string s = argv[i];

@@ -47,6 +47,10 @@ struct ForwardOptions {
   bool for_backward = false;           // also keep what Engine::backward needs
 };
 
+// The engine keeps a reference to the last pass's logits and kept tensors:
+// the next pass reuses the memory of those the caller has released (no page
+// faults for a training step's activations), never memory still referenced.
+// Released results thus stay allocated until the next pass or ~Engine.
 struct ForwardResult {
   Tensor logits;                                // [B, T, V], [B, 1, V] (Last) or empty
   std::vector<std::pair<HookPoint, Tensor>> kept;  // in forward order

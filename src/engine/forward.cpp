@@ -17,12 +17,27 @@ namespace k = kernels;
 struct Engine::Impl {
   std::vector<float> scratch[kSiteCount];
   std::vector<float> ln_out, last_rows, logits_tmp;
+  // The last pass's kept slices and logits. The next pass reuses those the
+  // caller has let go of (the engine holds the only reference) instead of
+  // allocating fresh memory: a training step or a repeated cached run then
+  // pays no page faults for gigabytes of activations.
+  std::vector<Tensor> spare;
 };
 
 Engine::Engine(const Model& m) : model_(m), impl_(std::make_unique<Impl>()) {}
 Engine::~Engine() = default;
 
 namespace {
+
+Tensor take_spare(std::vector<Tensor>& spare, const Shape& shape) {
+  for (auto it = spare.begin(); it != spare.end(); ++it)
+    if (it->shape == shape && it->dtype == DType::F32 && it->storage.use_count() == 1) {
+      Tensor t = std::move(*it);
+      spare.erase(it);
+      return t;
+    }
+  return Tensor::empty(shape);
+}
 
 // One forward call's state: sizes, the hook registry, where slices come from.
 struct Pass {
@@ -31,6 +46,7 @@ struct Pass {
   const HookRegistry* hooks;
   const ForwardOptions& opt;
   std::vector<float>* scratch;
+  std::vector<Tensor>& spare;
   ForwardResult& res;
   int64_t B, T, N, Tk, past;
 
@@ -45,7 +61,7 @@ struct Pass {
     const Shape shape = site_shape(s, c, B, T, Tk);
     if (kept(s, l)) {
       // Every kernel writes its whole output, so the slice need not be zero-filled first.
-      res.kept.push_back({HookPoint{s, l}, Tensor::empty(shape)});
+      res.kept.push_back({HookPoint{s, l}, take_spare(spare, shape)});
       return res.kept.back().second.f32();
     }
     auto& buf = scratch[int(s)];
@@ -131,7 +147,7 @@ ForwardResult Engine::forward(const Batch& batch, const HookRegistry* hooks, KVC
   const int64_t B = batch.B, T = batch.T, N = B * T, d = c.d_model;
   const int64_t past = kv ? kv->length : 0, Tk = past + T;
   const int64_t H = c.n_heads, Hkv = c.n_kv_heads, dh = c.d_head;
-  Pass p{c, w, hooks, opt, impl_->scratch, res, B, T, N, Tk, past};
+  Pass p{c, w, hooks, opt, impl_->scratch, impl_->spare, res, B, T, N, Tk, past};
 
   std::vector<int32_t> pos;
   std::vector<uint8_t> key_valid;
@@ -287,15 +303,18 @@ ForwardResult Engine::forward(const Batch& batch, const HookRegistry* hooks, KVC
                                w.ln_final_b, impl_->ln_out);
   const int64_t V = c.d_vocab;
   if (opt.logits == LogitsMode::All) {
-    res.logits = Tensor::empty({B, T, V});
+    res.logits = take_spare(impl_->spare, {B, T, V});
     k::matmul_forward(res.logits.f32(), V, xf, d, w.W_U, w.b_U, 1, N);
   } else if (opt.logits == LogitsMode::Last) {
     auto& rows = impl_->last_rows;
     rows.resize(size_t(B * d));
     for (int64_t b = 0; b < B; ++b) std::memcpy(&rows[size_t(b * d)], xf + ((b + 1) * T - 1) * d, size_t(d) * 4);
-    res.logits = Tensor::empty({B, 1, V});
+    res.logits = take_spare(impl_->spare, {B, 1, V});
     k::matmul_forward(res.logits.f32(), V, rows.data(), d, w.W_U, w.b_U, 1, B);
   }
+  impl_->spare.clear();
+  for (const auto& [pt, t] : res.kept) impl_->spare.push_back(t);
+  if (res.logits.storage) impl_->spare.push_back(res.logits);
   return res;
 }
 

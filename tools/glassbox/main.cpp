@@ -13,18 +13,8 @@
 #include "glassbox/error.h"
 #include "kernels/kernels.h"
 
-// libgomp reads OMP_WAIT_POLICY once, before main: idle OpenMP workers that
-// spin (the default) steal the cores OpenBLAS's threads need right after a
-// norm or activation kernel, costing 10-15% on an idle machine and far more on
-// a busy one. Re-executing once with a passive policy fixes it for every command.
-static void ensure_passive_openmp(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY")) return;
-  setenv("OMP_WAIT_POLICY", "passive", 1);
-  execv("/proc/self/exe", argv);  // on failure just carry on with the default policy
-}
-
 int main(int argc, char** argv) {
-  ensure_passive_openmp(argv);
+  glassbox::kernels::ensure_passive_openmp(argv);
   using namespace glassbox::cli;
   CLI::App app{"glassbox: mechanistic interpretability of transformer language models"};
   app.name("glassbox");
