@@ -27,12 +27,10 @@ BestHead best_head(const HeadScores& s) {
 
 ModelRoles model_roles(const Model& m, const std::string& name, const RoleOptions& opt) {
   const Config& c = m.config();
-  const int32_t bos = m.tokenizer() ? m.tokenizer()->bos_id() : -1;
-  // [bos] r r must fit the context.
-  const int64_t seq = std::min<int64_t>(opt.seq, (c.n_ctx - (bos >= 0 ? 1 : 0)) / 2);
+  const int64_t seq = repeated_length_that_fits(m, opt.seq);
   if (seq < 1) fail(name, ": a context of ", c.n_ctx, " tokens is too short for repeated random tokens");
   Engine e(m);
-  const Batch b = repeated_random_tokens(int32_t(c.d_vocab), seq, opt.rows, opt.seed, bos);
+  const Batch b = repeated_random_tokens(m, seq, opt.rows, opt.seed);
   ModelRoles r{name, int(c.n_layers), int(c.n_heads), seq,
                head_detection_scores(e, b,
                                      {HeadPattern::PreviousToken, HeadPattern::DuplicateToken, HeadPattern::Induction},

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "glassbox/error.h"
+#include "glassbox/tokenizer.h"
 
 namespace glassbox::analysis {
 
@@ -93,6 +94,18 @@ std::vector<HeadScores> head_detection_scores(Engine& e, const Batch& batch, con
   fo.logits = LogitsMode::None;
   e.forward(batch, &reg, nullptr, fo);
   return out;
+}
+
+namespace {
+int32_t bos_of(const Model& m) { return m.tokenizer() ? m.tokenizer()->bos_id() : -1; }
+}  // namespace
+
+Batch repeated_random_tokens(const Model& m, int64_t seq_len, int64_t rows, uint64_t seed) {
+  return repeated_random_tokens(int32_t(m.config().d_vocab), seq_len, rows, seed, bos_of(m));
+}
+
+int64_t repeated_length_that_fits(const Model& m, int64_t want) {
+  return std::max<int64_t>(0, std::min<int64_t>(want, (m.config().n_ctx - (bos_of(m) >= 0 ? 1 : 0)) / 2));
 }
 
 Batch repeated_random_tokens(int32_t d_vocab, int64_t seq_len, int64_t rows, uint64_t seed, int32_t bos) {

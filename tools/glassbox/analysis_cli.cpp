@@ -34,6 +34,15 @@ std::vector<int32_t> parse_single_tokens(const Model& m, const std::vector<std::
   return out;
 }
 
+std::pair<int, int> parse_layer_head(const std::string& s, const std::string& flag, const Config& c) {
+  const auto dot = s.find('.');
+  const auto v = parse_int_list(dot == std::string::npos ? s : s.substr(0, dot) + "," + s.substr(dot + 1), flag);
+  if (v.size() != 2) fail(flag, ": expected LAYER.HEAD, e.g. 1.3, got '", s, "'");
+  if (v[0] < 0 || v[0] >= c.n_layers) fail(flag, ": layer ", v[0], " is out of range (", c.n_layers, " layers)");
+  if (v[1] < 0 || v[1] >= c.n_heads) fail(flag, ": head ", v[1], " is out of range (", c.n_heads, " heads)");
+  return {int(v[0]), int(v[1])};
+}
+
 std::string short_site_name(Site s) {
   std::string n = site_suffix(s);
   for (const char* prefix : {"attn.", "mlp."})

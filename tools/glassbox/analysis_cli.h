@@ -3,6 +3,8 @@
 // analysis results into tables and report charts.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include "glassbox/analysis/logit_lens.h"
 #include "glassbox/analysis/patching.h"
 #include "glassbox/engine.h"
+#include "glassbox/error.h"
 #include "glassbox/model.h"
 #include "glassbox/report.h"
 
@@ -23,6 +26,21 @@ namespace glassbox::cli {
 // turns into exactly one token (" Mary"). Error naming the flag otherwise.
 int32_t parse_single_token(const Model& m, const std::string& s, const std::string& flag);
 std::vector<int32_t> parse_single_tokens(const Model& m, const std::vector<std::string>& v, const std::string& flag);
+
+// "LAYER.HEAD" ("1.3"), both checked against the model; Error naming the flag.
+std::pair<int, int> parse_layer_head(const std::string& s, const std::string& flag, const Config& c);
+
+// The value of an enumerated flag: Error listing the choices otherwise.
+template <class E>
+E parse_choice(const std::string& flag, const std::string& v,
+               std::initializer_list<std::pair<const char*, E>> choices) {
+  std::string names;
+  for (const auto& [n, e] : choices) {
+    if (v == n) return e;
+    names += (names.empty() ? "" : ", ") + std::string(n);
+  }
+  fail(flag, ": '", v, "' is not one of ", names);
+}
 
 // "resid_pre", "attn_out", "z" ... or a full suffix ("attn.hook_z"). Error
 // listing the patchable sites otherwise.

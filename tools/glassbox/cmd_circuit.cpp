@@ -14,23 +14,12 @@ namespace {
 
 struct Opts {
   PairFlags pair;
-  std::string model, method = "eap-ig",
-      ablation = "resample", criterion = "kl", html;
+  std::string model, method = "eap-ig", ablation = "resample", criterion = "kl", html;
   double threshold = 0.01, target = 0.9;
   int64_t keep = 0;
   int ig_steps = 5;
   bool json = false;
 };
-
-template <class E>
-E pick(const std::string& flag, const std::string& v, std::initializer_list<std::pair<const char*, E>> options) {
-  std::string names;
-  for (const auto& [n, e] : options) {
-    if (v == n) return e;
-    names += (names.empty() ? "" : ", ") + std::string(n);
-  }
-  fail(flag, ": '", v, "' is not one of ", names);
-}
 
 }  // namespace
 
@@ -55,15 +44,15 @@ Command add_circuit_command(CLI::App& parent) {
             const Model m = load_model(o->model);
             const PromptPair pp = o->pair.pair(m);
             analysis::CircuitOptions co;
-            co.method = pick<analysis::CircuitMethod>("--method", o->method,
+            co.method = parse_choice<analysis::CircuitMethod>("--method", o->method,
                                                       {{"eap-ig", analysis::CircuitMethod::EAPIG},
                                                        {"eap", analysis::CircuitMethod::EAP},
                                                        {"acdc", analysis::CircuitMethod::ACDC}});
-            co.ablation = pick<analysis::AblationKind>("--ablation", o->ablation,
+            co.ablation = parse_choice<analysis::AblationKind>("--ablation", o->ablation,
                                                        {{"resample", analysis::AblationKind::Resample},
                                                         {"mean", analysis::AblationKind::Mean},
                                                         {"zero", analysis::AblationKind::Zero}});
-            co.criterion = pick<analysis::CircuitCriterion>(
+            co.criterion = parse_choice<analysis::CircuitCriterion>(
                 "--criterion", o->criterion,
                 {{"kl", analysis::CircuitCriterion::KL}, {"metric", analysis::CircuitCriterion::Metric}});
             co.threshold = o->threshold;

@@ -23,16 +23,6 @@ struct Opts {
   bool json = false, no_copying = false;
 };
 
-// "1.3" -> {1, 3}, checked against the model.
-std::pair<int, int> parse_head(const std::string& s, const Config& c) {
-  const auto dot = s.find('.');
-  const auto v = parse_int_list(dot == std::string::npos ? s : s.substr(0, dot) + "," + s.substr(dot + 1), "--circuit");
-  if (v.size() != 2) fail("--circuit: expected LAYER.HEAD, e.g. 1.3, got '", s, "'");
-  if (v[0] < 0 || v[0] >= c.n_layers) fail("--circuit: layer ", v[0], " is out of range (", c.n_layers, " layers)");
-  if (v[1] < 0 || v[1] >= c.n_heads) fail("--circuit: head ", v[1], " is out of range (", c.n_heads, " heads)");
-  return {int(v[0]), int(v[1])};
-}
-
 nlohmann::json circuit_json(const Model& m, const analysis::TokenMatrix& t) {
   nlohmann::json j = t.to_json();
   nlohmann::json text = nlohmann::json::array();
@@ -63,13 +53,12 @@ Command add_heads_command(CLI::App& parent) {
   return {cmd, [o] {
             const Model m = load_model(o->model);
             const Config& c = m.config();
-            const auto head = o->circuit.empty() ? std::pair<int, int>{-1, -1} : parse_head(o->circuit, c);
+            const auto head = o->circuit.empty() ? std::pair<int, int>{-1, -1} : parse_layer_head(o->circuit, "--circuit", c);
             Engine e(m);
             const bool random = o->prompt.empty() && o->tokens.empty();
-            const int32_t bos = m.tokenizer() ? m.tokenizer()->bos_id() : -1;
-            const int64_t seq = o->seq > 0 ? o->seq : std::min<int64_t>(20, (c.n_ctx - 1) / 2);
+            const int64_t seq = o->seq > 0 ? o->seq : analysis::repeated_length_that_fits(m, 20);
             if (random && seq < 1) fail("the model's context of ", c.n_ctx, " tokens has no room for a repeated sequence");
-            const Batch b = random ? analysis::repeated_random_tokens(int32_t(c.d_vocab), seq, o->rows, o->seed, bos)
+            const Batch b = random ? analysis::repeated_random_tokens(m, seq, o->rows, o->seed)
                                    : Batch::single(input_tokens(m, o->prompt, o->tokens));
             analysis::HeadDetectorOptions ho;
             ho.matched_rows_only = true;  // the classic induction score: only rows where the pattern points somewhere

@@ -16,20 +16,11 @@ namespace {
 
 struct Opts {
   PairFlags pair;
-  std::string model, method = "activation",
-      direction, metric = "logit_diff", html;
+  std::string model, method = "activation", direction, metric = "logit_diff", html;
   std::vector<std::string> sites = {"resid_pre", "attn_out", "mlp_out", "z"};
   std::vector<std::string> receivers = {"logits"};
   bool json = false, raw = false;
 };
-
-analysis::MetricKind parse_metric(const std::string& s) {
-  if (s == "logit_diff") return analysis::MetricKind::LogitDiff;
-  if (s == "logit") return analysis::MetricKind::Logit;
-  if (s == "prob") return analysis::MetricKind::Prob;
-  if (s == "logprob") return analysis::MetricKind::LogProb;
-  fail("--metric: '", s, "' is not one of logit_diff, logit, prob, logprob");
-}
 
 // "logits" or LAYER.HEAD.q|k|v ("2.1.k").
 analysis::PathReceiver parse_receiver(const std::string& s, const Config& c) {
@@ -38,10 +29,8 @@ analysis::PathReceiver parse_receiver(const std::string& s, const Config& c) {
   const std::string which = d2 == std::string::npos ? "" : s.substr(d2 + 1);
   if (d1 == std::string::npos || d1 == d2 || (which != "q" && which != "k" && which != "v"))
     fail("--receivers: '", s, "' is not 'logits' or LAYER.HEAD.q|k|v (e.g. 2.1.k)");
-  const auto lh = parse_int_list(s.substr(0, d1) + "," + s.substr(d1 + 1, d2 - d1 - 1), "--receivers");
-  const Site site = which == "q" ? Site::q : which == "k" ? Site::k : Site::v;
-  if (lh[0] < 0 || lh[0] >= c.n_layers) fail("--receivers: layer ", lh[0], " is out of range (", c.n_layers, " layers)");
-  return analysis::PathReceiver::head_input(int(lh[0]), int(lh[1]), site);
+  const auto [layer, head] = parse_layer_head(s.substr(0, d2), "--receivers", c);
+  return analysis::PathReceiver::head_input(layer, head, which == "q" ? Site::q : which == "k" ? Site::k : Site::v);
 }
 
 }  // namespace
@@ -74,7 +63,11 @@ Command add_patch_command(CLI::App& parent) {
             const Model m = load_model(o->model);
             const PromptPair pp = o->pair.pair(m);
             analysis::PatchingOptions po;
-            po.metric.kind = parse_metric(o->metric);
+            po.metric.kind = parse_choice<analysis::MetricKind>("--metric", o->metric,
+                                                                {{"logit_diff", analysis::MetricKind::LogitDiff},
+                                                                 {"logit", analysis::MetricKind::Logit},
+                                                                 {"prob", analysis::MetricKind::Prob},
+                                                                 {"logprob", analysis::MetricKind::LogProb}});
             po.metric.answer = {parse_single_token(m, o->pair.answer, "--answer")};
             if (po.metric.kind == analysis::MetricKind::LogitDiff) {
               if (o->pair.wrong.empty()) fail("--metric logit_diff needs --wrong (or choose --metric logit)");

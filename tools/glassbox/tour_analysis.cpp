@@ -115,13 +115,12 @@ void lens_comparison_section(report::Page& page, Engine& e) {
 }
 
 void heads_section(report::Page& page, const Model& m, Engine& e) {
-  const int64_t seq = std::min<int64_t>(20, (m.config().n_ctx - 1) / 2);
+  const int64_t seq = analysis::repeated_length_that_fits(m, 20);
   if (seq < 4) return;  // no room for a repeated sequence (modadd's 3-token context)
-  const int32_t bos = m.tokenizer() ? m.tokenizer()->bos_id() : -1;
   analysis::HeadDetectorOptions ho;
   ho.matched_rows_only = true;
   const auto scores = analysis::head_detection_scores(
-      e, analysis::repeated_random_tokens(int32_t(m.config().d_vocab), seq, 8, 11, bos),
+      e, analysis::repeated_random_tokens(m, seq, 8, 11),
       {analysis::HeadPattern::PreviousToken, analysis::HeadPattern::DuplicateToken, analysis::HeadPattern::Induction},
       ho);
   page.add_heading("Head detectors");

@@ -57,8 +57,7 @@ void loss_curve(report::Page& page, const fs::path& log_path) {
 
 // Layer 0 and layer 1 attention on a repeated random sequence: the
 // previous-token head and the induction head are visible by eye.
-void induction_patterns(report::Page& page, const fs::path& dir) {
-  const Model m = Model::load(dir.string());
+void induction_patterns(report::Page& page, const Model& m) {
   Engine e(m);
   const Batch b = analysis::repeated_random_tokens(m.config().d_vocab, 10, 1, 7);
   CacheOptions o;
@@ -112,8 +111,9 @@ std::string write_tour_report(const std::string& out, const std::string& models_
     page.add_heading("Training");
     loss_curve(page, dir / "train_log.json");
     if (!fs::exists(dir / "model.safetensors")) continue;
-    if (name == "induction") induction_patterns(page, dir);
-    add_analysis_sections(page, Model::load(dir.string()), entry);
+    const Model m = Model::load(dir.string());
+    if (name == "induction") induction_patterns(page, m);
+    add_analysis_sections(page, m, entry);
   }
   return site.save(out);
 }

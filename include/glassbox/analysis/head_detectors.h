@@ -50,5 +50,9 @@ std::vector<HeadScores> head_detection_scores(Engine& e, const Batch& batch, con
 // Rows of `seq_len` random tokens repeated once ([bos] r r), drawn without
 // replacement when d_vocab allows, so the only repeats are the intended ones.
 Batch repeated_random_tokens(int32_t d_vocab, int64_t seq_len, int64_t rows, uint64_t seed, int32_t bos = -1);
+// The same over a model's vocabulary, with its tokenizer's BOS (if any) first.
+Batch repeated_random_tokens(const Model& m, int64_t seq_len, int64_t rows, uint64_t seed);
+// The longest seq_len <= want whose [bos] r r fits m's context (0: none does).
+int64_t repeated_length_that_fits(const Model& m, int64_t want);
 
 }  // namespace glassbox::analysis
