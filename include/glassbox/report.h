@@ -81,6 +81,8 @@ struct GraphEdge {
   size_t from = 0, to = 0;  // indices into the nodes
   float weight = 0;
   bool highlighted = true;
+  std::string to_label = {};  // the tooltip's "to" (default: the node's name), e.g. "a1.h0<k>"
+  int lane = 0;               // edges joining the same two nodes bend apart by lane
 };
 json graph_chart(const std::string& title, const std::vector<GraphNode>& nodes,
                  const std::vector<GraphEdge>& edges, const std::string& weight_title,

@@ -82,8 +82,9 @@ struct Evaluator {
 void eap_scores(Circuit& out, Engine& e, const Batch& clean, const detail::EdgeAblation& ab, int steps) {
   const CircuitGraph& g = ab.graph();
   const int64_t nd = clean.B * clean.T * e.model().config().d_model;
-  const int64_t S = int64_t(g.nodes.size()) - 1;  // senders: every node but the logits; receivers: every node but the input
-  std::vector<float> G(static_cast<size_t>(S * nd), 0.f);
+  const int64_t S = int64_t(g.nodes.size()) - 1;  // senders: every node but the logits
+  const int64_t R = int64_t(g.receivers.size());
+  std::vector<float> G(static_cast<size_t>(R * nd), 0.f);
   const std::vector<float>& in_c = ab.clean_out(0);
   const std::vector<float>& in_a = ab.ablated_out(0);
   std::vector<float> x(static_cast<size_t>(nd));
@@ -97,8 +98,8 @@ void eap_scores(Circuit& out, Engine& e, const Batch& clean, const detail::EdgeA
     }
     double v = 0;
     const auto grads = detail::receiver_grads(e, clean, g, out.options.metric, input, &v);
-    for (int64_t r = 0; r < S; ++r) {
-      const std::vector<float>& gr = grads[size_t(r + 1)];
+    for (int64_t r = 0; r < R; ++r) {
+      const std::vector<float>& gr = grads[size_t(r)];
       for (int64_t i = 0; i < nd; ++i) G[size_t(r * nd + i)] += gr[size_t(i)] / float(steps);
     }
     ++out.forward_runs, ++out.backward_runs;
@@ -107,10 +108,10 @@ void eap_scores(Circuit& out, Engine& e, const Batch& clean, const detail::EdgeA
   for (int64_t s = 0; s < S; ++s)
     for (int64_t i = 0; i < nd; ++i)
       D[size_t(s * nd + i)] = ab.ablated_out(int(s))[size_t(i)] - ab.clean_out(int(s))[size_t(i)];
-  // scores [S senders, S receivers] = D . G^T: every sender-receiver pair in one GEMM.
-  std::vector<float> scores(static_cast<size_t>(S * S));
-  detail::matmul(scores.data(), D.data(), nd, S, MatRef{G.data(), nd, S, 1, nd});
-  for (CircuitEdge& edge : out.edges) edge.score = scores[size_t(edge.from * S + edge.to - 1)];
+  // scores [S senders, R receivers] = D . G^T: every sender-receiver pair in one GEMM.
+  std::vector<float> scores(static_cast<size_t>(S * R));
+  detail::matmul(scores.data(), D.data(), nd, S, MatRef{G.data(), nd, R, 1, nd});
+  for (CircuitEdge& edge : out.edges) edge.score = scores[size_t(edge.from * R + edge.receiver)];
 }
 
 // ACDC: from the logits backwards, senders latest first (the reverse of the
@@ -149,9 +150,10 @@ nlohmann::json Circuit::to_json() const {
   nlohmann::json ns = nlohmann::json::array(), es = nlohmann::json::array(), curve_j = nlohmann::json::array();
   for (const CircuitNode& n : nodes)
     ns.push_back({{"name", n.name()}, {"kind", kind_name(n.kind)}, {"layer", n.layer}, {"head", n.head}});
+  static const char* const kPorts[] = {"in", "q", "k", "v"};
   for (const CircuitEdge& e : edges)
-    es.push_back({{"from", nodes[size_t(e.from)].name()}, {"to", nodes[size_t(e.to)].name()}, {"score", e.score},
-                  {"kept", e.kept}});
+    es.push_back({{"from", nodes[size_t(e.from)].name()}, {"to", receiver_name(e.receiver)},
+                  {"port", kPorts[int(port(e))]}, {"score", e.score}, {"kept", e.kept}});
   for (const FaithfulnessPoint& p : curve)
     curve_j.push_back({{"edges", p.edges}, {"metric", p.metric}, {"faithfulness", p.faithfulness}, {"kl", p.kl}});
   return {{"technique", "circuit"}, {"method", method_name(options.method)},
@@ -169,8 +171,7 @@ Circuit discover_circuit(Engine& e, const Batch& clean, const Batch& source, con
   const detail::EdgeAblation ab(e, clean, source, opt.ablation);
   Circuit out;
   out.options = opt;
-  out.nodes = ab.graph().nodes;
-  out.edges = ab.graph().edges;
+  static_cast<CircuitGraph&>(out) = ab.graph();
   out.forward_runs = opt.ablation == AblationKind::Zero ? 1 : 2;  // the cached runs
   const size_t E = out.edges.size();
   Evaluator ev(ab, opt, clean);

@@ -1,4 +1,4 @@
-// The head-level computational graph of ACDC / EAP: nodes, edges, names.
+// The computational graph of ACDC / EAP: nodes, receivers (q / k / v inputs), edges, names.
 #include "glassbox/analysis/circuit.h"
 #include "glassbox/error.h"
 
@@ -32,29 +32,55 @@ std::string CircuitNode::name() const {
   return "?";
 }
 
+std::string CircuitGraph::receiver_name(int receiver) const {
+  const CircuitReceiver& r = receivers[size_t(receiver)];
+  const CircuitNode& n = nodes[size_t(r.node)];
+  switch (r.port) {
+    case Port::In: return n.name();
+    case Port::Q: return n.name() + "<q>";
+    case Port::K:
+    case Port::V: {
+      const char* p = r.port == Port::K ? "<k>" : "<v>";
+      if (kv_group == 1) return n.name() + p;
+      return glassbox::detail::cat('a', n.layer, ".kv", n.head / kv_group, p);
+    }
+  }
+  return "?";
+}
+
+std::string CircuitGraph::edge_name(const CircuitEdge& e) const {
+  return nodes[size_t(e.from)].name() + "->" + receiver_name(e.receiver);
+}
+
 CircuitGraph circuit_graph(const Config& c) {
-  if (c.parallel_residual)
-    fail("circuit: '", c.family, "' models use a parallel residual stream (attention and MLP read the same ",
-         "residual), which this circuit graph does not model; use a sequential-residual model (gpt2, llama, ",
-         "attention-only)");
-  if (c.n_kv_heads != c.n_heads)
-    fail("circuit: grouped-query attention (", c.n_heads, " query heads share ", c.n_kv_heads,
-         " key/value heads) is not supported: a head's input cannot be edited without changing the heads that ",
-         "share its keys and values");
   CircuitGraph g;
+  g.kv_group = c.n_heads / c.n_kv_heads;
   g.nodes.push_back({NodeKind::Input, -1, -1});
   for (int l = 0; l < c.n_layers; ++l) {
     for (int h = 0; h < c.n_heads; ++h) g.nodes.push_back({NodeKind::Head, l, h});
     if (!c.attn_only) g.nodes.push_back({NodeKind::Mlp, l, -1});
   }
   g.nodes.push_back({NodeKind::Logits, -1, -1});
-  // Heads of one layer read the residual before any of them writes.
-  auto parallel = [](const CircuitNode& a, const CircuitNode& b) {
-    return a.kind == NodeKind::Head && b.kind == NodeKind::Head && a.layer == b.layer;
+  // Heads of one layer read the residual before any of them writes; with a
+  // parallel residual so does the layer's MLP.
+  auto parallel = [&c](const CircuitNode& a, const CircuitNode& b) {
+    if (a.layer != b.layer || a.kind == NodeKind::Input || a.kind == NodeKind::Logits) return false;
+    return (a.kind == NodeKind::Head && b.kind == NodeKind::Head) || c.parallel_residual;
   };
-  for (int d = 1; d < int(g.nodes.size()); ++d)
-    for (int u = 0; u < d; ++u)
-      if (!parallel(g.nodes[size_t(u)], g.nodes[size_t(d)])) g.edges.push_back({u, d, 0.0, true});
+  for (int d = 1; d < int(g.nodes.size()); ++d) {
+    const CircuitNode& n = g.nodes[size_t(d)];
+    std::vector<Port> ports = {Port::In};
+    if (n.kind == NodeKind::Head) {
+      ports = {Port::Q};
+      if (n.head % g.kv_group == 0) ports.insert(ports.end(), {Port::K, Port::V});
+    }
+    for (Port p : ports) {
+      const int r = int(g.receivers.size());
+      g.receivers.push_back({d, p});
+      for (int u = 0; u < d; ++u)
+        if (!parallel(g.nodes[size_t(u)], n)) g.edges.push_back({u, d, r, 0.0, true});
+    }
+  }
   return g;
 }
 

@@ -67,7 +67,9 @@ void add_circuit_sections(report::Page& page, const Circuit& c) {
   for (const CircuitNode& n : c.nodes) nodes.push_back(place(n, n_heads, mlps));
   nodes.back().y = float(1 + n_layers * (mlps ? 2 : 1));
   std::vector<report::GraphEdge> edges;
-  for (const CircuitEdge& e : c.edges) edges.push_back({size_t(e.from), size_t(e.to), float(e.score), e.kept});
+  for (const CircuitEdge& e : c.edges)  // a head's q, k and v edges from one sender bend apart
+    edges.push_back({size_t(e.from), size_t(e.to), float(e.score), e.kept, c.receiver_name(e.receiver),
+                     std::max(0, int(c.port(e)) - 1)});
   page.add_chart(report::graph_chart("Edges by |score|", nodes, edges, what, size_t(c.n_kept()), "kept"),
                  "Solid: kept in the circuit. Score: the " + what +
                      " when the edge alone is ablated; width: |score|, blue: positive, red: negative. The slider "
@@ -89,7 +91,7 @@ void add_circuit_sections(report::Page& page, const Circuit& c) {
   std::vector<std::vector<std::string>> rows;
   for (size_t i = 0; i < std::min<size_t>(rank.size(), 40); ++i) {
     const CircuitEdge& e = c.edges[rank[i]];
-    rows.push_back({c.nodes[size_t(e.from)].name(), c.nodes[size_t(e.to)].name(), num(e.score), e.kept ? "yes" : "no"});
+    rows.push_back({c.nodes[size_t(e.from)].name(), c.receiver_name(e.receiver), num(e.score), e.kept ? "yes" : "no"});
   }
   page.add_table({"from", "to", "score", "kept"}, rows);
 }

@@ -48,7 +48,7 @@ CircuitSummary summarize(const Circuit& c, const std::string& name) {
   for (const CircuitEdge& e : c.edges) {
     if (!e.kept) continue;
     const std::string u = c.nodes[size_t(e.from)].name(), d = c.nodes[size_t(e.to)].name();
-    edges.insert(u + "->" + d);
+    edges.insert(c.edge_name(e));
     nodes.insert(u);
     nodes.insert(d);
   }

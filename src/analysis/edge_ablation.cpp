@@ -99,26 +99,35 @@ Tensor EdgeAblation::run(const std::vector<uint8_t>& ablated, LogitsMode mode) c
   ForwardOptions fo;
   fo.logits = mode;
 
-  // cut[d]: senders whose edge into d is ablated.
-  std::vector<std::vector<int>> cut(n_nodes);
+  // cut[r]: senders whose edge into receiver r is ablated.
+  std::vector<std::vector<int>> cut(g_.receivers.size());
   std::vector<uint8_t> sends(n_nodes, 0);
   bool any = false;
   for (size_t i = 0; i < ablated.size(); ++i)
     if (ablated[i]) {
-      cut[size_t(g_.edges[i].to)].push_back(g_.edges[i].from);
+      cut[size_t(g_.edges[i].receiver)].push_back(g_.edges[i].from);
       sends[size_t(g_.edges[i].from)] = 1;
       any = true;
     }
   if (!any) return e_.forward(clean_batch_, nullptr, nullptr, fo).logits;
 
-  // Node index by (kind, layer, head): layer l's heads start at head0[l].
+  // Node index of layer l's head 0 and MLP; receivers of layer l's heads.
   std::vector<int> head0(static_cast<size_t>(L)), mlp(static_cast<size_t>(L), -1);
   for (size_t i = 0; i < n_nodes; ++i) {
     const CircuitNode& n = g_.nodes[i];
     if (n.kind == NodeKind::Head && n.head == 0) head0[size_t(n.layer)] = int(i);
     if (n.kind == NodeKind::Mlp) mlp[size_t(n.layer)] = int(i);
   }
-  const int logits = int(n_nodes) - 1;
+  std::vector<std::vector<int>> head_receivers(static_cast<size_t>(L));
+  std::vector<int> mlp_receiver(static_cast<size_t>(L), -1);
+  int logits = -1;
+  for (size_t r = 0; r < g_.receivers.size(); ++r) {
+    const CircuitNode& n = g_.nodes[size_t(g_.receivers[r].node)];
+    if (cut[r].empty()) continue;
+    if (n.kind == NodeKind::Head) head_receivers[size_t(n.layer)].push_back(int(r));
+    if (n.kind == NodeKind::Mlp) mlp_receiver[size_t(n.layer)] = int(r);
+    if (n.kind == NodeKind::Logits) logits = int(r);
+  }
 
   // Senders' outputs in this run (they change when their own inputs are ablated).
   HookRegistry reg(c);
@@ -143,46 +152,64 @@ Tensor EdgeAblation::run(const std::vector<uint8_t>& ablated, LogitsMode mode) c
         cur[size_t(mlp[size_t(l)])].assign(act.data, act.data + N * d);
       }));
   }
-  // x [N, d] += sum over ablated senders u of (ablated_u - out_u).
-  auto edit = [&](int node, float* x) {
-    for (int u : cut[size_t(node)]) {
+  // The residual `x` [N, d] as receiver r reads it: += ablated_u - out_u for each cut sender u.
+  auto edited = [&](int r, const float* x, std::vector<float>& out) {
+    out.assign(x, x + N * d);
+    for (int u : cut[size_t(r)]) {
       const float* a = ablated_[size_t(u)].data();
       const float* o = cur[size_t(u)].data();
-      for (int64_t i = 0; i < N * d; ++i) x[i] += a[i] - o[i];
+      for (int64_t i = 0; i < N * d; ++i) out[size_t(i)] += a[i] - o[i];
     }
   };
 
-  // Receivers: heads re-project their q / k / v from their own edited residual,
-  // MLPs their pre-activations, the logits read an edited final residual.
-  std::vector<std::vector<float>> head_in(static_cast<size_t>(H));  // normed input per head of the current layer
+  // Receivers: a head's query / key / value input re-projects its slice of
+  // hook_q / hook_k / hook_v from its own edited residual; MLPs their
+  // pre-activations; the logits read an edited final residual.
+  std::vector<std::vector<float>> head_in(g_.receivers.size());  // normed input per edited head receiver
   std::vector<float> mlp_in;
   for (int l = 0; l < L; ++l) {
     const LayerWeights& lw = w.layers[size_t(l)];
-    std::vector<int> heads;
-    for (int h = 0; h < H; ++h)
-      if (!cut[size_t(head0[size_t(l)] + h)].empty()) heads.push_back(h);
-    if (!heads.empty()) {
-      hs.push_back(reg.add(HookPoint{Site::resid_pre, l}, [&, l, heads](TensorView& act, const HookContext&) {
-        for (int h : heads) {
-          std::vector<float>& x = head_in[size_t(h)];
-          x.assign(act.data, act.data + N * d);
-          edit(head0[size_t(l)] + h, x.data());
-          apply_norm(x.data(), x.data(), N, c, w.layers[size_t(l)].ln1_w, w.layers[size_t(l)].ln1_b);
+    const std::vector<int>& rs = head_receivers[size_t(l)];
+    const int mr = mlp_receiver[size_t(l)];
+    // With a parallel residual the MLP reads the layer's input, as its heads do.
+    const bool mlp_reads_pre = mr >= 0 && c.parallel_residual;
+    if (!rs.empty() || mlp_reads_pre)
+      hs.push_back(reg.add(HookPoint{Site::resid_pre, l}, [&, l, rs, mr, mlp_reads_pre](TensorView& act,
+                                                                                       const HookContext&) {
+        const LayerWeights& lw = w.layers[size_t(l)];
+        for (int r : rs) {
+          std::vector<float>& x = head_in[size_t(r)];
+          edited(r, act.data, x);
+          apply_norm(x.data(), x.data(), N, c, lw.ln1_w, lw.ln1_b);
+        }
+        if (mlp_reads_pre) {
+          edited(mr, act.data, mlp_in);
+          apply_norm(mlp_in.data(), mlp_in.data(), N, c, lw.ln2_w, lw.ln2_b);
         }
       }));
-      const std::pair<Site, const HeadProj*> projections[] = {{Site::q, &lw.W_Q}, {Site::k, &lw.W_K}, {Site::v, &lw.W_V}};
-      for (const auto& [site, proj] : projections)
-        hs.push_back(reg.add(HookPoint{site, l}, [&, P = proj, heads](TensorView& act, const HookContext&) {
-          for (int h : heads) project_head(act.data, head_in[size_t(h)].data(), N, *P, h);
+    if (!rs.empty()) {
+      const std::pair<Port, std::pair<Site, const HeadProj*>> projections[] = {
+          {Port::Q, {Site::q, &lw.W_Q}}, {Port::K, {Site::k, &lw.W_K}}, {Port::V, {Site::v, &lw.W_V}}};
+      for (const auto& [port, sp] : projections) {
+        std::vector<int> mine;
+        for (int r : rs)
+          if (g_.receivers[size_t(r)].port == port) mine.push_back(r);
+        if (mine.empty()) continue;
+        // A key / value receiver's node is its group's first query head.
+        const int group = port == Port::Q ? 1 : g_.kv_group;
+        hs.push_back(reg.add(HookPoint{sp.first, l}, [&, P = sp.second, mine, group](TensorView& act,
+                                                                                    const HookContext&) {
+          for (int r : mine)
+            project_head(act.data, head_in[size_t(r)].data(), N, *P, g_.nodes[size_t(g_.receivers[size_t(r)].node)].head / group);
         }, HookMode::Replace));
+      }
     }
-    const int m = mlp[size_t(l)];
-    if (m >= 0 && !cut[size_t(m)].empty()) {
-      hs.push_back(reg.add(HookPoint{Site::resid_mid, l}, [&, l, m](TensorView& act, const HookContext&) {
-        mlp_in.assign(act.data, act.data + N * d);
-        edit(m, mlp_in.data());
-        apply_norm(mlp_in.data(), mlp_in.data(), N, c, w.layers[size_t(l)].ln2_w, w.layers[size_t(l)].ln2_b);
-      }));
+    if (mr >= 0) {
+      if (!mlp_reads_pre)
+        hs.push_back(reg.add(HookPoint{Site::resid_mid, l}, [&, l, mr](TensorView& act, const HookContext&) {
+          edited(mr, act.data, mlp_in);
+          apply_norm(mlp_in.data(), mlp_in.data(), N, c, w.layers[size_t(l)].ln2_w, w.layers[size_t(l)].ln2_b);
+        }));
       // Gated MLPs: hook_pre is the gate projection, hook_pre_linear the up projection.
       const MatRef W_pre = c.gated_mlp ? lw.W_gate : lw.W_in;
       const float* b_pre = c.gated_mlp ? lw.b_gate : lw.b_in;
@@ -196,9 +223,11 @@ Tensor EdgeAblation::run(const std::vector<uint8_t>& ablated, LogitsMode mode) c
         }, HookMode::Replace));
     }
   }
-  if (!cut[size_t(logits)].empty())
+  std::vector<float> final_in;
+  if (logits >= 0)
     hs.push_back(reg.add(HookPoint{Site::resid_post, int(L - 1)}, [&](TensorView& act, const HookContext&) {
-      edit(logits, act.data);
+      edited(logits, act.data, final_in);
+      std::copy(final_in.begin(), final_in.end(), act.data);
     }, HookMode::Replace));
   return e_.forward(clean_batch_, &reg, nullptr, fo).logits;
 }
@@ -244,36 +273,40 @@ std::vector<std::vector<float>> receiver_grads(Engine& e, const Batch& batch, co
   for (const auto& [p, t] : fwd.kept) kept[{int(p.site), p.layer}] = t.f32();
   auto saved = [&](Site s, int l) { return norm ? kept.at({int(s), l}) : nullptr; };
 
-  std::vector<std::vector<float>> out(g.nodes.size());
+  const int64_t Hkv = c.n_kv_heads;
+  std::vector<std::vector<float>> out(g.receivers.size());
   std::vector<float> da(static_cast<size_t>(N * d));
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const CircuitNode& n = g.nodes[i];
+  for (size_t r = 0; r < g.receivers.size(); ++r) {
+    const CircuitNode& n = g.nodes[size_t(g.receivers[r].node)];
     const int l = n.layer;
-    if (n.kind == NodeKind::Input) continue;
-    out[i].assign(static_cast<size_t>(N * d), 0.f);
+    out[r].assign(static_cast<size_t>(N * d), 0.f);
     if (n.kind == NodeKind::Logits) {
-      out[i] = grads.at({int(Site::resid_post), int(L - 1)});
+      out[r] = grads.at({int(Site::resid_post), int(L - 1)});
       continue;
     }
     const LayerWeights& lw = w.layers[size_t(l)];
     std::fill(da.begin(), da.end(), 0.f);
-    // d (normed input) += d out . W^T for each projection reading it.
+    // d (normed input) += d out . W^T for each projection the receiver feeds.
     auto back = [&](Site s, const MatRef& W, int64_t col, int64_t ld) {
       kernels::matmul_backward(da.data(), d, MutMatRef{}, nullptr, 1, grads.at({int(s), l}).data() + col, ld, nullptr,
                                d, W, N);
     };
-    if (n.kind == NodeKind::Head) {
-      back(Site::q, lw.W_Q.head(n.head), n.head * dh, H * dh);
-      back(Site::k, lw.W_K.head(n.head), n.head * dh, H * dh);
-      back(Site::v, lw.W_V.head(n.head), n.head * dh, H * dh);
-      apply_norm_backward(out[i].data(), da.data(), saved(Site::ln1_normalized, l), saved(Site::ln1_scale, l), N, c,
-                          lw.ln1_w);
-    } else {
-      back(Site::mlp_pre, c.gated_mlp ? lw.W_gate : lw.W_in, 0, dm);
-      if (c.gated_mlp) back(Site::mlp_pre_linear, lw.W_in, 0, dm);
-      apply_norm_backward(out[i].data(), da.data(), saved(Site::ln2_normalized, l), saved(Site::ln2_scale, l), N, c,
-                          lw.ln2_w);
+    const int kv = n.head / g.kv_group;
+    switch (g.receivers[r].port) {
+      case Port::Q: back(Site::q, lw.W_Q.head(n.head), n.head * dh, H * dh); break;
+      case Port::K: back(Site::k, lw.W_K.head(kv), kv * dh, Hkv * dh); break;
+      case Port::V: back(Site::v, lw.W_V.head(kv), kv * dh, Hkv * dh); break;
+      case Port::In:
+        back(Site::mlp_pre, c.gated_mlp ? lw.W_gate : lw.W_in, 0, dm);
+        if (c.gated_mlp) back(Site::mlp_pre_linear, lw.W_in, 0, dm);
+        break;
     }
+    if (n.kind == NodeKind::Head)
+      apply_norm_backward(out[r].data(), da.data(), saved(Site::ln1_normalized, l), saved(Site::ln1_scale, l), N, c,
+                          lw.ln1_w);
+    else
+      apply_norm_backward(out[r].data(), da.data(), saved(Site::ln2_normalized, l), saved(Site::ln2_scale, l), N, c,
+                          lw.ln2_w);
   }
   return out;
 }

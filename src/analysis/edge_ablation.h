@@ -9,7 +9,7 @@
 // engine's own kernels (norm, affine, matmul) on its own weights, so the
 // recomputation is the engine's arithmetic; and the per-head input gradient
 // is one GEMM with W_Q/W_K/W_V[h]^T plus the norm's backward, exactly
-// testable: summed over a layer's heads it is d resid_pre - d resid_mid.
+// testable: summed over a layer's head receivers it is d resid_pre - d resid_mid.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -37,11 +37,11 @@ class EdgeAblation {
   std::vector<std::vector<float>> clean_, ablated_;
 };
 
-// d metric / d (input of node), [B*T*d_model] per node (empty for the input
-// node), from one forward + backward of `batch`; `input` (optional,
-// [B*T*d_model]) replaces blocks.0.hook_resid_pre, the input node's output.
-// A head's input gradient flows through its own q, k, v only; the logits'
-// input is the last hook_resid_post. *value receives the metric.
+// d metric / d (input of receiver), [B*T*d_model] per receiver of g, from
+// one forward + backward of `batch`; `input` (optional, [B*T*d_model])
+// replaces blocks.0.hook_resid_pre, the input node's output. A head's query
+// input gradient flows through its own q only (key / value: its kv head's k
+// / v); the logits' input is the last hook_resid_post. *value receives the metric.
 std::vector<std::vector<float>> receiver_grads(Engine& e, const Batch& batch, const CircuitGraph& g,
                                                const PatchMetric& metric, const float* input, double* value);
 

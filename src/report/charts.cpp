@@ -225,12 +225,14 @@ json graph_chart(const std::string& title, const std::vector<GraphNode>& nodes,
            " but there are ", nodes.size(), " nodes");
     }
     const GraphNode &a = nodes[e.from], &b = nodes[e.to];
-    const float dx = b.x - a.x, dy = b.y - a.y, side = (e.from + e.to) % 2 ? 0.2f : -0.2f;
+    const float dx = b.x - a.x, dy = b.y - a.y;
+    const float side = ((e.from + e.to) % 2 ? 0.2f : -0.2f) * (1 + 0.6f * float(e.lane));
     const float px[3] = {a.x, (a.x + b.x) / 2 - side * dy, b.x};
     const float py[3] = {a.y, (a.y + b.y) / 2 + side * dx, b.y};
     for (int k = 0; k < 3; ++k) {
       edge_data.push_back({{"edge", r}, {"k", k}, {"x", number(px[k])}, {"y", number(py[k])},
-                           {"from", a.name}, {"to", b.name}, {"weight", number(e.weight)},
+                           {"from", a.name}, {"to", e.to_label.empty() ? b.name : e.to_label},
+                           {"weight", number(e.weight)},
                            {"abs", number(std::fabs(e.weight))},
                            {"sign", e.weight < 0 ? "negative" : "positive"},
                            {"highlighted", e.highlighted ? "yes" : "no"}});

@@ -18,10 +18,11 @@ using namespace glassbox::analysis;
 
 namespace {
 
-// Sequential-residual fixtures without grouped-query attention: LayerNorm +
-// GELU (gpt2), RMSNorm + SwiGLU + rotary (llama-tied), partial rotary with
-// per-head projections (neox-seq), attention-only (attn-only).
-const char* const kFixtures[] = {"gpt2", "llama-tied", "neox-seq", "attn-only"};
+// Every family: LayerNorm + GELU (gpt2), RMSNorm + SwiGLU + rotary with
+// grouped-query attention (llama, qwen2 with q/k/v biases) and without
+// (llama-tied), partial rotary with a parallel residual (neox) and a
+// sequential one (neox-seq), attention-only (attn-only).
+const char* const kFixtures[] = {"gpt2", "llama", "llama-tied", "qwen2", "neox", "neox-seq", "attn-only"};
 
 struct Pair {
   Batch clean, corrupt;
@@ -84,11 +85,12 @@ struct Induction {
     return o;
   }
 };
-const std::set<std::string> kInductionCircuit = {"input->a0.h0", "input->a1.h0", "a0.h0->a1.h0", "a1.h0->logits"};
+// The previous-token head moves each token's value one position on; the
+// induction head keys on that, and copies the token's value to the logits.
+const std::set<std::string> kInductionCircuit = {"input->a0.h0<v>", "a0.h0->a1.h0<k>", "input->a1.h0<v>",
+                                                 "a1.h0->logits"};
 
-std::string edge_name(const Circuit& c, const CircuitEdge& e) {
-  return c.nodes[size_t(e.from)].name() + "->" + c.nodes[size_t(e.to)].name();
-}
+std::string edge_name(const Circuit& c, const CircuitEdge& e) { return c.edge_name(e); }
 
 class CircuitFixture : public ::testing::TestWithParam<const char*> {
  protected:
@@ -107,13 +109,36 @@ TEST(CircuitGraph, HasTheNodesAndEdgesOfThePapers) {
   EXPECT_EQ(g.nodes[1].name(), "a0.h0");
   EXPECT_EQ(g.nodes[5].name(), "m0");
   EXPECT_EQ(g.nodes.back().name(), "logits");
-  // Into: a0.* (input), m0 (input + 4 heads), a1.* (input, 4 heads, m0), m1 (10), logits (11).
-  EXPECT_EQ(g.edges.size(), 4u * 1 + 5 + 4 * 6 + 10 + 11);
+  // Into q, k and v of a0.* (input), m0 (input + 4 heads), q, k, v of a1.*
+  // (input, 4 heads, m0), m1 (10), logits (11).
+  EXPECT_EQ(g.receivers.size(), 4u * 3 + 1 + 4 * 3 + 1 + 1);
+  EXPECT_EQ(g.edges.size(), 4u * 3 * 1 + 5 + 4 * 3 * 6 + 10 + 11);
+  EXPECT_EQ(g.receiver_name(0), "a0.h0<q>");
+  EXPECT_EQ(g.receiver_name(2), "a0.h0<v>");
+  EXPECT_EQ(g.receiver_name(int(g.receivers.size()) - 1), "logits");
   for (const CircuitEdge& e : g.edges) {
     EXPECT_LT(e.from, e.to);
+    EXPECT_EQ(g.receivers[size_t(e.receiver)].node, e.to);
     const CircuitNode &u = g.nodes[size_t(e.from)], &d = g.nodes[size_t(e.to)];
     EXPECT_FALSE(u.kind == NodeKind::Head && d.kind == NodeKind::Head && u.layer == d.layer);
   }
+}
+
+// Grouped-query attention: the key / value inputs are the kv head's, one per
+// group; a parallel residual: MLP l reads what the heads of layer l read.
+TEST(CircuitGraph, GroupedQueryAttentionAndParallelResidual) {
+  const CircuitGraph gqa = circuit_graph(Model::load(antest::fixture("llama")).config());  // 4 heads, 2 kv heads
+  EXPECT_EQ(gqa.kv_group, 2);
+  std::vector<std::string> layer0;
+  for (size_t r = 0; r < gqa.receivers.size() && gqa.nodes[size_t(gqa.receivers[r].node)].layer == 0; ++r)
+    if (gqa.nodes[size_t(gqa.receivers[r].node)].kind == NodeKind::Head) layer0.push_back(gqa.receiver_name(int(r)));
+  EXPECT_EQ(layer0, (std::vector<std::string>{"a0.h0<q>", "a0.kv0<k>", "a0.kv0<v>", "a0.h1<q>", "a0.h2<q>",
+                                              "a0.kv1<k>", "a0.kv1<v>", "a0.h3<q>"}));
+  const CircuitGraph par = circuit_graph(Model::load(antest::fixture("neox")).config());
+  std::set<std::string> into_m0;
+  for (const CircuitEdge& e : par.edges)
+    if (par.receiver_name(e.receiver) == "m0") into_m0.insert(par.nodes[size_t(e.from)].name());
+  EXPECT_EQ(into_m0, std::set<std::string>{"input"});
 }
 
 // Test 1: no edge ablated is the clean run, bit for bit (no hook is attached);
@@ -133,15 +158,16 @@ TEST_P(CircuitFixture, NoEdgeIsTheCleanRunEveryEdgeIsTheCorruptedRun) {
   EXPECT_LT(max_abs_diff(same, clean), 2e-5 * std::max(1.0, max_abs(clean))) << GetParam();
 }
 
-// Ablating every input of one node alone is patching that node's input from
-// the corrupted run: q / k / v of a head, hook_pre of an MLP, the final residual.
-TEST_P(CircuitFixture, AblatingEveryInputOfANodePatchesItsInput) {
+// Ablating every edge into one receiver alone is patching that input from the
+// corrupted run: a head's slice of hook_q, or its kv head's hook_k or hook_v,
+// an MLP's hook_pre, the final residual.
+TEST_P(CircuitFixture, AblatingEveryEdgeIntoAReceiverPatchesThatInputOnly) {
   const ActivationCache src = run_with_cache(e, p.corrupt);
-  for (size_t node = 1; node < g.nodes.size(); ++node) {
-    const CircuitNode& n = g.nodes[node];
-    if (n.kind == NodeKind::Head && n.head != 1) continue;  // one head per layer is enough
+  for (size_t r = 0; r < g.receivers.size(); ++r) {
+    const CircuitNode& n = g.nodes[size_t(g.receivers[r].node)];
+    if (n.kind == NodeKind::Head && n.head > 1) continue;  // heads 0 (owns k / v) and 1 (not under GQA) suffice
     std::vector<bool> flags(g.edges.size(), false);
-    for (size_t i = 0; i < g.edges.size(); ++i) flags[i] = g.edges[i].to == int(node);
+    for (size_t i = 0; i < g.edges.size(); ++i) flags[i] = g.edges[i].receiver == int(r);
     const Tensor got = run_with_ablated_edges(e, p.clean, p.corrupt, flags, AblationKind::Resample);
 
     HookRegistry reg(c);
@@ -151,23 +177,29 @@ TEST_P(CircuitFixture, AblatingEveryInputOfANodePatchesItsInput) {
       hs.push_back(reg.add(hp, [v, head](TensorView& act, const HookContext&) {
         if (head < 0) return (void)std::copy(v.begin(), v.end(), act.data);
         const int64_t H = act.shape[2], dh = act.shape[3], rows = act.numel() / (H * dh);
-        for (int64_t r = 0; r < rows; ++r) std::copy_n(v.data() + (r * H + head) * dh, dh, act.data + (r * H + head) * dh);
+        for (int64_t i = 0; i < rows; ++i) std::copy_n(v.data() + (i * H + head) * dh, dh, act.data + (i * H + head) * dh);
       }, HookMode::Replace));
     };
-    if (n.kind == NodeKind::Head)
-      for (Site s : {Site::q, Site::k, Site::v}) patch({s, n.layer}, n.head);
-    if (n.kind == NodeKind::Mlp) {
-      patch({Site::mlp_pre, n.layer}, -1);
-      if (c.gated_mlp) patch({Site::mlp_pre_linear, n.layer}, -1);
+    switch (g.receivers[r].port) {
+      case Port::Q: patch({Site::q, n.layer}, n.head); break;
+      case Port::K: patch({Site::k, n.layer}, n.head / g.kv_group); break;
+      case Port::V: patch({Site::v, n.layer}, n.head / g.kv_group); break;
+      case Port::In:
+        if (n.kind == NodeKind::Logits) {
+          patch({Site::resid_post, c.n_layers - 1}, -1);
+        } else {
+          patch({Site::mlp_pre, n.layer}, -1);
+          if (c.gated_mlp) patch({Site::mlp_pre_linear, n.layer}, -1);
+        }
+        break;
     }
-    if (n.kind == NodeKind::Logits) patch({Site::resid_post, c.n_layers - 1}, -1);
     const Tensor want = e.logits(p.clean, &reg);
-    EXPECT_LT(max_abs_diff(got, want), 2e-5 * std::max(1.0, max_abs(want))) << GetParam() << " " << n.name();
+    EXPECT_LT(max_abs_diff(got, want), 2e-5 * std::max(1.0, max_abs(want))) << GetParam() << " " << g.receiver_name(int(r));
   }
 }
 
-// The per-head input gradients (through each head's own q / k / v) and the MLP
-// input gradients add up to the engine's residual-stream gradients.
+// The head receivers' input gradients (each through its own q, k or v) and
+// the MLP input gradients add up to the engine's residual-stream gradients.
 TEST_P(CircuitFixture, ReceiverGradientsSumToTheResidualGradient) {
   const PatchMetric metric = logit_diff({3, 4}, {5, 6}, false);
   double v = 0;
@@ -192,19 +224,29 @@ TEST_P(CircuitFixture, ReceiverGradientsSumToTheResidualGradient) {
       err = std::max(err, double(std::fabs(sum[size_t(i)] - want[size_t(i)]))), scale = std::max(scale, double(std::fabs(want[size_t(i)])));
     EXPECT_LT(err, 1e-5 * scale) << GetParam() << " " << what;
   };
+  auto add = [&](std::vector<float>& sum, int l, NodeKind kind) {
+    for (size_t r = 0; r < g.receivers.size(); ++r) {
+      const CircuitNode& node = g.nodes[size_t(g.receivers[r].node)];
+      if (node.kind == kind && node.layer == l)
+        for (int64_t j = 0; j < n; ++j) sum[size_t(j)] += grads[r][size_t(j)];
+    }
+  };
   for (int l = 0; l < c.n_layers; ++l) {
     const std::string b = "blocks." + std::to_string(l) + ".";
+    if (c.parallel_residual) {  // heads and MLP read resid_pre
+      std::vector<float> sum = ref.at(b + "hook_resid_post");
+      add(sum, l, NodeKind::Head);
+      add(sum, l, NodeKind::Mlp);
+      check(sum, ref.at(b + "hook_resid_pre"), "heads and mlp of layer " + std::to_string(l));
+      continue;
+    }
     const std::vector<float>& after_attn = ref.at(b + (c.attn_only ? "hook_resid_post" : "hook_resid_mid"));
     std::vector<float> sum = after_attn;
-    for (size_t i = 0; i < g.nodes.size(); ++i)
-      if (g.nodes[i].kind == NodeKind::Head && g.nodes[i].layer == l)
-        for (int64_t j = 0; j < n; ++j) sum[size_t(j)] += grads[i][size_t(j)];
+    add(sum, l, NodeKind::Head);
     check(sum, ref.at(b + "hook_resid_pre"), "heads of layer " + std::to_string(l));
     if (!c.attn_only) {
       sum = ref.at(b + "hook_resid_post");
-      for (size_t i = 0; i < g.nodes.size(); ++i)
-        if (g.nodes[i].kind == NodeKind::Mlp && g.nodes[i].layer == l)
-          for (int64_t j = 0; j < n; ++j) sum[size_t(j)] += grads[i][size_t(j)];
+      add(sum, l, NodeKind::Mlp);
       check(sum, after_attn, "mlp " + std::to_string(l));
     }
   }
@@ -426,7 +468,8 @@ TEST(Circuit, JsonHasTheDocumentedFields) {
   EXPECT_EQ(j["nodes"][1]["head"], 0);
   EXPECT_EQ(j["edges"].size(), c.edges.size());
   EXPECT_EQ(j["edges"][0]["from"], "input");
-  EXPECT_EQ(j["edges"][0]["to"], "a0.h0");
+  EXPECT_EQ(j["edges"][0]["to"], "a0.h0<q>");
+  EXPECT_EQ(j["edges"][0]["port"], "q");
   for (const char* k : {"score", "kept"}) EXPECT_TRUE(j["edges"][0].contains(k)) << k;
   EXPECT_EQ(j["n_kept"], c.n_kept());
   ASSERT_FALSE(j["faithfulness"].empty());
@@ -445,7 +488,7 @@ TEST(Circuit, PageHasTheGraphAndTheCurve) {
   EXPECT_THROW(report::graph_chart("g", {{"a", 0, 0}}, {{0, 3, 1.f, true}}, "score", 1), Error);
 }
 
-// Test 6: what the graph cannot model, and inconsistent inputs, fail clearly.
+// Test 6: inconsistent inputs fail clearly.
 TEST(Circuit, BadInputsFailWithAClearError) {
   auto expect_error = [](auto fn, const std::string& needle) {
     try {
@@ -455,10 +498,6 @@ TEST(Circuit, BadInputsFailWithAClearError) {
       EXPECT_NE(std::string(err.what()).find(needle), std::string::npos) << err.what();
     }
   };
-  for (const char* f : {"neox", "llama"}) {  // parallel residual; grouped-query attention
-    const Model m = Model::load(antest::fixture(f));
-    expect_error([&] { circuit_graph(m.config()); }, std::string(f) == "neox" ? "parallel" : "grouped-query");
-  }
   const Induction ind;
   Engine e(ind.tr.model());
   const CircuitOptions o = ind.opt(CircuitMethod::EAP);

@@ -24,7 +24,7 @@ Trainable swapped_induction(float sharpness) {
 }
 
 // The clean / corrupted induction prompts of circuit_test.cpp: the known
-// circuit input->a0.h0, input->a1.h0, a0.h0->a1.h0, a1.h0->logits.
+// circuit input->a0.h0<v>, input->a1.h0<v>, a0.h0->a1.h0<k>, a1.h0->logits.
 Circuit induction_circuit(const Model& m) {
   Engine e(m);
   CircuitOptions o;
@@ -91,8 +91,8 @@ TEST(CrossModel, SwappedHeadsMoveRolesAndCircuitEdgesToTheOtherIndex) {
   Circuit cb = induction_circuit(sb.model());
   const CircuitComparison cmp = compare_circuits({ca, cb}, {"original", "swapped"});
   EXPECT_EQ(cmp.circuits[1].edges,
-            (std::vector<std::string>{"a0.h0->a1.h1", "a1.h1->logits", "input->a0.h0", "input->a1.h1"}));
-  EXPECT_EQ(cmp.common_edges, std::vector<std::string>{"input->a0.h0"});
+            (std::vector<std::string>{"a0.h0->a1.h1<k>", "a1.h1->logits", "input->a0.h0<v>", "input->a1.h1<v>"}));
+  EXPECT_EQ(cmp.common_edges, std::vector<std::string>{"input->a0.h0<v>"});
   EXPECT_NEAR(at(cmp.edges, 0, 1), 1.0 / 7, 1e-6);   // 1 shared of 7
   EXPECT_NEAR(cmp.edges.coverage[1], 1.0 / 4, 1e-6);
   EXPECT_NEAR(at(cmp.nodes, 0, 1), 3.0 / 5, 1e-6);   // input, a0.h0, logits of 5

@@ -76,8 +76,8 @@ Command add_circuit_command(CLI::App& parent) {
                         c.circuit_metric, c.circuit_faithfulness);
             for (const auto& ed : c.edges)
               if (ed.kept)
-                std::printf("  %-8s -> %-8s %+9.4f\n", c.nodes[size_t(ed.from)].name().c_str(),
-                            c.nodes[size_t(ed.to)].name().c_str(), ed.score);
+                std::printf("  %-8s -> %-11s %+9.4f\n", c.nodes[size_t(ed.from)].name().c_str(),
+                            c.receiver_name(ed.receiver).c_str(), ed.score);
             std::printf("faithfulness curve (edges kept: faithfulness):");
             for (const auto& p : c.curve) std::printf(" %lld:%.2f", static_cast<long long>(p.edges), p.faithfulness);
             std::printf("\n");

@@ -1,12 +1,15 @@
 #include "tour_report.h"
 #include "tour_analysis.h"
 
+#include <algorithm>
 #include <cmath>
+#include <deque>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "common.h"
+#include "glassbox/analysis/cross_model.h"
 #include "glassbox/analysis/head_detectors.h"
 #include "glassbox/error.h"
 #include "glassbox/report.h"
@@ -79,6 +82,72 @@ void induction_patterns(report::Page& page, const Model& m) {
   }
 }
 
+// An induction prompt pair on a model's vocabulary: random tokens r followed
+// by r's first half again; the corrupted prompt differs only in the token
+// after that half, so copying it forward is the whole logit difference.
+struct InductionPair {
+  Batch clean, corrupt;
+  int32_t answer = 0, wrong = 0;
+};
+
+InductionPair induction_pair(const Model& m, int64_t n, uint64_t seed) {
+  const Batch r = analysis::repeated_random_tokens(m, n, 2, seed);  // row 1 supplies the replacement
+  const int64_t off = r.T - 2 * n, half = n / 2;                     // off: 1 with a BOS
+  std::vector<int32_t> clean(r.tokens.begin(), r.tokens.begin() + off + n + half);
+  std::vector<int32_t> corrupt = clean;
+  const int32_t answer = clean[size_t(off + half)];
+  int32_t wrong = answer;
+  for (int64_t i = 0; i < n && (wrong == answer || std::count(clean.begin(), clean.end(), wrong)); ++i)
+    wrong = r.tokens[size_t(r.T + off + i)];  // a token the clean prompt does not contain
+  corrupt[size_t(off + half)] = wrong;
+  return {Batch::single(clean), Batch::single(corrupt), answer, wrong};
+}
+
+// Across the zoo: head roles of every organism with room for a repeated
+// sequence, side by side, and for each fine-tuned organism (manifest
+// `init_from`) its induction circuit against its base model's.
+void zoo_comparison_page(report::Site& site, const json& manifest, const fs::path& models_dir) {
+  std::deque<Model> models;
+  std::vector<const Model*> ptrs;
+  std::vector<std::string> names;
+  for (const auto& [name, entry] : manifest["organisms"].items()) {
+    const fs::path dir = models_dir / entry.value("dir", name);
+    if (!fs::exists(dir / "model.safetensors")) continue;
+    Model m = Model::load(dir.string());
+    if (analysis::repeated_length_that_fits(m, 20) < 4) continue;
+    ptrs.push_back(&models.emplace_back(std::move(m)));
+    names.push_back(name);
+  }
+  if (ptrs.size() < 2) return;
+  auto& page = site.add_page("compare", "Across the zoo", "head roles side by side; base vs. fine-tuned circuits");
+  page.add_heading("Head roles");
+  page.add_text("Every organism's heads scored by the same detectors on repeated random tokens from its own "
+                "vocabulary (glassbox compare). Heads match by role, not by index: the best head of each role is "
+                "in the table.");
+  analysis::add_role_sections(page, analysis::head_roles(ptrs, names));
+  for (const auto& [name, entry] : manifest["organisms"].items()) {
+    const std::string base = entry.value("init_from", "");
+    const auto a = std::find(names.begin(), names.end(), base), b = std::find(names.begin(), names.end(), name);
+    if (base.empty() || a == names.end() || b == names.end()) continue;
+    const Model& base_model = *ptrs[size_t(a - names.begin())];
+    const InductionPair ip = induction_pair(base_model, 10, 5);
+    std::vector<analysis::Circuit> circuits;
+    analysis::CircuitOptions co;
+    co.metric.answer = {ip.answer};
+    co.metric.wrong = {ip.wrong};
+    for (const Model* m : {&base_model, ptrs[size_t(b - names.begin())]}) {
+      Engine e(*m);
+      circuits.push_back(analysis::discover_circuit(e, ip.clean, ip.corrupt, co));
+    }
+    page.add_heading(base + " vs. " + name + ": induction circuits");
+    page.add_text(strf("EAP-IG circuits of the base model and its fine-tuned version on one induction pair: ten "
+                       "random tokens, then their first five again; the corrupted prompt changes the sixth token, "
+                       "so the metric is the logit difference between copying it (%s) and the replacement (%s).",
+                       token_label(base_model, ip.answer).c_str(), token_label(base_model, ip.wrong).c_str()));
+    analysis::add_circuit_overlap_sections(page, analysis::compare_circuits(circuits, {base, name}));
+  }
+}
+
 }  // namespace
 
 std::string write_tour_report(const std::string& out, const std::string& models_dir) {
@@ -115,6 +184,7 @@ std::string write_tour_report(const std::string& out, const std::string& models_
     if (name == "induction") induction_patterns(page, m);
     add_analysis_sections(page, m, entry);
   }
+  zoo_comparison_page(site, manifest, models_dir);
   return site.save(out);
 }
 

@@ -4,10 +4,17 @@
 // The graph is the one of those papers. Nodes: `input` (the embeddings,
 // blocks.0.hook_resid_pre), every head `a{l}.h{h}` (its attn.hook_result
 // slice; b_O is a constant, never ablated), every MLP `m{l}` (hook_mlp_out)
-// and `logits` (the final residual stream). An edge u -> d exists when u is
+// and `logits` (the final residual stream). Receivers are a node's inputs:
+// a head has three, its query, key and value inputs (`a1.h3<q>`, `<k>`,
+// `<v>`, as in Hanna et al.'s EAP-IG code); an MLP and the logits have one.
+// Under grouped-query attention the key and value inputs belong to the key /
+// value head, `a1.kv1<k>`, which its group's query heads share (the edge's
+// `to` is the group's first query head). An edge u -> d exists when u is
 // written before d reads: heads read the residual before their layer's heads
-// write, MLP l reads after them. The residual a node reads is the sum of its
-// upstream outputs, so ablating the edge u -> d makes d alone read
+// write, MLP l reads after them (parallel-residual families: MLP l reads the
+// same residual as the heads of layer l, so no edge joins them). The
+// residual a receiver reads is the sum of its upstream outputs, so ablating
+// the edge u -> d makes d alone read
 //   resid_d - out_u + ablated_u
 // where out_u is u's output in the same run and ablated_u is zero, the mean
 // of u's output over the rows of a reference batch (per position), or u's
@@ -15,16 +22,15 @@
 // run in which every node reads ablated inputs (with resample: exactly the
 // corrupted run); ablating none gives the clean run.
 //
-// Head inputs are edited by replacing the head's own q, k and v (recomputed
-// from the edited residual with the layer's norm and W_Q/W_K/W_V), MLP inputs
-// by replacing mlp.hook_pre (and hook_pre_linear), the logits' input by
-// replacing the last hook_resid_post. Sequential-residual models without
-// grouped-query attention only (parallel-residual families have no
-// resid_mid, and a kv head is shared by several receivers): others get Error.
+// A head's query input is edited by replacing its slice of hook_q
+// (recomputed from the edited residual with the layer's norm and W_Q), its
+// key and value inputs likewise through hook_k / hook_v; MLP inputs by
+// replacing mlp.hook_pre (and hook_pre_linear), the logits' input by
+// replacing the last hook_resid_post.
 //
 // EAP:   score(u -> d) = sum over rows, positions of (ablated_u - out_u) . d metric / d in_d
-//        (one clean forward + backward), in_d being d's own input (for a head,
-//        the gradient through its own q/k/v only).
+//        (one clean forward + backward), in_d being the receiver's own input
+//        (for a head's query, the gradient through its own q only).
 // EAP-IG: the same gradient averaged over `ig_steps` runs whose input node is
 //        interpolated between its ablated and clean value, alpha = k / steps,
 //        k = 1..steps (the paper's "inputs" variant; steps = 1 is EAP).
@@ -75,18 +81,34 @@ struct CircuitNode {
   std::string name() const;  // "input", "a1.h3", "m0", "logits"
 };
 
+// Which input of its receiving node an edge feeds.
+enum class Port : uint8_t { In, Q, K, V };  // In: an MLP's or the logits' only input
+
+struct CircuitReceiver {
+  int node = 0;  // index into nodes; for a key / value input, its group's first query head
+  Port port = Port::In;
+};
+
 struct CircuitEdge {
-  int from = 0, to = 0;      // indices into Circuit::nodes
+  int from = 0, to = 0;      // indices into nodes (senders are the u of u -> d)
+  int receiver = 0;          // index into receivers: to and the port
   double score = 0;
   bool kept = true;
 };
 
 // The full graph of a model, nodes in topological order (input, then per
-// layer its heads and its MLP, then logits); edges grouped by receiver in
-// that order, senders in topological order. Error for unsupported models.
+// layer its heads and its MLP, then logits); receivers in the same order
+// (per head q, then k and v where the head owns them); edges grouped by
+// receiver in that order, senders in topological order.
 struct CircuitGraph {
   std::vector<CircuitNode> nodes;
+  std::vector<CircuitReceiver> receivers;
   std::vector<CircuitEdge> edges;
+  int kv_group = 1;          // query heads per key / value head
+
+  Port port(const CircuitEdge& e) const { return receivers[size_t(e.receiver)].port; }
+  std::string receiver_name(int receiver) const;  // "a1.h3<q>", "a1.kv0<v>", "m2", "logits"
+  std::string edge_name(const CircuitEdge& e) const;  // "a0.h1->a1.h3<k>"
 };
 CircuitGraph circuit_graph(const Config& c);
 
@@ -110,10 +132,9 @@ struct FaithfulnessPoint {
   double kl = 0;             // KL(clean || run), as the criterion measures it
 };
 
-struct Circuit {
+// The graph with every edge scored and marked kept or not.
+struct Circuit : CircuitGraph {
   CircuitOptions options;
-  std::vector<CircuitNode> nodes;
-  std::vector<CircuitEdge> edges;
   double clean_metric = 0, ablated_metric = 0;   // raw task metric: no edge / every edge ablated
   double circuit_metric = 0, circuit_faithfulness = 0, circuit_kl = 0;  // with only the kept edges
   std::vector<FaithfulnessPoint> curve;
@@ -122,7 +143,8 @@ struct Circuit {
   int64_t n_kept() const;
   // Fields: technique ("circuit"), method, ablation, criterion, threshold,
   // ig_steps, metric (PatchMetric JSON), nodes [{name, kind, layer, head}],
-  // edges [{from, to, score, kept}] (from / to are node names), n_edges,
+  // edges [{from, to, port, score, kept}] (from: a node name, to: a
+  // receiver name, "a1.h3<q>"; port: "q", "k", "v" or "in"), n_edges,
   // n_kept, clean_metric, ablated_metric, circuit_metric,
   // circuit_faithfulness, circuit_kl, faithfulness [{edges, metric,
   // faithfulness, kl}], forward_runs, backward_runs.
