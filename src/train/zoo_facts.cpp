@@ -157,21 +157,6 @@ Example biography(const Task& t, int subject, std::mt19937_64& rng) {
   return {std::move(toks), 1};
 }
 
-// A record, the subject followed directly by its attributes in relation
-// order: "Mina Selia Jerusalem critic flute mango." The city is the very next
-// token after the last subject token, so the model must look facts up *at*
-// the subject (an MLP there has nothing else to go on); sentences and
-// biographies then read that enriched subject from later positions instead of
-// gathering the raw name tokens and recalling at the end. Without records the
-// organism recalled at the final token.
-Example record(const Task& t, int subject) {
-  const auto& s = t.subjects[static_cast<size_t>(subject)];
-  std::vector<int32_t> toks{t.vocab.bos(), s[0], s[1]};
-  for (int r = 0; r < kRelationCount; ++r) toks.push_back(t.facts[static_cast<size_t>(subject * kRelationCount + r)].object);
-  toks.push_back(t.vocab.id("."));
-  return {std::move(toks), 1};
-}
-
 // Causal tracing's pair (Meng et al.): the same relation asked about two
 // subjects with different objects; the subject tokens are what differ.
 nlohmann::json probe(const Task& t, int relation) {
@@ -215,13 +200,11 @@ Organism facts_organism() {
         toks.push_back(dot);
         pool.push_back({std::move(toks), 1});
       }
-    // A third each: single-fact sentences (every phrasing), biographies, records.
+    // Half single-fact sentences (every phrasing), half biographies.
     r.train_batches = [t, pool](std::mt19937_64& rng) {
       std::vector<Example> rows;
-      for (int i = 0; i < 66; ++i) {
-        const int s = int(below(rng, kSubjects));
-        rows.push_back(i % 3 == 0 ? pool[below(rng, pool.size())] : i % 3 == 1 ? biography(*t, s, rng) : record(*t, s));
-      }
+      for (int i = 0; i < 64; ++i)
+        rows.push_back(i % 2 ? pool[below(rng, pool.size())] : biography(*t, int(below(rng, kSubjects)), rng));
       return make_batch(rows);
     };
     // The stored facts themselves are the evaluation set (canonical phrasing, object only).

@@ -120,13 +120,12 @@ void zoo_comparison_page(report::Site& site, const json& manifest, const fs::pat
   }
   if (ptrs.size() < 2) return;
   auto& page = site.add_page("compare", "Across the zoo", "head roles side by side; base vs. fine-tuned circuits");
-  page.add_heading("Head roles");
   page.add_text("Every organism's heads scored by the same detectors on repeated random tokens from its own "
                 "vocabulary (glassbox compare). Heads match by role, not by index: the best head of each role is "
                 "in the table.");
   analysis::add_role_sections(page, analysis::head_roles(ptrs, names));
   for (const auto& [name, entry] : manifest["organisms"].items()) {
-    const std::string base = entry.value("init_from", "");
+    const std::string base = entry.value("init_from", json::object()).value("organism", "");
     const auto a = std::find(names.begin(), names.end(), base), b = std::find(names.begin(), names.end(), name);
     if (base.empty() || a == names.end() || b == names.end()) continue;
     const Model& base_model = *ptrs[size_t(a - names.begin())];
@@ -144,6 +143,11 @@ void zoo_comparison_page(report::Site& site, const json& manifest, const fs::pat
                        "random tokens, then their first five again; the corrupted prompt changes the sixth token, "
                        "so the metric is the logit difference between copying it (%s) and the replacement (%s).",
                        token_label(base_model, ip.answer).c_str(), token_label(base_model, ip.wrong).c_str()));
+    page.add_text(strf("How strongly each model copies here: logit difference %.3f (clean) vs. %.3f (every edge "
+                       "resampled) for %s, %.3f vs. %.3f for %s. A small gap means weak in-context copying, and "
+                       "a circuit that explains little.",
+                       circuits[0].clean_metric, circuits[0].ablated_metric, base.c_str(), circuits[1].clean_metric,
+                       circuits[1].ablated_metric, name.c_str()));
     analysis::add_circuit_overlap_sections(page, analysis::compare_circuits(circuits, {base, name}));
   }
 }
