@@ -1,6 +1,7 @@
 // Forward-pass benchmark with the same command line and JSON output as
 // bench/reference_hooked_gpt2.py, so the two can be timed side by side:
 //   bench_forward --model DIR --tokens 1024 --mode plain|cache|cache_result|load [--threads 2] [--repeat 3]
+//                 [--dtype f32|bf16|f16]   (the cache's storage dtype)
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -20,7 +21,7 @@ using namespace bench;
 
 int main(int argc, char** argv) {
   kernels::ensure_passive_openmp(argv);  // as the glassbox CLI runs
-  std::string model, mode = "plain";
+  std::string model, mode = "plain", dtype = "f32";
   int tokens = 1024, threads = 2, repeat = 3, batch = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -37,9 +38,10 @@ int main(int argc, char** argv) {
     else if (a == "--threads") threads = std::stoi(next());
     else if (a == "--repeat") repeat = std::stoi(next());
     else if (a == "--batch") batch = std::stoi(next());
+    else if (a == "--dtype") dtype = next();
     else {
       std::fprintf(stderr, "usage: bench_forward --model DIR [--tokens N] [--mode plain|cache|cache_result|load] "
-                           "[--threads N] [--repeat N] [--batch B]\n");
+                           "[--threads N] [--repeat N] [--batch B] [--dtype f32|bf16|f16]\n");
       return 2;
     }
   }
@@ -67,6 +69,7 @@ int main(int argc, char** argv) {
         } else if (mode == "cache" || mode == "cache_result") {
           CacheOptions o;
           o.with_result = mode == "cache_result";
+          o.dtype = dtype == "bf16" ? DType::BF16 : dtype == "f16" ? DType::F16 : DType::F32;
           const ActivationCache c = run_with_cache(e, bt, o);
           n_cached = c.entries.size();
           cached_bytes = c.nbytes();
@@ -80,8 +83,8 @@ int main(int argc, char** argv) {
     const double med = times.empty() ? load_s : times[times.size() / 2];
     std::printf("{\"impl\": \"glassbox\", \"mode\": \"%s\", \"tokens\": %d, \"batch\": %d, \"threads\": %d, "
                 "\"seconds\": %.4f, \"load_seconds\": %.4f, \"peak_rss_mb\": %.1f, \"n_cached_tensors\": %zu, "
-                "\"cached_bytes\": %zu}\n",
-                mode.c_str(), tokens, batch, threads, med, load_s, peak_rss_mb(), n_cached, cached_bytes);
+                "\"cached_bytes\": %zu, \"dtype\": \"%s\"}\n",
+                mode.c_str(), tokens, batch, threads, med, load_s, peak_rss_mb(), n_cached, cached_bytes, dtype.c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_forward: error: %s\n", e.what());
     return 1;

@@ -20,3 +20,9 @@ for mode in load plain cache; do
   ratio "$g" "$t" seconds
   ratio "$g" "$t" peak_rss_mb
 done
+# The same cache stored as bf16 (glassbox cache --dtype bf16), against the reference's f32 cache:
+# the memory a user saves by asking for it (TransformerLens has no such option).
+g=$("$BUILD/bench/bench_forward" --model "$MODEL" --tokens "$TOKENS" --mode cache --threads "$THREADS" --repeat "$REPEAT" --dtype bf16)
+echo "$g"
+ratio "$g" "$t" seconds
+ratio "$g" "$t" peak_rss_mb

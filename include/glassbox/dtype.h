@@ -26,6 +26,10 @@ uint16_t f32_to_f16(float f);   // round to nearest even
 float bf16_to_f32(uint16_t h);
 uint16_t f32_to_bf16(float f);  // round to nearest even
 
+// Converts n f32 elements to t: F32, F16 or BF16 (round to nearest even;
+// the BF16 loop vectorises). Error for any other t.
+void from_f32(void* dst, const float* src, DType t, int64_t n);
+
 // Converts n elements of type t at src to f32 (dequantises block types).
 // Throws Error for types that have no float meaning (BOOL is allowed: 0/1).
 void to_f32(float* dst, const void* src, DType t, int64_t n);

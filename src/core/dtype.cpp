@@ -127,6 +127,30 @@ uint16_t f32_to_bf16(float f) {
   return static_cast<uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
 }
 
+void from_f32(void* dst, const float* src, DType t, int64_t n) {
+  if (n < 0) fail("from_f32: negative element count ", n);
+  switch (t) {
+    case DType::F32: std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float)); return;
+    case DType::F16:
+      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[i] = f32_to_f16(src[i]);
+      return;
+    case DType::BF16: {
+      // f32_to_bf16 inlined without branches, so that the loop vectorises
+      // (a cache stored as bf16 converts every activation of the run).
+      auto* d = static_cast<uint16_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) {
+        uint32_t x;
+        std::memcpy(&x, src + i, 4);
+        const uint32_t rounded = (x + 0x7fffu + ((x >> 16) & 1u)) >> 16;
+        const uint32_t quiet_nan = (x >> 16) | 0x40u;
+        d[i] = static_cast<uint16_t>((x & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded);
+      }
+      return;
+    }
+    default: fail("from_f32: cannot store as ", dtype_name(t), " (expected F32, F16 or BF16)");
+  }
+}
+
 void to_f32(float* dst, const void* src_v, DType t, int64_t n) {
   if (n < 0) fail("to_f32: negative element count ", n);
   if (n == 0) return;  // src may be null for empty tensors

@@ -94,7 +94,8 @@ ActivationCache run_with_cache(Engine& e, const Batch& b, const CacheOptions& o,
       fo.keep.insert({int(p.site), p.layer});
       continue;
     }
-    copied.push_back({p, Tensor::zeros(cached_shape(p, c, b, positions.size()), o.dtype)});
+    // Not zeroed: the hook writes every element (saves a pass over fresh pages).
+    copied.push_back({p, Tensor::empty(cached_shape(p, c, b, positions.size()), o.dtype)});
     Tensor* dst = &copied.back().second;
     handles.push_back(reg->add(p, [dst, &positions, p, &o](TensorView& act, const HookContext&) {
       // Copy [outer, T, inner] selecting positions along the pos axis, converting dtype.
@@ -104,19 +105,13 @@ ActivationCache run_with_cache(Engine& e, const Batch& b, const CacheOptions& o,
       for (size_t i = size_t(ax) + 1; i < act.shape.size(); ++i) inner *= act.shape[i];
       const int64_t T = act.shape[size_t(ax)];
       const int64_t P = positions.empty() ? T : int64_t(positions.size());
-      std::vector<float> row(static_cast<size_t>(inner));
+      const size_t esize = dtype_nbytes(o.dtype, 1);
+      auto* out = static_cast<uint8_t*>(dst->data);
+      if (positions.empty()) return from_f32(out, act.data, o.dtype, outer * T * inner);
       for (int64_t a = 0; a < outer; ++a)
         for (int64_t i = 0; i < P; ++i) {
-          const int64_t t = positions.empty() ? i : positions[size_t(i)];
-          const float* src = act.data + (a * T + t) * inner;
-          const size_t off = size_t((a * P + i) * inner);
-          if (o.dtype == DType::F32) {
-            std::memcpy(static_cast<float*>(dst->data) + off, src, size_t(inner) * 4);
-          } else {
-            auto* d16 = static_cast<uint16_t*>(dst->data) + off;
-            for (int64_t j = 0; j < inner; ++j)
-              d16[j] = o.dtype == DType::F16 ? f32_to_f16(src[j]) : f32_to_bf16(src[j]);
-          }
+          const int64_t t = positions[size_t(i)];
+          from_f32(out + size_t((a * P + i) * inner) * esize, act.data + (a * T + t) * inner, o.dtype, inner);
         }
     }));
   }
