@@ -657,6 +657,30 @@ TEST_F(Cli, CircuitKeepsEdgesAndWritesTheGraphPage) {
             std::string::npos);
 }
 
+// Grouped-query attention (llama: 4 query heads, 2 kv heads) and a parallel
+// residual (neox): the graph names kv-head receivers and joins no head of
+// layer l to MLP l.
+TEST_F(Cli, CircuitRunsOnGroupedQueryAndParallelResidualModels) {
+  for (const char* f : {"llama", "neox"}) {
+    const Result r = glassbox("circuit --model '" + fixture(f) +
+                              "' --clean-tokens 1,2,3,4,5 --corrupt-tokens 1,9,3,8,5 --answer '#5' --wrong '#6' "
+                              "--method eap --json");
+    EXPECT_OK(r);
+    const auto j = r.js();
+    std::set<std::string> to;
+    for (const auto& e : j["edges"]) to.insert(e["to"].get<std::string>() + "|" + e["from"].get<std::string>());
+    if (std::string(f) == "llama") {
+      EXPECT_TRUE(to.count("a1.kv1<k>|a0.h3")) << f;
+      EXPECT_TRUE(to.count("a1.h3<q>|a0.h3")) << f;
+      EXPECT_FALSE(to.count("a1.h3<k>|a0.h3")) << f;  // h3 shares kv head 1 with h2
+    } else {
+      EXPECT_TRUE(to.count("m0|input")) << f;
+      EXPECT_FALSE(to.count("m0|a0.h0")) << f;
+      EXPECT_TRUE(to.count("m1|a0.h0")) << f;
+    }
+  }
+}
+
 TEST_F(Cli, TunedLensTrainSavesALensThatLensApplies) {
   const Result t = glassbox("tuned-lens train " + tiny() + " --sample 600 --steps 5 -o lens --json");
   EXPECT_OK(t);
