@@ -125,7 +125,10 @@ int num_threads();
 // norm or activation kernel — on 2 cores a training step ran at 0.4x the
 // speed of the passive policy. Programs call this first thing in main():
 // unless the user set OMP_WAIT_POLICY, it re-executes the program once with
-// it set to passive (on failure it carries on with the default policy).
+// it set to passive (on failure it carries on with the default policy), and
+// with OPENBLAS_THREAD_TIMEOUT=4 unless set (OpenBLAS's idle workers sleep
+// instead of spinning through the OpenMP kernels between GEMMs). Library
+// users get the same speed by setting both variables themselves.
 void ensure_passive_openmp(char** argv);
 
 }  // namespace glassbox::kernels
