@@ -1,6 +1,7 @@
 // DType names, sizes, half-precision conversions and dequantisation to f32.
 #include "glassbox/dtype.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -127,8 +128,9 @@ uint16_t f32_to_bf16(float f) {
   return static_cast<uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
 }
 
-void from_f32(void* dst, const float* src, DType t, int64_t n) {
-  if (n < 0) fail("from_f32: negative element count ", n);
+namespace {
+
+void from_f32_serial(void* dst, const float* src, DType t, int64_t n) {
   switch (t) {
     case DType::F32: std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float)); return;
     case DType::F16:
@@ -147,8 +149,23 @@ void from_f32(void* dst, const float* src, DType t, int64_t n) {
       }
       return;
     }
-    default: fail("from_f32: cannot store as ", dtype_name(t), " (expected F32, F16 or BF16)");
+    default: break;
   }
+}
+
+}  // namespace
+
+void from_f32(void* dst, const float* src, DType t, int64_t n) {
+  if (n < 0) fail("from_f32: negative element count ", n);
+  if (t != DType::F32 && t != DType::F16 && t != DType::BF16)
+    fail("from_f32: cannot store as ", dtype_name(t), " (expected F32, F16 or BF16)");
+  // Large arrays go over the OpenMP threads in chunks: the conversion and the
+  // page faults of fresh destination memory both parallelise.
+  constexpr int64_t kChunk = int64_t(1) << 16;
+  const size_t esize = dtype_nbytes(t, 1);
+#pragma omp parallel for schedule(static) if (n > 4 * kChunk)
+  for (int64_t c = 0; c < n; c += kChunk)
+    from_f32_serial(static_cast<uint8_t*>(dst) + size_t(c) * esize, src + c, t, std::min(kChunk, n - c));
 }
 
 void to_f32(float* dst, const void* src_v, DType t, int64_t n) {

@@ -143,6 +143,21 @@ TEST(FromF32, MatchesTheScalarConversionsBitForBit) {
   EXPECT_THROW(from_f32(same.data(), x.data(), DType::Q8_0, 32), Error);
 }
 
+// Arrays of more than four 64 Ki-element chunks are converted in parallel;
+// the chunk edges (and a ragged tail) must not shift or drop anything.
+TEST(FromF32, LargeArraysConvertedInParallelChunksMatchElementByElement) {
+  const int64_t n = 5 * 65536 + 123;
+  std::vector<float> x(static_cast<size_t>(n));
+  uint32_t bits = 12345;
+  for (float& v : x) v = f((bits = bits * 1664525u + 1013904223u) & 0xbfffffffu);  // finite, both signs
+  std::vector<uint16_t> bf(x.size());
+  from_f32(bf.data(), x.data(), DType::BF16, n);
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(bf[i], f32_to_bf16(x[i])) << i;
+  std::vector<float> same(x.size());
+  from_f32(same.data(), x.data(), DType::F32, n);
+  EXPECT_EQ(std::memcmp(same.data(), x.data(), x.size() * 4), 0);
+}
+
 TEST(DType, NamesSizesAndBlocks) {
   EXPECT_EQ(dtype_name(DType::BF16), "BF16");
   EXPECT_EQ(dtype_name(DType::Q8_0), "Q8_0");
