@@ -1,6 +1,6 @@
 // Patching benchmark with the same command line and JSON output as
 // bench/reference_patching.py, so the two can be timed side by side:
-//   bench_patching --model DIR [--tokens 64] [--mode act|act_noreuse|attr] [--corrupt 1]
+//   bench_patching --model DIR [--tokens 64] [--mode act|act_noreuse|attr|acdc|acdc_noreuse] [--corrupt 1]
 //                  [--threads 2] [--repeat 1] [--dump FILE]
 // act:         activation patching of blocks.*.hook_resid_pre by layer x
 //              position (TransformerLens' get_act_patch_resid_pre), Denoise:
@@ -14,6 +14,8 @@
 // attr:        attribution patching of hook_resid_pre, hook_attn_out and
 //              hook_mlp_out by layer x position: one cached clean forward,
 //              one corrupted forward + backward (activation gradients only).
+// acdc:        ACDC circuit discovery on the pair (glassbox only; see below);
+// acdc_noreuse: the same with every edge-ablated run a full forward.
 // `seconds` is the median over --repeat timed runs of the whole analysis
 // (clean run, corrupted run, cells), after one untimed plain forward that
 // pages the weights in. `checksum` is the sum of every grid value, so the two
@@ -37,6 +39,7 @@
 #include <nlohmann/json.hpp>
 
 #include "glassbox/analysis/attribution_patching.h"
+#include "glassbox/analysis/circuit.h"
 #include "glassbox/analysis/patching.h"
 #include "glassbox/cache.h"
 #include "glassbox/error.h"
@@ -83,8 +86,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_patching: needs --model, --tokens >= 2, --repeat >= 1, 1 <= --corrupt < --tokens\n");
     return 2;
   }
-  if (mode != "act" && mode != "act_noreuse" && mode != "attr") {
-    std::fprintf(stderr, "bench_patching: unknown --mode '%s' (expected act, act_noreuse or attr)\n", mode.c_str());
+  if (mode != "act" && mode != "act_noreuse" && mode != "attr" && mode != "acdc" && mode != "acdc_noreuse") {
+    std::fprintf(stderr, "bench_patching: unknown --mode '%s' (expected act, act_noreuse, attr, acdc or acdc_noreuse)\n",
+                 mode.c_str());
     return 2;
   }
   try {
@@ -105,6 +109,34 @@ int main(int argc, char** argv) {
       corrupt[size_t(p)] = int32_t((int64_t(clean[size_t(p)]) + 7777) % V);
     }
     const Batch bc = Batch::single(clean), bx = Batch::single(corrupt);
+
+    if (mode == "acdc" || mode == "acdc_noreuse") {
+      // ACDC (task-metric criterion, tau 0.02, resample ablation) on the same
+      // pair; acdc_noreuse / acdc is the speed-up of starting each edge-ablated
+      // run at its receiver's layer. No reference: TransformerLens has no ACDC.
+      CircuitOptions co;
+      co.method = CircuitMethod::ACDC;
+      co.criterion = CircuitCriterion::Metric;
+      co.threshold = 0.02;
+      co.metric.answer = {clean[size_t(cpos[0])]};
+      co.metric.wrong = {corrupt[size_t(cpos[0])]};
+      co.reuse_prefix = mode == "acdc";
+      Engine e(m);
+      (void)e.logits(bc);
+      std::vector<double> times;
+      Circuit c;
+      for (int r = 0; r < repeat; ++r) {
+        const auto t1 = Clock::now();
+        c = discover_circuit(e, bc, bx, co);
+        times.push_back(seconds_since(t1));
+      }
+      const nlohmann::json out = {{"impl", "glassbox"}, {"mode", mode}, {"tokens", tokens}, {"threads", threads},
+                                  {"seconds", round4(median(times))}, {"n_edges", c.edges.size()},
+                                  {"n_kept", c.n_kept()}, {"forward_runs", c.forward_runs},
+                                  {"circuit_metric", c.circuit_metric}, {"peak_rss_mb", std::round(peak_rss_mb() * 10) / 10}};
+      std::printf("%s\n", out.dump().c_str());
+      return 0;
+    }
 
     PatchingOptions opt;
     opt.metric.kind = MetricKind::LogitDiff;

@@ -168,7 +168,7 @@ nlohmann::json Circuit::to_json() const {
 
 Circuit discover_circuit(Engine& e, const Batch& clean, const Batch& source, const CircuitOptions& opt) {
   check_options(opt);
-  const detail::EdgeAblation ab(e, clean, source, opt.ablation);
+  const detail::EdgeAblation ab(e, clean, source, opt.ablation, opt.reuse_prefix);
   Circuit out;
   out.options = opt;
   static_cast<CircuitGraph&>(out) = ab.graph();

@@ -1,5 +1,6 @@
 #include "analysis/edge_ablation.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -12,13 +13,17 @@ namespace glassbox::analysis::detail {
 
 namespace {
 
-// Every sender's output ([B*T*d]) from one cached run.
-std::vector<std::vector<float>> node_outputs(Engine& e, const Batch& b, const CircuitGraph& g) {
+// Every sender's output ([B*T*d]) from one cached run; with `resid`, also
+// every layer's hook_resid_pre.
+std::vector<std::vector<float>> node_outputs(Engine& e, const Batch& b, const CircuitGraph& g,
+                                             std::vector<std::vector<float>>* resid = nullptr) {
   const Config& c = e.model().config();
   CacheOptions co;
-  co.names = {"blocks.0.hook_resid_pre", "blocks.*.attn.hook_result"};
+  co.names = {resid ? "blocks.*.hook_resid_pre" : "blocks.0.hook_resid_pre", "blocks.*.attn.hook_result"};
   if (!c.attn_only) co.names.push_back("blocks.*.hook_mlp_out");
   const ActivationCache cache = run_with_cache(e, b, co);
+  if (resid)
+    for (int l = 0; l < c.n_layers; ++l) resid->push_back(cached_f32(cache, {Site::resid_pre, l}));
   const int64_t N = b.B * b.T, d = c.d_model, H = c.n_heads;
   std::vector<std::vector<float>> out(g.nodes.size());
   for (size_t i = 0; i < g.nodes.size(); ++i) {
@@ -62,8 +67,8 @@ void project_head(float* act, const float* x, int64_t N, const HeadProj& P, int 
 
 }  // namespace
 
-EdgeAblation::EdgeAblation(Engine& e, const Batch& clean, const Batch& source, AblationKind kind)
-    : e_(e), clean_batch_(clean), g_(circuit_graph(e.model().config())) {
+EdgeAblation::EdgeAblation(Engine& e, const Batch& clean, const Batch& source, AblationKind kind, bool reuse_prefix)
+    : e_(e), clean_batch_(clean), g_(circuit_graph(e.model().config())), reuse_prefix_(reuse_prefix) {
   const Config& c = e.model().config();
   if (kind == AblationKind::Resample) {
     if (source.B != clean.B || source.T != clean.T)
@@ -74,7 +79,8 @@ EdgeAblation::EdgeAblation(Engine& e, const Batch& clean, const Batch& source, A
   if (kind == AblationKind::Mean && source.T != clean.T)
     fail("circuit: mean ablation needs a reference batch as long as the clean one (", clean.T,
          " positions; means are taken per position), got ", source.T);
-  clean_ = node_outputs(e, clean, g_);
+  clean_ = node_outputs(e, clean, g_, reuse_prefix ? &clean_resid_ : nullptr);
+  suffix_.resize(size_t(c.n_layers));
   const int64_t N = clean.B * clean.T, d = c.d_model;
   if (kind == AblationKind::Resample) {
     ablated_ = node_outputs(e, source, g_);
@@ -121,24 +127,40 @@ Tensor EdgeAblation::run(const std::vector<uint8_t>& ablated, LogitsMode mode) c
   std::vector<std::vector<int>> head_receivers(static_cast<size_t>(L));
   std::vector<int> mlp_receiver(static_cast<size_t>(L), -1);
   int logits = -1;
+  int first = int(L) - 1;  // the earliest layer reading an ablated edge (the logits: the last layer's output)
   for (size_t r = 0; r < g_.receivers.size(); ++r) {
     const CircuitNode& n = g_.nodes[size_t(g_.receivers[r].node)];
     if (cut[r].empty()) continue;
     if (n.kind == NodeKind::Head) head_receivers[size_t(n.layer)].push_back(int(r));
     if (n.kind == NodeKind::Mlp) mlp_receiver[size_t(n.layer)] = int(r);
     if (n.kind == NodeKind::Logits) logits = int(r);
+    if (n.kind != NodeKind::Logits) first = std::min(first, n.layer);
   }
-
-  // Senders' outputs in this run (they change when their own inputs are ablated).
-  HookRegistry reg(c);
+  if (!reuse_prefix_) first = 0;
+  // Layers before `first` compute what the clean run did: start the run at
+  // `first` (a model of layers first..), fed the clean residual stream there.
+  if (first > 0 && !suffix_[size_t(first)].model) suffix_[size_t(first)] = layer_suffix(e_.model(), first);
+  Engine& eng = first > 0 ? *suffix_[size_t(first)].engine : e_;
+  HookRegistry reg(eng.model().config());
   std::vector<HookHandle> hs;
+  auto at = [first](Site s, int l) { return HookPoint{s, l - first}; };  // layer l of the full model
+  if (first > 0)
+    hs.push_back(reg.add(HookPoint{Site::resid_pre, 0}, [src = clean_resid_[size_t(first)].data()](
+                                                            TensorView& act, const HookContext&) {
+      std::copy(src, src + act.numel(), act.data);
+    }, HookMode::Replace));  // replace hooks fire before the observers below read it
+
+  // Senders' outputs in this run (they change when their own inputs are ablated;
+  // before `first`, nothing they read is).
   std::vector<std::vector<float>> cur(n_nodes);
   cur[0] = clean_[0];  // nothing is upstream of the input
-  for (int l = 0; l < L; ++l) {
+  for (size_t u = 1; u < n_nodes; ++u)
+    if (sends[u] && g_.nodes[u].layer < first) cur[u] = clean_[u];
+  for (int l = first; l < L; ++l) {
     bool heads = false;
     for (int h = 0; h < H; ++h) heads |= sends[size_t(head0[size_t(l)] + h)] != 0;
     if (heads)
-      hs.push_back(reg.add(HookPoint{Site::result, l}, [&, l](TensorView& act, const HookContext&) {
+      hs.push_back(reg.add(at(Site::result, l), [&, l](TensorView& act, const HookContext&) {
         for (int h = 0; h < H; ++h) {
           const int node = head0[size_t(l)] + h;
           if (!sends[size_t(node)]) continue;
@@ -148,7 +170,7 @@ Tensor EdgeAblation::run(const std::vector<uint8_t>& ablated, LogitsMode mode) c
         }
       }));
     if (mlp[size_t(l)] >= 0 && sends[size_t(mlp[size_t(l)])])
-      hs.push_back(reg.add(HookPoint{Site::mlp_out, l}, [&, l](TensorView& act, const HookContext&) {
+      hs.push_back(reg.add(at(Site::mlp_out, l), [&, l](TensorView& act, const HookContext&) {
         cur[size_t(mlp[size_t(l)])].assign(act.data, act.data + N * d);
       }));
   }
@@ -167,14 +189,14 @@ Tensor EdgeAblation::run(const std::vector<uint8_t>& ablated, LogitsMode mode) c
   // pre-activations; the logits read an edited final residual.
   std::vector<std::vector<float>> head_in(g_.receivers.size());  // normed input per edited head receiver
   std::vector<float> mlp_in;
-  for (int l = 0; l < L; ++l) {
+  for (int l = first; l < L; ++l) {
     const LayerWeights& lw = w.layers[size_t(l)];
     const std::vector<int>& rs = head_receivers[size_t(l)];
     const int mr = mlp_receiver[size_t(l)];
     // With a parallel residual the MLP reads the layer's input, as its heads do.
     const bool mlp_reads_pre = mr >= 0 && c.parallel_residual;
     if (!rs.empty() || mlp_reads_pre)
-      hs.push_back(reg.add(HookPoint{Site::resid_pre, l}, [&, l, rs, mr, mlp_reads_pre](TensorView& act,
+      hs.push_back(reg.add(at(Site::resid_pre, l), [&, l, rs, mr, mlp_reads_pre](TensorView& act,
                                                                                        const HookContext&) {
         const LayerWeights& lw = w.layers[size_t(l)];
         for (int r : rs) {
@@ -197,7 +219,7 @@ Tensor EdgeAblation::run(const std::vector<uint8_t>& ablated, LogitsMode mode) c
         if (mine.empty()) continue;
         // A key / value receiver's node is its group's first query head.
         const int group = port == Port::Q ? 1 : g_.kv_group;
-        hs.push_back(reg.add(HookPoint{sp.first, l}, [&, P = sp.second, mine, group](TensorView& act,
+        hs.push_back(reg.add(at(sp.first, l), [&, P = sp.second, mine, group](TensorView& act,
                                                                                     const HookContext&) {
           for (int r : mine)
             project_head(act.data, head_in[size_t(r)].data(), N, *P, g_.nodes[size_t(g_.receivers[size_t(r)].node)].head / group);
@@ -206,18 +228,18 @@ Tensor EdgeAblation::run(const std::vector<uint8_t>& ablated, LogitsMode mode) c
     }
     if (mr >= 0) {
       if (!mlp_reads_pre)
-        hs.push_back(reg.add(HookPoint{Site::resid_mid, l}, [&, l, mr](TensorView& act, const HookContext&) {
+        hs.push_back(reg.add(at(Site::resid_mid, l), [&, l, mr](TensorView& act, const HookContext&) {
           edited(mr, act.data, mlp_in);
           apply_norm(mlp_in.data(), mlp_in.data(), N, c, w.layers[size_t(l)].ln2_w, w.layers[size_t(l)].ln2_b);
         }));
       // Gated MLPs: hook_pre is the gate projection, hook_pre_linear the up projection.
       const MatRef W_pre = c.gated_mlp ? lw.W_gate : lw.W_in;
       const float* b_pre = c.gated_mlp ? lw.b_gate : lw.b_in;
-      hs.push_back(reg.add(HookPoint{Site::mlp_pre, l}, [&, W_pre, b_pre](TensorView& act, const HookContext&) {
+      hs.push_back(reg.add(at(Site::mlp_pre, l), [&, W_pre, b_pre](TensorView& act, const HookContext&) {
         kernels::matmul_forward(act.data, c.d_mlp, mlp_in.data(), d, W_pre, b_pre, 1, N);
       }, HookMode::Replace));
       if (c.gated_mlp)
-        hs.push_back(reg.add(HookPoint{Site::mlp_pre_linear, l}, [&, W = lw.W_in, b = lw.b_in](TensorView& act,
+        hs.push_back(reg.add(at(Site::mlp_pre_linear, l), [&, W = lw.W_in, b = lw.b_in](TensorView& act,
                                                                                                const HookContext&) {
           kernels::matmul_forward(act.data, c.d_mlp, mlp_in.data(), d, W, b, 1, N);
         }, HookMode::Replace));
@@ -225,11 +247,11 @@ Tensor EdgeAblation::run(const std::vector<uint8_t>& ablated, LogitsMode mode) c
   }
   std::vector<float> final_in;
   if (logits >= 0)
-    hs.push_back(reg.add(HookPoint{Site::resid_post, int(L - 1)}, [&](TensorView& act, const HookContext&) {
+    hs.push_back(reg.add(at(Site::resid_post, int(L - 1)), [&](TensorView& act, const HookContext&) {
       edited(logits, act.data, final_in);
       std::copy(final_in.begin(), final_in.end(), act.data);
     }, HookMode::Replace));
-  return e_.forward(clean_batch_, &reg, nullptr, fo).logits;
+  return eng.forward(clean_batch_, &reg, nullptr, fo).logits;
 }
 
 std::vector<std::vector<float>> receiver_grads(Engine& e, const Batch& batch, const CircuitGraph& g,

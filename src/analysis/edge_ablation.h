@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "analysis/layer_suffix.h"
 #include "glassbox/analysis/circuit.h"
 
 namespace glassbox::analysis::detail {
@@ -22,8 +23,10 @@ namespace glassbox::analysis::detail {
 // each (empty for the logits node); runs of the clean batch with edges ablated.
 class EdgeAblation {
  public:
-  // Validates the model (circuit_graph) and the batches; two cached runs.
-  EdgeAblation(Engine& e, const Batch& clean, const Batch& source, AblationKind kind);
+  // Validates the batches; two cached runs. reuse_prefix: runs start at the
+  // earliest layer with an ablated input, fed the clean residual stream there
+  // (exact: no earlier node reads an ablated edge).
+  EdgeAblation(Engine& e, const Batch& clean, const Batch& source, AblationKind kind, bool reuse_prefix = true);
   const CircuitGraph& graph() const { return g_; }
   const std::vector<float>& clean_out(int node) const { return clean_[size_t(node)]; }
   const std::vector<float>& ablated_out(int node) const { return ablated_[size_t(node)]; }
@@ -35,6 +38,9 @@ class EdgeAblation {
   const Batch& clean_batch_;
   CircuitGraph g_;
   std::vector<std::vector<float>> clean_, ablated_;
+  bool reuse_prefix_;
+  std::vector<std::vector<float>> clean_resid_;     // clean blocks.{l}.hook_resid_pre [B*T*d] per layer
+  mutable std::vector<LayerSuffix> suffix_;         // layers l.. as a model, made on first use
 };
 
 // d metric / d (input of receiver), [B*T*d_model] per receiver of g, from

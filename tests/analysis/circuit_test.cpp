@@ -378,6 +378,25 @@ TEST(Circuit, EveryMethodRecoversTheHandBuiltInductionCircuit) {
   }
 }
 
+// ACDC's runs start at the receiver's layer (prefix reuse): the same circuit
+// and scores as full reruns, on every family.
+TEST_P(CircuitFixture, AcdcWithPrefixReuseMatchesFullRuns) {
+  CircuitOptions o;
+  o.method = CircuitMethod::ACDC;
+  o.metric = logit_diff({3, 4}, {5, 6});
+  o.threshold = 0.02;
+  o.curve_points = 4;
+  const Circuit fast = discover_circuit(e, p.clean, p.corrupt, o);
+  o.reuse_prefix = false;
+  const Circuit full = discover_circuit(e, p.clean, p.corrupt, o);
+  ASSERT_EQ(fast.edges.size(), full.edges.size());
+  for (size_t i = 0; i < fast.edges.size(); ++i) {
+    EXPECT_EQ(fast.edges[i].kept, full.edges[i].kept) << GetParam() << " " << fast.edge_name(fast.edges[i]);
+    EXPECT_NEAR(fast.edges[i].score, full.edges[i].score, 1e-4) << GetParam() << " " << fast.edge_name(fast.edges[i]);
+  }
+  EXPECT_NEAR(fast.circuit_metric, full.circuit_metric, 1e-4 * std::max(1.0, std::fabs(full.circuit_metric)));
+}
+
 // Test 4: tau = 0 keeps every edge whose removal moves the output; a huge tau removes all.
 TEST(Circuit, AcdcThresholdZeroKeepsWhatMattersHugeRemovesAll) {
   const Trainable tr = antest::trained_arithmetic_gpt2();

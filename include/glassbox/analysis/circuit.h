@@ -48,7 +48,8 @@
 //
 // Cost: one or two cached runs for the ablation values, two runs for the
 // clean and fully ablated metrics, then EAP: 1 forward + backward; EAP-IG:
-// ig_steps of them; ACDC: one forward per edge; the curve: one forward per point.
+// ig_steps of them; ACDC: one forward per edge, from the receiver's layer on;
+// the curve: one forward per point.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -123,6 +124,10 @@ struct CircuitOptions {
   int64_t keep_top = 0;      // EAP / EAP-IG: edges kept; 0 = fewest on the curve reaching target_faithfulness
   double target_faithfulness = 0.9;
   int curve_points = 16;     // faithfulness curve: about this many k, log-spaced from 0 to all edges
+  // Edge-ablated runs start at the earliest layer with an ablated input, fed
+  // the clean residual stream there (exact; ACDC, which removes edges from
+  // the logits backwards, skips ever fewer layers). false: full runs.
+  bool reuse_prefix = true;
 };
 
 struct FaithfulnessPoint {
