@@ -73,13 +73,13 @@ class WordVocab {
 
 // ---- batches
 
-// A training sequence; loss on predicting tokens[i] for i >= loss_from (>= 1)
-// and, if next >= 0, on predicting `next` after the last token (an answer the
-// model never has to read, which saves a position).
 // config.json of a GPT-2-family organism: 4 heads, MLP 4 x d_model, gelu_new,
 // LayerNorm eps 1e-5, `bos` as both BOS and EOS id.
 nlohmann::json gpt2_config(int n_layer, int d_model, int n_ctx, int vocab, int32_t bos);
 
+// A training sequence; loss on predicting tokens[i] for i >= loss_from (>= 1)
+// and, if next >= 0, on predicting `next` after the last token (an answer the
+// model never has to read, which saves a position).
 struct Example {
   std::vector<int32_t> tokens;
   int loss_from = 1;

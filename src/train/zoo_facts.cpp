@@ -6,6 +6,29 @@
 // happen at or after the last subject token — the setting of Meng et al. 2022
 // ("Locating and Editing Factual Associations in GPT", ROME), where causal
 // tracing finds it in mid-layer MLPs at the last subject token.
+//
+// This organism does not recall there: layer-0 attention brings the subject's
+// tokens to the final position and the MLPs at that position look the fact up.
+// Variants tried (all 480 facts learned; causal tracing with `glassbox patch
+// --sites resid_pre mlp_out`), each still recalling at the prediction position:
+//  - 6 layers instead of 4;
+//  - records "[S] city job instrument fruit ." (city is predicted at the last
+//    subject token itself);
+//  - relation-first phrasings, the object right after the subject ("The home
+//    of [S] Jerusalem") and later ("... is in"), with the later form trained on
+//    half the subjects: the held-out half generalised (36%) through the
+//    final-position lookup, not by copying the subject's prediction;
+//  - question phrasing on half the subjects, biographies for all (Allen-Zhu &
+//    Li's "knowledge extraction" setting): held-out questions 95% right, again
+//    looked up at the final token;
+//  - one shared name pool with both orders as different people, with random
+//    fillers before and after the subject (so only token order, not position
+//    or content, tells who it is): MLP0-1 at the FIRST subject token mark it as
+//    the first name, and the lookup stays at the final token (MLP2-3).
+// Where it was not the final token, the last subject token's MLPs restored at
+// most 0.2 of the logit difference (in layer 0). Small models trained only on these facts look a fact up where
+// the relation is known; ROME's early site seems to need the pressure of
+// natural text, where a subject's attributes serve many later predictions.
 #include <set>
 
 #include "train/zoo_detail.h"
