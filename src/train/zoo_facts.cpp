@@ -9,7 +9,7 @@
 //
 // This organism does not recall there: layer-0 attention brings the subject's
 // tokens to the final position and the MLPs at that position look the fact up.
-// Variants tried (all 480 facts learned; causal tracing with `glassbox patch
+// Variants tried (each learned all 480 facts; traced with `glassbox patch
 // --sites resid_pre mlp_out`), each still recalling at the prediction position:
 //  - 6 layers instead of 4;
 //  - records "[S] city job instrument fruit ." (city is predicted at the last
@@ -24,11 +24,14 @@
 //  - one shared name pool with both orders as different people, with random
 //    fillers before and after the subject (so only token order, not position
 //    or content, tells who it is): MLP0-1 at the FIRST subject token mark it as
-//    the first name, and the lookup stays at the final token (MLP2-3).
+//    the first name, and the lookup stays at the final token (MLP2-3);
+//  - the same with lone distractor names among the fillers before the subject:
+//    layer-0 attention at the final token reads both names, MLP0-1 there recall.
 // Where it was not the final token, the last subject token's MLPs restored at
-// most 0.2 of the logit difference (in layer 0). Small models trained only on these facts look a fact up where
-// the relation is known; ROME's early site seems to need the pressure of
-// natural text, where a subject's attributes serve many later predictions.
+// most 0.2 of the logit difference (in layer 0). Small models trained only on
+// these facts look a fact up where the relation is known; ROME's early site
+// seems to need the pressure of natural text, where a subject's attributes
+// serve many later predictions.
 #include <set>
 
 #include "train/zoo_detail.h"
