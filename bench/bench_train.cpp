@@ -95,7 +95,7 @@ int run_train(const Args& a) {
   tc.optimizer.beta1 = 0.9f;
   tc.optimizer.beta2 = 0.95f;
   tc.optimizer.eps = 1e-8f;
-  tc.schedule.cosine = false;
+  tc.schedule.decay = Decay::Constant;
   tc.schedule.warmup_steps = 0;
   tc.grad_clip = 1.0f;
   tc.steps = a.warmup + a.repeat;

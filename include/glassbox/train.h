@@ -1,4 +1,4 @@
-// Training: optimisers (AdamW, SGD with Nesterov momentum), warmup + cosine
+// Training: optimisers (AdamW, SGD with Nesterov momentum), warmup + cosine, linear or constant
 // schedule, gradient clipping, evaluation, atomic checkpoint / resume.
 // The same engine forward/backward that serves analysis trains the model.
 #pragma once
@@ -24,10 +24,13 @@ struct OptimizerConfig {
   bool nesterov = true;        // SGD
 };
 
+// After the warmup, the learning rate decays to lr * min_lr_ratio at the
+// last step along a half cosine or a straight line, or stays at lr.
+enum class Decay : uint8_t { Cosine, Linear, Constant };
 struct ScheduleConfig {
   int warmup_steps = 0;        // linear warmup from 0
-  float min_lr_ratio = 0.1f;   // cosine decays to lr * min_lr_ratio at the last step
-  bool cosine = true;          // false: constant after warmup
+  float min_lr_ratio = 0.1f;
+  Decay decay = Decay::Cosine;
 };
 float lr_at(const OptimizerConfig& o, const ScheduleConfig& s, int step, int total_steps);
 

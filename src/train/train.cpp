@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -21,11 +22,15 @@ namespace glassbox {
 
 using detail::OptimizerState;
 
+namespace {
+const std::string kDecayNames[] = {"cosine", "linear", "constant"};  // in Decay's order
+}  // namespace
+
 float lr_at(const OptimizerConfig& o, const ScheduleConfig& s, int step, int total) {
   if (s.warmup_steps > 0 && step < s.warmup_steps) return o.lr * float(step + 1) / float(s.warmup_steps);
-  if (!s.cosine || total <= s.warmup_steps) return o.lr;
-  const double t = double(step - s.warmup_steps) / double(std::max(1, total - s.warmup_steps - 1));
-  const double c = 0.5 * (1 + std::cos(M_PI * std::min(1.0, t)));
+  if (s.decay == Decay::Constant || total <= s.warmup_steps) return o.lr;
+  const double t = std::min(1.0, double(step - s.warmup_steps) / double(std::max(1, total - s.warmup_steps - 1)));
+  const double c = s.decay == Decay::Linear ? 1 - t : 0.5 * (1 + std::cos(M_PI * t));
   return float(o.lr * (s.min_lr_ratio + (1 - s.min_lr_ratio) * c));
 }
 
@@ -50,7 +55,13 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
       const auto& s = j["schedule"];
       get(s, "warmup_steps", c.schedule.warmup_steps);
       get(s, "min_lr_ratio", c.schedule.min_lr_ratio);
-      get(s, "cosine", c.schedule.cosine);
+      std::string decay = "cosine";
+      if (s.contains("cosine")) decay = s["cosine"].get<bool>() ? "cosine" : "constant";  // before "decay" existed
+      get(s, "decay", decay);
+      const auto d = std::find(std::begin(kDecayNames), std::end(kDecayNames), decay);
+      if (d == std::end(kDecayNames))
+        fail("train config: schedule.decay must be \"cosine\", \"linear\" or \"constant\", got \"", decay, "\"");
+      c.schedule.decay = static_cast<Decay>(d - std::begin(kDecayNames));
     }
     get(j, "steps", c.steps);
     get(j, "stop_at", c.stop_at);
@@ -79,7 +90,7 @@ nlohmann::json TrainConfig::to_json() const {
             {"eps", optimizer.eps}, {"weight_decay", optimizer.weight_decay}, {"momentum", optimizer.momentum},
             {"nesterov", optimizer.nesterov}}},
           {"schedule",
-           {{"warmup_steps", schedule.warmup_steps}, {"min_lr_ratio", schedule.min_lr_ratio}, {"cosine", schedule.cosine}}},
+           {{"warmup_steps", schedule.warmup_steps}, {"min_lr_ratio", schedule.min_lr_ratio}, {"decay", kDecayNames[static_cast<size_t>(schedule.decay)]}}},
           {"steps", steps}, {"stop_at", stop_at}, {"grad_clip", grad_clip}, {"seed", seed}, {"eval_every", eval_every},
           {"eval_batches", eval_batches}, {"log_every", log_every}, {"checkpoint_every", checkpoint_every},
           {"out_dir", out_dir}, {"resume", resume}, {"progress", progress}};

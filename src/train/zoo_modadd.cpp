@@ -79,7 +79,7 @@ Recipe recipe(uint64_t seed) {
   r.train.optimizer.weight_decay = 1.0f;
   r.train.optimizer.beta2 = 0.98f;
   r.train.schedule.warmup_steps = 10;
-  r.train.schedule.cosine = false;
+  r.train.schedule.decay = Decay::Constant;
   r.train.grad_clip = 0;
   r.train.eval_every = 100;
   r.train.eval_batches = 1;

@@ -62,6 +62,18 @@ TEST(Schedule, WarmupThenCosineToMinimum) {
   EXPECT_NEAR(lr_at(o, s, 59, 110), 0.55f, 0.02f);
 }
 
+TEST(Schedule, LinearDecayAndConstant) {
+  OptimizerConfig o;
+  o.lr = 2.0f;
+  ScheduleConfig s{.warmup_steps = 0, .min_lr_ratio = 0.0f, .decay = Decay::Linear};
+  EXPECT_FLOAT_EQ(lr_at(o, s, 0, 101), 2.0f);
+  EXPECT_NEAR(lr_at(o, s, 25, 101), 1.5f, 1e-6f);
+  EXPECT_NEAR(lr_at(o, s, 50, 101), 1.0f, 1e-6f);
+  EXPECT_NEAR(lr_at(o, s, 100, 101), 0.0f, 1e-6f);
+  s.decay = Decay::Constant;
+  EXPECT_FLOAT_EQ(lr_at(o, s, 100, 101), 2.0f);
+}
+
 TEST(Optimizer, AdamWFirstStepMovesByLrTimesSign) {
   Param p{"w.weight", Tensor::zeros({2, 2}), Tensor::zeros({2, 2})};
   const float g[4] = {0.5f, -2.f, 1e-3f, 0.f};
@@ -180,8 +192,14 @@ TEST(TrainConfig, BadFieldsAreNamed) {
   EXPECT_THROW(TrainConfig::from_json({{"steps", "many"}}), Error);
   EXPECT_THROW(TrainConfig::from_json({{"optimizer", {{"kind", "lion"}}}}), Error);
   EXPECT_THROW(TrainConfig::from_json({{"steps", 0}}), Error);
-  const TrainConfig c = TrainConfig::from_json({{"steps", 5}, {"optimizer", {{"kind", "sgd"}, {"lr", 0.5}}}});
+  EXPECT_THROW(TrainConfig::from_json({{"schedule", {{"decay", "exponential"}}}}), Error);
+  const TrainConfig c = TrainConfig::from_json(
+      {{"steps", 5}, {"optimizer", {{"kind", "sgd"}, {"lr", 0.5}}}, {"schedule", {{"decay", "linear"}}}});
+  EXPECT_EQ(c.schedule.decay, Decay::Linear);
   EXPECT_EQ(TrainConfig::from_json(c.to_json()).to_json(), c.to_json());
+  // Configs and manifests written before "decay" existed say "cosine": true / false.
+  EXPECT_EQ(TrainConfig::from_json({{"schedule", {{"cosine", false}}}}).schedule.decay, Decay::Constant);
+  EXPECT_EQ(TrainConfig::from_json({{"schedule", {{"cosine", true}}}}).schedule.decay, Decay::Cosine);
 }
 
 // Whole-model gradients by central differences for the layouts the PyTorch

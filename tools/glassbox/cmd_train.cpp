@@ -42,7 +42,7 @@ Command add_train_command(CLI::App& parent) {
   cmd->footer("Config: {\"model\": {config.json fields} | \"init_from\": DIR, \"tokenizer\": FILE, "
               "\"data\": {\"text\": FILE, \"val_fraction\": 0.05, \"batch_size\": 8, \"seq_len\": 128}, "
               "\"train\": {\"steps\", \"optimizer\": {\"kind\": adamw|sgd, \"lr\", \"weight_decay\", ...}, "
-              "\"schedule\": {\"warmup_steps\", \"min_lr_ratio\"}, \"grad_clip\", \"seed\", \"eval_every\", "
+              "\"schedule\": {\"warmup_steps\", \"min_lr_ratio\", \"decay\": cosine|linear|constant}, \"grad_clip\", \"seed\", \"eval_every\", "
               "\"checkpoint_every\", \"out_dir\"}}. An interrupted run resumes from out_dir/checkpoint.");
   cmd->add_option("config", o->config, "Training config (JSON)")->required()->check(CLI::ExistingFile);
   add_json_flag(*cmd, o->json);

@@ -74,10 +74,10 @@ struct TunedLensTrainOptions {
   int64_t rows = 8;        // windows per step
   int64_t seq_len = 64;    // tokens per window (at most the model's context)
   // The package's defaults: SGD with Nesterov momentum 0.9, lr 1, weight
-  // decay 1e-3, global gradient norm clipped to 1 (its schedule decays
-  // linearly to 0; cosine to 0 here).
+  // decay 1e-3, global gradient norm clipped to 1, learning rate decaying
+  // linearly to 0.
   OptimizerConfig optimizer{.kind = "sgd", .lr = 1.0f, .weight_decay = 1e-3f, .momentum = 0.9f, .nesterov = true};
-  ScheduleConfig schedule{.warmup_steps = 0, .min_lr_ratio = 0.0f, .cosine = true};
+  ScheduleConfig schedule{.warmup_steps = 0, .min_lr_ratio = 0.0f, .decay = Decay::Linear};
   float grad_clip = 1.0f;  // 0 = off
   uint64_t seed = 0;       // window offsets
 };
