@@ -45,6 +45,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (dtype != "f32" && dtype != "bf16" && dtype != "f16") {
+    std::fprintf(stderr, "bench_forward: unknown --dtype '%s' (expected f32, bf16 or f16)\n", dtype.c_str());
+    return 2;
+  }
   try {
     kernels::set_num_threads(threads);
     const auto t0 = Clock::now();

@@ -37,22 +37,10 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
 }
 
 Tensor Tensor::from_f32(const float* src, const Shape& shape, DType dtype) {
-  Tensor t = zeros(shape, dtype);
-  const int64_t n = t.numel();
-  switch (dtype) {
-    case DType::F32: std::memcpy(t.data, src, size_t(n) * 4); break;
-    case DType::F16: {
-      auto* d = static_cast<uint16_t*>(t.data);
-      for (int64_t i = 0; i < n; ++i) d[i] = f32_to_f16(src[i]);
-      break;
-    }
-    case DType::BF16: {
-      auto* d = static_cast<uint16_t*>(t.data);
-      for (int64_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
-      break;
-    }
-    default: fail("tensor: storage dtype must be F32, F16 or BF16, got ", dtype_name(dtype));
-  }
+  if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16)
+    fail("tensor: storage dtype must be F32, F16 or BF16, got ", dtype_name(dtype));
+  Tensor t = empty(shape, dtype);  // from_f32 writes every element
+  glassbox::from_f32(t.data, src, dtype, t.numel());
   return t;
 }
 

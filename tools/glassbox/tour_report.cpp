@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 
