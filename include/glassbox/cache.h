@@ -31,7 +31,7 @@ class ActivationCache {
   static ActivationCache load(const std::string& path);
 };
 
-// Bytes the run needs (arena + cached tensors) — what max_memory is checked against.
+// Bytes the run needs (per-site scratch + cached tensors) — what max_memory is checked against.
 size_t estimate_cache_run_bytes(const Engine& e, const Batch& b, const CacheOptions& o);
 
 ActivationCache run_with_cache(Engine& e, const Batch& b, const CacheOptions& o = {},

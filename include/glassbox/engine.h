@@ -1,11 +1,12 @@
-// The forward pass. One Engine per model and thread; it owns the activation
-// arena (reused across calls) and fires hooks at every site.
+// The forward and backward passes. One Engine per model and thread. It owns
+// one scratch buffer per hook site (reused by every layer and every call) and
+// recycles the tensors of kept sites the caller has let go of; it fires
+// hooks at every site.
 #pragma once
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "glassbox/hooks.h"
@@ -37,14 +38,27 @@ struct KVCache {
 };
 
 enum class LogitsMode : uint8_t { All, Last, None };
+std::string to_string(LogitsMode m);  // "all", "last", "none"
+LogitsMode logits_mode_from_string(std::string_view s);
 
 struct ForwardOptions {
   LogitsMode logits = LogitsMode::All;
-  // Hook sites whose activations outlive the pass (the cache): their arena
-  // slices are allocated as separate tensors and returned in `kept`.
-  std::set<std::pair<int, int>> keep;  // {int(Site), layer}
-  bool compute_result = false;         // per-head attn.hook_result even without a hook on it
-  bool for_backward = false;           // also keep what Engine::backward needs
+  // Hook sites whose activations outlive the pass (the cache): they are
+  // written straight into tensors of their own, returned in ForwardResult.
+  HookSet keep;
+  bool compute_result = false;  // per-head attn.hook_result even without a hook on it
+  bool for_backward = false;    // also keep what Engine::backward needs
+  // TransformerLens' start_at_layer: skip the embeddings and the blocks before
+  // this one, starting from `start_resid`, the residual stream entering block
+  // start_at_layer ([B, T, d_model] for the batch's T positions; the value
+  // blocks.{start_at_layer}.hook_resid_pre would have, and that hook fires on
+  // it). start_at_layer == n_layers runs only ln_final and the unembedding.
+  int start_at_layer = 0;
+  const float* start_resid = nullptr;
+  // TransformerLens' stop_at_layer: run the blocks before this one only (-1:
+  // all of them and the unembedding). The pass computes no logits and returns
+  // the residual stream entering block stop_at_layer in ForwardResult::resid.
+  int stop_at_layer = -1;
 };
 
 // The engine keeps a reference to the last pass's logits and kept tensors:
@@ -52,8 +66,14 @@ struct ForwardOptions {
 // faults for a training step's activations), never memory still referenced.
 // Released results thus stay allocated until the next pass or ~Engine.
 struct ForwardResult {
-  Tensor logits;                                // [B, T, V], [B, 1, V] (Last) or empty
+  Tensor logits;                                   // [B, T, V], [B, 1, V] (Last) or empty
+  Tensor resid;                                    // [B, T, d_model] after stop_at_layer, else empty
   std::vector<std::pair<HookPoint, Tensor>> kept;  // in forward order
+  int start_at_layer = 0;                          // as run (backward stops there)
+
+  // The kept activation at p; Error naming the hook when it was not kept.
+  const Tensor& get(HookPoint p) const;
+  const Tensor* find(HookPoint p) const;  // null when not kept
 };
 
 class Engine {
@@ -76,11 +96,14 @@ class Engine {
   // d(metric)/d(activation) at their sites; if `weight_grads` is given (a
   // Weights of views into gradient buffers laid out like the model's weights,
   // see Trainable), weight gradients are ACCUMULATED into it. Gradients flow
-  // through replaced activations as through the identity.
+  // through replaced activations as through the identity. A pass run from
+  // start_at_layer stops there: `d_start_resid` (optional, [B, T, d_model])
+  // receives d(metric)/d(start_resid), and no embedding gradient is formed.
   void backward(const Batch& batch, const ForwardResult& fwd, const float* dlogits,
-                const HookRegistry* hooks = nullptr, const Weights* weight_grads = nullptr);
+                const HookRegistry* hooks = nullptr, const Weights* weight_grads = nullptr,
+                float* d_start_resid = nullptr);
 
-  // Bytes the arena needs for a batch (scratch + kept slices), for memory limits.
+  // Bytes a pass needs for a batch (scratch + kept slices), for memory limits.
   size_t estimate_bytes(int64_t B, int64_t T, const ForwardOptions& opt) const;
 
  private:

@@ -2,44 +2,38 @@
 // fires at each site. A hook either observes (read the activation) or
 // replaces (write it in place before the model continues).
 #pragma once
+#include <compare>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "glassbox/config.h"
+#include "glassbox/sites.h"
 #include "glassbox/tensor.h"
 
 namespace glassbox {
-
-enum class Site : uint8_t {
-  embed, pos_embed,                                  // global
-  resid_pre, ln1_scale, ln1_normalized,              // per layer ...
-  q, k, v, rot_q, rot_k, attn_scores, pattern, z, result, attn_out,
-  resid_mid, ln2_scale, ln2_normalized,
-  mlp_pre, mlp_pre_linear, mlp_post, mlp_out, resid_post,
-  ln_final_scale, ln_final_normalized,               // global
-  COUNT
-};
-constexpr int kSiteCount = int(Site::COUNT);
-
-bool site_is_global(Site s);   // hook_embed, hook_pos_embed, ln_final.*
-const char* site_suffix(Site s);  // "attn.hook_pattern", "hook_resid_pre", "ln_final.hook_scale" ...
 
 // A typed hook id: {site, layer} (layer = -1 for global sites).
 struct HookPoint {
   Site site = Site::embed;
   int layer = -1;
   std::string name() const;  // "blocks.3.attn.hook_pattern", "hook_embed"
-  bool operator==(const HookPoint&) const = default;
+  // Ordered by site, then layer (what std::set / std::map keys need).
+  auto operator<=>(const HookPoint&) const = default;
 };
+using HookSet = std::set<HookPoint>;
 
 // Whether the site exists in this architecture (rot_q only with rotary,
 // resid_mid not with parallel residual, MLP sites not in attention-only models ...).
 bool site_exists(Site s, const Config& c);
 // Shape of the activation for a batch: [B, T, d_model], [B, n_heads, Tq, Tk] ...
 Shape site_shape(Site s, const Config& c, int64_t B, int64_t Tq, int64_t Tk);
+// Whether Engine::backward reads the site's forward value in this architecture.
+bool site_needed_for_backward(Site s, const Config& c);
 
 std::vector<HookPoint> all_hook_points(const Config& c);
 // Parses an exact name. Error listing the closest valid names when unknown.
@@ -57,6 +51,8 @@ struct HookContext {
 using HookFn = std::function<void(TensorView& act, const HookContext& ctx)>;
 // Grad hooks receive d(metric)/d(activation) during Engine::backward.
 enum class HookMode : uint8_t { Observe, Replace, Grad };
+std::string to_string(HookMode m);            // "observe", "replace", "grad"
+HookMode hook_mode_from_string(std::string_view s);
 
 class HookRegistry;
 

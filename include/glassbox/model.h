@@ -14,6 +14,7 @@
 namespace glassbox {
 
 class Tokenizer;
+struct ModelFactory;  // internal (src/arch): the loaders and Trainable, the only places a Model is made
 
 // One tensor of the checkpoint as stored (for `glassbox info`).
 struct StoredTensorInfo {
@@ -39,13 +40,14 @@ class Model {
   size_t converted_bytes() const;   // bytes of weights converted at load (not mapped)
   const Tokenizer* tokenizer() const { return tokenizer_.get(); }  // null if none found
 
-  // Internal: used by loaders and the trainer.
-  struct Storage;
+  struct Storage;  // what the weights point into (mappings, converted buffers); internal
+
+ private:
+  friend struct ModelFactory;
   Model(Config cfg, Weights w, std::shared_ptr<Storage> storage, std::string source,
         int64_t n_params, std::vector<StoredTensorInfo> stored);
   void set_tokenizer(std::shared_ptr<const Tokenizer> t) { tokenizer_ = std::move(t); }
 
- private:
   Config cfg_;
   Weights w_;
   std::shared_ptr<Storage> storage_;

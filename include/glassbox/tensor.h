@@ -23,8 +23,8 @@ struct TensorView {
 };
 
 // An owned tensor of any storage dtype (F32 / F16 / BF16 for caches).
-// Storage is shared so copies are cheap and a view into an arena can keep
-// the arena alive.
+// Storage is shared so copies are cheap; the engine hands kept activations
+// out as Tensors and reuses their memory once every holder lets go.
 struct Tensor {
   DType dtype = DType::F32;
   Shape shape;

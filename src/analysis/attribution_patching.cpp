@@ -35,7 +35,7 @@ std::vector<PatchGrid> attribution_patching(Engine& e, const Batch& clean, const
   // The base run: forward keeping the swept sites, backward from the metric
   // with gradient hooks collecting d metric / d activation at every swept site.
   HookRegistry reg(c);
-  std::map<std::pair<int, int>, std::vector<float>> grads;
+  std::map<HookPoint, std::vector<float>> grads;
   std::vector<HookHandle> hs;
   ForwardOptions fo;
   fo.for_backward = true;
@@ -43,17 +43,15 @@ std::vector<PatchGrid> attribution_patching(Engine& e, const Batch& clean, const
   if (opt.metric.pos == -1) fo.logits = LogitsMode::Last;
   for (Site s : sites) {
     fo.compute_result |= s == Site::result;
-    for (int l = 0; l < L; ++l) fo.keep.insert({int(s), l});
+    for (int l = 0; l < L; ++l) fo.keep.insert({s, l});
     hs.push_back(reg.add(std::string("blocks.*.") + site_suffix(s), [&grads](TensorView& g, const HookContext& ctx) {
-      grads[{int(ctx.point.site), ctx.point.layer}].assign(g.data, g.data + g.numel());
+      grads[ctx.point].assign(g.data, g.data + g.numel());
     }, HookMode::Grad));
   }
   const ForwardResult fwd = e.forward(base, &reg, nullptr, fo);
   Tensor dlogits;
   const double v_base = opt.metric.value(fwd.logits, T, &dlogits);
   e.backward(base, fwd, dlogits.f32(), &reg);
-  std::map<std::pair<int, int>, const Tensor*> acts;
-  for (const auto& [p, t] : fwd.kept) acts[{int(p.site), p.layer}] = &t;
 
   const double v_clean = denoise ? v_source : v_base, v_corrupt = denoise ? v_base : v_source;
   if (opt.metric.normalize && v_clean == v_corrupt)
@@ -79,8 +77,8 @@ std::vector<PatchGrid> attribution_patching(Engine& e, const Batch& clean, const
     g.n_cols = g.by_head ? (s == Site::pattern ? shape[1] : shape[2]) : T;
     for (int l = 0; l < L; ++l) {
       const HookPoint hp{s, l};
-      const std::vector<float>& gr = grads.at({int(s), l});
-      const float* a_base = acts.at({int(s), l})->f32();
+      const std::vector<float>& gr = grads.at(hp);
+      const float* a_base = fwd.get(hp).f32();
       const float* a_src = src[hp.name()].f32();
       std::vector<double> est(static_cast<size_t>(g.n_cols), 0.0);
       if (s == Site::pattern) {  // [B, H, T, T]

@@ -80,7 +80,13 @@ EdgeAblation::EdgeAblation(Engine& e, const Batch& clean, const Batch& source, A
     fail("circuit: mean ablation needs a reference batch as long as the clean one (", clean.T,
          " positions; means are taken per position), got ", source.T);
   clean_ = node_outputs(e, clean, g_, reuse_prefix ? &clean_resid_ : nullptr);
-  suffix_.resize(size_t(c.n_layers));
+  head0_.assign(size_t(c.n_layers), 0);
+  mlp_.assign(size_t(c.n_layers), -1);
+  for (size_t i = 0; i < g_.nodes.size(); ++i) {
+    const CircuitNode& n = g_.nodes[i];
+    if (n.kind == NodeKind::Head && n.head == 0) head0_[size_t(n.layer)] = int(i);
+    if (n.kind == NodeKind::Mlp) mlp_[size_t(n.layer)] = int(i);
+  }
   const int64_t N = clean.B * clean.T, d = c.d_model;
   if (kind == AblationKind::Resample) {
     ablated_ = node_outputs(e, source, g_);
@@ -95,163 +101,200 @@ EdgeAblation::EdgeAblation(Engine& e, const Batch& clean, const Batch& source, A
   clean_.back().clear();
 }
 
-Tensor EdgeAblation::run(const std::vector<uint8_t>& ablated, LogitsMode mode) const {
-  const Config& c = e_.model().config();
-  const Weights& w = e_.model().weights();
-  if (ablated.size() != g_.edges.size())
-    fail("circuit: ", ablated.size(), " edge flags for a graph of ", g_.edges.size(), " edges");
-  const int64_t N = clean_batch_.B * clean_batch_.T, d = c.d_model, H = c.n_heads, L = c.n_layers;
-  const size_t n_nodes = g_.nodes.size();
-  ForwardOptions fo;
-  fo.logits = mode;
-
-  // cut[r]: senders whose edge into receiver r is ablated.
-  std::vector<std::vector<int>> cut(g_.receivers.size());
-  std::vector<uint8_t> sends(n_nodes, 0);
+// What a run with ablated edges must do, worked out from the edge flags.
+struct EdgePlan {
+  std::vector<std::vector<int>> cut;             // per receiver: senders whose edge into it is ablated
+  std::vector<uint8_t> sends;                    // per node: a cut edge leaves it
+  std::vector<std::vector<int>> head_receivers;  // per layer: its heads' receivers with a cut input
+  std::vector<int> mlp_receiver;                 // per layer: its MLP's receiver with a cut input, or -1
+  int logits = -1;                               // the logits' receiver, when one of its inputs is cut
+  int first = 0;                                 // where the run starts: the earliest layer reading a cut edge
   bool any = false;
+};
+
+EdgePlan plan_edges(const CircuitGraph& g, const std::vector<uint8_t>& ablated, int L, bool reuse_prefix) {
+  EdgePlan p;
+  p.cut.resize(g.receivers.size());
+  p.sends.assign(g.nodes.size(), 0);
+  p.head_receivers.resize(size_t(L));
+  p.mlp_receiver.assign(size_t(L), -1);
   for (size_t i = 0; i < ablated.size(); ++i)
     if (ablated[i]) {
-      cut[size_t(g_.edges[i].receiver)].push_back(g_.edges[i].from);
-      sends[size_t(g_.edges[i].from)] = 1;
-      any = true;
+      p.cut[size_t(g.edges[i].receiver)].push_back(g.edges[i].from);
+      p.sends[size_t(g.edges[i].from)] = 1;
+      p.any = true;
     }
-  if (!any) return e_.forward(clean_batch_, nullptr, nullptr, fo).logits;
+  p.first = L - 1;  // the logits read the last layer's output
+  for (size_t r = 0; r < g.receivers.size(); ++r) {
+    if (p.cut[r].empty()) continue;
+    const CircuitNode& n = g.nodes[size_t(g.receivers[r].node)];
+    if (n.kind == NodeKind::Head) p.head_receivers[size_t(n.layer)].push_back(int(r));
+    if (n.kind == NodeKind::Mlp) p.mlp_receiver[size_t(n.layer)] = int(r);
+    if (n.kind == NodeKind::Logits) p.logits = int(r);
+    if (n.kind != NodeKind::Logits) p.first = std::min(p.first, n.layer);
+  }
+  if (!reuse_prefix) p.first = 0;
+  return p;
+}
 
-  // Node index of layer l's head 0 and MLP; receivers of layer l's heads.
-  std::vector<int> head0(static_cast<size_t>(L)), mlp(static_cast<size_t>(L), -1);
-  for (size_t i = 0; i < n_nodes; ++i) {
-    const CircuitNode& n = g_.nodes[i];
-    if (n.kind == NodeKind::Head && n.head == 0) head0[size_t(n.layer)] = int(i);
-    if (n.kind == NodeKind::Mlp) mlp[size_t(n.layer)] = int(i);
-  }
-  std::vector<std::vector<int>> head_receivers(static_cast<size_t>(L));
-  std::vector<int> mlp_receiver(static_cast<size_t>(L), -1);
-  int logits = -1;
-  int first = int(L) - 1;  // the earliest layer reading an ablated edge (the logits: the last layer's output)
-  for (size_t r = 0; r < g_.receivers.size(); ++r) {
-    const CircuitNode& n = g_.nodes[size_t(g_.receivers[r].node)];
-    if (cut[r].empty()) continue;
-    if (n.kind == NodeKind::Head) head_receivers[size_t(n.layer)].push_back(int(r));
-    if (n.kind == NodeKind::Mlp) mlp_receiver[size_t(n.layer)] = int(r);
-    if (n.kind == NodeKind::Logits) logits = int(r);
-    if (n.kind != NodeKind::Logits) first = std::min(first, n.layer);
-  }
-  if (!reuse_prefix_) first = 0;
-  // Layers before `first` compute what the clean run did: start the run at
-  // `first` (a model of layers first..), fed the clean residual stream there.
-  if (first > 0 && !suffix_[size_t(first)].model) suffix_[size_t(first)] = layer_suffix(e_.model(), first);
-  Engine& eng = first > 0 ? *suffix_[size_t(first)].engine : e_;
-  HookRegistry reg(eng.model().config());
-  std::vector<HookHandle> hs;
-  auto at = [first](Site s, int l) { return HookPoint{s, l - first}; };  // layer l of the full model
-  if (first > 0)
-    hs.push_back(reg.add(HookPoint{Site::resid_pre, 0}, [src = clean_resid_[size_t(first)].data()](
-                                                            TensorView& act, const HookContext&) {
-      std::copy(src, src + act.numel(), act.data);
-    }, HookMode::Replace));  // replace hooks fire before the observers below read it
-
-  // Senders' outputs in this run (they change when their own inputs are ablated;
-  // before `first`, nothing they read is).
-  std::vector<std::vector<float>> cur(n_nodes);
-  cur[0] = clean_[0];  // nothing is upstream of the input
-  for (size_t u = 1; u < n_nodes; ++u)
-    if (sends[u] && g_.nodes[u].layer < first) cur[u] = clean_[u];
-  for (int l = first; l < L; ++l) {
-    bool heads = false;
-    for (int h = 0; h < H; ++h) heads |= sends[size_t(head0[size_t(l)] + h)] != 0;
-    if (heads)
-      hs.push_back(reg.add(at(Site::result, l), [&, l](TensorView& act, const HookContext&) {
-        for (int h = 0; h < H; ++h) {
-          const int node = head0[size_t(l)] + h;
-          if (!sends[size_t(node)]) continue;
-          cur[size_t(node)].resize(size_t(N * d));
-          for (int64_t t = 0; t < N; ++t)
-            std::memcpy(&cur[size_t(node)][size_t(t * d)], act.data + (t * H + h) * d, size_t(d) * 4);
-        }
-      }));
-    if (mlp[size_t(l)] >= 0 && sends[size_t(mlp[size_t(l)])])
-      hs.push_back(reg.add(at(Site::mlp_out, l), [&, l](TensorView& act, const HookContext&) {
-        cur[size_t(mlp[size_t(l)])].assign(act.data, act.data + N * d);
-      }));
-  }
-  // The residual `x` [N, d] as receiver r reads it: += ablated_u - out_u for each cut sender u.
-  auto edited = [&](int r, const float* x, std::vector<float>& out) {
-    out.assign(x, x + N * d);
-    for (int u : cut[size_t(r)]) {
-      const float* a = ablated_[size_t(u)].data();
-      const float* o = cur[size_t(u)].data();
-      for (int64_t i = 0; i < N * d; ++i) out[size_t(i)] += a[i] - o[i];
+// One run of the clean batch with a plan's edges ablated. Observe hooks record
+// the senders' outputs as this run computes them (they change when their own
+// inputs are ablated); replace hooks rebuild each receiver's input from the
+// residual stream it reads, minus its cut senders' outputs plus their ablated
+// values: a head's query / key / value input re-projects its slice of
+// hook_q / hook_k / hook_v, an MLP its pre-activations, the logits read an
+// edited final residual.
+class EdgeRun {
+ public:
+  EdgeRun(const EdgeAblation& ea, const EdgePlan& plan)
+      : ea_(ea), p_(plan), c_(ea.e_.model().config()), w_(ea.e_.model().weights()), reg_(c_),
+        N_(ea.clean_batch_.B * ea.clean_batch_.T), cur_(ea.g_.nodes.size()), head_in_(ea.g_.receivers.size()) {
+    capture_senders();
+    for (int l = p_.first; l < c_.n_layers; ++l) {
+      edit_heads(l);
+      edit_mlp(l);
     }
-  };
+    edit_logits();
+  }
 
-  // Receivers: a head's query / key / value input re-projects its slice of
-  // hook_q / hook_k / hook_v from its own edited residual; MLPs their
-  // pre-activations; the logits read an edited final residual.
-  std::vector<std::vector<float>> head_in(g_.receivers.size());  // normed input per edited head receiver
-  std::vector<float> mlp_in;
-  for (int l = first; l < L; ++l) {
-    const LayerWeights& lw = w.layers[size_t(l)];
-    const std::vector<int>& rs = head_receivers[size_t(l)];
-    const int mr = mlp_receiver[size_t(l)];
-    // With a parallel residual the MLP reads the layer's input, as its heads do.
-    const bool mlp_reads_pre = mr >= 0 && c.parallel_residual;
-    if (!rs.empty() || mlp_reads_pre)
-      hs.push_back(reg.add(at(Site::resid_pre, l), [&, l, rs, mr, mlp_reads_pre](TensorView& act,
-                                                                                       const HookContext&) {
-        const LayerWeights& lw = w.layers[size_t(l)];
-        for (int r : rs) {
-          std::vector<float>& x = head_in[size_t(r)];
-          edited(r, act.data, x);
-          apply_norm(x.data(), x.data(), N, c, lw.ln1_w, lw.ln1_b);
-        }
-        if (mlp_reads_pre) {
-          edited(mr, act.data, mlp_in);
-          apply_norm(mlp_in.data(), mlp_in.data(), N, c, lw.ln2_w, lw.ln2_b);
-        }
-      }));
-    if (!rs.empty()) {
-      const std::pair<Port, std::pair<Site, const HeadProj*>> projections[] = {
-          {Port::Q, {Site::q, &lw.W_Q}}, {Port::K, {Site::k, &lw.W_K}}, {Port::V, {Site::v, &lw.W_V}}};
-      for (const auto& [port, sp] : projections) {
-        std::vector<int> mine;
-        for (int r : rs)
-          if (g_.receivers[size_t(r)].port == port) mine.push_back(r);
-        if (mine.empty()) continue;
-        // A key / value receiver's node is its group's first query head.
-        const int group = port == Port::Q ? 1 : g_.kv_group;
-        hs.push_back(reg.add(at(sp.first, l), [&, P = sp.second, mine, group](TensorView& act,
-                                                                                    const HookContext&) {
-          for (int r : mine)
-            project_head(act.data, head_in[size_t(r)].data(), N, *P, g_.nodes[size_t(g_.receivers[size_t(r)].node)].head / group);
-        }, HookMode::Replace));
-      }
-    }
-    if (mr >= 0) {
-      if (!mlp_reads_pre)
-        hs.push_back(reg.add(at(Site::resid_mid, l), [&, l, mr](TensorView& act, const HookContext&) {
-          edited(mr, act.data, mlp_in);
-          apply_norm(mlp_in.data(), mlp_in.data(), N, c, w.layers[size_t(l)].ln2_w, w.layers[size_t(l)].ln2_b);
+  Tensor run(LogitsMode mode) {
+    ForwardOptions fo;
+    fo.logits = mode;
+    fo.start_at_layer = p_.first;
+    // Layers before `first` compute what the clean run did: start there from the clean residual stream.
+    if (p_.first > 0) fo.start_resid = ea_.clean_resid_[size_t(p_.first)].data();
+    return ea_.e_.forward(ea_.clean_batch_, &reg_, nullptr, fo).logits;
+  }
+
+ private:
+  void capture_senders() {
+    const int64_t d = c_.d_model, H = c_.n_heads, N = N_;
+    cur_[0] = ea_.clean_[0];  // nothing is upstream of the input
+    for (size_t u = 1; u < cur_.size(); ++u)
+      if (p_.sends[u] && ea_.g_.nodes[u].layer < p_.first) cur_[u] = ea_.clean_[u];  // nothing they read is cut
+    for (int l = p_.first; l < c_.n_layers; ++l) {
+      const int head0 = ea_.head0_[size_t(l)], mlp = ea_.mlp_[size_t(l)];
+      bool heads = false;
+      for (int h = 0; h < H; ++h) heads |= p_.sends[size_t(head0 + h)] != 0;
+      if (heads)
+        hs_.push_back(reg_.add(HookPoint{Site::result, l}, [this, head0, H, d, N](TensorView& act, const HookContext&) {
+          for (int h = 0; h < H; ++h) {
+            if (!p_.sends[size_t(head0 + h)]) continue;
+            std::vector<float>& out = cur_[size_t(head0 + h)];
+            out.resize(size_t(N * d));
+            for (int64_t t = 0; t < N; ++t) std::memcpy(&out[size_t(t * d)], act.data + (t * H + h) * d, size_t(d) * 4);
+          }
         }));
-      // Gated MLPs: hook_pre is the gate projection, hook_pre_linear the up projection.
-      const MatRef W_pre = c.gated_mlp ? lw.W_gate : lw.W_in;
-      const float* b_pre = c.gated_mlp ? lw.b_gate : lw.b_in;
-      hs.push_back(reg.add(at(Site::mlp_pre, l), [&, W_pre, b_pre](TensorView& act, const HookContext&) {
-        kernels::matmul_forward(act.data, c.d_mlp, mlp_in.data(), d, W_pre, b_pre, 1, N);
-      }, HookMode::Replace));
-      if (c.gated_mlp)
-        hs.push_back(reg.add(at(Site::mlp_pre_linear, l), [&, W = lw.W_in, b = lw.b_in](TensorView& act,
-                                                                                               const HookContext&) {
-          kernels::matmul_forward(act.data, c.d_mlp, mlp_in.data(), d, W, b, 1, N);
-        }, HookMode::Replace));
+      if (mlp >= 0 && p_.sends[size_t(mlp)])
+        hs_.push_back(reg_.add(HookPoint{Site::mlp_out, l}, [this, mlp, n = N * d](TensorView& act, const HookContext&) {
+          cur_[size_t(mlp)].assign(act.data, act.data + n);
+        }));
     }
   }
-  std::vector<float> final_in;
-  if (logits >= 0)
-    hs.push_back(reg.add(at(Site::resid_post, int(L - 1)), [&](TensorView& act, const HookContext&) {
-      edited(logits, act.data, final_in);
-      std::copy(final_in.begin(), final_in.end(), act.data);
+
+  // The residual x [N, d] as receiver r reads it: += ablated_u - out_u for each cut sender u.
+  void edited(int r, const float* x, std::vector<float>& out) const {
+    const int64_t n = N_ * c_.d_model;
+    out.assign(x, x + n);
+    for (int u : p_.cut[size_t(r)]) {
+      const float* a = ea_.ablated_[size_t(u)].data();
+      const float* o = cur_[size_t(u)].data();
+      for (int64_t i = 0; i < n; ++i) out[size_t(i)] += a[i] - o[i];
+    }
+  }
+
+  void edit_heads(int l) {
+    const LayerWeights& lw = w_.layers[size_t(l)];
+    const std::vector<int>& rs = p_.head_receivers[size_t(l)];
+    const int mr = p_.mlp_receiver[size_t(l)];
+    // With a parallel residual the MLP reads the layer's input, as its heads do.
+    const bool mlp_reads_pre = mr >= 0 && c_.parallel_residual;
+    if (rs.empty() && !mlp_reads_pre) return;
+    hs_.push_back(reg_.add(HookPoint{Site::resid_pre, l}, [this, &lw, &rs, mr, mlp_reads_pre](TensorView& act,
+                                                                                            const HookContext&) {
+      for (int r : rs) {
+        std::vector<float>& x = head_in_[size_t(r)];
+        edited(r, act.data, x);
+        apply_norm(x.data(), x.data(), N_, c_, lw.ln1_w, lw.ln1_b);
+      }
+      if (mlp_reads_pre) {
+        edited(mr, act.data, mlp_in_);
+        apply_norm(mlp_in_.data(), mlp_in_.data(), N_, c_, lw.ln2_w, lw.ln2_b);
+      }
+    }));
+    const std::pair<Port, std::pair<Site, const HeadProj*>> projections[] = {
+        {Port::Q, {Site::q, &lw.W_Q}}, {Port::K, {Site::k, &lw.W_K}}, {Port::V, {Site::v, &lw.W_V}}};
+    for (const auto& [port, sp] : projections) {
+      std::vector<int> mine;
+      for (int r : rs)
+        if (ea_.g_.receivers[size_t(r)].port == port) mine.push_back(r);
+      if (mine.empty()) continue;
+      // A key / value receiver's node is its group's first query head.
+      const int group = port == Port::Q ? 1 : ea_.g_.kv_group;
+      hs_.push_back(reg_.add(HookPoint{sp.first, l}, [this, P = sp.second, mine, group](TensorView& act,
+                                                                                        const HookContext&) {
+        for (int r : mine)
+          project_head(act.data, head_in_[size_t(r)].data(), N_, *P,
+                       ea_.g_.nodes[size_t(ea_.g_.receivers[size_t(r)].node)].head / group);
+      }, HookMode::Replace));
+    }
+  }
+
+  void edit_mlp(int l) {
+    const int mr = p_.mlp_receiver[size_t(l)];
+    if (mr < 0) return;
+    const LayerWeights& lw = w_.layers[size_t(l)];
+    const int64_t d = c_.d_model, dm = c_.d_mlp;
+    if (!c_.parallel_residual)
+      hs_.push_back(reg_.add(HookPoint{Site::resid_mid, l}, [this, &lw, mr](TensorView& act, const HookContext&) {
+        edited(mr, act.data, mlp_in_);
+        apply_norm(mlp_in_.data(), mlp_in_.data(), N_, c_, lw.ln2_w, lw.ln2_b);
+      }));
+    // Gated MLPs: hook_pre is the gate projection, hook_pre_linear the up projection.
+    const MatRef W_pre = c_.gated_mlp ? lw.W_gate : lw.W_in;
+    const float* b_pre = c_.gated_mlp ? lw.b_gate : lw.b_in;
+    hs_.push_back(reg_.add(HookPoint{Site::mlp_pre, l}, [this, W_pre, b_pre, d, dm](TensorView& act,
+                                                                                    const HookContext&) {
+      kernels::matmul_forward(act.data, dm, mlp_in_.data(), d, W_pre, b_pre, 1, N_);
     }, HookMode::Replace));
-  return eng.forward(clean_batch_, &reg, nullptr, fo).logits;
+    if (c_.gated_mlp)
+      hs_.push_back(reg_.add(HookPoint{Site::mlp_pre_linear, l}, [this, &lw, d, dm](TensorView& act,
+                                                                                    const HookContext&) {
+        kernels::matmul_forward(act.data, dm, mlp_in_.data(), d, lw.W_in, lw.b_in, 1, N_);
+      }, HookMode::Replace));
+  }
+
+  void edit_logits() {
+    if (p_.logits < 0) return;
+    hs_.push_back(reg_.add(HookPoint{Site::resid_post, c_.n_layers - 1}, [this](TensorView& act, const HookContext&) {
+      edited(p_.logits, act.data, final_in_);
+      std::copy(final_in_.begin(), final_in_.end(), act.data);
+    }, HookMode::Replace));
+  }
+
+  const EdgeAblation& ea_;
+  const EdgePlan& p_;
+  const Config& c_;
+  const Weights& w_;
+  HookRegistry reg_;
+  int64_t N_;
+  std::vector<std::vector<float>> cur_;      // senders' outputs in this run
+  std::vector<std::vector<float>> head_in_;  // normed input per edited head receiver
+  std::vector<float> mlp_in_, final_in_;
+  std::vector<HookHandle> hs_;
+};
+
+Tensor EdgeAblation::run(const std::vector<uint8_t>& ablated, LogitsMode mode) const {
+  if (ablated.size() != g_.edges.size())
+    fail("circuit: ", ablated.size(), " edge flags for a graph of ", g_.edges.size(), " edges");
+  const EdgePlan plan = plan_edges(g_, ablated, e_.model().config().n_layers, reuse_prefix_);
+  if (!plan.any) {
+    ForwardOptions fo;
+    fo.logits = mode;
+    return e_.forward(clean_batch_, nullptr, nullptr, fo).logits;
+  }
+  EdgeRun r(*this, plan);
+  return r.run(mode);
 }
 
 std::vector<std::vector<float>> receiver_grads(Engine& e, const Batch& batch, const CircuitGraph& g,
@@ -267,18 +310,16 @@ std::vector<std::vector<float>> receiver_grads(Engine& e, const Batch& batch, co
   fo.for_backward = true;
   for (int l = 0; l < L; ++l)
     if (norm) {
-      fo.keep.insert({int(Site::ln1_normalized), l});
-      fo.keep.insert({int(Site::ln1_scale), l});
-      if (mlps) fo.keep.insert({int(Site::ln2_normalized), l}), fo.keep.insert({int(Site::ln2_scale), l});
+      fo.keep.insert({Site::ln1_normalized, l});
+      fo.keep.insert({Site::ln1_scale, l});
+      if (mlps) fo.keep.insert({Site::ln2_normalized, l}), fo.keep.insert({Site::ln2_scale, l});
     }
   if (input)
     hs.push_back(reg.add(HookPoint{Site::resid_pre, 0}, [input](TensorView& act, const HookContext&) {
       std::memcpy(act.data, input, size_t(act.numel()) * sizeof(float));
     }, HookMode::Replace));
-  std::map<std::pair<int, int>, std::vector<float>> grads;
-  auto collect = [&grads](TensorView& gr, const HookContext& ctx) {
-    grads[{int(ctx.point.site), ctx.point.layer}].assign(gr.data, gr.data + gr.numel());
-  };
+  std::map<HookPoint, std::vector<float>> grads;
+  auto collect = [&grads](TensorView& gr, const HookContext& ctx) { grads[ctx.point].assign(gr.data, gr.data + gr.numel()); };
   for (const char* s : {"blocks.*.attn.hook_q", "blocks.*.attn.hook_k", "blocks.*.attn.hook_v"})
     hs.push_back(reg.add(s, collect, HookMode::Grad));
   if (mlps) {
@@ -291,9 +332,7 @@ std::vector<std::vector<float>> receiver_grads(Engine& e, const Batch& batch, co
   Tensor dlogits;
   *value = metric.value(fwd.logits, batch.T, &dlogits);
   e.backward(batch, fwd, dlogits.f32(), &reg);
-  std::map<std::pair<int, int>, const float*> kept;
-  for (const auto& [p, t] : fwd.kept) kept[{int(p.site), p.layer}] = t.f32();
-  auto saved = [&](Site s, int l) { return norm ? kept.at({int(s), l}) : nullptr; };
+  auto saved = [&](Site s, int l) { return norm ? fwd.get({s, l}).f32() : nullptr; };
 
   const int64_t Hkv = c.n_kv_heads;
   std::vector<std::vector<float>> out(g.receivers.size());
@@ -303,14 +342,14 @@ std::vector<std::vector<float>> receiver_grads(Engine& e, const Batch& batch, co
     const int l = n.layer;
     out[r].assign(static_cast<size_t>(N * d), 0.f);
     if (n.kind == NodeKind::Logits) {
-      out[r] = grads.at({int(Site::resid_post), int(L - 1)});
+      out[r] = grads.at({Site::resid_post, int(L - 1)});
       continue;
     }
     const LayerWeights& lw = w.layers[size_t(l)];
     std::fill(da.begin(), da.end(), 0.f);
     // d (normed input) += d out . W^T for each projection the receiver feeds.
     auto back = [&](Site s, const MatRef& W, int64_t col, int64_t ld) {
-      kernels::matmul_backward(da.data(), d, MutMatRef{}, nullptr, 1, grads.at({int(s), l}).data() + col, ld, nullptr,
+      kernels::matmul_backward(da.data(), d, MutMatRef{}, nullptr, 1, grads.at({s, l}).data() + col, ld, nullptr,
                                d, W, N);
     };
     const int kv = n.head / g.kv_group;

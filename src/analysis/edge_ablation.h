@@ -14,8 +14,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "analysis/layer_suffix.h"
 #include "glassbox/analysis/circuit.h"
+#include "glassbox/engine.h"
 
 namespace glassbox::analysis::detail {
 
@@ -34,13 +34,14 @@ class EdgeAblation {
   Tensor run(const std::vector<uint8_t>& ablated, LogitsMode mode) const;
 
  private:
+  friend class EdgeRun;
   Engine& e_;
   const Batch& clean_batch_;
   CircuitGraph g_;
   std::vector<std::vector<float>> clean_, ablated_;
   bool reuse_prefix_;
-  std::vector<std::vector<float>> clean_resid_;     // clean blocks.{l}.hook_resid_pre [B*T*d] per layer
-  mutable std::vector<LayerSuffix> suffix_;         // layers l.. as a model, made on first use
+  std::vector<std::vector<float>> clean_resid_;  // clean blocks.{l}.hook_resid_pre [B*T*d] per layer
+  std::vector<int> head0_, mlp_;                 // per layer: node of its head 0, of its MLP (-1: none)
 };
 
 // d metric / d (input of receiver), [B*T*d_model] per receiver of g, from

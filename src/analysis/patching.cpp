@@ -6,19 +6,13 @@
 #include <functional>
 
 #include "analysis/detail.h"
-#include "analysis/layer_suffix.h"
 #include "glassbox/cache.h"
 #include "glassbox/error.h"
 
 namespace glassbox::analysis {
 
-bool patchable_by_position(Site s) {
-  return s == Site::resid_pre || s == Site::resid_mid || s == Site::resid_post || s == Site::attn_out ||
-         s == Site::mlp_out;
-}
-bool patchable_by_head(Site s) {
-  return s == Site::q || s == Site::k || s == Site::v || s == Site::z || s == Site::result || s == Site::pattern;
-}
+bool patchable_by_position(Site s) { return site_info(s).patch == PatchAxis::Position; }
+bool patchable_by_head(Site s) { return site_info(s).patch == PatchAxis::Head; }
 
 nlohmann::json PatchGrid::to_json() const {
   nlohmann::json j = {{"technique", method}, {"hook", hook}, {"axis", by_head ? "head" : "position"},
@@ -64,36 +58,61 @@ Batch slice_positions(const Batch& b, int64_t p0) {
   return s;
 }
 
+// Rows p0.. of every batch item of x [B, T, d] into out [B, T - p0, d].
+const float* slice_rows(const float* x, int64_t B, int64_t T, int64_t d, int64_t p0, std::vector<float>& out) {
+  if (p0 == 0) return x;
+  out.resize(size_t(B * (T - p0) * d));
+  for (int64_t b = 0; b < B; ++b)
+    std::memcpy(&out[size_t(b * (T - p0) * d)], x + (b * T + p0) * d, size_t((T - p0) * d) * sizeof(float));
+  return out.data();
+}
+
+// Keeps the first `length` positions of the cache: the next forward continues
+// at position `length`. Rows past `length` are overwritten by that forward, so
+// a sweep rewinding to ever earlier positions needs no fresh copy.
+void rewind_kv(KVCache& kv, int64_t length, const Batch& batch) {
+  kv.length = length;
+  kv.next_pos.assign(static_cast<size_t>(kv.B), 0);
+  for (int64_t b = 0; b < kv.B; ++b)
+    for (int64_t t = 0; t < length; ++t) kv.next_pos[size_t(b)] += batch.valid(b, t);
+}
+
+// The baseline's keys / values of layers first.. (earlier layers do not run from `first`).
+void restore_kv(KVCache& kv, const KVCache& full, int first) {
+  kv.B = full.B;
+  kv.capacity = full.capacity;
+  kv.length = full.length;
+  kv.k.resize(full.k.size());
+  kv.v.resize(full.v.size());
+  for (size_t l = size_t(first); l < full.k.size(); ++l) kv.k[l] = full.k[l], kv.v[l] = full.v[l];
+  kv.key_valid = full.key_valid;
+  kv.next_pos = full.next_pos;
+}
+
 struct Sweeper {
   Engine& e;
   const Config& c;
   const PatchingOptions& opt;
   const Batch& base;                  // the run being patched
   ActivationCache source;             // where patched values come from
-  std::vector<Tensor> base_resid;     // base blocks.{l}.hook_resid_pre [B, T, d] (prefix reuse)
+  ForwardResult base_run;             // keeps blocks.{l}.hook_resid_pre (prefix reuse)
   KVCache kv_full;                    // base keys / values (prefix reuse)
-  std::vector<detail::LayerSuffix> suffix;
   double v_clean = 0, v_corrupt = 0, v_base = 0;
   int64_t metric_pos = 0;
   ForwardOptions fo;
+  std::vector<float> start_rows;
 
-  // One patched run, starting at layer `first` and position p0.
+  // One patched run, starting at layer `first` (from the base's residual stream there) and position p0.
   double run(int first, int64_t p0, KVCache* kv, HookPoint at, const HookFn& patch) {
-    Engine& eng = first == 0 ? e : *suffix[size_t(first)].engine;
-    HookRegistry reg(eng.model().config());
-    std::vector<HookHandle> hs;
-    if (first > 0) {
-      const float* src = base_resid[size_t(first)].f32();
-      const int64_t T = base.T, d = c.d_model;
-      hs.push_back(reg.add(HookPoint{Site::resid_pre, 0}, [src, T, d](TensorView& act, const HookContext& ctx) {
-        const int64_t B = act.shape[0], Tq = act.shape[1];
-        for (int64_t b = 0; b < B; ++b)
-          std::memcpy(act.data + b * Tq * d, src + (b * T + ctx.pos_offset) * d, size_t(Tq * d) * sizeof(float));
-      }, HookMode::Replace));
-    }
-    hs.push_back(reg.add(HookPoint{at.site, at.layer - first}, patch, HookMode::Replace));
-    if (p0 > 0) detail::rewind_kv(*kv, p0, base);
-    const ForwardResult r = eng.forward(slice_positions(base, p0), &reg, p0 > 0 ? kv : nullptr, fo);
+    HookRegistry reg(c);
+    const HookHandle h = reg.add(at, patch, HookMode::Replace);
+    ForwardOptions o = fo;
+    o.start_at_layer = first;
+    if (first > 0)
+      o.start_resid = slice_rows(base_run.get({Site::resid_pre, first}).f32(), base.B, base.T, c.d_model, p0,
+                                 start_rows);
+    if (p0 > 0) rewind_kv(*kv, p0, base);
+    const ForwardResult r = e.forward(slice_positions(base, p0), &reg, p0 > 0 ? kv : nullptr, o);
     return opt.metric.value(r.logits, base.T);
   }
 
@@ -112,7 +131,7 @@ struct Sweeper {
       const HookPoint at{s, l};
       const Tensor& src_t = source[at.name()];
       const float* src = src_t.f32();
-      if (kv_reuse) detail::suffix_kv(kv, kv_full, opt.reuse_prefix ? l : 0);
+      if (kv_reuse) restore_kv(kv, kv_full, opt.reuse_prefix ? l : 0);
       // Descending positions: each run only overwrites the cached keys / values at or after its start.
       std::vector<float> row(static_cast<size_t>(T));
       for (int64_t p = T - 1; p >= 0; --p) {
@@ -189,7 +208,7 @@ std::vector<PatchGrid> activation_patching(Engine& e, const Batch& clean, const 
   const bool denoise = opt.direction == PatchDirection::Denoise;
   const Batch& base = denoise ? corrupt : clean;
   const Batch& source = denoise ? clean : corrupt;
-  Sweeper sw{e, c, opt, base, {}, {}, {}, {}, 0, 0, 0, 0, {}};
+  Sweeper sw{e, c, opt, base, {}, {}, {}, 0, 0, 0, 0, {}, {}};
   sw.metric_pos = detail::resolve_pos(opt.metric.pos, base.T, "patching: metric");
   sw.fo.logits = sw.metric_pos == base.T - 1 ? LogitsMode::Last : LogitsMode::All;
 
@@ -206,17 +225,10 @@ std::vector<PatchGrid> activation_patching(Engine& e, const Batch& clean, const 
   ForwardOptions bo;
   bo.logits = sw.fo.logits;
   if (opt.reuse_prefix)
-    for (int l = 1; l < c.n_layers; ++l) bo.keep.insert({int(Site::resid_pre), l});
+    for (int l = 1; l < c.n_layers; ++l) bo.keep.insert({Site::resid_pre, l});
   if (opt.reuse_positions) sw.kv_full.reset(c, base.B, base.T);
-  ForwardResult br = e.forward(base, nullptr, opt.reuse_positions ? &sw.kv_full : nullptr, bo);
-  sw.v_base = opt.metric.value(br.logits, base.T);
-  if (opt.reuse_prefix) {
-    sw.base_resid.resize(size_t(c.n_layers));
-    for (auto& [p, t] : br.kept)
-      if (p.site == Site::resid_pre) sw.base_resid[size_t(p.layer)] = std::move(t);
-    sw.suffix.resize(size_t(c.n_layers));
-    for (int l = 1; l < c.n_layers; ++l) sw.suffix[size_t(l)] = detail::layer_suffix(e.model(), l);
-  }
+  sw.base_run = e.forward(base, nullptr, opt.reuse_positions ? &sw.kv_full : nullptr, bo);
+  sw.v_base = opt.metric.value(sw.base_run.logits, base.T);
   sw.v_clean = denoise ? v_source : sw.v_base;
   sw.v_corrupt = denoise ? sw.v_base : v_source;
   if (opt.metric.normalize && sw.v_clean == sw.v_corrupt)

@@ -16,7 +16,7 @@ std::string PathReceiver::name(const Config& c) const {
 
 namespace {
 
-using Acts = std::map<std::pair<int, int>, Tensor>;  // {int(Site), layer} -> activation
+using Acts = std::map<HookPoint, Tensor>;
 
 void check_receivers(const Config& c, const std::vector<PathReceiver>& rs, const char* what) {
   if (rs.empty()) fail(what, ": no receivers given");
@@ -55,11 +55,11 @@ struct PathPatcher {
     // Step a: every head's z of both runs; the base's MLP outputs and final stream for freezing and deltas.
     ForwardOptions src_o = fo, base_o = fo;
     for (int l = 0; l < c.n_layers; ++l) {
-      src_o.keep.insert({int(Site::z), l});
-      base_o.keep.insert({int(Site::z), l});
-      if (opt.freeze_mlps && site_exists(Site::mlp_out, c)) base_o.keep.insert({int(Site::mlp_out), l});
+      src_o.keep.insert(HookPoint{Site::z, l});
+      base_o.keep.insert(HookPoint{Site::z, l});
+      if (opt.freeze_mlps && site_exists(Site::mlp_out, c)) base_o.keep.insert(HookPoint{Site::mlp_out, l});
     }
-    base_o.keep.insert({int(Site::resid_post), c.n_layers - 1});
+    base_o.keep.insert({Site::resid_post, c.n_layers - 1});
     const double v_source = keep_run(source, src_o, source_acts);
     v_base = keep_run(base, base_o, base_acts);
     const bool denoise = opt.direction == PatchDirection::Denoise;
@@ -72,7 +72,7 @@ struct PathPatcher {
 
   double keep_run(const Batch& b, const ForwardOptions& o, Acts& out) {
     ForwardResult r = e.forward(b, nullptr, nullptr, o);
-    for (auto& [p, t] : r.kept) out[{int(p.site), p.layer}] = std::move(t);
+    for (auto& [p, t] : r.kept) out[p] = std::move(t);
     return opt.metric.value(r.logits, b.T);
   }
 
@@ -86,15 +86,15 @@ struct PathPatcher {
     HookRegistry freeze(c);
     std::vector<HookHandle> hs;
     for (int l = 0; l < c.n_layers; ++l) {
-      const float* bz = base_acts.at({int(Site::z), l}).f32();
-      const float* sz = source_acts.at({int(Site::z), l}).f32();
+      const float* bz = base_acts.at(HookPoint{Site::z, l}).f32();
+      const float* sz = source_acts.at(HookPoint{Site::z, l}).f32();
       const uint8_t* is_sender = sender.data() + l * H;
       hs.push_back(freeze.add(HookPoint{Site::z, l}, [=](TensorView& act, const HookContext&) {
         for (int64_t i = 0; i < N * H; ++i)
           std::memcpy(act.data + i * dh, (is_sender[i % H] ? sz : bz) + i * dh, size_t(dh) * sizeof(float));
       }, HookMode::Replace));
       if (opt.freeze_mlps && site_exists(Site::mlp_out, c)) {
-        const Tensor& m = base_acts.at({int(Site::mlp_out), l});
+        const Tensor& m = base_acts.at(HookPoint{Site::mlp_out, l});
         hs.push_back(freeze.add(HookPoint{Site::mlp_out, l}, [&m](TensorView& act, const HookContext&) {
           std::memcpy(act.data, m.f32(), m.nbytes());
         }, HookMode::Replace));
@@ -108,10 +108,10 @@ struct PathPatcher {
       to_final |= r.is_final();
       to_heads |= !r.is_final();
       const HookPoint p = r.is_final() ? final_stream : HookPoint{r.input, r.layer};
-      if (rec.count({int(p.site), p.layer})) continue;
-      rec[{int(p.site), p.layer}] = Tensor();
+      if (rec.count(p)) continue;
+      rec[p] = Tensor();
       hs.push_back(freeze.add(p, [&rec](TensorView& act, const HookContext& ctx) {
-        rec[{int(ctx.point.site), ctx.point.layer}] = Tensor::from_f32(act.data, act.shape);
+        rec[ctx.point] = Tensor::from_f32(act.data, act.shape);
       }));
     }
     ForwardOptions fb = fo;
@@ -125,7 +125,7 @@ struct PathPatcher {
     for (const PathReceiver& r : receivers) {
       if (r.is_final()) continue;
       const int64_t n = r.input == Site::q ? H : c.n_kv_heads, h = r.head;
-      const float* src = rec.at({int(r.input), r.layer}).f32();
+      const float* src = rec.at(HookPoint{r.input, r.layer}).f32();
       hc.push_back(patch.add(HookPoint{r.input, r.layer}, [=](TensorView& act, const HookContext&) {
         for (int64_t i = 0; i < N; ++i)
           std::memcpy(act.data + (i * n + h) * dh, src + (i * n + h) * dh, size_t(dh) * sizeof(float));
@@ -133,8 +133,8 @@ struct PathPatcher {
     }
     if (to_final) {
       // The senders' change to the final stream in step b: their direct path, added to step c's own stream.
-      const float* b_final = rec.at({int(final_stream.site), final_stream.layer}).f32();
-      const float* base_final = base_acts.at({int(final_stream.site), final_stream.layer}).f32();
+      const float* b_final = rec.at(final_stream).f32();
+      const float* base_final = base_acts.at(final_stream).f32();
       hc.push_back(patch.add(final_stream, [=](TensorView& act, const HookContext&) {
         for (int64_t i = 0; i < act.numel(); ++i) act.data[i] += b_final[i] - base_final[i];
       }, HookMode::Replace));

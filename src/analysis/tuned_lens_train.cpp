@@ -1,13 +1,13 @@
 // Training the tuned lens. The loss's gradient w.r.t. the translated residual
 // comes from the engine's own backward pass through the final norm and the
-// unembedding (a model of no layers), so no second implementation of either.
+// unembedding (a pass from start_at_layer = n_layers), so no second
+// implementation of either.
 #include <cblas.h>
 
 #include <cstring>
 #include <random>
 
 #include "analysis/detail.h"
-#include "analysis/layer_suffix.h"
 #include "glassbox/analysis/tuned_lens.h"
 #include "glassbox/cache.h"
 #include "glassbox/error.h"
@@ -18,35 +18,21 @@ namespace glassbox::analysis {
 
 namespace {
 
-// ln_final + unembedding as a model of their own, fed a residual stream through hook_embed.
+// ln_final + unembedding alone: the engine from start_at_layer = n_layers.
 struct LensHead {
-  detail::LayerSuffix s;
-  explicit LensHead(const Model& m) : s(detail::layer_suffix(m, m.config().n_layers)) {}
+  Engine& e;
 
   // KL(final || softmax(head(x))) over b's valid positions, x [B*T, d_model];
   // dx (optional) receives d KL / dx.
   double kl(const Batch& b, const float* x, const Tensor& final_logits, float* dx) {
-    const Config& c = s.model->config();
-    const size_t bytes = size_t(b.B * b.T * c.d_model) * sizeof(float);
-    HookRegistry reg(c);
-    std::vector<HookHandle> hs;
-    hs.push_back(reg.add(HookPoint{Site::embed, -1}, [x, bytes](TensorView& a, const HookContext&) {
-      std::memcpy(a.data, x, bytes);
-    }, HookMode::Replace));
-    if (c.positional == PosKind::Learned)
-      hs.push_back(reg.add(HookPoint{Site::pos_embed, -1}, [bytes](TensorView& a, const HookContext&) {
-        std::memset(a.data, 0, bytes);
-      }, HookMode::Replace));
-    if (dx)
-      hs.push_back(reg.add(HookPoint{Site::embed, -1}, [dx, bytes](TensorView& g, const HookContext&) {
-        std::memcpy(dx, g.data, bytes);
-      }, HookMode::Grad));
     ForwardOptions fo;
+    fo.start_at_layer = e.model().config().n_layers;
+    fo.start_resid = x;
     fo.for_backward = dx != nullptr;
-    const ForwardResult r = s.engine->forward(b, &reg, nullptr, fo);
+    const ForwardResult r = e.forward(b, nullptr, nullptr, fo);
     Tensor dlogits;
     const double loss = kl_divergence(r.logits, final_logits, b, dx ? &dlogits : nullptr);
-    if (dx) s.engine->backward(b, r, dlogits.f32(), &reg);
+    if (dx) e.backward(b, r, dlogits.f32(), nullptr, nullptr, dx);
     return loss;
   }
 };
@@ -79,7 +65,7 @@ double tuned_lens_loss(Engine& e, TunedLens& lens, const Batch& batch, int layer
   CacheOptions co;
   co.names = {site.name()};
   const ActivationCache cache = run_with_cache(e, batch, co);
-  LensHead head(e.model());
+  LensHead head{e};
   const std::vector<float> h = detail::cached_f32(cache, site);
   return layer_loss(head, lens, batch, h.data(), cache.logits, layer, accumulate_grad);
 }
@@ -96,7 +82,7 @@ std::vector<double> train_tuned_lens(Engine& e, TunedLens& lens, const std::vect
   if (opt.optimizer.kind != "sgd" && opt.optimizer.kind != "adamw")
     fail("train_tuned_lens: optimizer.kind must be \"sgd\" or \"adamw\", got \"", opt.optimizer.kind, "\"");
 
-  LensHead head(e.model());
+  LensHead head{e};
   glassbox::detail::OptimizerState st;
   std::mt19937_64 rng(opt.seed);
   CacheOptions co;

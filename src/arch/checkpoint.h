@@ -19,6 +19,14 @@ struct Model::Storage {
   size_t owned_bytes = 0;
 };
 
+// Model's constructor is private: a Model comes from Model::load or a Trainable.
+struct ModelFactory {
+  static Model make(Config cfg, Weights w, std::shared_ptr<Model::Storage> storage, std::string source,
+                    int64_t n_params, std::vector<StoredTensorInfo> stored) {
+    return Model(std::move(cfg), std::move(w), std::move(storage), std::move(source), n_params, std::move(stored));
+  }
+};
+
 namespace detail {
 
 class Checkpoint {

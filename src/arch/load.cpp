@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "arch/checkpoint.h"
 #include "arch/family.h"
 #include "glassbox/json_file.h"
 #include "glassbox/model.h"
@@ -46,7 +47,7 @@ static Model build(const Family& fam, const ConfigSource& src, const Checkpoint&
     fail(ckpt.where(), ": ", extra.size(), " tensor(s) not used by the ", cfg.family, " layout: ", list,
          extra.size() > 5 ? ", ..." : "", " (wrong model_type or config?)");
   }
-  return Model(std::move(cfg), std::move(w), std::move(storage), source, ld.n_params(), ld.stored());
+  return ModelFactory::make(std::move(cfg), std::move(w), std::move(storage), source, ld.n_params(), ld.stored());
 }
 
 }  // namespace detail

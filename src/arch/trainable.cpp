@@ -90,7 +90,7 @@ void Trainable::build(const nlohmann::json& config, std::map<std::string, Tensor
   }
   if (storage->owned_bytes)
     fail("trainable models need F32 weights in their native layout (", fam_name, " needed a conversion)");
-  model_ = std::make_unique<Model>(cfg, w, storage, "trainable", ld.n_params(), ld.stored());
+  model_ = std::make_unique<Model>(ModelFactory::make(cfg, w, storage, "trainable", ld.n_params(), ld.stored()));
 
   // Gradient buffers: same names and shapes, mapped through the same family
   // function so their views have exactly the weights' strides.

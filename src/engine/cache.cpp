@@ -33,9 +33,6 @@ std::vector<HookPoint> selected_points(const Config& c, const CacheOptions& o) {
   return pts;
 }
 
-// The position axis: query axis (2) for [B, H, Tq, Tk] sites, else axis 1.
-int pos_axis(Site s) { return s == Site::attn_scores || s == Site::pattern ? 2 : 1; }
-
 std::vector<int64_t> resolve_positions(const std::vector<int64_t>& req, int64_t T) {
   std::vector<int64_t> out;
   for (int64_t p : req) {
@@ -50,7 +47,7 @@ bool direct_keep(const CacheOptions& o) { return o.dtype == DType::F32 && o.posi
 
 Shape cached_shape(const HookPoint& p, const Config& c, const Batch& b, size_t n_pos) {
   Shape s = site_shape(p.site, c, b.B, b.T, b.T);
-  if (n_pos) s[size_t(pos_axis(p.site))] = int64_t(n_pos);
+  if (n_pos) s[size_t(site_pos_axis(p.site))] = int64_t(n_pos);
   return s;
 }
 
@@ -91,7 +88,7 @@ ActivationCache run_with_cache(Engine& e, const Batch& b, const CacheOptions& o,
   for (const HookPoint& p : pts) {
     if (p.site == Site::result) fo.compute_result = true;
     if (direct_keep(o)) {
-      fo.keep.insert({int(p.site), p.layer});
+      fo.keep.insert(p);
       continue;
     }
     // Not zeroed: the hook writes every element (saves a pass over fresh pages).
@@ -99,7 +96,7 @@ ActivationCache run_with_cache(Engine& e, const Batch& b, const CacheOptions& o,
     Tensor* dst = &copied.back().second;
     handles.push_back(reg->add(p, [dst, &positions, p, &o](TensorView& act, const HookContext&) {
       // Copy [outer, T, inner] selecting positions along the pos axis, converting dtype.
-      const int ax = pos_axis(p.site);
+      const int ax = site_pos_axis(p.site);
       int64_t outer = 1, inner = 1;
       for (int i = 0; i < ax; ++i) outer *= act.shape[size_t(i)];
       for (size_t i = size_t(ax) + 1; i < act.shape.size(); ++i) inner *= act.shape[i];

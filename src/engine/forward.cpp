@@ -1,22 +1,18 @@
-// The forward pass, one layer at a time, with a hook site after every
-// activation. Activations live in per-site scratch slices reused across
-// layers, except the slices the caller keeps (the cache), which are
-// allocated as their own tensors: caching is choosing which slices outlive
-// the pass, never copying them afterwards.
+// The forward pass: a driver over the block pairs of engine/pass.h. Activations
+// live in per-site scratch buffers reused across layers, except the sites the
+// caller keeps (the cache), which are written into tensors of their own:
+// caching is choosing which slices outlive the pass, never copying them afterwards.
 #include <cstring>
 
-#include "glassbox/engine.h"
-#include "glassbox/error.h"
+#include "engine/pass.h"
 #include "engine/positions.h"
-#include "kernels/kernels.h"
+#include "glassbox/error.h"
 
 namespace glassbox {
 
-namespace k = kernels;
-
 struct Engine::Impl {
   std::vector<float> scratch[kSiteCount];
-  std::vector<float> ln_out, last_rows, logits_tmp;
+  std::vector<float> ln_out, last_rows;
   // The last pass's kept slices and logits. The next pass reuses those the
   // caller has let go of (the engine holds the only reference) instead of
   // allocating fresh memory: a training step or a repeated cached run then
@@ -27,7 +23,18 @@ struct Engine::Impl {
 Engine::Engine(const Model& m) : model_(m), impl_(std::make_unique<Impl>()) {}
 Engine::~Engine() = default;
 
-namespace {
+const Tensor* ForwardResult::find(HookPoint p) const {
+  for (const auto& [pt, t] : kept)
+    if (pt == p) return &t;
+  return nullptr;
+}
+
+const Tensor& ForwardResult::get(HookPoint p) const {
+  if (const Tensor* t = find(p)) return *t;
+  fail("forward result: activation '", p.name(), "' was not kept (add it to ForwardOptions::keep)");
+}
+
+namespace detail {
 
 Tensor take_spare(std::vector<Tensor>& spare, const Shape& shape) {
   for (auto it = spare.begin(); it != spare.end(); ++it)
@@ -39,78 +46,34 @@ Tensor take_spare(std::vector<Tensor>& spare, const Shape& shape) {
   return Tensor::empty(shape);
 }
 
-// One forward call's state: sizes, the hook registry, where slices come from.
-struct Pass {
-  const Config& c;
-  const Weights& w;
-  const HookRegistry* hooks;
-  const ForwardOptions& opt;
-  std::vector<float>* scratch;
-  std::vector<Tensor>& spare;
-  ForwardResult& res;
-  int64_t B, T, N, Tk, past;
-
-  bool kept(Site s, int l) const {
-    return opt.keep.count({int(s), l}) > 0 || (opt.for_backward && detail::needed_for_backward(s, c));
-  }
-  bool hooked(Site s, int l) const { return hooks && hooks->has({s, l}); }
-  bool wanted(Site s, int l) const { return kept(s, l) || hooked(s, l); }
-
-  // The slice for site s of layer l: a fresh kept tensor or the site's scratch.
-  float* slice(Site s, int l) {
-    const Shape shape = site_shape(s, c, B, T, Tk);
-    if (kept(s, l)) {
-      // Every kernel writes its whole output, so the slice need not be zero-filled first.
-      res.kept.push_back({HookPoint{s, l}, take_spare(spare, shape)});
-      return res.kept.back().second.f32();
-    }
-    auto& buf = scratch[int(s)];
-    const size_t n = size_t(numel(shape));
-    if (buf.size() < n) buf.resize(n);
-    return buf.data();
-  }
-
-  void fire(Site s, int l, float* data) {
-    if (!hooked(s, l)) return;
-    TensorView v{data, site_shape(s, c, B, T, Tk)};
-    hooks->fire({s, l}, v, past);
-  }
-};
-
-// x [N, d] -> normalized / scale sites -> affine -> out (or x itself without norm).
-const float* norm_block(Pass& p, Site scale_site, Site norm_site, int l, const float* x, const float* wgt,
-                        const float* bias, std::vector<float>& out) {
-  const Config& c = p.c;
-  if (c.norm == NormKind::None) return x;
-  const bool center = c.norm == NormKind::LayerNorm;
-  float* normalized = p.slice(norm_site, l);
-  float* scale = p.slice(scale_site, l);
-  k::norm_forward(normalized, scale, x, p.N, c.d_model, c.norm_eps, center);
-  p.fire(scale_site, l, scale);
-  // TransformerLens divides by the (possibly replaced) scale after hook_scale.
-  if (p.hooks && p.hooks->has_replace({scale_site, l})) k::norm_apply(normalized, x, scale, p.N, c.d_model, center);
-  p.fire(norm_site, l, normalized);
-  if (!wgt && !bias) return normalized;
-  out.resize(size_t(p.N * c.d_model));
-  k::affine_forward(out.data(), normalized, wgt, bias, p.N, c.d_model);
-  return out.data();
+bool ForwardPass::kept(Site s, int l) const {
+  return opt.keep.count({s, l}) > 0 || (opt.for_backward && site_needed_for_backward(s, c));
 }
 
-// out [N, n_heads*d_head] = in [N, d_model] . W (+ b), per head when the heads
-// are not one contiguous matrix (e.g. NeoX's interleaved query_key_value).
-void project_heads(float* out, const float* in, int64_t N, const HeadProj& P) {
-  const int64_t ld = int64_t(P.n_heads) * P.d_head;
-  if (P.fused() && P.bias_fused()) {
-    k::matmul_forward(out, ld, in, P.d_model, P.all(), P.b, 1, N);
-    return;
+float* ForwardPass::slice(Site s, int l) {
+  const Shape shape = site_shape(s, c, B, T, Tk);
+  if (kept(s, l)) {
+    // Every block writes its whole output, so the slice need not be zero-filled first.
+    res.kept.push_back({HookPoint{s, l}, take_spare(spare, shape)});
+    return res.kept.back().second.f32();
   }
-  for (int h = 0; h < P.n_heads; ++h)
-    k::matmul_forward(out + h * P.d_head, ld, in, P.d_model, P.head(h),
-                      P.b ? P.b + h * P.b_head_stride : nullptr, 1, N);
+  auto& buf = scratch[int(s)];
+  const size_t n = size_t(numel(shape));
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
 }
 
-void check_batch(const Model& m, const Batch& b, const KVCache* kv) {
-  const Config& c = m.config();
+void ForwardPass::fire(Site s, int l, float* data) {
+  if (!hooked(s, l)) return;
+  TensorView v{data, site_shape(s, c, B, T, Tk)};
+  hooks->fire({s, l}, v, past);
+}
+
+}  // namespace detail
+
+namespace {
+
+void check_batch(const Config& c, const Batch& b, const KVCache* kv) {
   if (b.B <= 0 || b.T <= 0) fail("forward: empty batch");
   if (int64_t(b.tokens.size()) != b.B * b.T)
     fail("forward: batch has ", b.tokens.size(), " tokens, expected B*T = ", b.B * b.T);
@@ -130,191 +93,67 @@ void check_batch(const Model& m, const Batch& b, const KVCache* kv) {
   }
 }
 
+void check_options(const Config& c, const ForwardOptions& o, const KVCache* kv, const HookRegistry* hooks) {
+  const int L = c.n_layers;
+  if (o.start_at_layer < 0 || o.start_at_layer > L)
+    fail("forward: start_at_layer ", o.start_at_layer, " is out of range [0, ", L, "]");
+  if (o.start_at_layer > 0 && !o.start_resid)
+    fail("forward: start_at_layer ", o.start_at_layer, " needs start_resid, the residual stream entering that layer");
+  if (o.start_at_layer == 0 && o.start_resid)
+    fail("forward: start_resid is given but start_at_layer is 0 (the embeddings compute the first residual)");
+  if (o.stop_at_layer != -1 && (o.stop_at_layer < o.start_at_layer || o.stop_at_layer > L))
+    fail("forward: stop_at_layer ", o.stop_at_layer, " is out of range [", o.start_at_layer, ", ", L,
+         "] (or -1: run every layer)");
+  if (o.for_backward && (kv || o.logits == LogitsMode::None || o.stop_at_layer != -1))
+    fail("forward: a pass kept for backward needs logits (all, or the last position's), every layer from its start, "
+         "and no KV cache");
+  if (hooks && (hooks->config().n_layers != L || hooks->config().d_model != c.d_model))
+    fail("forward: the hook registry was made for a different model");
+}
+
+// The residual stream entering block `start` as a pass from there sees it: in
+// the slice of the site that holds it (resid_pre of that block; the last
+// resid_post when only the unembedding runs), where hooks fire on it.
+float* start_residual(detail::ForwardPass& p, int start) {
+  const bool unembed_only = start == p.c.n_layers;
+  const HookPoint at = unembed_only ? HookPoint{Site::resid_post, start - 1} : HookPoint{Site::resid_pre, start};
+  float* x = p.slice(at.site, at.layer);
+  std::memcpy(x, p.opt.start_resid, size_t(p.N * p.c.d_model) * sizeof(float));
+  if (unembed_only) p.fire(at.site, at.layer, x);  // block_forward fires resid_pre itself
+  return x;
+}
+
 }  // namespace
 
-ForwardResult Engine::forward(const Batch& batch, const HookRegistry* hooks, KVCache* kv,
-                              const ForwardOptions& opt) {
-  const Model& m = model_;
-  const Config& c = m.config();
-  const Weights& w = m.weights();
-  check_batch(m, batch, kv);
-  if (opt.for_backward && (kv || opt.logits == LogitsMode::None))
-    fail("forward: a pass kept for backward needs logits (all, or the last position's) and no KV cache");
-  if (hooks && (hooks->config().n_layers != c.n_layers || hooks->config().d_model != c.d_model))
-    fail("forward: the hook registry was made for a different model");
-
+ForwardResult Engine::forward(const Batch& batch, const HookRegistry* hooks, KVCache* kv, const ForwardOptions& opt) {
+  const Config& c = model_.config();
+  check_batch(c, batch, kv);
+  check_options(c, opt, kv, hooks);
   ForwardResult res;
-  const int64_t B = batch.B, T = batch.T, N = B * T, d = c.d_model;
-  const int64_t past = kv ? kv->length : 0, Tk = past + T;
-  const int64_t H = c.n_heads, Hkv = c.n_kv_heads, dh = c.d_head;
-  Pass p{c, w, hooks, opt, impl_->scratch, impl_->spare, res, B, T, N, Tk, past};
-
-  std::vector<int32_t> pos;
-  std::vector<uint8_t> key_valid;
-  detail::compute_positions(batch, kv, pos, key_valid);
+  res.start_at_layer = opt.start_at_layer;
+  const int64_t past = kv ? kv->length : 0;
+  detail::ForwardPass p{c,    model_.weights(), hooks, opt, impl_->scratch, impl_->spare, res, kv,
+                        batch.B, batch.T, batch.B * batch.T, past + batch.T, past, {}, {}, impl_->ln_out,
+                        impl_->last_rows};
+  detail::compute_positions(batch, kv, p.pos, p.key_valid);
   if (c.positional == PosKind::Learned)
-    for (int32_t q : pos)
+    for (int32_t q : p.pos)
       if (q >= c.n_ctx) fail("forward: position ", q, " exceeds the model's context of ", c.n_ctx, " tokens");
 
-  // ---- embeddings
-  float* x = p.slice(Site::resid_pre, 0);
-  {
-    float* embed = p.slice(Site::embed, -1);
-    k::embedding_forward(embed, batch.tokens.data(), w.W_E, N, d);
-    p.fire(Site::embed, -1, embed);
-    if (c.positional == PosKind::Learned) {
-      float* pe = p.slice(Site::pos_embed, -1);
-      k::embedding_forward(pe, pos.data(), w.W_pos, N, d);
-      p.fire(Site::pos_embed, -1, pe);
-      k::add_forward(x, embed, pe, N * d);
-    } else {
-      std::memcpy(x, embed, size_t(N * d) * sizeof(float));
-    }
-  }
-
-  for (int l = 0; l < c.n_layers; ++l) {
-    const LayerWeights& lw = w.layers[size_t(l)];
-    if (l > 0 && p.wanted(Site::resid_pre, l)) {
-      float* pre = p.slice(Site::resid_pre, l);
-      if (pre != x) std::memcpy(pre, x, size_t(N * d) * sizeof(float));
-      x = pre;
-    }
-    p.fire(Site::resid_pre, l, x);
-
-    // ---- attention
-    const float* a_in = norm_block(p, Site::ln1_scale, Site::ln1_normalized, l, x, lw.ln1_w, lw.ln1_b, impl_->ln_out);
-    float* q = p.slice(Site::q, l);
-    float* kk = p.slice(Site::k, l);
-    float* v = p.slice(Site::v, l);
-    project_heads(q, a_in, N, lw.W_Q);
-    project_heads(kk, a_in, N, lw.W_K);
-    project_heads(v, a_in, N, lw.W_V);
-    p.fire(Site::q, l, q);
-    p.fire(Site::k, l, kk);
-    p.fire(Site::v, l, v);
-    float* rq = q;
-    float* rk = kk;
-    if (c.positional == PosKind::Rotary) {
-      rq = p.slice(Site::rot_q, l);
-      rk = p.slice(Site::rot_k, l);
-      k::rope_forward(rq, q, H * dh, pos.data(), N, H, dh, c.rotary_dim, c.rope_theta);
-      k::rope_forward(rk, kk, Hkv * dh, pos.data(), N, Hkv, dh, c.rotary_dim, c.rope_theta);
-      p.fire(Site::rot_q, l, rq);
-      p.fire(Site::rot_k, l, rk);
-    }
-    const float* keys = rk;
-    const float* vals = v;
-    int64_t kv_row_stride = T;  // rows per batch item in keys / vals
-    if (kv) {
-      const size_t row = size_t(Hkv * dh);
-      for (int64_t b = 0; b < B; ++b)
-        for (int64_t t = 0; t < T; ++t) {
-          const size_t dst = size_t(b * kv->capacity + past + t) * row, src = size_t(b * T + t) * row;
-          std::memcpy(&kv->k[size_t(l)][dst], rk + src, row * sizeof(float));
-          std::memcpy(&kv->v[size_t(l)][dst], v + src, row * sizeof(float));
-        }
-      keys = kv->k[size_t(l)].data();
-      vals = kv->v[size_t(l)].data();
-      kv_row_stride = kv->capacity;
-    }
-    float* scores = p.slice(Site::attn_scores, l);
-    for (int64_t b = 0; b < B; ++b)
-      k::attn_scores_forward(scores + b * H * T * Tk, rq + b * T * H * dh, H * dh,
-                             keys + b * kv_row_stride * Hkv * dh, Hkv * dh, key_valid.data() + b * Tk, T, Tk,
-                             past, H, Hkv, dh, c.scores_scale());
-    p.fire(Site::attn_scores, l, scores);
-    float* pattern = p.slice(Site::pattern, l);
-    k::softmax_forward(pattern, scores, B * H * T, Tk);
-    p.fire(Site::pattern, l, pattern);
-    float* z = p.slice(Site::z, l);
-    for (int64_t b = 0; b < B; ++b)
-      k::attn_z_forward(z + b * T * H * dh, H * dh, pattern + b * H * T * Tk, vals + b * kv_row_stride * Hkv * dh,
-                        Hkv * dh, T, Tk, H, Hkv, dh);
-    p.fire(Site::z, l, z);
-    float* attn_out = p.slice(Site::attn_out, l);
-    if (opt.compute_result || p.wanted(Site::result, l)) {
-      // Per-head outputs, then their sum: attn_out reflects a replaced hook_result.
-      float* result = p.slice(Site::result, l);
-      for (int64_t h = 0; h < H; ++h) {
-        const MatRef Wh{lw.W_O.data + h * dh * lw.W_O.rs, dh, d, lw.W_O.rs, lw.W_O.cs};
-        k::matmul_forward(result + h * d, H * d, z + h * dh, H * dh, Wh, nullptr, 1, N);
-      }
-      p.fire(Site::result, l, result);
-      for (int64_t n = 0; n < N; ++n) {
-        float* o = attn_out + n * d;
-        for (int64_t j = 0; j < d; ++j) o[j] = lw.b_O ? lw.b_O[j] : 0.f;
-        for (int64_t h = 0; h < H; ++h) k::add_forward(o, o, result + (n * H + h) * d, d);
-      }
-    } else {
-      k::matmul_forward(attn_out, d, z, H * dh, lw.W_O, lw.b_O, 1, N);
-    }
-    p.fire(Site::attn_out, l, attn_out);
-
-    float* resid_post;
-    if (c.attn_only) {
-      resid_post = p.slice(Site::resid_post, l);
-      k::add_forward(resid_post, x, attn_out, N * d);
-    } else {
-      const float* mlp_in_src = x;
-      float* resid_mid = nullptr;
-      if (!c.parallel_residual) {
-        resid_mid = p.slice(Site::resid_mid, l);
-        k::add_forward(resid_mid, x, attn_out, N * d);
-        p.fire(Site::resid_mid, l, resid_mid);
-        mlp_in_src = resid_mid;
-      }
-      // ---- MLP
-      const float* m_in = norm_block(p, Site::ln2_scale, Site::ln2_normalized, l, mlp_in_src, lw.ln2_w, lw.ln2_b,
-                                     impl_->ln_out);
-      const int64_t dm = c.d_mlp;
-      float* pre = p.slice(Site::mlp_pre, l);
-      float* pre_linear = nullptr;
-      if (c.gated_mlp) {
-        k::matmul_forward(pre, dm, m_in, d, lw.W_gate, lw.b_gate, 1, N);
-        p.fire(Site::mlp_pre, l, pre);
-        pre_linear = p.slice(Site::mlp_pre_linear, l);
-        k::matmul_forward(pre_linear, dm, m_in, d, lw.W_in, lw.b_in, 1, N);
-        p.fire(Site::mlp_pre_linear, l, pre_linear);
-      } else {
-        k::matmul_forward(pre, dm, m_in, d, lw.W_in, lw.b_in, 1, N);
-        p.fire(Site::mlp_pre, l, pre);
-      }
-      float* post = p.slice(Site::mlp_post, l);
-      k::act_forward(post, pre, pre_linear, N * dm, c.act);
-      p.fire(Site::mlp_post, l, post);
-      float* mlp_out = p.slice(Site::mlp_out, l);
-      k::matmul_forward(mlp_out, d, post, dm, lw.W_out, lw.b_out, 1, N);
-      p.fire(Site::mlp_out, l, mlp_out);
-      resid_post = p.slice(Site::resid_post, l);
-      if (c.parallel_residual) {
-        k::add_forward(resid_post, x, attn_out, N * d);
-        k::add_forward(resid_post, resid_post, mlp_out, N * d);
-      } else {
-        k::add_forward(resid_post, resid_mid, mlp_out, N * d);
-      }
-    }
-    p.fire(Site::resid_post, l, resid_post);
-    x = resid_post;
-  }
-  if (kv) kv->length += T;
-
-  // ---- unembed
-  const float* xf = norm_block(p, Site::ln_final_scale, Site::ln_final_normalized, -1, x, w.ln_final_w,
-                               w.ln_final_b, impl_->ln_out);
-  const int64_t V = c.d_vocab;
-  if (opt.logits == LogitsMode::All) {
-    res.logits = take_spare(impl_->spare, {B, T, V});
-    k::matmul_forward(res.logits.f32(), V, xf, d, w.W_U, w.b_U, 1, N);
-  } else if (opt.logits == LogitsMode::Last) {
-    auto& rows = impl_->last_rows;
-    rows.resize(size_t(B * d));
-    for (int64_t b = 0; b < B; ++b) std::memcpy(&rows[size_t(b * d)], xf + ((b + 1) * T - 1) * d, size_t(d) * 4);
-    res.logits = take_spare(impl_->spare, {B, 1, V});
-    k::matmul_forward(res.logits.f32(), V, rows.data(), d, w.W_U, w.b_U, 1, B);
+  const int start = opt.start_at_layer, stop = opt.stop_at_layer < 0 ? c.n_layers : opt.stop_at_layer;
+  float* x = start == 0 ? detail::embed_forward(p, batch.tokens.data()) : start_residual(p, start);
+  for (int l = start; l < stop; ++l) x = detail::block_forward(p, l, x);
+  if (kv) kv->length += batch.T;
+  if (opt.stop_at_layer < 0) {
+    detail::unembed_forward(p, x);
+  } else {
+    res.resid = detail::take_spare(impl_->spare, {batch.B, batch.T, c.d_model});
+    std::memcpy(res.resid.f32(), x, res.resid.nbytes());
   }
   impl_->spare.clear();
   for (const auto& [pt, t] : res.kept) impl_->spare.push_back(t);
-  if (res.logits.storage) impl_->spare.push_back(res.logits);
+  for (const Tensor* t : {&res.logits, &res.resid})
+    if (t->storage) impl_->spare.push_back(*t);
   return res;
 }
 
@@ -326,9 +165,24 @@ size_t Engine::estimate_bytes(int64_t B, int64_t T, const ForwardOptions& opt) c
     const size_t n = size_t(numel(site_shape(Site(s), c, B, T, T))) * sizeof(float);
     if (Site(s) != Site::result || opt.compute_result) total += n;  // one scratch slice per site
   }
-  for (const auto& [s, l] : opt.keep) total += size_t(numel(site_shape(Site(s), c, B, T, T))) * sizeof(float);
+  for (const HookPoint& p : opt.keep) total += size_t(numel(site_shape(p.site, c, B, T, T))) * sizeof(float);
   if (opt.logits == LogitsMode::All) total += size_t(B * T * c.d_vocab) * sizeof(float);
   return total;
+}
+
+std::string to_string(LogitsMode m) {
+  switch (m) {
+    case LogitsMode::All: return "all";
+    case LogitsMode::Last: return "last";
+    case LogitsMode::None: return "none";
+  }
+  return "?";
+}
+
+LogitsMode logits_mode_from_string(std::string_view s) {
+  for (LogitsMode m : {LogitsMode::All, LogitsMode::Last, LogitsMode::None})
+    if (s == to_string(m)) return m;
+  fail("logits mode '", s, "' is not one of all, last, none");
 }
 
 }  // namespace glassbox

@@ -8,23 +8,6 @@ namespace glassbox {
 
 namespace {
 
-struct SiteInfo {
-  const char* suffix;
-  bool global;
-};
-// Order matches enum Site.
-constexpr SiteInfo kSites[kSiteCount] = {
-    {"hook_embed", true},          {"hook_pos_embed", true},     {"hook_resid_pre", false},
-    {"ln1.hook_scale", false},     {"ln1.hook_normalized", false}, {"attn.hook_q", false},
-    {"attn.hook_k", false},        {"attn.hook_v", false},       {"attn.hook_rot_q", false},
-    {"attn.hook_rot_k", false},    {"attn.hook_attn_scores", false}, {"attn.hook_pattern", false},
-    {"attn.hook_z", false},        {"attn.hook_result", false},  {"hook_attn_out", false},
-    {"hook_resid_mid", false},     {"ln2.hook_scale", false},    {"ln2.hook_normalized", false},
-    {"mlp.hook_pre", false},       {"mlp.hook_pre_linear", false}, {"mlp.hook_post", false},
-    {"hook_mlp_out", false},       {"hook_resid_post", false},   {"ln_final.hook_scale", true},
-    {"ln_final.hook_normalized", true},
-};
-
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
@@ -48,8 +31,17 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-bool site_is_global(Site s) { return kSites[int(s)].global; }
-const char* site_suffix(Site s) { return kSites[int(s)].suffix; }
+const char* site_suffix(Site s) { return site_info(s).suffix.data(); }  // literals: NUL-terminated
+std::string to_string(Site s) { return std::string(site_info(s).name); }
+
+Site site_from_string(std::string_view name) {
+  std::string names;
+  for (const SiteInfo& i : kSiteTable) {
+    if (name == i.name || name == i.suffix) return i.site;
+    names += (names.empty() ? "" : ", ") + std::string(i.name);
+  }
+  fail("site '", name, "' is not one of ", names);
+}
 
 std::string HookPoint::name() const {
   if (site_is_global(site)) return site_suffix(site);
@@ -57,32 +49,59 @@ std::string HookPoint::name() const {
 }
 
 bool site_exists(Site s, const Config& c) {
-  const bool norm = c.norm != NormKind::None;
-  const bool mlp = !c.attn_only;
-  switch (s) {
-    case Site::pos_embed: return c.positional == PosKind::Learned;
-    case Site::ln1_scale: case Site::ln1_normalized: return norm;
-    case Site::ln2_scale: case Site::ln2_normalized: return norm && mlp;
-    case Site::ln_final_scale: case Site::ln_final_normalized: return norm;
-    case Site::rot_q: case Site::rot_k: return c.positional == PosKind::Rotary;
-    case Site::resid_mid: return mlp && !c.parallel_residual;
-    case Site::mlp_pre: case Site::mlp_post: case Site::mlp_out: return mlp;
-    case Site::mlp_pre_linear: return mlp && c.gated_mlp;
-    default: return s != Site::COUNT;
+  if (s >= Site::COUNT) return false;
+  const bool norm = c.norm != NormKind::None, mlp = !c.attn_only;
+  switch (site_info(s).when) {
+    case SiteWhen::Always: return true;
+    case SiteWhen::LearnedPos: return c.positional == PosKind::Learned;
+    case SiteWhen::Rotary: return c.positional == PosKind::Rotary;
+    case SiteWhen::Norm: return norm;
+    case SiteWhen::NormMlp: return norm && mlp;
+    case SiteWhen::Mlp: return mlp;
+    case SiteWhen::GatedMlp: return mlp && c.gated_mlp;
+    case SiteWhen::SequentialMlp: return mlp && !c.parallel_residual;
   }
+  return false;
 }
 
 Shape site_shape(Site s, const Config& c, int64_t B, int64_t Tq, int64_t Tk) {
   const int64_t d = c.d_model, H = c.n_heads, Hkv = c.n_kv_heads, dh = c.d_head;
-  switch (s) {
-    case Site::ln1_scale: case Site::ln2_scale: case Site::ln_final_scale: return {B, Tq, 1};
-    case Site::q: case Site::rot_q: case Site::z: return {B, Tq, H, dh};
-    case Site::k: case Site::v: case Site::rot_k: return {B, Tq, Hkv, dh};
-    case Site::attn_scores: case Site::pattern: return {B, H, Tq, Tk};
-    case Site::result: return {B, Tq, H, d};
-    case Site::mlp_pre: case Site::mlp_pre_linear: case Site::mlp_post: return {B, Tq, c.d_mlp};
-    default: return {B, Tq, d};
+  switch (site_info(s).shape) {
+    case SiteShape::Resid: return {B, Tq, d};
+    case SiteShape::Scale: return {B, Tq, 1};
+    case SiteShape::Heads: return {B, Tq, H, dh};
+    case SiteShape::KvHeads: return {B, Tq, Hkv, dh};
+    case SiteShape::Scores: return {B, H, Tq, Tk};
+    case SiteShape::HeadOut: return {B, Tq, H, d};
+    case SiteShape::Mlp: return {B, Tq, c.d_mlp};
   }
+  return {};
+}
+
+bool site_needed_for_backward(Site s, const Config& c) {
+  if (!site_exists(s, c)) return false;
+  switch (site_info(s).backward) {
+    case SiteBackward::No: return false;
+    case SiteBackward::Yes: return true;
+    case SiteBackward::WithoutRotary: return c.positional != PosKind::Rotary;
+    case SiteBackward::WithoutNorm: return c.norm == NormKind::None;
+  }
+  return false;
+}
+
+std::string to_string(HookMode m) {
+  switch (m) {
+    case HookMode::Observe: return "observe";
+    case HookMode::Replace: return "replace";
+    case HookMode::Grad: return "grad";
+  }
+  return "?";
+}
+
+HookMode hook_mode_from_string(std::string_view s) {
+  for (HookMode m : {HookMode::Observe, HookMode::Replace, HookMode::Grad})
+    if (s == to_string(m)) return m;
+  fail("hook mode '", s, "' is not one of observe, replace, grad");
 }
 
 std::vector<HookPoint> all_hook_points(const Config& c) {
@@ -100,10 +119,10 @@ std::vector<HookPoint> all_hook_points(const Config& c) {
 }
 
 HookPoint parse_hook_name(const std::string& name, const Config& c) {
-  for (int s = 0; s < kSiteCount; ++s) {
-    if (!kSites[s].global || name != kSites[s].suffix) continue;
-    if (!site_exists(Site(s), c)) fail_unknown("hook", name, c);
-    return {Site(s), -1};
+  for (const SiteInfo& i : kSiteTable) {
+    if (!i.global || name != i.suffix) continue;
+    if (!site_exists(i.site, c)) fail_unknown("hook", name, c);
+    return {i.site, -1};
   }
   // blocks.{l}.<suffix>
   if (name.rfind("blocks.", 0) == 0) {
@@ -112,12 +131,12 @@ HookPoint parse_hook_name(const std::string& name, const Config& c) {
     if (j > i && j < name.size() && name[j] == '.' && j - i < 6) {
       const int layer = std::stoi(name.substr(i, j - i));
       const std::string suffix = name.substr(j + 1);
-      for (int s = 0; s < kSiteCount; ++s) {
-        if (kSites[s].global || suffix != kSites[s].suffix) continue;
+      for (const SiteInfo& i : kSiteTable) {
+        if (i.global || suffix != i.suffix) continue;
         if (layer >= c.n_layers)
           fail("hook '", name, "': layer ", layer, " is out of range (model has ", c.n_layers, " layers)");
-        if (!site_exists(Site(s), c)) fail_unknown("hook", name, c);
-        return {Site(s), layer};
+        if (!site_exists(i.site, c)) fail_unknown("hook", name, c);
+        return {i.site, layer};
       }
     }
   }

@@ -36,17 +36,9 @@ struct Layout {
 
 Layout layout_of(const TensorView& a, Site s) {
   const Shape& sh = a.shape;
-  if (s == Site::attn_scores || s == Site::pattern) return {sh[0], sh[2], sh[1], sh[3], true};
+  if (site_info(s).shape == SiteShape::Scores) return {sh[0], sh[2], sh[1], sh[3], true};
   if (sh.size() == 4) return {sh[0], sh[1], sh[2], sh[3], false};
   return {sh[0], sh[1], 1, sh[2], false};
-}
-
-bool per_head(Site s) {
-  switch (s) {
-    case Site::q: case Site::k: case Site::v: case Site::rot_q: case Site::rot_k: case Site::z:
-    case Site::result: case Site::attn_scores: case Site::pattern: return true;
-    default: return false;
-  }
 }
 
 // Calls fn(cell pointer, b, t, h) for every selected cell.
@@ -233,7 +225,7 @@ std::vector<HookHandle> attach(HookRegistry& reg, const std::vector<Intervention
   for (const Intervention& iv : xs) {
     const auto pts = match_hooks(iv.hook, reg.config());
     for (const HookPoint& p : pts)
-      if (!iv.heads.empty() && !per_head(p.site))
+      if (!iv.heads.empty() && !site_has_heads(p.site))
         fail("intervention on '", p.name(), "': \"heads\" needs a per-head site (q, k, v, z, result, pattern, attn_scores)");
     auto shared = std::make_shared<Intervention>(iv);
     hs.push_back(reg.add(iv.hook, [shared](TensorView& a, const HookContext& ctx) { apply(*shared, a, ctx); },

@@ -30,22 +30,4 @@ inline void compute_positions(const Batch& batch, KVCache* kv, std::vector<int32
   }
 }
 
-// Activations the backward pass reads (everything else it recomputes or does not need).
-inline bool needed_for_backward(Site s, const Config& c) {
-  switch (s) {
-    case Site::ln1_normalized: case Site::ln1_scale: case Site::ln2_normalized: case Site::ln2_scale:
-    case Site::ln_final_normalized: case Site::ln_final_scale: case Site::v: case Site::pattern: case Site::z:
-    case Site::mlp_pre: case Site::mlp_pre_linear: case Site::mlp_post:
-      return site_exists(s, c);
-    case Site::q: case Site::k: return c.positional != PosKind::Rotary;
-    case Site::rot_q: case Site::rot_k: return c.positional == PosKind::Rotary;
-    // Without normalisation the residual stream itself feeds the projections.
-    case Site::resid_pre: return c.norm == NormKind::None;
-    case Site::resid_mid: return c.norm == NormKind::None && site_exists(s, c);
-    case Site::resid_post: return c.norm == NormKind::None;
-    case Site::embed: case Site::pos_embed: return false;
-    default: return false;
-  }
-}
-
 }  // namespace glassbox::detail

@@ -72,7 +72,7 @@ TEST_F(Gpt2, ObserveHookSeesTheCachedActivation) {
     shape = a.shape;
   });
   ForwardOptions fo;
-  fo.keep.insert({int(Site::resid_mid), 1});
+  fo.keep.insert({Site::resid_mid, 1});
   const ForwardResult r = e.forward(b, &reg, nullptr, fo);
   ASSERT_EQ(r.kept.size(), 1u);
   EXPECT_EQ(shape, (Shape{1, 6, m.config().d_model}));
@@ -109,7 +109,7 @@ TEST_F(Gpt2, ReplacingScaleRenormalises) {
   HookRegistry reg(m.config());
   std::vector<float> before, after;
   ForwardOptions fo;
-  fo.keep.insert({int(Site::ln1_normalized), 0});
+  fo.keep.insert({Site::ln1_normalized, 0});
   {
     const ForwardResult clean = e.forward(b, nullptr, nullptr, fo);
     const float* x = clean.kept[0].second.f32();
@@ -125,15 +125,10 @@ TEST_F(Gpt2, ReplacingScaleRenormalises) {
 
 TEST_F(Gpt2, HookResultSumsToAttnOut) {
   ForwardOptions fo;
-  fo.keep = {{int(Site::result), 0}, {int(Site::attn_out), 0}};
+  fo.keep = {{Site::result, 0}, {Site::attn_out, 0}};
   const ForwardResult r = e.forward(b, nullptr, nullptr, fo);
-  auto kept = [&](Site s) -> const Tensor& {
-    for (const auto& [p, t] : r.kept)
-      if (p.site == s) return t;
-    throw std::runtime_error("not kept");
-  };
-  const Tensor& res = kept(Site::result);
-  const Tensor& out = kept(Site::attn_out);
+  const Tensor& res = r.get({Site::result, 0});
+  const Tensor& out = r.get({Site::attn_out, 0});
   const int64_t H = m.config().n_heads, d = m.config().d_model;
   const float* bO = m.weights().layers[0].b_O;
   for (int64_t t = 0; t < 6; ++t)
