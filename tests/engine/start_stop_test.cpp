@@ -27,6 +27,23 @@ ForwardResult full_run(Engine& e, const Batch& b) {
   return e.forward(b, nullptr, nullptr, fo);
 }
 
+// The residual stream entering layer l of a full run (l == n_layers: the last resid_post).
+const Tensor& stream_at(const ForwardResult& full, int l, const Config& c) {
+  return l < c.n_layers ? full.get({Site::resid_pre, l}) : full.get({Site::resid_post, l - 1});
+}
+
+// fn(family, engine, one-row batch of 6 tokens, the full run keeping every layer's stream).
+template <class Fn>
+void for_each_family(Fn fn) {
+  for (const char* fam : kFamilies) {
+    const Model m = Model::load(fixture(fam));
+    Engine e(m);
+    const Batch b = Batch::single(gbtest::some_tokens(6, m.config().d_vocab));
+    const ForwardResult full = full_run(e, b);
+    fn(fam, e, b, full);
+  }
+}
+
 TEST(StartStop, StartingAtAnyLayerGivesTheFullRunsLogitsExactly) {
   for (const char* fam : kFamilies) {
     const Model m = Model::load(fixture(fam));
@@ -37,8 +54,7 @@ TEST(StartStop, StartingAtAnyLayerGivesTheFullRunsLogitsExactly) {
     for (int l = 0; l <= c.n_layers; ++l) {
       ForwardOptions fo;
       fo.start_at_layer = l;
-      if (l > 0)
-        fo.start_resid = (l < c.n_layers ? full.get({Site::resid_pre, l}) : full.get({Site::resid_post, l - 1})).f32();
+      if (l > 0) fo.start_resid = stream_at(full, l, c).f32();
       const ForwardResult r = e.forward(b, nullptr, nullptr, fo);
       ASSERT_EQ(r.logits.shape, full.logits.shape);
       EXPECT_EQ(std::memcmp(r.logits.f32(), full.logits.f32(), full.logits.nbytes()), 0) << fam << " from layer " << l;
@@ -66,31 +82,23 @@ TEST(StartStop, HooksFireOnlyFromTheStartLayerOn) {
 }
 
 TEST(StartStop, StoppingReturnsTheResidualStreamEnteringTheStopLayer) {
-  for (const char* fam : kFamilies) {
-    const Model m = Model::load(fixture(fam));
-    Engine e(m);
-    const Config& c = m.config();
-    const Batch b = Batch::single(gbtest::some_tokens(6, c.d_vocab));
-    const ForwardResult full = full_run(e, b);
+  for_each_family([](const char* fam, Engine& e, const Batch& b, const ForwardResult& full) {
+    const Config& c = e.model().config();
     for (int l = 0; l <= c.n_layers; ++l) {
       ForwardOptions fo;
       fo.stop_at_layer = l;
       const ForwardResult r = e.forward(b, nullptr, nullptr, fo);
       EXPECT_FALSE(r.logits.storage) << fam;
-      const Tensor& want = l < c.n_layers ? full.get({Site::resid_pre, l}) : full.get({Site::resid_post, l - 1});
+      const Tensor& want = stream_at(full, l, c);
       ASSERT_EQ(r.resid.shape, want.shape);
       EXPECT_EQ(std::memcmp(r.resid.f32(), want.f32(), want.nbytes()), 0) << fam << " stopped at " << l;
     }
-  }
+  });
 }
 
 TEST(StartStop, BackwardFromTheStartLayerMatchesTheFullBackward) {
-  for (const char* fam : kFamilies) {
-    const Model m = Model::load(fixture(fam));
-    Engine e(m);
-    const Config& c = m.config();
-    const Batch b = Batch::single(gbtest::some_tokens(6, c.d_vocab));
-    const ForwardResult full0 = full_run(e, b);
+  for_each_family([](const char* fam, Engine& e, const Batch& b, const ForwardResult& full0) {
+    const Config& c = e.model().config();
     const int start = c.n_layers - 1;
     std::vector<float> start_resid = full0.get({Site::resid_pre, start}).to_f32_vector();
 
@@ -120,7 +128,7 @@ TEST(StartStop, BackwardFromTheStartLayerMatchesTheFullBackward) {
       EXPECT_EQ(g, all.at(p)) << fam << " " << p.name();
     }
     EXPECT_EQ(d_start, all.at({Site::resid_pre, start})) << fam;
-  }
+  });
 }
 
 TEST(StartStop, RejectsInconsistentOptions) {
