@@ -14,7 +14,7 @@
 #include "glassbox/tokenizer.h"
 #include "glassbox/trainable.h"
 #include "glassbox/zoo.h"
-#include "train/zoo_detail.h"
+#include "zoo/detail.h"
 
 namespace fs = std::filesystem;
 using namespace glassbox;
