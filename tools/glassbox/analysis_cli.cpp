@@ -4,9 +4,7 @@
 #include <cstdio>
 
 #include "common.h"
-#include "glassbox/analysis/attribution_patching.h"
 #include "glassbox/error.h"
-#include "glassbox/generate.h"
 #include "glassbox/tokenizer.h"
 
 namespace glassbox::cli {
@@ -141,45 +139,6 @@ void add_pair_flags(CLI::App& cmd, PairFlags& f, const std::string& wrong_help, 
   cmd.add_option("--corrupt-tokens", f.corrupt_tokens, "Corrupted prompt as token ids");
   cmd.add_option("--answer", f.answer, "The clean answer token (text of one token, or #id)")->required();
   cmd.add_option("--wrong", f.wrong, wrong_help)->required(wrong_required);
-}
-
-std::vector<int32_t> sample_token_stream(Engine& e, int64_t n, uint64_t seed) {
-  const Model& m = e.model();
-  const int32_t bos = m.tokenizer() && m.tokenizer()->bos_id() >= 0 ? m.tokenizer()->bos_id() : 0;
-  const int64_t window = m.config().n_ctx;
-  if (window < 2) fail("the model's context of ", window, " tokens is too short to sample text from");
-  const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(16, (n + window - 2) / (window - 1)));
-  std::vector<int32_t> out;
-  for (uint64_t round = 0; int64_t(out.size()) < n; ++round) {
-    SamplingOptions s;
-    s.max_new_tokens = int(window - 1);
-    s.seed = seed * 1000003 + round;
-    const Generation g = generate(e, std::vector<std::vector<int32_t>>(size_t(rows), {bos}), s);
-    for (const auto& row : g.tokens) {
-      out.push_back(bos);
-      out.insert(out.end(), row.begin(), row.end());
-    }
-  }
-  out.resize(size_t(n));
-  return out;
-}
-
-std::vector<analysis::PatchGrid> PatchRun::grids() const {
-  std::vector<analysis::PatchGrid> all = activation;
-  all.insert(all.end(), attribution.begin(), attribution.end());
-  return all;
-}
-
-PatchRun run_patching(Engine& e, const PromptPair& pair, const std::vector<Site>& sites,
-                      const analysis::PatchingOptions& opt, bool activation, bool attribution) {
-  const Batch clean = Batch::single(pair.clean), corrupt = Batch::single(pair.corrupt);
-  PatchRun r;
-  if (activation) r.activation = analysis::activation_patching(e, clean, corrupt, sites, opt);
-  if (attribution) r.attribution = analysis::attribution_patching(e, clean, corrupt, sites, opt);
-  if (activation && attribution)
-    for (size_t i = 0; i < r.activation.size(); ++i)
-      r.correlation[r.activation[i].hook] = analysis::correlation(r.activation[i], r.attribution[i]);
-  return r;
 }
 
 }  // namespace glassbox::cli

@@ -76,18 +76,4 @@ struct PairFlags {
 };
 void add_pair_flags(CLI::App& cmd, PairFlags& f, const std::string& wrong_help, bool wrong_required);
 
-// n tokens the model writes itself (temperature 1, from BOS or token 0, in
-// windows of its context): text for fitting a tuned lens without a corpus.
-std::vector<int32_t> sample_token_stream(Engine& e, int64_t n, uint64_t seed);
-
-// Activation and/or attribution patching over `sites`, and where both ran the
-// correlation of each site's two grids (keyed by hook suffix).
-struct PatchRun {
-  std::vector<analysis::PatchGrid> activation, attribution;
-  nlohmann::json correlation = nlohmann::json::object();
-  std::vector<analysis::PatchGrid> grids() const;  // activation first
-};
-PatchRun run_patching(Engine& e, const PromptPair& pair, const std::vector<Site>& sites,
-                      const analysis::PatchingOptions& opt, bool activation, bool attribution);
-
 }  // namespace glassbox::cli

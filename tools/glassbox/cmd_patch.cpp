@@ -5,6 +5,7 @@
 
 #include "analysis_cli.h"
 #include "common.h"
+#include "glassbox/analysis/patching_compare.h"
 #include "glassbox/analysis/path_patching.h"
 #include "glassbox/engine.h"
 #include "glassbox/tokenizer.h"
@@ -85,16 +86,18 @@ Command add_patch_command(CLI::App& parent) {
             for (const auto& s : o->sites) sites.push_back(parse_patch_site(s, "--sites"));
 
             Engine e(m);
-            PatchRun run;
+            const Batch clean = Batch::single(pp.clean), corrupt = Batch::single(pp.corrupt);
+            analysis::PatchRun run;
             if (path) {
               analysis::PathPatchingOptions pa;
               pa.metric = po.metric;
               pa.direction = po.direction;
               std::vector<analysis::PathReceiver> rs;
               for (const auto& r : o->receivers) rs.push_back(parse_receiver(r, m.config()));
-              run.activation = {analysis::path_patching(e, Batch::single(pp.clean), Batch::single(pp.corrupt), rs, pa)};
+              run.activation = {analysis::path_patching(e, clean, corrupt, rs, pa)};
             } else {
-              run = run_patching(e, pp, sites, po, o->method != "attribution", o->method != "activation");
+              run = analysis::run_patching(e, clean, corrupt, sites, po, o->method != "attribution",
+                                           o->method != "activation");
             }
             const std::vector<analysis::PatchGrid> grids = run.grids();
             nlohmann::json out = {{"clean_tokens", pp.clean}, {"corrupt_tokens", pp.corrupt},

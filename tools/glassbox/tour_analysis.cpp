@@ -1,14 +1,16 @@
 #include "tour_analysis.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "analysis_cli.h"
 #include "common.h"
 #include "glassbox/analysis/circuit.h"
 #include "glassbox/analysis/path_patching.h"
+#include "glassbox/analysis/patching_compare.h"
+#include "glassbox/analysis/strongest_head.h"
 #include "glassbox/analysis/tuned_lens.h"
 #include "glassbox/engine.h"
+#include "glassbox/generate.h"
 #include "glassbox/tokenizer.h"
 
 namespace glassbox::cli {
@@ -58,7 +60,8 @@ void patching_section(report::Page& page, const Model& m, Engine& e, const Promp
   analysis::PatchingOptions po;
   po.metric.answer = {answer};
   po.metric.wrong = {wrong};
-  const PatchRun run = run_patching(e, pp, sites, po, true, true);
+  const analysis::PatchRun run =
+      analysis::run_patching(e, Batch::single(pp.clean), Batch::single(pp.corrupt), sites, po, true, true);
   page.add_heading("Activation patching");
   page.add_text(strf("The corrupted prompt, with one activation at a time taken from the clean run; 1 = the clean "
                      "logit difference (%.3f) fully restored, 0 = the corrupted one (%.3f). Residual-stream rows "
@@ -70,7 +73,7 @@ void patching_section(report::Page& page, const Model& m, Engine& e, const Promp
   page.add_text("The same grids from one forward and one backward pass (a first-order estimate), and how well they "
                 "agree with the real patches above.");
   std::vector<std::vector<std::string>> rows;
-  for (const auto& [hook, r] : run.correlation.items()) rows.push_back({hook, strf("%.3f", r.get<double>())});
+  for (const auto& [hook, r] : run.correlation) rows.push_back({hook, strf("%.3f", r)});
   page.add_table({"site", "correlation with activation patching"}, rows);
   for (const auto& g : run.attribution) page.add_chart(patch_heatmap(g, cols));
 }
@@ -91,16 +94,14 @@ void path_patching_section(report::Page& page, Engine& e, const PromptPair& pp, 
                 "clean-vs-corrupted difference (Wang et al. 2022). First the receiver is the final residual stream "
                 "(each head's direct effect on the logits).");
   page.add_chart(patch_heatmap(direct, {}));
-  int64_t best = -1;
-  for (int64_t i = direct.n_cols; i < int64_t(direct.values.size()); ++i)  // layer >= 1 has senders before it
-    if (best < 0 || std::abs(1 - direct.values[size_t(i)]) > std::abs(1 - direct.values[size_t(best)])) best = i;
-  if (best < 0) return;
-  const int layer = int(best / direct.n_cols), head = int(best % direct.n_cols);
+  // Noising: 1 = no effect. Layer 0 has no earlier heads to act through its query.
+  const auto best = analysis::strongest_head(direct, 1.f, /*first_layer=*/1);
+  if (!best) return;
   const analysis::PatchGrid via_q = analysis::path_patching(
-      e, clean, corrupt, {analysis::PathReceiver::head_input(layer, head, Site::q)}, po);
+      e, clean, corrupt, {analysis::PathReceiver::head_input(best->layer, best->head, Site::q)}, po);
   page.add_text(strf("Then the receiver is the query of L%dH%d, the head with the largest direct effect (%.3f): which "
                      "earlier heads tell it where to look.",
-                     layer, head, double(direct.values[size_t(best)])));
+                     best->layer, best->head, double(best->value)));
   page.add_chart(patch_heatmap(via_q, {}));
 }
 
