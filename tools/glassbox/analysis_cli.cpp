@@ -1,6 +1,5 @@
 #include "analysis_cli.h"
 
-#include <cmath>
 #include <cstdio>
 
 #include "common.h"
@@ -58,57 +57,6 @@ Site parse_patch_site(const std::string& s, const std::string& flag) {
     valid += (valid.empty() ? "" : ", ") + short_site_name(site);
   }
   fail(flag, ": '", s, "' is not a patchable site; expected one of ", valid);
-}
-
-std::vector<std::string> position_labels(const Model& m, const std::vector<int32_t>& tokens) {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    const std::string t = m.tokenizer() ? report::display_token(m.tokenizer()->token_to_bytes(tokens[i]))
-                                        : "#" + std::to_string(tokens[i]);
-    out.push_back(std::to_string(i) + " " + t);
-  }
-  return out;
-}
-
-std::vector<std::string> layer_labels(int64_t n) {
-  std::vector<std::string> out;
-  for (int64_t l = 0; l < n; ++l) out.push_back("L" + std::to_string(l));
-  return out;
-}
-
-std::vector<std::string> head_labels(int64_t n_heads) {
-  std::vector<std::string> out;
-  for (int64_t h = 0; h < n_heads; ++h) out.push_back("H" + std::to_string(h));
-  return out;
-}
-
-report::json patch_heatmap(const analysis::PatchGrid& g, const std::vector<std::string>& col_labels) {
-  const std::string what = g.normalized ? "normalised metric" : "metric";
-  return report::heatmap(g.method + ": " + g.hook, layer_labels(g.n_layers),
-                         g.by_head ? head_labels(g.n_cols) : col_labels, g.values, what, /*diverging=*/true, "layer",
-                         g.by_head ? "head" : "position");
-}
-
-report::json head_score_heatmap(const analysis::HeadScores& s) {
-  return report::heatmap(s.name + " score", layer_labels(s.n_layers), head_labels(s.n_heads), s.scores, "score",
-                         false, "layer", "head");
-}
-
-report::json lens_heatmap(const Model& m, const analysis::LogitLensResult& r) {
-  // Colour: the probability of the row's top token; the tooltip's column
-  // label names the position, the row label the layer.
-  std::vector<float> v;
-  for (const auto& c : r.cells) v.push_back(c.top_probs.empty() ? NAN : c.top_probs[0]);
-  std::vector<int32_t> toks;
-  for (int64_t p : r.positions) toks.push_back(r.tokens[size_t(p)]);
-  return report::heatmap("logit lens: probability of the top token", r.layers, position_labels(m, toks), v,
-                         "top-1 probability", false, "residual stream", "position");
-}
-
-report::json dla_head_heatmap(const analysis::DlaResult& r) {
-  std::vector<float> v(r.by_head.begin(), r.by_head.end());
-  return report::heatmap("direct logit attribution by head", layer_labels(r.n_layers), head_labels(r.n_heads), v,
-                         "logit (difference)", true, "layer", "head");
 }
 
 void print_grid(const std::string& title, const std::vector<std::string>& rows, const std::vector<std::string>& cols,

@@ -8,6 +8,7 @@
 #include "glassbox/analysis/patching_compare.h"
 #include "glassbox/analysis/path_patching.h"
 #include "glassbox/engine.h"
+#include "glassbox/pages/charts.h"
 #include "glassbox/tokenizer.h"
 #include "glassbox/error.h"
 
@@ -104,13 +105,13 @@ Command add_patch_command(CLI::App& parent) {
                                   {"metric", po.metric.to_json()}, {"grids", nlohmann::json::array()}};
             for (const auto& g : grids) out["grids"].push_back(g.to_json());
             if (o->method == "both") out["correlation"] = run.correlation;
-            const std::vector<std::string> cols = position_labels(m, pp.clean);
+            const std::vector<std::string> cols = pages::position_labels(m, pp.clean);
             if (!o->html.empty()) {
               report::Page page("Patching", m.source());
               page.add_text("Clean: " + (m.tokenizer() ? m.tokenizer()->decode(pp.clean) : out["clean_tokens"].dump()));
               page.add_text("Corrupted: " +
                             (m.tokenizer() ? m.tokenizer()->decode(pp.corrupt) : out["corrupt_tokens"].dump()));
-              for (const auto& g : grids) page.add_chart(patch_heatmap(g, cols));
+              for (const auto& g : grids) page.add_chart(pages::patch_heatmap(g, cols));
               page.save(o->html);
             }
             if (o->json) {
@@ -121,8 +122,8 @@ Command add_patch_command(CLI::App& parent) {
               std::printf("metric: clean %.4f, corrupted %.4f%s\n", grids[0].clean, grids[0].corrupt,
                           o->raw ? "" : "; cells show (patched - corrupted) / (clean - corrupted)");
             for (const auto& g : grids)
-              print_grid(g.method + " " + g.hook, layer_labels(g.n_layers), g.by_head ? head_labels(g.n_cols) : cols,
-                         g.values);
+              print_grid(g.method + " " + g.hook, pages::layer_labels(g.n_layers),
+                         g.by_head ? pages::head_labels(g.n_cols) : cols, g.values);
             if (out.contains("correlation"))
               for (const auto& [hook, r] : out["correlation"].items())
                 std::printf("correlation activation vs attribution, %s: %.3f\n", hook.c_str(), r.get<double>());
