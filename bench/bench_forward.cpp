@@ -14,13 +14,13 @@
 #include "glassbox/cache.h"
 #include "glassbox/error.h"
 #include "bench_util.h"
-#include "kernels/kernels.h"
+#include "glassbox/threads.h"
 
 using namespace glassbox;
 using namespace bench;
 
 int main(int argc, char** argv) {
-  kernels::ensure_passive_openmp(argv);  // as the glassbox CLI runs
+  ensure_passive_openmp(argv);  // as the glassbox CLI runs
   std::string model, mode = "plain", dtype = "f32";
   int tokens = 1024, threads = 2, repeat = 3, batch = 1;
   for (int i = 1; i < argc; ++i) {
@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    kernels::set_num_threads(threads);
+    set_num_threads(threads);
     const auto t0 = Clock::now();
     const Model m = Model::load(model);
     // Touch every weight page once so load time includes paging the file in, as the reference does.

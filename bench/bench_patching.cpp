@@ -44,7 +44,7 @@
 #include "glassbox/cache.h"
 #include "glassbox/error.h"
 #include "bench_util.h"
-#include "kernels/kernels.h"
+#include "glassbox/threads.h"
 
 using namespace glassbox;
 using namespace glassbox::analysis;
@@ -57,7 +57,7 @@ double round4(double x) { return std::round(x * 1e4) / 1e4; }
 }  // namespace
 
 int main(int argc, char** argv) {
-  kernels::ensure_passive_openmp(argv);  // as the glassbox CLI runs
+  ensure_passive_openmp(argv);  // as the glassbox CLI runs
   std::string model, mode = "act", dump;
   int tokens = 64, threads = 2, repeat = 1, n_corrupt = 1;
   for (int i = 1; i < argc; ++i) {
@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    kernels::set_num_threads(threads);
+    set_num_threads(threads);
     const auto t0 = Clock::now();
     const Model m = Model::load(model);
     const double load_s = seconds_since(t0);

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "glassbox/error.h"
+#include "glassbox/threads.h"
 #include "glassbox/train.h"
 #include "glassbox/trainable.h"
 #include "bench_util.h"
@@ -185,7 +186,7 @@ int run_fwd(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  kernels::ensure_passive_openmp(argv);  // as the glassbox CLI runs
+  ensure_passive_openmp(argv);  // as the glassbox CLI runs
   Args a;
   for (int i = 1; i < argc; ++i) {
     const std::string s = argv[i];
@@ -228,7 +229,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    kernels::set_num_threads(a.threads);
+    set_num_threads(a.threads);
     return train_mode ? run_train(a) : run_fwd(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_train: error: %s\n", e.what());

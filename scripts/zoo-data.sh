@@ -20,7 +20,7 @@ WORDNET=/usr/share/wordnet
 NAMES_VERSION=0.2.3
 FORTUNES=/usr/share/games/fortunes
 # Every text file of the two packages but ascii-art (pictures); the recipe
-# (src/train/zoo_tiny_lm.cpp) names the same list.
+# (src/zoo/tiny_lm.cpp) names the same list.
 FORTUNE_FILES=(art computers cookie debian definitions disclaimer drugs education ethnic food fortunes
   goedel humorists kids knghtbrd law linux linuxcookie literature love magic medicine men-women
   miscellaneous news paradoxum people perl pets platitudes politics pratchett riddles science

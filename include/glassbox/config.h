@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace glassbox {
 
 enum class NormKind : uint8_t { LayerNorm, RMSNorm, None };
@@ -40,5 +42,9 @@ struct Config {
 const char* norm_name(NormKind k);
 const char* pos_name(PosKind k);
 const char* act_name(ActKind k);
+
+// The architecture as JSON (`glassbox info --json`'s "config"): family, sizes,
+// and the feature fields by name.
+nlohmann::json to_json(const Config& c);
 
 }  // namespace glassbox

@@ -30,4 +30,10 @@ struct Generation {
 Generation generate(Engine& e, const std::vector<std::vector<int32_t>>& prompts, const SamplingOptions& o,
                     const HookRegistry* hooks = nullptr);
 
+// n tokens the model writes itself (temperature 1, from BOS or token 0, in
+// windows of its context, each window starting with that BOS): text for
+// fitting a tuned lens or an SAE without a corpus. Error when the context has
+// no room for one sampled token.
+std::vector<int32_t> sample_token_stream(Engine& e, int64_t n, uint64_t seed);
+
 }  // namespace glassbox

@@ -4,8 +4,8 @@
 // command. An organism is data + code: what it is, what an analysis should
 // find in it, a config.json, a tokenizer.json, a seeded dataset with a
 // held-out split, a TrainConfig, and the behavioural metrics it must reach.
-// Adding an organism is adding one src/train/zoo_<name>.cpp (and naming it in
-// zoo_registry.cpp).
+// Adding an organism is adding one src/zoo/<name>.cpp (and naming it in
+// src/zoo/registry.cpp).
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -7,9 +7,9 @@
 
 #include <cstdlib>
 
-#include "kernels/kernels.h"
+#include "glassbox/threads.h"
 
-namespace glassbox::kernels {
+namespace glassbox {
 
 void ensure_passive_openmp(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY")) return;
@@ -30,4 +30,4 @@ void set_num_threads(int n) {
 
 int num_threads() { return omp_get_max_threads(); }
 
-}  // namespace glassbox::kernels
+}  // namespace glassbox

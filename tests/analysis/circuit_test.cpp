@@ -496,17 +496,6 @@ TEST(Circuit, JsonHasTheDocumentedFields) {
   EXPECT_EQ(j["metric"]["kind"], "logit_diff");
 }
 
-TEST(Circuit, PageHasTheGraphAndTheCurve) {
-  const Induction ind;
-  Engine e(ind.tr.model());
-  const Circuit c = discover_circuit(e, ind.clean, ind.corrupt, ind.opt(CircuitMethod::EAPIG));
-  const report::Page page = circuit_page(c, "Induction circuit");
-  EXPECT_EQ(page.chart_count(), 2u);
-  const nlohmann::json g = report::graph_chart("g", {{"a", 0, 0}, {"b", 1, 1}}, {{0, 1, 0.5f, true}}, "score", 1);
-  EXPECT_EQ(g["params"][0]["value"], 1);
-  EXPECT_THROW(report::graph_chart("g", {{"a", 0, 0}}, {{0, 3, 1.f, true}}, "score", 1), Error);
-}
-
 // Test 6: inconsistent inputs fail clearly.
 TEST(Circuit, BadInputsFailWithAClearError) {
   auto expect_error = [](auto fn, const std::string& needle) {

@@ -1,3 +1,4 @@
+#include "glassbox/threads.h"
 #include "kernels/kernel_test_util.h"
 #include "kernels/kernels.h"
 

@@ -10,11 +10,11 @@
 #include <set>
 
 #include "glassbox/model.h"
+#include "glassbox/threads.h"
 #include "glassbox/tokenizer.h"
 #include "glassbox/trainable.h"
 #include "glassbox/zoo.h"
-#include "kernels/kernels.h"
-#include "train/zoo_detail.h"
+#include "zoo/detail.h"
 
 namespace fs = std::filesystem;
 using namespace glassbox;
@@ -58,7 +58,7 @@ std::vector<std::string> names() {
 }
 
 struct Threads {
-  Threads() { kernels::set_num_threads(2); }
+  Threads() { set_num_threads(2); }
 } const threads;
 
 }  // namespace

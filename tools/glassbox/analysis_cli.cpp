@@ -1,12 +1,9 @@
 #include "analysis_cli.h"
 
-#include <cmath>
 #include <cstdio>
 
 #include "common.h"
-#include "glassbox/analysis/attribution_patching.h"
 #include "glassbox/error.h"
-#include "glassbox/generate.h"
 #include "glassbox/tokenizer.h"
 
 namespace glassbox::cli {
@@ -62,57 +59,6 @@ Site parse_patch_site(const std::string& s, const std::string& flag) {
   fail(flag, ": '", s, "' is not a patchable site; expected one of ", valid);
 }
 
-std::vector<std::string> position_labels(const Model& m, const std::vector<int32_t>& tokens) {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    const std::string t = m.tokenizer() ? report::display_token(m.tokenizer()->token_to_bytes(tokens[i]))
-                                        : "#" + std::to_string(tokens[i]);
-    out.push_back(std::to_string(i) + " " + t);
-  }
-  return out;
-}
-
-std::vector<std::string> layer_labels(int64_t n) {
-  std::vector<std::string> out;
-  for (int64_t l = 0; l < n; ++l) out.push_back("L" + std::to_string(l));
-  return out;
-}
-
-std::vector<std::string> head_labels(int64_t n_heads) {
-  std::vector<std::string> out;
-  for (int64_t h = 0; h < n_heads; ++h) out.push_back("H" + std::to_string(h));
-  return out;
-}
-
-report::json patch_heatmap(const analysis::PatchGrid& g, const std::vector<std::string>& col_labels) {
-  const std::string what = g.normalized ? "normalised metric" : "metric";
-  return report::heatmap(g.method + ": " + g.hook, layer_labels(g.n_layers),
-                         g.by_head ? head_labels(g.n_cols) : col_labels, g.values, what, /*diverging=*/true, "layer",
-                         g.by_head ? "head" : "position");
-}
-
-report::json head_score_heatmap(const analysis::HeadScores& s) {
-  return report::heatmap(s.name + " score", layer_labels(s.n_layers), head_labels(s.n_heads), s.scores, "score",
-                         false, "layer", "head");
-}
-
-report::json lens_heatmap(const Model& m, const analysis::LogitLensResult& r) {
-  // Colour: the probability of the row's top token; the tooltip's column
-  // label names the position, the row label the layer.
-  std::vector<float> v;
-  for (const auto& c : r.cells) v.push_back(c.top_probs.empty() ? NAN : c.top_probs[0]);
-  std::vector<int32_t> toks;
-  for (int64_t p : r.positions) toks.push_back(r.tokens[size_t(p)]);
-  return report::heatmap("logit lens: probability of the top token", r.layers, position_labels(m, toks), v,
-                         "top-1 probability", false, "residual stream", "position");
-}
-
-report::json dla_head_heatmap(const analysis::DlaResult& r) {
-  std::vector<float> v(r.by_head.begin(), r.by_head.end());
-  return report::heatmap("direct logit attribution by head", layer_labels(r.n_layers), head_labels(r.n_heads), v,
-                         "logit (difference)", true, "layer", "head");
-}
-
 void print_grid(const std::string& title, const std::vector<std::string>& rows, const std::vector<std::string>& cols,
                 const std::vector<float>& values) {
   std::printf("%s\n%8s", title.c_str(), "");
@@ -141,45 +87,6 @@ void add_pair_flags(CLI::App& cmd, PairFlags& f, const std::string& wrong_help, 
   cmd.add_option("--corrupt-tokens", f.corrupt_tokens, "Corrupted prompt as token ids");
   cmd.add_option("--answer", f.answer, "The clean answer token (text of one token, or #id)")->required();
   cmd.add_option("--wrong", f.wrong, wrong_help)->required(wrong_required);
-}
-
-std::vector<int32_t> sample_token_stream(Engine& e, int64_t n, uint64_t seed) {
-  const Model& m = e.model();
-  const int32_t bos = m.tokenizer() && m.tokenizer()->bos_id() >= 0 ? m.tokenizer()->bos_id() : 0;
-  const int64_t window = m.config().n_ctx;
-  if (window < 2) fail("the model's context of ", window, " tokens is too short to sample text from");
-  const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(16, (n + window - 2) / (window - 1)));
-  std::vector<int32_t> out;
-  for (uint64_t round = 0; int64_t(out.size()) < n; ++round) {
-    SamplingOptions s;
-    s.max_new_tokens = int(window - 1);
-    s.seed = seed * 1000003 + round;
-    const Generation g = generate(e, std::vector<std::vector<int32_t>>(size_t(rows), {bos}), s);
-    for (const auto& row : g.tokens) {
-      out.push_back(bos);
-      out.insert(out.end(), row.begin(), row.end());
-    }
-  }
-  out.resize(size_t(n));
-  return out;
-}
-
-std::vector<analysis::PatchGrid> PatchRun::grids() const {
-  std::vector<analysis::PatchGrid> all = activation;
-  all.insert(all.end(), attribution.begin(), attribution.end());
-  return all;
-}
-
-PatchRun run_patching(Engine& e, const PromptPair& pair, const std::vector<Site>& sites,
-                      const analysis::PatchingOptions& opt, bool activation, bool attribution) {
-  const Batch clean = Batch::single(pair.clean), corrupt = Batch::single(pair.corrupt);
-  PatchRun r;
-  if (activation) r.activation = analysis::activation_patching(e, clean, corrupt, sites, opt);
-  if (attribution) r.attribution = analysis::attribution_patching(e, clean, corrupt, sites, opt);
-  if (activation && attribution)
-    for (size_t i = 0; i < r.activation.size(); ++i)
-      r.correlation[r.activation[i].hook] = analysis::correlation(r.activation[i], r.attribution[i]);
-  return r;
 }
 
 }  // namespace glassbox::cli

@@ -7,6 +7,7 @@
 #include "glassbox/analysis/circuit.h"
 #include "glassbox/engine.h"
 #include "glassbox/error.h"
+#include "glassbox/pages/circuit.h"
 
 namespace glassbox::cli {
 
@@ -64,7 +65,7 @@ Command add_circuit_command(CLI::App& parent) {
             Engine e(m);
             const analysis::Circuit c =
                 analysis::discover_circuit(e, Batch::single(pp.clean), Batch::single(pp.corrupt), co);
-            if (!o->html.empty()) analysis::circuit_page(c, "Circuit: " + m.source()).save(o->html);
+            if (!o->html.empty()) pages::circuit_page(c, "Circuit: " + m.source()).save(o->html);
             if (o->json) {
               print_json(c.to_json());
               return 0;

@@ -9,6 +9,7 @@
 #include "glassbox/analysis/cross_model.h"
 #include "glassbox/engine.h"
 #include "glassbox/error.h"
+#include "glassbox/pages/cross_model.h"
 
 namespace glassbox::cli {
 
@@ -139,8 +140,8 @@ Command add_compare_command(CLI::App& parent) {
               std::string subtitle;
               for (const auto& n : names) subtitle += (subtitle.empty() ? "" : " vs ") + n;
               report::Page page("Cross-model comparison", subtitle);
-              analysis::add_role_sections(page, roles);
-              if (with_pair) analysis::add_circuit_overlap_sections(page, cmp);
+              pages::add_role_sections(page, roles);
+              if (with_pair) pages::add_circuit_overlap_sections(page, cmp);
               page.save(o->html);
             }
             if (o->json) {

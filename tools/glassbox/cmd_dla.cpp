@@ -6,7 +6,9 @@
 
 #include "analysis_cli.h"
 #include "common.h"
+#include "glassbox/analysis/dla.h"
 #include "glassbox/engine.h"
+#include "glassbox/pages/charts.h"
 
 namespace glassbox::cli {
 
@@ -44,7 +46,7 @@ Command add_dla_command(CLI::App& parent) {
               std::vector<float> vals;
               for (const auto& c : r.by_layer) names.push_back(c.name), vals.push_back(float(c.value));
               page.add_chart(report::bar_chart("by component", names, vals, "component", "logit (difference)"));
-              page.add_chart(dla_head_heatmap(r));
+              page.add_chart(pages::dla_head_heatmap(r));
               page.save(o->html);
             }
             if (o->json) {

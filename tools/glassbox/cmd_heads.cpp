@@ -8,7 +8,9 @@
 #include "analysis_cli.h"
 #include "common.h"
 #include "glassbox/analysis/head_circuits.h"
+#include "glassbox/analysis/head_detectors.h"
 #include "glassbox/engine.h"
+#include "glassbox/pages/charts.h"
 #include "glassbox/tokenizer.h"
 #include "glassbox/error.h"
 
@@ -81,7 +83,7 @@ Command add_heads_command(CLI::App& parent) {
             }
             if (!o->html.empty()) {
               report::Page page("Attention heads", m.source());
-              for (const auto& s : scores) page.add_chart(head_score_heatmap(s));
+              for (const auto& s : scores) page.add_chart(pages::head_score_heatmap(s));
               page.save(o->html);
             }
             if (o->json) {
@@ -92,7 +94,7 @@ Command add_heads_command(CLI::App& parent) {
                         random ? "repeated random tokens" : "the prompt", static_cast<long long>(b.B),
                         static_cast<long long>(b.T));
             for (const auto& s : scores) {
-              print_grid(s.name, layer_labels(s.n_layers), head_labels(s.n_heads), s.scores);
+              print_grid(s.name, pages::layer_labels(s.n_layers), pages::head_labels(s.n_heads), s.scores);
               const auto best = s.ranked().front();
               std::printf("  best: L%dH%d %.3f\n", best.first, best.second, double(s.at(best.first, best.second)));
             }

@@ -4,9 +4,11 @@
 
 #include "analysis_cli.h"
 #include "common.h"
+#include "glassbox/analysis/logit_lens.h"
 #include "glassbox/analysis/tuned_lens.h"
 #include "glassbox/engine.h"
 #include "glassbox/error.h"
+#include "glassbox/pages/charts.h"
 
 namespace glassbox::cli {
 
@@ -41,14 +43,14 @@ Command add_lens_command(CLI::App& parent) {
                                  : analysis::tuned_lens(e, analysis::TunedLens::load(o->tuned), Batch::single(ids), lo);
             if (!o->html.empty()) {
               report::Page page(o->tuned.empty() ? "Logit lens" : "Tuned lens", m.source());
-              page.add_chart(lens_heatmap(m, r), "Hover a cell for the layer and position.");
+              page.add_chart(pages::lens_heatmap(m, r), "Hover a cell for the layer and position.");
               page.save(o->html);
             }
             if (o->json) {
               print_json(r.to_json());
               return 0;
             }
-            const std::vector<std::string> cols = position_labels(m, ids);
+            const std::vector<std::string> cols = pages::position_labels(m, ids);
             std::printf("top-1 prediction (probability) of each layer's residual stream at each position\n");
             for (size_t l = 0; l < r.layers.size(); ++l) {
               std::printf("%-28s", r.layers[l].c_str());

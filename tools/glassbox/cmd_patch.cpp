@@ -5,8 +5,10 @@
 
 #include "analysis_cli.h"
 #include "common.h"
+#include "glassbox/analysis/patching_compare.h"
 #include "glassbox/analysis/path_patching.h"
 #include "glassbox/engine.h"
+#include "glassbox/pages/charts.h"
 #include "glassbox/tokenizer.h"
 #include "glassbox/error.h"
 
@@ -85,29 +87,31 @@ Command add_patch_command(CLI::App& parent) {
             for (const auto& s : o->sites) sites.push_back(parse_patch_site(s, "--sites"));
 
             Engine e(m);
-            PatchRun run;
+            const Batch clean = Batch::single(pp.clean), corrupt = Batch::single(pp.corrupt);
+            analysis::PatchRun run;
             if (path) {
               analysis::PathPatchingOptions pa;
               pa.metric = po.metric;
               pa.direction = po.direction;
               std::vector<analysis::PathReceiver> rs;
               for (const auto& r : o->receivers) rs.push_back(parse_receiver(r, m.config()));
-              run.activation = {analysis::path_patching(e, Batch::single(pp.clean), Batch::single(pp.corrupt), rs, pa)};
+              run.activation = {analysis::path_patching(e, clean, corrupt, rs, pa)};
             } else {
-              run = run_patching(e, pp, sites, po, o->method != "attribution", o->method != "activation");
+              run = analysis::run_patching(e, clean, corrupt, sites, po, o->method != "attribution",
+                                           o->method != "activation");
             }
             const std::vector<analysis::PatchGrid> grids = run.grids();
             nlohmann::json out = {{"clean_tokens", pp.clean}, {"corrupt_tokens", pp.corrupt},
                                   {"metric", po.metric.to_json()}, {"grids", nlohmann::json::array()}};
             for (const auto& g : grids) out["grids"].push_back(g.to_json());
             if (o->method == "both") out["correlation"] = run.correlation;
-            const std::vector<std::string> cols = position_labels(m, pp.clean);
+            const std::vector<std::string> cols = pages::position_labels(m, pp.clean);
             if (!o->html.empty()) {
               report::Page page("Patching", m.source());
               page.add_text("Clean: " + (m.tokenizer() ? m.tokenizer()->decode(pp.clean) : out["clean_tokens"].dump()));
               page.add_text("Corrupted: " +
                             (m.tokenizer() ? m.tokenizer()->decode(pp.corrupt) : out["corrupt_tokens"].dump()));
-              for (const auto& g : grids) page.add_chart(patch_heatmap(g, cols));
+              for (const auto& g : grids) page.add_chart(pages::patch_heatmap(g, cols));
               page.save(o->html);
             }
             if (o->json) {
@@ -118,8 +122,8 @@ Command add_patch_command(CLI::App& parent) {
               std::printf("metric: clean %.4f, corrupted %.4f%s\n", grids[0].clean, grids[0].corrupt,
                           o->raw ? "" : "; cells show (patched - corrupted) / (clean - corrupted)");
             for (const auto& g : grids)
-              print_grid(g.method + " " + g.hook, layer_labels(g.n_layers), g.by_head ? head_labels(g.n_cols) : cols,
-                         g.values);
+              print_grid(g.method + " " + g.hook, pages::layer_labels(g.n_layers),
+                         g.by_head ? pages::head_labels(g.n_cols) : cols, g.values);
             if (out.contains("correlation"))
               for (const auto& [hook, r] : out["correlation"].items())
                 std::printf("correlation activation vs attribution, %s: %.3f\n", hook.c_str(), r.get<double>());

@@ -28,7 +28,7 @@ int predict(const Opts& o, const Model& m, Engine& e, const HookRegistry& reg) {
   const Tensor logits = e.forward(Batch::single(ids), &reg, nullptr, fo).logits;
   const auto top = top_predictions(logits.f32(), m.config().d_vocab, o.k);
   if (o.json) {
-    print_json({{"tokens", ids}, {"position", ids.size() - 1}, {"top", predictions_json(m, top)}});
+    print_json({{"tokens", ids}, {"position", ids.size() - 1}, {"top", to_json(top, m)}});
     return 0;
   }
   std::printf("prompt: %zu tokens", ids.size());

@@ -8,6 +8,7 @@
 #include "glassbox/analysis/tuned_lens.h"
 #include "glassbox/engine.h"
 #include "glassbox/error.h"
+#include "glassbox/generate.h"
 #include "glassbox/tokenizer.h"
 
 namespace glassbox::cli {

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <numeric>
 #include <sstream>
 
 #include "glassbox/error.h"
@@ -231,30 +230,6 @@ std::vector<const std::pair<std::string, Tensor>*> entries_in_hook_order(const A
 
 // ------------------------------------------------------------------ model card
 
-json config_json(const Config& c) {
-  return {
-      {"family", c.family},
-      {"n_layers", c.n_layers},
-      {"d_model", c.d_model},
-      {"n_heads", c.n_heads},
-      {"n_kv_heads", c.n_kv_heads},
-      {"d_head", c.d_head},
-      {"d_mlp", c.d_mlp},
-      {"d_vocab", c.d_vocab},
-      {"n_ctx", c.n_ctx},
-      {"norm", norm_name(c.norm)},
-      {"norm_eps", c.norm_eps},
-      {"positional", pos_name(c.positional)},
-      {"rotary_dim", c.rotary_dim},
-      {"rope_theta", c.rope_theta},
-      {"act", act_name(c.act)},
-      {"gated_mlp", c.gated_mlp},
-      {"parallel_residual", c.parallel_residual},
-      {"attn_only", c.attn_only},
-      {"tied_embeddings", c.tied_embeddings},
-  };
-}
-
 namespace {
 
 size_t stored_bytes(const StoredTensorInfo& t) {
@@ -281,7 +256,7 @@ const char* tokenizer_kind(const Tokenizer& t) {
 json model_card_json(const Model& m, bool with_tensors) {
   json j = {
       {"path", m.source()},
-      {"config", config_json(m.config())},
+      {"config", to_json(m.config())},
       {"n_params", m.n_params()},
       {"converted_bytes", m.converted_bytes()},
       {"mapped_bytes", mapped_bytes(m)},
@@ -347,31 +322,6 @@ void print_model_card(const Model& m, bool with_tensors) {
 }
 
 // ------------------------------------------------------------------ predictions
-
-std::vector<Prediction> top_predictions(const float* logits, int64_t V, int k) {
-  const double mx = *std::max_element(logits, logits + V);
-  double sum = 0;
-  for (int64_t i = 0; i < V; ++i) sum += std::exp(double(logits[i]) - mx);
-  std::vector<int32_t> idx(static_cast<size_t>(V));
-  std::iota(idx.begin(), idx.end(), 0);
-  const int64_t n = std::clamp<int64_t>(k, 0, V);
-  std::partial_sort(idx.begin(), idx.begin() + n, idx.end(), [&](int32_t a, int32_t b) {
-    return logits[a] != logits[b] ? logits[a] > logits[b] : a < b;
-  });
-  std::vector<Prediction> out;
-  for (int64_t i = 0; i < n; ++i) {
-    const int32_t id = idx[size_t(i)];
-    out.push_back({id, std::exp(double(logits[id]) - mx) / sum, logits[id]});
-  }
-  return out;
-}
-
-json predictions_json(const Model& m, const std::vector<Prediction>& ps) {
-  json out = json::array();
-  for (const Prediction& p : ps)
-    out.push_back({{"id", p.id}, {"text", token_text_json(m, p.id)}, {"prob", p.prob}, {"logit", p.logit}});
-  return out;
-}
 
 void print_predictions(const Model& m, const std::vector<Prediction>& ps) {
   std::printf("  %4s %7s %8s %10s  %s\n", "rank", "id", "prob", "logit", "token");

@@ -13,6 +13,7 @@
 #include "glassbox/cache.h"
 #include "glassbox/hooks.h"
 #include "glassbox/model.h"
+#include "glassbox/predictions.h"
 
 namespace glassbox {
 class Tokenizer;
@@ -86,19 +87,10 @@ nlohmann::json shape_json(const Shape& s);
 std::vector<const std::pair<std::string, Tensor>*> entries_in_hook_order(const ActivationCache& c, const Config& cfg);
 
 // ---- model card (info, tour)
-nlohmann::json config_json(const Config& c);
 nlohmann::json model_card_json(const Model& m, bool with_tensors);
 void print_model_card(const Model& m, bool with_tensors);
 
-// ---- next-token predictions (run, tour)
-struct Prediction {
-  int32_t id;
-  double prob;
-  float logit;
-};
-// The k most likely tokens of one logits row; softmax in double.
-std::vector<Prediction> top_predictions(const float* logits, int64_t V, int k);
-nlohmann::json predictions_json(const Model& m, const std::vector<Prediction>& ps);
+// ---- next-token predictions (run, tour; glassbox/predictions.h computes them)
 void print_predictions(const Model& m, const std::vector<Prediction>& ps);
 
 }  // namespace glassbox::cli

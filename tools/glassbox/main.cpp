@@ -11,10 +11,10 @@
 
 #include "common.h"
 #include "glassbox/error.h"
-#include "kernels/kernels.h"
+#include "glassbox/threads.h"
 
 int main(int argc, char** argv) {
-  glassbox::kernels::ensure_passive_openmp(argv);
+  glassbox::ensure_passive_openmp(argv);
   using namespace glassbox::cli;
   CLI::App app{"glassbox: mechanistic interpretability of transformer language models"};
   app.name("glassbox");
@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    glassbox::kernels::set_num_threads(threads > 0 ? threads : 1);
+    glassbox::set_num_threads(threads > 0 ? threads : 1);
     for (const Command& c : commands)
       if (c.app->parsed()) return c.run();
   } catch (const std::exception& e) {  // glassbox::Error and anything else

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "common.h"
+#include "glassbox/analysis/attention_entropy.h"
 #include "glassbox/cache.h"
 #include "glassbox/engine.h"
 #include "glassbox/error.h"
@@ -32,27 +33,6 @@ std::string site_kind(const std::string& name) {
   if (name.rfind("blocks.", 0) != 0) return name;
   const size_t dot = name.find('.', 7);
   return dot == std::string::npos ? name : name.substr(dot + 1);
-}
-
-struct Entropy {
-  double mean;     // nats, over batch rows, heads and query positions
-  double uniform;  // the same for a pattern spread evenly over the visible keys
-};
-
-// pattern: [B, H, Tq, Tk], causal (row q attends to keys 0..q).
-Entropy attention_entropy(const Tensor& pattern) {
-  const std::vector<float> p = pattern.to_f32_vector();
-  const int64_t B = pattern.shape[0], H = pattern.shape[1], Tq = pattern.shape[2], Tk = pattern.shape[3];
-  double sum = 0, uniform = 0;
-  for (int64_t bh = 0; bh < B * H; ++bh)
-    for (int64_t q = 0; q < Tq; ++q) {
-      const float* row = p.data() + (bh * Tq + q) * Tk;
-      for (int64_t k = 0; k < Tk; ++k)
-        if (row[k] > 0) sum -= double(row[k]) * std::log(double(row[k]));
-      uniform += std::log(double(std::min(q + 1 + (Tk - Tq), Tk)));
-    }
-  const double n = double(B * H * Tq);
-  return {sum / n, uniform / n};
 }
 
 }  // namespace
@@ -108,7 +88,7 @@ int run_tour(const TourOptions& o) {
   const auto top = top_predictions(e.forward(batch, nullptr, nullptr, last).logits.f32(), m.config().d_vocab, 5);
   section(quiet, "4. top-5 next tokens  (glassbox run)");
   if (!quiet) print_predictions(m, top);
-  report["top"] = predictions_json(m, top);
+  report["top"] = to_json(top, m);
 
   // 5. Every activation, under its TransformerLens name.
   const ActivationCache cache = run_with_cache(e, batch);
@@ -120,10 +100,10 @@ int run_tour(const TourOptions& o) {
     if (it == by_kind.end()) by_kind.push_back({kind, t.nbytes()});
     else it->second += t.nbytes();
   }
-  std::vector<Entropy> entropy;
+  std::vector<analysis::AttentionEntropy> entropy;
   for (int l = 0; l < m.config().n_layers; ++l) {
     const std::string name = "blocks." + std::to_string(l) + ".attn.hook_pattern";
-    if (cache.contains(name)) entropy.push_back(attention_entropy(cache[name]));
+    if (cache.contains(name)) entropy.push_back(analysis::attention_entropy(cache[name]));
   }
   section(quiet, "5. activation cache, all hooks  (glassbox cache)");
   if (!quiet) {
@@ -136,7 +116,7 @@ int run_tour(const TourOptions& o) {
   json kinds = json::object();
   for (const auto& [kind, bytes] : by_kind) kinds[kind] = bytes;
   json ent = json::array();
-  for (const Entropy& x : entropy) ent.push_back(x.mean);
+  for (const auto& x : entropy) ent.push_back(x.mean);
   report["cache"] = {{"n_tensors", cache.entries.size()},
                      {"total_bytes", cache.nbytes()},
                      {"bytes_by_site", kinds},

@@ -1,14 +1,21 @@
 #include "tour_analysis.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "analysis_cli.h"
 #include "common.h"
 #include "glassbox/analysis/circuit.h"
+#include "glassbox/analysis/dla.h"
+#include "glassbox/analysis/head_detectors.h"
+#include "glassbox/analysis/logit_lens.h"
 #include "glassbox/analysis/path_patching.h"
+#include "glassbox/analysis/patching_compare.h"
+#include "glassbox/analysis/strongest_head.h"
 #include "glassbox/analysis/tuned_lens.h"
 #include "glassbox/engine.h"
+#include "glassbox/generate.h"
+#include "glassbox/pages/circuit.h"
+#include "glassbox/pages/charts.h"
 #include "glassbox/tokenizer.h"
 
 namespace glassbox::cli {
@@ -22,7 +29,7 @@ void lens_section(report::Page& page, const Model& m, Engine& e, const PromptPai
   page.add_heading("Logit lens");
   page.add_text("The residual stream before each layer (and after the last), decoded through the final norm and the "
                 "unembedding. The table follows the answer token's rank at the last position, layer by layer.");
-  page.add_chart(lens_heatmap(m, r), "Colour: probability of each cell's top token; hover for the token.");
+  page.add_chart(pages::lens_heatmap(m, r), "Colour: probability of each cell's top token; hover for the token.");
   std::vector<std::vector<std::string>> rows;
   for (size_t l = 0; l < r.layers.size(); ++l) {
     const auto& c = r.at(l, r.positions.size() - 1);
@@ -43,11 +50,8 @@ void dla_section(report::Page& page, Engine& e, const PromptPair& pp, int32_t an
   page.add_text(strf("What each component writes, directly, along answer - wrong at the last position. The parts "
                      "sum to the model's logit difference, %.3f.",
                      r.logit));
-  std::vector<std::string> names;
-  std::vector<float> vals;
-  for (const auto& c : r.by_layer) names.push_back(c.name), vals.push_back(float(c.value));
-  page.add_chart(report::bar_chart("by component", names, vals, "component", "logit difference"));
-  page.add_chart(dla_head_heatmap(r), "Per head (attn.hook_result); b_O is not in any head.");
+  page.add_chart(pages::dla_component_chart(r));
+  page.add_chart(pages::dla_head_heatmap(r), "Per head (attn.hook_result); b_O is not in any head.");
 }
 
 void patching_section(report::Page& page, const Model& m, Engine& e, const PromptPair& pp, int32_t answer,
@@ -58,21 +62,22 @@ void patching_section(report::Page& page, const Model& m, Engine& e, const Promp
   analysis::PatchingOptions po;
   po.metric.answer = {answer};
   po.metric.wrong = {wrong};
-  const PatchRun run = run_patching(e, pp, sites, po, true, true);
+  const analysis::PatchRun run =
+      analysis::run_patching(e, Batch::single(pp.clean), Batch::single(pp.corrupt), sites, po, true, true);
   page.add_heading("Activation patching");
   page.add_text(strf("The corrupted prompt, with one activation at a time taken from the clean run; 1 = the clean "
                      "logit difference (%.3f) fully restored, 0 = the corrupted one (%.3f). Residual-stream rows "
                      "show where the information lives, layer by layer and position by position.",
                      run.activation.at(0).clean, run.activation.at(0).corrupt));
-  const std::vector<std::string> cols = position_labels(m, pp.clean);
-  for (const auto& g : run.activation) page.add_chart(patch_heatmap(g, cols));
+  const std::vector<std::string> cols = pages::position_labels(m, pp.clean);
+  for (const auto& g : run.activation) page.add_chart(pages::patch_heatmap(g, cols));
   page.add_heading("Attribution patching");
   page.add_text("The same grids from one forward and one backward pass (a first-order estimate), and how well they "
                 "agree with the real patches above.");
   std::vector<std::vector<std::string>> rows;
-  for (const auto& [hook, r] : run.correlation.items()) rows.push_back({hook, strf("%.3f", r.get<double>())});
+  for (const auto& [hook, r] : run.correlation) rows.push_back({hook, strf("%.3f", r)});
   page.add_table({"site", "correlation with activation patching"}, rows);
-  for (const auto& g : run.attribution) page.add_chart(patch_heatmap(g, cols));
+  for (const auto& g : run.attribution) page.add_chart(pages::patch_heatmap(g, cols));
 }
 
 // Path patching as Wang et al. did it on IOI: first every head's direct
@@ -90,18 +95,16 @@ void path_patching_section(report::Page& page, Engine& e, const PromptPair& pp, 
                 "other head stays frozen at its clean value; 1 = the path does not matter, 0 = it carries the whole "
                 "clean-vs-corrupted difference (Wang et al. 2022). First the receiver is the final residual stream "
                 "(each head's direct effect on the logits).");
-  page.add_chart(patch_heatmap(direct, {}));
-  int64_t best = -1;
-  for (int64_t i = direct.n_cols; i < int64_t(direct.values.size()); ++i)  // layer >= 1 has senders before it
-    if (best < 0 || std::abs(1 - direct.values[size_t(i)]) > std::abs(1 - direct.values[size_t(best)])) best = i;
-  if (best < 0) return;
-  const int layer = int(best / direct.n_cols), head = int(best % direct.n_cols);
+  page.add_chart(pages::patch_heatmap(direct, {}));
+  // Noising: 1 = no effect. Layer 0 has no earlier heads to act through its query.
+  const auto best = analysis::strongest_head(direct, 1.f, /*first_layer=*/1);
+  if (!best) return;
   const analysis::PatchGrid via_q = analysis::path_patching(
-      e, clean, corrupt, {analysis::PathReceiver::head_input(layer, head, Site::q)}, po);
+      e, clean, corrupt, {analysis::PathReceiver::head_input(best->layer, best->head, Site::q)}, po);
   page.add_text(strf("Then the receiver is the query of L%dH%d, the head with the largest direct effect (%.3f): which "
                      "earlier heads tell it where to look.",
-                     layer, head, double(direct.values[size_t(best)])));
-  page.add_chart(patch_heatmap(via_q, {}));
+                     best->layer, best->head, double(best->value)));
+  page.add_chart(pages::patch_heatmap(via_q, {}));
 }
 
 // EAP-IG with resample ablation, where the graph is supported (sequential
@@ -115,7 +118,7 @@ void circuit_section(report::Page& page, Engine& e, const PromptPair& pp, int32_
   page.add_text("Edges between the embeddings, every head, every MLP and the logits, scored by EAP-IG (integrated "
                 "gradients of the logit difference, 5 steps); the fewest top edges that keep 90% of the logit "
                 "difference, with every other edge resampled from the corrupted prompt, form the circuit.");
-  analysis::add_circuit_sections(page, c);
+  pages::add_circuit_sections(page, c);
 }
 
 // For the language models (no probe prompts): a tuned lens fitted on text
@@ -136,13 +139,7 @@ void lens_comparison_section(report::Page& page, Engine& e) {
                      "on %zu tokens the model sampled itself; measured on %lld other positions). glassbox "
                      "tuned-lens train fits and saves one.",
                      to.steps, train.size(), static_cast<long long>(cmp.positions)));
-  report::Series a{"logit lens", {}, {}}, b{"tuned lens", {}, {}};
-  for (size_t l = 0; l < cmp.layers.size(); ++l) {
-    a.y.push_back(float(cmp.logit_lens_kl[l]));
-    b.y.push_back(float(cmp.tuned_lens_kl[l]));
-  }
-  page.add_chart(report::line_chart("KL to the final distribution by layer", {a, b}, "residual stream (0 = embeddings)",
-                                    "KL (nats)"));
+  page.add_chart(pages::lens_comparison_chart(cmp));
 }
 
 void heads_section(report::Page& page, const Model& m, Engine& e) {
@@ -158,7 +155,7 @@ void heads_section(report::Page& page, const Model& m, Engine& e) {
   page.add_text(strf("TransformerLens head_detector scores on 8 random sequences of %lld tokens, each repeated once "
                      "(share of attention where the pattern points, over the rows where it points somewhere).",
                      static_cast<long long>(seq)));
-  for (const auto& s : scores) page.add_chart(head_score_heatmap(s));
+  for (const auto& s : scores) page.add_chart(pages::head_score_heatmap(s));
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include "glassbox/analysis/cross_model.h"
 #include "glassbox/analysis/head_detectors.h"
 #include "glassbox/error.h"
+#include "glassbox/pages/charts.h"
+#include "glassbox/pages/cross_model.h"
 #include "glassbox/report.h"
 #include "glassbox/tokenizer.h"
 #include "glassbox/zoo.h"
@@ -40,22 +42,9 @@ json read_json_or_null(const fs::path& p) {
 }
 
 void loss_curve(report::Page& page, const fs::path& log_path) {
-  const json log = read_json_or_null(log_path);
-  if (log.is_null() || !log.contains("log")) return;
-  report::Series train{"train", {}, {}}, eval{"held-out", {}, {}};
-  for (const auto& e : log["log"]) {
-    if (!e.contains("step") || !e.contains("loss")) continue;
-    train.x.push_back(e["step"].get<float>());
-    train.y.push_back(e["loss"].get<float>());
-    if (e.value("eval_loss", -1.0) >= 0) {
-      eval.x.push_back(e["step"].get<float>());
-      eval.y.push_back(e["eval_loss"].get<float>());
-    }
-  }
-  std::vector<report::Series> s{train};
-  if (!eval.y.empty()) s.push_back(eval);
-  page.add_chart(report::line_chart("Loss curve", s, "step", "cross-entropy (nats)", true),
-                 "Training loss (averaged over each logging interval) and held-out loss.");
+  json chart = pages::loss_curve_chart(read_json_or_null(log_path));
+  if (chart.is_null()) return;
+  page.add_chart(std::move(chart), "Training loss (averaged over each logging interval) and held-out loss.");
 }
 
 // Layer 0 and layer 1 attention on a repeated random sequence: the
@@ -66,19 +55,13 @@ void induction_patterns(report::Page& page, const Model& m) {
   CacheOptions o;
   o.names = {"blocks.*.attn.hook_pattern"};
   const ActivationCache c = run_with_cache(e, b, o);
-  std::vector<std::string> labels;
-  for (int32_t t : b.tokens) labels.push_back(m.tokenizer() ? report::display_token(m.tokenizer()->token_to_piece(t)) : "#" + std::to_string(t));
   page.add_heading("Attention patterns on a repeated random sequence");
   page.add_text("Rows are query positions, columns key positions. The second half repeats the first: an induction "
                 "head attends from each repeated token to the token after its earlier occurrence (an off-diagonal "
                 "stripe); a previous-token head attends one position back.");
-  const int64_t H = m.config().n_heads, T = b.T;
   for (int l = 0; l < m.config().n_layers; ++l) {
     const Tensor& p = c["blocks." + std::to_string(l) + ".attn.hook_pattern"];
-    for (int64_t h = 0; h < H; ++h) {
-      std::vector<float> v(p.f32() + h * T * T, p.f32() + (h + 1) * T * T);
-      page.add_chart(report::heatmap(strf("L%dH%lld", l, (long long)h), labels, labels, v, "attention", false, "query", "key"));
-    }
+    for (int h = 0; h < m.config().n_heads; ++h) page.add_chart(pages::attention_heatmap(m, b.tokens, p, l, h));
   }
 }
 
@@ -123,7 +106,7 @@ void zoo_comparison_page(report::Site& site, const json& manifest, const fs::pat
   page.add_text("Every organism's heads scored by the same detectors on repeated random tokens from its own "
                 "vocabulary (glassbox compare). Heads match by role, not by index: the best head of each role is "
                 "in the table.");
-  analysis::add_role_sections(page, analysis::head_roles(ptrs, names));
+  pages::add_role_sections(page, analysis::head_roles(ptrs, names));
   for (const auto& [name, entry] : manifest["organisms"].items()) {
     const std::string base = entry.value("init_from", json::object()).value("organism", "");
     const auto a = std::find(names.begin(), names.end(), base), b = std::find(names.begin(), names.end(), name);
@@ -148,7 +131,7 @@ void zoo_comparison_page(report::Site& site, const json& manifest, const fs::pat
                        "a circuit that explains little.",
                        circuits[0].clean_metric, circuits[0].ablated_metric, base.c_str(), circuits[1].clean_metric,
                        circuits[1].ablated_metric, name.c_str()));
-    analysis::add_circuit_overlap_sections(page, analysis::compare_circuits(circuits, {base, name}));
+    pages::add_circuit_overlap_sections(page, analysis::compare_circuits(circuits, {base, name}));
   }
 }
 

@@ -59,7 +59,6 @@
 
 #include "glassbox/analysis/patching.h"
 #include "glassbox/engine.h"
-#include "glassbox/report.h"
 
 namespace glassbox::analysis {
 
@@ -166,13 +165,5 @@ Circuit discover_circuit(Engine& e, const Batch& clean, const Batch& source, con
 // circuit_graph(), in its order) ablated: evaluates a hand-made circuit.
 Tensor run_with_ablated_edges(Engine& e, const Batch& clean, const Batch& source, const std::vector<bool>& ablated,
                               AblationKind ablation);
-
-// The HTML report: summary cards, the graph (interactive: a slider shows the
-// top-k edges by |score|, kept edges drawn solid), the faithfulness curve and
-// a table of the strongest edges.
-report::Page circuit_page(const Circuit& c, const std::string& title = "Circuit");
-// The same sections (summary cards, graph, faithfulness curve, strongest
-// edges) appended to an existing page.
-void add_circuit_sections(report::Page& page, const Circuit& c);
 
 }  // namespace glassbox::analysis

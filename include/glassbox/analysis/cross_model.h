@@ -1,6 +1,6 @@
 // Cross-model analysis: the same detectors and circuit discovery run over
 // several models (organisms trained with different seeds or sizes, a model
-// before and after fine-tuning), reported side by side.
+// before and after fine-tuning), reported side by side (pages/cross_model.h).
 //
 // Roles: for each model, the head-detector scores of head_detectors.h on
 // repeated random tokens drawn from that model's own vocabulary and sized to
@@ -19,7 +19,6 @@
 #include "glassbox/analysis/circuit.h"
 #include "glassbox/analysis/head_detectors.h"
 #include "glassbox/model.h"
-#include "glassbox/report.h"
 
 namespace glassbox::analysis {
 
@@ -88,13 +87,5 @@ struct CircuitComparison {
 
 // names: one per circuit (Error on a mismatch).
 CircuitComparison compare_circuits(const std::vector<Circuit>& circuits, const std::vector<std::string>& names);
-
-// Report sections: the role table (best head and score per model and role)
-// and, per role, one heatmap of every model's scores side by side (columns
-// "name H0"...; a model with fewer layers leaves gaps), on one colour scale.
-void add_role_sections(report::Page& page, const RoleTable& roles);
-// Report sections: a table of circuit sizes and faithfulness, the edge and
-// node overlap matrices as heatmaps, and the edges every circuit keeps.
-void add_circuit_overlap_sections(report::Page& page, const CircuitComparison& cmp);
 
 }  // namespace glassbox::analysis

@@ -4,7 +4,7 @@
 
 #include "glassbox/engine.h"
 #include "glassbox/error.h"
-#include "train/zoo_detail.h"
+#include "zoo/detail.h"
 
 namespace glassbox::zoo::detail {
 

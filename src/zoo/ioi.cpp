@@ -17,7 +17,7 @@
 // names applies to the held-out ones.
 #include <set>
 
-#include "train/zoo_detail.h"
+#include "zoo/detail.h"
 
 namespace glassbox::zoo::detail {
 

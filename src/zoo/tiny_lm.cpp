@@ -17,7 +17,7 @@
 #include "glassbox/generate.h"
 #include "glassbox/text_data.h"
 #include "glassbox/tokenizer_train.h"
-#include "train/zoo_detail.h"
+#include "zoo/detail.h"
 
 namespace fs = std::filesystem;
 

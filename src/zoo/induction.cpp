@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "train/zoo_detail.h"
+#include "zoo/detail.h"
 
 namespace glassbox::zoo::detail {
 

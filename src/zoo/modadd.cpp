@@ -5,7 +5,7 @@
 // generalising solution it finds represents a and b by a few Fourier
 // frequencies and adds them with trig identities.
 #include "glassbox/engine.h"
-#include "train/zoo_detail.h"
+#include "zoo/detail.h"
 
 namespace glassbox::zoo::detail {
 

@@ -10,7 +10,7 @@
 #include <unordered_map>
 
 #include "glassbox/error.h"
-#include "train/zoo_detail.h"
+#include "zoo/detail.h"
 
 namespace fs = std::filesystem;
 

@@ -48,7 +48,7 @@
 #include <cctype>
 #include <set>
 
-#include "train/zoo_detail.h"
+#include "zoo/detail.h"
 
 namespace glassbox::zoo::detail {
 

@@ -6,9 +6,9 @@
 
 #include "glassbox/error.h"
 #include "glassbox/mmap_file.h"
+#include "glassbox/threads.h"
 #include "glassbox/trainable.h"
 #include "glassbox/zoo.h"
-#include "kernels/kernels.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -147,7 +147,7 @@ TrainOutcome train_organism(const Organism& o, const TrainOptions& opt) {
                {"config", r.config},
                {"n_params", tr.n_params()},
                {"train_seconds", res.seconds},
-               {"threads", kernels::num_threads()},
+               {"threads", num_threads()},
                {"final_loss", res.result.log.empty() ? json(nullptr) : json(res.result.log.back().loss)},
                {"metrics", res.metrics},
                {"checks", checks},

@@ -1,12 +1,14 @@
 // The HTML page of a discovered circuit: the graph and its faithfulness curve.
+#include "glassbox/pages/circuit.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
 
-#include "glassbox/analysis/circuit.h"
+namespace glassbox::pages {
 
-namespace glassbox::analysis {
+using namespace analysis;
 
 namespace {
 
@@ -96,4 +98,4 @@ void add_circuit_sections(report::Page& page, const Circuit& c) {
   page.add_table({"from", "to", "score", "kept"}, rows);
 }
 
-}  // namespace glassbox::analysis
+}  // namespace glassbox::pages

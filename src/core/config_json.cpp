@@ -1,0 +1,31 @@
+#include "glassbox/config.h"
+
+#include <nlohmann/json.hpp>
+
+namespace glassbox {
+
+nlohmann::json to_json(const Config& c) {
+  return {
+      {"family", c.family},
+      {"n_layers", c.n_layers},
+      {"d_model", c.d_model},
+      {"n_heads", c.n_heads},
+      {"n_kv_heads", c.n_kv_heads},
+      {"d_head", c.d_head},
+      {"d_mlp", c.d_mlp},
+      {"d_vocab", c.d_vocab},
+      {"n_ctx", c.n_ctx},
+      {"norm", norm_name(c.norm)},
+      {"norm_eps", c.norm_eps},
+      {"positional", pos_name(c.positional)},
+      {"rotary_dim", c.rotary_dim},
+      {"rope_theta", c.rope_theta},
+      {"act", act_name(c.act)},
+      {"gated_mlp", c.gated_mlp},
+      {"parallel_residual", c.parallel_residual},
+      {"attn_only", c.attn_only},
+      {"tied_embeddings", c.tied_embeddings},
+  };
+}
+
+}  // namespace glassbox
