@@ -7,6 +7,7 @@
 
 #include "glassbox/error.h"
 #include "glassbox/gguf.h"
+#include "glassbox/tensor.h"
 #include "io/bytes.h"
 #include "io/ggml_type.h"
 #include "io/gguf_detail.h"
@@ -151,7 +152,7 @@ Info read_tensor_info(Cursor& c, const std::string& path) {
   info.t.shape.assign(ne.rbegin(), ne.rend());
   int64_t numel;
   if (!detail::checked_numel(info.t.shape, &numel))
-    fail(where, ": shape ", detail::shape_str(info.t.shape), " has too many elements");
+    fail(where, ": shape ", shape_str(info.t.shape), " has too many elements");
   const int64_t block = dtype_block_size(info.t.dtype);
   // Blocks never straddle rows in ggml, so the row length must be a whole number of blocks.
   if (n_dims > 0 && ne[0] % block != 0)
