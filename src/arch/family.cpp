@@ -18,6 +18,19 @@ std::vector<std::string> family_names() {
   return out;
 }
 
+const Family& family_of(const nlohmann::json& j, const std::string& where) {
+  std::string name;
+  if (j.contains("model_type") && j["model_type"].is_string()) name = j["model_type"].get<std::string>();
+  // TransformerLens configs carry no model_type; recognise their field names.
+  else if (j.contains("n_layers") && j.contains("d_model") && j.contains("d_head")) name = "hooked_transformer";
+  else fail(where, ": no \"model_type\" field, cannot tell the model family");
+  if (const Family* f = find_family(name)) return *f;
+  std::string known;
+  for (const auto& n : family_names())
+    if (n.rfind("gguf:", 0) != 0) known += (known.empty() ? "" : ", ") + n;
+  fail(where, ": model_type \"", name, "\" is not supported (supported: ", known, ")");
+}
+
 ActKind parse_act(const ConfigSource& s, const std::string& name) {
   // HF: "gelu" is the exact erf GELU; "gelu_new" / "gelu_pytorch_tanh" the tanh approximation.
   if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return ActKind::GeluNew;
