@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "glassbox/error.h"
+#include "glassbox/json_file.h"
 #include "glassbox/mmap_file.h"
 #include "glassbox/safetensors.h"
 #include "kernels/kernels.h"
@@ -181,13 +182,17 @@ bool load_checkpoint(const std::string& out_dir, Trainable& tr, OptimizerState& 
     auto& dst = r.name[0] == 'm' ? st.m[r.name.substr(2)] : st.v[r.name.substr(2)];
     dst.assign(x, x + r.numel());
   }
-  std::ifstream in(dir / "state.json");
-  const nlohmann::json j = nlohmann::json::parse(in);
-  step = j["step"];
-  st.step = j["optimizer_step"];
-  std::istringstream rs(j["rng"].get<std::string>());
-  rs >> rng;
-  log = log_from_json(j["log"]);
+  const std::string state = (dir / "state.json").string();
+  const nlohmann::json j = read_json_file(state);
+  try {
+    step = j.at("step");
+    st.step = j.at("optimizer_step");
+    std::istringstream rs(j.at("rng").get<std::string>());
+    rs >> rng;
+    log = log_from_json(j.at("log"));
+  } catch (const nlohmann::json::exception& e) {
+    fail(state, ": ", e.what());
+  }
   return true;
 }
 
