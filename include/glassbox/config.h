@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "glassbox/enum_string.h"
+
 namespace glassbox {
 
 enum class NormKind : uint8_t { LayerNorm, RMSNorm, None };
@@ -37,8 +39,11 @@ struct Config {
   void validate() const;    // throws Error naming the first inconsistent field
 };
 
-const char* norm_name(NormKind k);
-const char* pos_name(PosKind k);
-const char* act_name(ActKind k);
+const char* to_string(NormKind k);  // "LayerNorm", "RMSNorm", "none"
+const char* to_string(PosKind k);   // "learned", "rotary", "none"
+const char* to_string(ActKind k);   // Hugging Face's names: "gelu_new" (tanh), "gelu" (erf), "silu", "relu"
+template <> NormKind from_string<NormKind>(std::string_view s);
+template <> PosKind from_string<PosKind>(std::string_view s);
+template <> ActKind from_string<ActKind>(std::string_view s);
 
 }  // namespace glassbox

@@ -32,12 +32,14 @@ const Family& family_of(const nlohmann::json& j, const std::string& where) {
 }
 
 ActKind parse_act(const ConfigSource& s, const std::string& name) {
-  // HF: "gelu" is the exact erf GELU; "gelu_new" / "gelu_pytorch_tanh" the tanh approximation.
-  if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return ActKind::GeluNew;
-  if (name == "gelu") return ActKind::GeluExact;
-  if (name == "silu" || name == "swish") return ActKind::Silu;
-  if (name == "relu") return ActKind::Relu;
-  fail(s.where, ": unsupported activation \"", name, "\" (expected gelu, gelu_new, silu or relu)");
+  // HF: "gelu" is the exact erf GELU; "gelu_new" and these aliases the tanh approximation.
+  if (name == "gelu_pytorch_tanh" || name == "gelu_fast") return ActKind::GeluNew;
+  if (name == "swish") return ActKind::Silu;
+  try {
+    return from_string<ActKind>(name);
+  } catch (const Error& e) {
+    fail(s.where, ": unsupported ", e.what());
+  }
 }
 
 HeadProj linear_heads(const float* W, const float* b, int64_t row0, int64_t head_row_stride,

@@ -50,12 +50,12 @@ class Encoder {
  private:
   uint64_t uint_in(const GgufValue& v, const std::string& key, uint64_t max) {
     const uint64_t x = v.as_uint(key);
-    if (x > max) fail(path_, ": key '", key, "': value ", x, " does not fit ", detail::gguf_type_name(v.type));
+    if (x > max) fail(path_, ": key '", key, "': value ", x, " does not fit ", to_string(v.type));
     return x;
   }
   int64_t int_in(const GgufValue& v, const std::string& key, int64_t min, int64_t max) {
     const int64_t x = v.as_int(key);
-    if (x < min || x > max) fail(path_, ": key '", key, "': value ", x, " does not fit ", detail::gguf_type_name(v.type));
+    if (x < min || x > max) fail(path_, ": key '", key, "': value ", x, " does not fit ", to_string(v.type));
     return x;
   }
   void array(const GgufValue& v, const std::string& key, int depth) {
@@ -69,8 +69,8 @@ class Encoder {
     for (const GgufValue& e : a) {
       // GGUF arrays are homogeneous: one element type is written for all of them.
       if (e.type != v.elem_type)
-        fail(path_, ": key '", key, "': array of ", detail::gguf_type_name(v.elem_type), " holds a ",
-             detail::gguf_type_name(e.type), " element");
+        fail(path_, ": key '", key, "': array of ", to_string(v.elem_type), " holds a ",
+             to_string(e.type), " element");
       value(e, key, depth + 1);
     }
   }
