@@ -7,6 +7,7 @@
 #include "glassbox/error.h"
 #include "glassbox/json_file.h"
 #include "glassbox/mmap_file.h"
+#include "glassbox/resources.h"
 #include "glassbox/trainable.h"
 #include "glassbox/zoo.h"
 #include "kernels/kernels.h"
@@ -17,11 +18,6 @@ using nlohmann::json;
 namespace glassbox::zoo {
 
 namespace {
-
-std::string env_or(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::string(v) : std::string(fallback);
-}
 
 void write_json(const fs::path& path, const json& j) {
   const std::string s = j.dump(2) + "\n";
@@ -71,8 +67,8 @@ Trainable init_from(const Organism& o, const Recipe& r) {
 
 }  // namespace
 
-std::string data_dir() { return env_or("GLASSBOX_ZOO_DATA", GLASSBOX_ZOO_DATA_DIR); }
-std::string models_dir() { return env_or("GLASSBOX_MODELS", GLASSBOX_MODELS_DIR); }
+std::string data_dir() { return resource_dir(kZooDataResource); }
+std::string models_dir() { return resource_dir(kModelsResource); }
 std::string default_model() { return (fs::path(models_dir()) / "ioi").string(); }
 
 const Organism& find_organism(std::string_view name) {
