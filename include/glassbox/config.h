@@ -6,6 +6,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "glassbox/enum_string.h"
+
 namespace glassbox {
 
 enum class NormKind : uint8_t { LayerNorm, RMSNorm, None };
@@ -39,9 +41,12 @@ struct Config {
   void validate() const;    // throws Error naming the first inconsistent field
 };
 
-const char* norm_name(NormKind k);
-const char* pos_name(PosKind k);
-const char* act_name(ActKind k);
+const char* to_string(NormKind k);  // "LayerNorm", "RMSNorm", "none"
+const char* to_string(PosKind k);   // "learned", "rotary", "none"
+const char* to_string(ActKind k);   // Hugging Face's names: "gelu_new" (tanh), "gelu" (erf), "silu", "relu"
+template <> NormKind from_string<NormKind>(std::string_view s);
+template <> PosKind from_string<PosKind>(std::string_view s);
+template <> ActKind from_string<ActKind>(std::string_view s);
 
 // The architecture as JSON (`glassbox info --json`'s "config"): family, sizes,
 // and the feature fields by name.

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "glassbox/enum_string.h"
+
 namespace glassbox {
 
 enum class DType : uint8_t {
@@ -12,7 +14,10 @@ enum class DType : uint8_t {
   Q4_0,  // GGUF block quant: 32 values = f16 scale + 16 bytes of nibbles
 };
 
-std::string_view dtype_name(DType t);  // "F32", "BF16", "Q8_0" ...
+std::string_view to_string(DType t);  // "F32", "BF16", "Q8_0" ...
+// Any DType name, in either case ("F16" as in file headers, "f16" as on the CLI).
+template <> DType from_string<DType>(std::string_view s);
+inline std::string_view dtype_name(DType t) { return to_string(t); }  // the name most callers know
 // Parses safetensors dtype strings ("F32", "F16", "BF16", "I64", ...).
 // Returns false for unknown names.
 bool dtype_from_safetensors(std::string_view s, DType* out);

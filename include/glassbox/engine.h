@@ -38,8 +38,8 @@ struct KVCache {
 };
 
 enum class LogitsMode : uint8_t { All, Last, None };
-std::string to_string(LogitsMode m);  // "all", "last", "none"
-LogitsMode logits_mode_from_string(std::string_view s);
+const char* to_string(LogitsMode m);  // "all", "last", "none"
+template <> LogitsMode from_string<LogitsMode>(std::string_view s);
 
 struct ForwardOptions {
   LogitsMode logits = LogitsMode::All;

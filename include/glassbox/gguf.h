@@ -12,6 +12,7 @@
 
 #include "glassbox/dtype.h"
 #include "glassbox/mmap_file.h"
+#include "glassbox/enum_string.h"
 #include "glassbox/safetensors.h"  // RawTensor
 
 namespace glassbox {
@@ -20,6 +21,8 @@ enum class GgufType : uint32_t {
   UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6,
   BOOL = 7, STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
 };
+const char* to_string(GgufType t);  // "UINT8", ..., "FLOAT64"; "invalid" for an id outside the enum
+template <> GgufType from_string<GgufType>(std::string_view s);
 
 struct GgufValue;
 using GgufArray = std::vector<GgufValue>;
@@ -38,6 +41,8 @@ struct GgufValue {
 
 // ggml tensor type ids (subset glassbox reads).
 enum class GgmlType : uint32_t { F32 = 0, F16 = 1, Q4_0 = 2, Q8_0 = 8, BF16 = 30 };
+const char* to_string(GgmlType t);  // "F32", "F16", "Q4_0", "Q8_0", "BF16"
+template <> GgmlType from_string<GgmlType>(std::string_view s);
 
 class GgufFile {
  public:

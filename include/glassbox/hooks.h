@@ -51,8 +51,8 @@ struct HookContext {
 using HookFn = std::function<void(TensorView& act, const HookContext& ctx)>;
 // Grad hooks receive d(metric)/d(activation) during Engine::backward.
 enum class HookMode : uint8_t { Observe, Replace, Grad };
-std::string to_string(HookMode m);            // "observe", "replace", "grad"
-HookMode hook_mode_from_string(std::string_view s);
+const char* to_string(HookMode m);  // "observe", "replace", "grad"
+template <> HookMode from_string<HookMode>(std::string_view s);
 
 class HookRegistry;
 

@@ -3,11 +3,11 @@
 // Charts are Vega-Lite v5 specs (JSON, data inlined) rendered in the page by
 // vega-embed; the minified vega / vega-lite / vega-embed builds are inlined
 // into every page that has a chart, so a report opens offline from a file.
-// The builds come from scripts/fetch-web-assets.sh; they are found through
-//   1. env GLASSBOX_WEB_ASSETS (a directory),
-//   2. the source tree's third_party/web (compiled in),
-//   3. <install prefix>/share/glassbox/web,
-// and rendering a page with a chart throws glassbox::Error if none has them.
+// The builds come from scripts/fetch-web-assets.sh; they are found as
+// glassbox/resources.h describes (env GLASSBOX_WEB_ASSETS, else
+// share/glassbox/web beside the executable: the install's copy, or the
+// source tree's third_party/web from a build tree), and rendering a page
+// with a chart throws glassbox::Error if none has them.
 //
 //   report::Page page("Attention patterns");
 //   page.add_heading("Layer 0");

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "glassbox/enum_string.h"
+
 namespace glassbox {
 
 enum class Site : uint8_t {
@@ -128,8 +130,8 @@ constexpr bool site_has_heads(Site s) {
 constexpr int site_pos_axis(Site s) { return site_info(s).shape == SiteShape::Scores ? 2 : 1; }
 
 const char* site_suffix(Site s);  // "attn.hook_pattern", "hook_resid_pre", "ln_final.hook_scale" ...
-std::string to_string(Site s);    // "pattern", "resid_pre", "mlp_pre" (the enum's name)
+const char* to_string(Site s);    // "pattern", "resid_pre", "mlp_pre" (the enum's name)
 // The enum's name ("z") or the TransformerLens suffix ("attn.hook_z"); Error listing the names otherwise.
-Site site_from_string(std::string_view s);
+template <> Site from_string<Site>(std::string_view s);
 
 }  // namespace glassbox

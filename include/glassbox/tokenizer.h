@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "glassbox/enum_string.h"
+
 namespace glassbox {
 
 class GgufFile;
@@ -26,6 +28,8 @@ struct TokenizerModel;  // src/tokenizer/model.h
 }
 
 enum class TokenizerKind { ByteLevelBPE, SentencePieceBPE };
+const char* to_string(TokenizerKind k);  // "byte_level_bpe", "sentencepiece_bpe"
+template <> TokenizerKind from_string<TokenizerKind>(std::string_view s);
 
 // What a token is; mirrors llama.cpp's token attributes / GGUF token_type.
 enum class TokenType : uint8_t {
@@ -36,6 +40,8 @@ enum class TokenType : uint8_t {
   Byte,         // <0xNN> byte-fallback piece (SentencePiece)
   Unused,
 };
+const char* to_string(TokenType t);  // "normal", "control", "user_defined", "unknown", "byte", "unused"
+template <> TokenType from_string<TokenType>(std::string_view s);
 
 class Tokenizer {
  public:

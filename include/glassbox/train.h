@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "glassbox/enum_string.h"
 #include "glassbox/engine.h"
 #include "glassbox/trainable.h"
 
@@ -27,6 +28,8 @@ struct OptimizerConfig {
 // After the warmup, the learning rate decays to lr * min_lr_ratio at the
 // last step along a half cosine or a straight line, or stays at lr.
 enum class Decay : uint8_t { Cosine, Linear, Constant };
+const char* to_string(Decay d);  // "cosine", "linear", "constant"
+template <> Decay from_string<Decay>(std::string_view s);
 struct ScheduleConfig {
   int warmup_steps = 0;        // linear warmup from 0
   float min_lr_ratio = 0.1f;

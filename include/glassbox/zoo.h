@@ -20,10 +20,11 @@
 
 namespace glassbox::zoo {
 
-// Where recipes read their corpora: env GLASSBOX_ZOO_DATA, else <repo>/data/zoo-src
-// (filled by scripts/zoo-data.sh).
+// Where recipes read their corpora: env GLASSBOX_ZOO_DATA, else share/glassbox/zoo-src
+// (glassbox/resources.h; from a build tree, <repo>/data/zoo-src, filled by scripts/zoo-data.sh).
 std::string data_dir();
-// Where trained organisms ship: env GLASSBOX_MODELS, else <repo>/models.
+// Where trained organisms ship: env GLASSBOX_MODELS, else share/glassbox/models
+// (glassbox/resources.h; from a build tree, <repo>/models).
 std::string models_dir();
 // The model commands use without --model: models_dir()/ioi (word tokenizer).
 std::string default_model();

@@ -11,14 +11,8 @@ namespace glassbox::analysis {
 std::vector<PatchGrid> attribution_patching(Engine& e, const Batch& clean, const Batch& corrupt,
                                             const std::vector<Site>& sites, const PatchingOptions& opt) {
   const Config& c = e.model().config();
-  if (clean.B != corrupt.B || clean.T != corrupt.T)
-    fail("attribution_patching: clean batch is ", clean.B, "x", clean.T, " but corrupted batch is ", corrupt.B, "x",
-         corrupt.T, " (they must have the same shape)");
-  for (Site s : sites) {
-    if (!patchable_by_position(s) && !patchable_by_head(s))
-      fail("attribution_patching: site '", site_suffix(s), "' is not a patching site");
-    if (!site_exists(s, c)) fail("attribution_patching: this model has no '", site_suffix(s), "' site");
-  }
+  detail::check_pair(clean, corrupt, "attribution_patching");
+  detail::check_patch_sites(c, sites, "attribution_patching");
   const bool denoise = opt.direction == PatchDirection::Denoise;
   const Batch& base = denoise ? corrupt : clean;
   const Batch& source = denoise ? clean : corrupt;

@@ -156,9 +156,9 @@ nlohmann::json Circuit::to_json() const {
                   {"port", kPorts[int(port(e))]}, {"score", e.score}, {"kept", e.kept}});
   for (const FaithfulnessPoint& p : curve)
     curve_j.push_back({{"edges", p.edges}, {"metric", p.metric}, {"faithfulness", p.faithfulness}, {"kl", p.kl}});
-  return {{"technique", "circuit"}, {"method", method_name(options.method)},
-          {"ablation", ablation_name(options.ablation)},
-          {"criterion", options.criterion == CircuitCriterion::KL ? "kl" : "metric"},
+  return {{"technique", "circuit"}, {"method", to_string(options.method)},
+          {"ablation", to_string(options.ablation)},
+          {"criterion", to_string(options.criterion)},
           {"threshold", options.threshold}, {"ig_steps", options.ig_steps}, {"metric", options.metric.to_json()},
           {"nodes", std::move(ns)}, {"edges", std::move(es)}, {"n_edges", edges.size()}, {"n_kept", n_kept()},
           {"clean_metric", clean_metric}, {"ablated_metric", ablated_metric}, {"circuit_metric", circuit_metric},

@@ -4,23 +4,51 @@
 
 namespace glassbox::analysis {
 
-const char* method_name(CircuitMethod m) {
-  switch (m) {
-    case CircuitMethod::ACDC: return "acdc";
-    case CircuitMethod::EAP: return "eap";
-    case CircuitMethod::EAPIG: return "eap-ig";
-  }
-  return "?";
-}
+namespace {
+constexpr enum_table::Names<CircuitMethod, 3> kMethods = {
+    {CircuitMethod::ACDC, "acdc"}, {CircuitMethod::EAP, "eap"}, {CircuitMethod::EAPIG, "eap-ig"}};
+constexpr enum_table::Names<AblationKind, 3> kAblations = {
+    {AblationKind::Zero, "zero"}, {AblationKind::Mean, "mean"}, {AblationKind::Resample, "resample"}};
+constexpr enum_table::Names<CircuitCriterion, 2> kCriteria = {{CircuitCriterion::KL, "kl"},
+                                                               {CircuitCriterion::Metric, "metric"}};
+constexpr enum_table::Names<NodeKind, 4> kNodeKinds = {
+    {NodeKind::Input, "input"}, {NodeKind::Head, "head"}, {NodeKind::Mlp, "mlp"}, {NodeKind::Logits, "logits"}};
+constexpr enum_table::Names<Port, 4> kPorts = {{Port::In, "in"}, {Port::Q, "q"}, {Port::K, "k"}, {Port::V, "v"}};
+}  // namespace
 
-const char* ablation_name(AblationKind k) {
-  switch (k) {
-    case AblationKind::Zero: return "zero";
-    case AblationKind::Mean: return "mean";
-    case AblationKind::Resample: return "resample";
-  }
-  return "?";
+const char* to_string(CircuitMethod m) { return enum_table::name(m, kMethods); }
+const char* to_string(AblationKind k) { return enum_table::name(k, kAblations); }
+const char* to_string(CircuitCriterion c) { return enum_table::name(c, kCriteria); }
+const char* to_string(NodeKind k) { return enum_table::name(k, kNodeKinds); }
+const char* to_string(Port p) { return enum_table::name(p, kPorts); }
+
+}  // namespace glassbox::analysis
+
+namespace glassbox {
+
+template <>
+analysis::CircuitMethod from_string<analysis::CircuitMethod>(std::string_view s) {
+  return enum_table::value(s, analysis::kMethods, "circuit method");
 }
+template <>
+analysis::AblationKind from_string<analysis::AblationKind>(std::string_view s) {
+  return enum_table::value(s, analysis::kAblations, "ablation");
+}
+template <>
+analysis::CircuitCriterion from_string<analysis::CircuitCriterion>(std::string_view s) {
+  return enum_table::value(s, analysis::kCriteria, "circuit criterion");
+}
+template <>
+analysis::NodeKind from_string<analysis::NodeKind>(std::string_view s) {
+  return enum_table::value(s, analysis::kNodeKinds, "node kind");
+}
+template <>
+analysis::Port from_string<analysis::Port>(std::string_view s) {
+  return enum_table::value(s, analysis::kPorts, "port");
+}
+}  // namespace glassbox
+
+namespace glassbox::analysis {
 
 std::string CircuitNode::name() const {
   switch (kind) {

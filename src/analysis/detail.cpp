@@ -1,7 +1,5 @@
 #include "analysis/detail.h"
 
-#include <cblas.h>
-
 #include <cmath>
 
 #include "glassbox/error.h"
@@ -10,11 +8,13 @@
 namespace glassbox::analysis::detail {
 
 void matmul(float* out, const float* x, int64_t ldx, int64_t N, const MatRef& W) {
-  if (N == 0 || W.cols == 0) return;
-  const bool row_major = W.cs == 1;
-  const int64_t ldw = row_major ? W.rs : W.cs;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, row_major ? CblasNoTrans : CblasTrans, int(N), int(W.cols), int(W.rows),
-              1.0f, x, int(ldx), W.data, int(std::max<int64_t>(ldw, 1)), 0.0f, out, int(W.cols));
+  kernels::matmul_forward(out, W.cols, x, ldx, W, nullptr, 1, N);
+}
+
+void matmul_dW(MutMatRef dW, const float* x, int64_t ldx, const float* dy, int64_t N) {
+  // matmul_backward reads only W's sizes when dinp is null.
+  const MatRef sizes{nullptr, dW.rows, dW.cols, dW.cols, 1};
+  kernels::matmul_backward(nullptr, 0, dW, nullptr, 0, dy, dW.cols, x, ldx, sizes, N);
 }
 
 void apply_norm(float* out, const float* x, int64_t N, const Config& c, const float* w, const float* b) {
@@ -55,12 +55,7 @@ void lens_logits(float* logits, const float* x, int64_t N, const Config& c, cons
 
 void log_softmax(const float* z, int64_t V, std::vector<double>& out) {
   out.resize(static_cast<size_t>(V));
-  double mx = z[0];
-  for (int64_t j = 1; j < V; ++j) mx = std::max(mx, double(z[j]));
-  double s = 0;
-  for (int64_t j = 0; j < V; ++j) s += std::exp(double(z[j]) - mx);
-  const double lse = mx + std::log(s);
-  for (int64_t j = 0; j < V; ++j) out[size_t(j)] = double(z[j]) - lse;
+  kernels::log_softmax_f64(out.data(), z, V);
 }
 
 double kl(const std::vector<double>& log_p, const std::vector<double>& log_q) {
@@ -84,6 +79,15 @@ void check_pair(const Batch& clean, const Batch& corrupt, const char* what) {
     fail(what, ": clean batch is ", clean.B, "x", clean.T, " but corrupted batch is ", corrupt.B, "x", corrupt.T,
          " (they must have the same shape)");
   if (clean.mask != corrupt.mask) fail(what, ": clean and corrupted batches are padded differently");
+}
+
+void check_patch_sites(const Config& c, const std::vector<Site>& sites, const char* what) {
+  for (Site s : sites) {
+    if (site_info(s).patch == PatchAxis::None)
+      fail(what, ": site '", site_suffix(s), "' cannot be patched (by position: hook_resid_pre, hook_resid_mid, ",
+           "hook_resid_post, hook_attn_out, hook_mlp_out; by head: attn.hook_q/k/v/z/result/pattern)");
+    if (!site_exists(s, c)) fail(what, ": this model has no '", site_suffix(s), "' site");
+  }
 }
 
 std::vector<int32_t> per_row(const std::vector<int32_t>& v, int64_t B, const char* what, int32_t V) {

@@ -13,8 +13,13 @@ namespace glassbox::analysis::detail {
 
 inline float at(const MatRef& m, int64_t i, int64_t j) { return m.data[i * m.rs + j * m.cs]; }
 
-// out [N, M] = x [N, K] (row stride ldx) . W [K, M] via BLAS (W may be strided either way).
+// The analysis side's only GEMMs, both kernels' checked matmul (sizes and
+// strides validated, never a raw cblas call):
+// out [N, M] = x [N, K] (row stride ldx) . W [K, M] (W may be strided either way);
 void matmul(float* out, const float* x, int64_t ldx, int64_t N, const MatRef& W);
+// dW [K, M] += x^T . dy for x [N, K] (row stride ldx), dy [N, M] contiguous;
+// dW either layout (a transposed view accumulates dy^T . x into its storage).
+void matmul_dW(MutMatRef dW, const float* x, int64_t ldx, const float* dy, int64_t N);
 
 // A norm of the model (ln1 / ln2 / ln_final weights w, b; either may be null)
 // applied to x [N, d_model] with the engine's own kernels, so the result is
@@ -31,7 +36,7 @@ void apply_norm_backward(float* dx, const float* dout, const float* normalized, 
 // logits [N, V] = final_norm(x [N, d_model]) . W_U + b_U: the logit lens.
 void lens_logits(float* logits, const float* x, int64_t N, const Config& c, const Weights& w);
 
-// log-softmax of one row, in double.
+// log-softmax of one row, in double (kernels::log_softmax_f64 into a sized vector).
 void log_softmax(const float* z, int64_t V, std::vector<double>& out);
 
 // KL(p || q) in nats from two log-distributions, clamped at 0 (rounding).
@@ -45,6 +50,8 @@ int64_t resolve_pos(int64_t pos, int64_t T, const char* what);
 
 // Error unless a clean / corrupted prompt pair has the same shape and padding.
 void check_pair(const Batch& clean, const Batch& corrupt, const char* what);
+// Error unless every site is patchable (glassbox/sites.h: PatchAxis) and exists in the model.
+void check_patch_sites(const Config& c, const std::vector<Site>& sites, const char* what);
 
 // Tokens [B] for a per-row option: one value for every row, or one per row.
 std::vector<int32_t> per_row(const std::vector<int32_t>& v, int64_t B, const char* what, int32_t V);

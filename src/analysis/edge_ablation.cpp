@@ -70,12 +70,7 @@ void project_head(float* act, const float* x, int64_t N, const HeadProj& P, int 
 EdgeAblation::EdgeAblation(Engine& e, const Batch& clean, const Batch& source, AblationKind kind, bool reuse_prefix)
     : e_(e), clean_batch_(clean), g_(circuit_graph(e.model().config())), reuse_prefix_(reuse_prefix) {
   const Config& c = e.model().config();
-  if (kind == AblationKind::Resample) {
-    if (source.B != clean.B || source.T != clean.T)
-      fail("circuit: clean batch is ", clean.B, "x", clean.T, " but the corrupted (resample) batch is ", source.B, "x",
-           source.T, " (they must have the same shape)");
-    if (source.mask != clean.mask) fail("circuit: clean and corrupted batches are padded differently");
-  }
+  if (kind == AblationKind::Resample) check_pair(clean, source, "circuit");
   if (kind == AblationKind::Mean && source.T != clean.T)
     fail("circuit: mean ablation needs a reference batch as long as the clean one (", clean.T,
          " positions; means are taken per position), got ", source.T);

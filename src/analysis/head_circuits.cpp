@@ -1,7 +1,5 @@
 #include "glassbox/analysis/head_circuits.h"
 
-#include <cblas.h>
-
 #include <cmath>
 
 #include "analysis/detail.h"
@@ -43,7 +41,7 @@ MatRef w_o(const LayerWeights& lw, const Config& c, int h) {
 
 // C [M, N] = A [M, K] . B^T (B: [N, K]), row-major.
 void mul_bt(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(N), int(K), 1.f, A, int(K), B, int(K), 0.f, C, int(N));
+  detail::matmul(C, A, K, M, MatRef{B, K, N, 1, K});
 }
 
 // P = W_U[:, S] . W_E[S]: [d_model, d_model], shared by every head's copying score.
@@ -53,9 +51,8 @@ std::vector<double> unembed_embed(const Model& m, const std::vector<int32_t>& S)
   std::vector<float> Ut(size_t(n * d));  // W_U[:, S]^T: [|S|, d]
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < d; ++j) Ut[size_t(i * d + j)] = detail::at(m.weights().W_U, j, S[size_t(i)]);
-  std::vector<float> P(size_t(d * d));
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(d), int(d), int(n), 1.f, Ut.data(), int(d), E.data(),
-              int(d), 0.f, P.data(), int(d));
+  std::vector<float> P(size_t(d * d), 0.f);  // accumulated into
+  detail::matmul_dW(MutMatRef{P.data(), d, d, d, 1}, Ut.data(), d, E.data(), n);
   return {P.begin(), P.end()};
 }
 

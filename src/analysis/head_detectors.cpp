@@ -21,14 +21,13 @@ nlohmann::json HeadScores::to_json() const {
   return {{"name", name}, {"n_layers", n_layers}, {"n_heads", n_heads}, {"scores", scores}};
 }
 
-const char* head_pattern_name(HeadPattern p) {
-  switch (p) {
-    case HeadPattern::PreviousToken: return "previous_token";
-    case HeadPattern::DuplicateToken: return "duplicate_token";
-    case HeadPattern::Induction: return "induction";
-  }
-  return "?";
-}
+namespace {
+constexpr enum_table::Names<HeadPattern, 3> kPatterns = {{HeadPattern::PreviousToken, "previous_token"},
+                                                         {HeadPattern::DuplicateToken, "duplicate_token"},
+                                                         {HeadPattern::Induction, "induction"}};
+}  // namespace
+
+const char* to_string(HeadPattern p) { return enum_table::name(p, kPatterns); }
 
 std::vector<float> detection_pattern(HeadPattern p, const int32_t* tok, int64_t T) {
   std::vector<float> D(static_cast<size_t>(T * T), 0.f);
@@ -62,7 +61,7 @@ std::vector<HeadScores> head_detection_scores(Engine& e, const Batch& batch, con
     }
   std::vector<HeadScores> out(patterns.size());
   for (size_t i = 0; i < patterns.size(); ++i) {
-    out[i].name = head_pattern_name(patterns[i]);
+    out[i].name = to_string(patterns[i]);
     out[i].n_layers = int(L);
     out[i].n_heads = int(H);
     out[i].scores.assign(size_t(L * H), 0.f);
@@ -133,3 +132,10 @@ Batch repeated_random_tokens(int32_t d_vocab, int64_t seq_len, int64_t rows, uin
 }
 
 }  // namespace glassbox::analysis
+
+namespace glassbox {
+template <>
+analysis::HeadPattern from_string<analysis::HeadPattern>(std::string_view s) {
+  return enum_table::value(s, analysis::kPatterns, "head pattern");
+}
+}  // namespace glassbox

@@ -8,18 +8,15 @@
 namespace glassbox::analysis {
 
 namespace {
-
-const char* kind_name(MetricKind k) {
-  switch (k) {
-    case MetricKind::LogitDiff: return "logit_diff";
-    case MetricKind::Logit: return "logit";
-    case MetricKind::Prob: return "prob";
-    case MetricKind::LogProb: return "logprob";
-  }
-  return "?";
-}
-
+constexpr enum_table::Names<MetricKind, 4> kMetricKinds = {
+    {MetricKind::LogitDiff, "logit_diff"}, {MetricKind::Logit, "logit"}, {MetricKind::Prob, "prob"},
+    {MetricKind::LogProb, "logprob"}};
+constexpr enum_table::Names<PatchDirection, 2> kDirections = {{PatchDirection::Denoise, "denoise"},
+                                                             {PatchDirection::Noise, "noise"}};
 }  // namespace
+
+const char* to_string(MetricKind k) { return enum_table::name(k, kMetricKinds); }
+const char* to_string(PatchDirection d) { return enum_table::name(d, kDirections); }
 
 double PatchMetric::value(const Tensor& logits, int64_t T, Tensor* dlogits) const {
   if (logits.shape.size() != 3) fail("metric: logits ", shape_str(logits.shape), " are not [B, T, V]");
@@ -70,7 +67,7 @@ double PatchMetric::value(const Tensor& logits, int64_t T, Tensor* dlogits) cons
 }
 
 nlohmann::json PatchMetric::to_json() const {
-  nlohmann::json j = {{"kind", kind_name(kind)}, {"pos", pos}, {"answer", answer}, {"normalize", normalize}};
+  nlohmann::json j = {{"kind", to_string(kind)}, {"pos", pos}, {"answer", answer}, {"normalize", normalize}};
   if (!wrong.empty()) j["wrong"] = wrong;
   return j;
 }
@@ -78,12 +75,7 @@ nlohmann::json PatchMetric::to_json() const {
 PatchMetric PatchMetric::from_json(const nlohmann::json& j) {
   PatchMetric m;
   try {
-    const std::string k = j.value("kind", std::string("logit_diff"));
-    if (k == "logit_diff") m.kind = MetricKind::LogitDiff;
-    else if (k == "logit") m.kind = MetricKind::Logit;
-    else if (k == "prob") m.kind = MetricKind::Prob;
-    else if (k == "logprob") m.kind = MetricKind::LogProb;
-    else fail("metric: field 'kind' must be logit_diff, logit, prob or logprob, got \"", k, "\"");
+    m.kind = from_string<MetricKind>(j.value("kind", std::string("logit_diff")));
     m.pos = j.value("pos", int64_t(-1));
     if (j.contains("answer")) m.answer = j.at("answer").get<std::vector<int32_t>>();
     if (j.contains("wrong")) m.wrong = j.at("wrong").get<std::vector<int32_t>>();
@@ -95,3 +87,14 @@ PatchMetric PatchMetric::from_json(const nlohmann::json& j) {
 }
 
 }  // namespace glassbox::analysis
+
+namespace glassbox {
+template <>
+analysis::MetricKind from_string<analysis::MetricKind>(std::string_view s) {
+  return enum_table::value(s, analysis::kMetricKinds, "metric: kind");
+}
+template <>
+analysis::PatchDirection from_string<analysis::PatchDirection>(std::string_view s) {
+  return enum_table::value(s, analysis::kDirections, "patch direction");
+}
+}  // namespace glassbox

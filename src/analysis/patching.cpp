@@ -189,22 +189,13 @@ struct Sweeper {
   }
 };
 
-void check_pair(const Config& c, const Batch& clean, const Batch& corrupt, const std::vector<Site>& sites) {
-  detail::check_pair(clean, corrupt, "patching");
-  for (Site s : sites) {
-    if (!patchable_by_position(s) && !patchable_by_head(s))
-      fail("patching: site '", site_suffix(s), "' cannot be patched (by position: hook_resid_pre, hook_resid_mid, ",
-           "hook_resid_post, hook_attn_out, hook_mlp_out; by head: attn.hook_q/k/v/z/result/pattern)");
-    if (!site_exists(s, c)) fail("patching: this model has no '", site_suffix(s), "' site");
-  }
-}
-
 }  // namespace
 
 std::vector<PatchGrid> activation_patching(Engine& e, const Batch& clean, const Batch& corrupt,
                                            const std::vector<Site>& sites, const PatchingOptions& opt) {
   const Config& c = e.model().config();
-  check_pair(c, clean, corrupt, sites);
+  detail::check_pair(clean, corrupt, "patching");
+  detail::check_patch_sites(c, sites, "patching");
   const bool denoise = opt.direction == PatchDirection::Denoise;
   const Batch& base = denoise ? corrupt : clean;
   const Batch& source = denoise ? clean : corrupt;

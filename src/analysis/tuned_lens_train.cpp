@@ -2,7 +2,6 @@
 // comes from the engine's own backward pass through the final norm and the
 // unembedding (a pass from start_at_layer = n_layers), so no second
 // implementation of either.
-#include <cblas.h>
 
 #include <cstring>
 #include <random>
@@ -46,8 +45,7 @@ double layer_loss(LensHead& head, TunedLens& lens, const Batch& b, const float* 
   const double loss = head.kl(b, x.data(), final_logits, grad ? dx.data() : nullptr);
   if (grad) {
     // x = h + h W^T + b:  dW += dx^T h,  db += sum over rows of dx.
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(d), int(d), int(N), 1.0f, dx.data(), int(d), h, int(d),
-                1.0f, lens.weight(layer).grad.f32(), int(d));
+    detail::matmul_dW(MutMatRef{lens.weight(layer).grad.f32(), d, d, 1, d}, h, d, dx.data(), N);
     if (Param* bp = lens.bias_param(layer))
       for (int64_t n = 0; n < N; ++n)
         for (int64_t j = 0; j < d; ++j) bp->grad.f32()[j] += dx[size_t(n * d + j)];

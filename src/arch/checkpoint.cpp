@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "glassbox/error.h"
+#include "glassbox/json_file.h"
 
 namespace fs = std::filesystem;
 
@@ -31,13 +32,7 @@ Checkpoint Checkpoint::open_safetensors(const std::string& path) {
   if (fs::exists(dir / "model.safetensors.index.json")) {
     // Sharded HF checkpoint: the index maps every tensor to its shard.
     const std::string index = (dir / "model.safetensors.index.json").string();
-    std::ifstream in(index);
-    nlohmann::json j;
-    try {
-      in >> j;
-    } catch (const std::exception& e) {
-      fail(index, ": malformed JSON: ", e.what());
-    }
+    const nlohmann::json j = read_json_file(index);
     if (!j.contains("weight_map") || !j["weight_map"].is_object())
       fail(index, ": expected an object \"weight_map\" {tensor name: shard file}");
     std::set<std::string> shards;

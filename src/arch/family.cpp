@@ -18,13 +18,28 @@ std::vector<std::string> family_names() {
   return out;
 }
 
+const Family& family_of(const nlohmann::json& j, const std::string& where) {
+  std::string name;
+  if (j.contains("model_type") && j["model_type"].is_string()) name = j["model_type"].get<std::string>();
+  // TransformerLens configs carry no model_type; recognise their field names.
+  else if (j.contains("n_layers") && j.contains("d_model") && j.contains("d_head")) name = "hooked_transformer";
+  else fail(where, ": no \"model_type\" field, cannot tell the model family");
+  if (const Family* f = find_family(name)) return *f;
+  std::string known;
+  for (const auto& n : family_names())
+    if (n.rfind("gguf:", 0) != 0) known += (known.empty() ? "" : ", ") + n;
+  fail(where, ": model_type \"", name, "\" is not supported (supported: ", known, ")");
+}
+
 ActKind parse_act(const ConfigSource& s, const std::string& name) {
-  // HF: "gelu" is the exact erf GELU; "gelu_new" / "gelu_pytorch_tanh" the tanh approximation.
-  if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return ActKind::GeluNew;
-  if (name == "gelu") return ActKind::GeluExact;
-  if (name == "silu" || name == "swish") return ActKind::Silu;
-  if (name == "relu") return ActKind::Relu;
-  fail(s.where, ": unsupported activation \"", name, "\" (expected gelu, gelu_new, silu or relu)");
+  // HF: "gelu" is the exact erf GELU; "gelu_new" and these aliases the tanh approximation.
+  if (name == "gelu_pytorch_tanh" || name == "gelu_fast") return ActKind::GeluNew;
+  if (name == "swish") return ActKind::Silu;
+  try {
+    return from_string<ActKind>(name);
+  } catch (const Error& e) {
+    fail(s.where, ": unsupported ", e.what());
+  }
 }
 
 HeadProj linear_heads(const float* W, const float* b, int64_t row0, int64_t head_row_stride,

@@ -29,6 +29,10 @@ struct Family {
 
 const Family* find_family(const std::string& name);  // null if unknown
 std::vector<std::string> family_names();
+// The family of a config.json: its "model_type", or a TransformerLens config
+// recognised by its field names. Error naming `where` and the supported
+// families when there is none.
+const Family& family_of(const nlohmann::json& config, const std::string& where);
 
 extern const Family kGpt2Family, kNeoxFamily, kLlamaFamily, kHookedFamily, kGgufLlamaFamily,
     kGgufGpt2Family;

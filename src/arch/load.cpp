@@ -21,13 +21,6 @@ size_t Model::converted_bytes() const { return storage_ ? storage_->owned_bytes 
 
 namespace detail {
 
-static std::string family_of(const nlohmann::json& j, const std::string& where) {
-  if (j.contains("model_type") && j["model_type"].is_string()) return j["model_type"].get<std::string>();
-  // TransformerLens configs carry no model_type; recognise their field names.
-  if (j.contains("n_layers") && j.contains("d_model") && j.contains("d_head")) return "hooked_transformer";
-  fail(where, ": no \"model_type\" field, cannot tell the model family");
-}
-
 static Model build(const Family& fam, const ConfigSource& src, const Checkpoint& ckpt, const std::string& source) {
   Config cfg = fam.config(src);
   try {
@@ -70,16 +63,9 @@ Model Model::load(const std::string& path) {
   const std::string cfg_path = (dir / "config.json").string();
   if (!fs::exists(cfg_path)) fail(path, ": expected a config.json beside the weights (", cfg_path, ")");
   const nlohmann::json j = read_json_file(cfg_path);
-  const std::string name = family_of(j, cfg_path);
-  const Family* fam = find_family(name);
-  if (!fam) {
-    std::string known;
-    for (const auto& n : family_names())
-      if (n.rfind("gguf:", 0) != 0) known += (known.empty() ? "" : ", ") + n;
-    fail(cfg_path, ": model_type \"", name, "\" is not supported (supported: ", known, ")");
-  }
+  const Family& fam = family_of(j, cfg_path);
   ConfigSource src{&j, nullptr, cfg_path};
-  Model m = build(*fam, src, Checkpoint::open_safetensors(path), path);
+  Model m = build(fam, src, Checkpoint::open_safetensors(path), path);
   if (fs::exists(dir / "tokenizer.json") || (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt")))
     m.set_tokenizer(std::make_shared<const Tokenizer>(Tokenizer::from_file(dir.string())));
   return m;

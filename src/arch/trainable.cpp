@@ -18,12 +18,6 @@ namespace glassbox {
 
 namespace {
 
-std::string family_name(const nlohmann::json& j) {
-  if (j.contains("model_type") && j["model_type"].is_string()) return j["model_type"].get<std::string>();
-  if (j.contains("n_layers") && j.contains("d_model")) return "hooked_transformer";
-  fail("config: no \"model_type\" field, cannot tell the model family");
-}
-
 const std::string& last_component(const std::string& name, std::string& buf) {
   buf = name.substr(name.rfind('.') + 1);
   return buf;
@@ -70,9 +64,7 @@ void init_tensor(const std::string& name, Tensor& t, float range, int n_layers, 
 void Trainable::build(const nlohmann::json& config, std::map<std::string, Tensor> values, bool create, bool biases) {
   using namespace detail;
   config_ = config;
-  const std::string fam_name = family_name(config);
-  const Family* fam = find_family(fam_name);
-  if (!fam) fail("config: model_type \"", fam_name, "\" is not supported");
+  const Family* fam = &family_of(config, "config");
   ConfigSource src{&config_, nullptr, "config"};
   Config cfg = fam->config(src);
   cfg.validate();
@@ -89,7 +81,7 @@ void Trainable::build(const nlohmann::json& config, std::map<std::string, Tensor
     if (!extra.empty()) fail("checkpoint: tensor '", extra[0], "' is not used by the ", cfg.family, " layout");
   }
   if (storage->owned_bytes)
-    fail("trainable models need F32 weights in their native layout (", fam_name, " needed a conversion)");
+    fail("trainable models need F32 weights in their native layout (", cfg.family, " needed a conversion)");
   model_ = std::make_unique<Model>(ModelFactory::make(cfg, w, storage, "trainable", ld.n_params(), ld.stored()));
 
   // Gradient buffers: same names and shapes, mapped through the same family
@@ -110,7 +102,7 @@ Trainable Trainable::init(const nlohmann::json& config, uint64_t seed, bool bias
   tr.build(config, {}, /*create=*/true, biases);
   std::mt19937_64 rng(seed);
   const Config& cfg = tr.model().config();
-  const float range = initializer_range(config, family_name(config), cfg.d_model);
+  const float range = initializer_range(config, cfg.family, cfg.d_model);
   for (auto& p : tr.params_) init_tensor(p.name, p.value, range, cfg.n_layers, rng);
   return tr;
 }

@@ -6,18 +6,24 @@
 
 namespace glassbox {
 
-const char* norm_name(NormKind k) {
-  static const char* const names[] = {"LayerNorm", "RMSNorm", "none"};
-  return names[int(k)];
-}
-const char* pos_name(PosKind k) {
-  static const char* const names[] = {"learned", "rotary", "none"};
-  return names[int(k)];
-}
-const char* act_name(ActKind k) {
-  static const char* const names[] = {"gelu_new", "gelu", "silu", "relu"};
-  return names[int(k)];
-}
+namespace {
+constexpr enum_table::Names<NormKind, 3> kNormNames = {
+    {NormKind::LayerNorm, "LayerNorm"}, {NormKind::RMSNorm, "RMSNorm"}, {NormKind::None, "none"}};
+constexpr enum_table::Names<PosKind, 3> kPosNames = {
+    {PosKind::Learned, "learned"}, {PosKind::Rotary, "rotary"}, {PosKind::None, "none"}};
+constexpr enum_table::Names<ActKind, 4> kActNames = {
+    {ActKind::GeluNew, "gelu_new"}, {ActKind::GeluExact, "gelu"}, {ActKind::Silu, "silu"}, {ActKind::Relu, "relu"}};
+}  // namespace
+
+const char* to_string(NormKind k) { return enum_table::name(k, kNormNames); }
+const char* to_string(PosKind k) { return enum_table::name(k, kPosNames); }
+const char* to_string(ActKind k) { return enum_table::name(k, kActNames); }
+template <>
+NormKind from_string<NormKind>(std::string_view s) { return enum_table::value(s, kNormNames, "norm"); }
+template <>
+PosKind from_string<PosKind>(std::string_view s) { return enum_table::value(s, kPosNames, "positional"); }
+template <>
+ActKind from_string<ActKind>(std::string_view s) { return enum_table::value(s, kActNames, "activation"); }
 
 float Config::scores_scale() const { return attn_scale > 0 ? attn_scale : 1.0f / std::sqrt(float(d_head)); }
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -51,7 +52,21 @@ void plain_to_f32(float* dst, const uint8_t* src, int64_t n) {
 
 }  // namespace
 
-std::string_view dtype_name(DType t) { return info(t).name; }
+std::string_view to_string(DType t) { return info(t).name; }
+
+template <>
+DType from_string<DType>(std::string_view s) {
+  auto same = [](std::string_view a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](char x, char y) { return std::toupper((unsigned char)x) == std::toupper((unsigned char)y); });
+  };
+  std::string list;
+  for (const auto& i : kInfo) {
+    if (same(i.name, s)) return i.t;
+    list += (list.empty() ? "" : ", ") + std::string(i.name);
+  }
+  fail("dtype '", s, "' is not one of ", list);
+}
 
 bool dtype_from_safetensors(std::string_view s, DType* out) {
   for (const auto& i : kInfo) {

@@ -170,19 +170,13 @@ size_t Engine::estimate_bytes(int64_t B, int64_t T, const ForwardOptions& opt) c
   return total;
 }
 
-std::string to_string(LogitsMode m) {
-  switch (m) {
-    case LogitsMode::All: return "all";
-    case LogitsMode::Last: return "last";
-    case LogitsMode::None: return "none";
-  }
-  return "?";
-}
+namespace {
+constexpr enum_table::Names<LogitsMode, 3> kLogitsModeNames = {
+    {LogitsMode::All, "all"}, {LogitsMode::Last, "last"}, {LogitsMode::None, "none"}};
+}  // namespace
 
-LogitsMode logits_mode_from_string(std::string_view s) {
-  for (LogitsMode m : {LogitsMode::All, LogitsMode::Last, LogitsMode::None})
-    if (s == to_string(m)) return m;
-  fail("logits mode '", s, "' is not one of all, last, none");
-}
+const char* to_string(LogitsMode m) { return enum_table::name(m, kLogitsModeNames); }
+template <>
+LogitsMode from_string<LogitsMode>(std::string_view s) { return enum_table::value(s, kLogitsModeNames, "logits mode"); }
 
 }  // namespace glassbox

@@ -32,15 +32,16 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 }  // namespace
 
 const char* site_suffix(Site s) { return site_info(s).suffix.data(); }  // literals: NUL-terminated
-std::string to_string(Site s) { return std::string(site_info(s).name); }
+const char* to_string(Site s) { return site_info(s).name.data(); }
 
-Site site_from_string(std::string_view name) {
+template <>
+Site from_string<Site>(std::string_view name) {
   std::string names;
   for (const SiteInfo& i : kSiteTable) {
     if (name == i.name || name == i.suffix) return i.site;
     names += (names.empty() ? "" : ", ") + std::string(i.name);
   }
-  fail("site '", name, "' is not one of ", names);
+  enum_table::unknown(name, "site", names);
 }
 
 std::string HookPoint::name() const {
@@ -89,20 +90,14 @@ bool site_needed_for_backward(Site s, const Config& c) {
   return false;
 }
 
-std::string to_string(HookMode m) {
-  switch (m) {
-    case HookMode::Observe: return "observe";
-    case HookMode::Replace: return "replace";
-    case HookMode::Grad: return "grad";
-  }
-  return "?";
-}
+namespace {
+constexpr enum_table::Names<HookMode, 3> kHookModeNames = {
+    {HookMode::Observe, "observe"}, {HookMode::Replace, "replace"}, {HookMode::Grad, "grad"}};
+}  // namespace
 
-HookMode hook_mode_from_string(std::string_view s) {
-  for (HookMode m : {HookMode::Observe, HookMode::Replace, HookMode::Grad})
-    if (s == to_string(m)) return m;
-  fail("hook mode '", s, "' is not one of observe, replace, grad");
-}
+const char* to_string(HookMode m) { return enum_table::name(m, kHookModeNames); }
+template <>
+HookMode from_string<HookMode>(std::string_view s) { return enum_table::value(s, kHookModeNames, "hook mode"); }
 
 std::vector<HookPoint> all_hook_points(const Config& c) {
   std::vector<HookPoint> out;

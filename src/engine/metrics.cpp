@@ -70,16 +70,8 @@ double kl_divergence(const Tensor& logits, const Tensor& ref, const Batch& b, Te
     const float* x = logits.f32() + n * V;
     const float* r = ref.f32() + n * V;
     // log-softmax of both rows in double
-    auto log_softmax = [V](const float* z, std::vector<double>& out) {
-      double mx = z[0];
-      for (int64_t j = 1; j < V; ++j) mx = std::max(mx, double(z[j]));
-      double s = 0;
-      for (int64_t j = 0; j < V; ++j) s += std::exp(z[j] - mx);
-      const double lse = mx + std::log(s);
-      for (int64_t j = 0; j < V; ++j) out[size_t(j)] = z[j] - lse;
-    };
-    log_softmax(x, q);
-    log_softmax(r, p);
+    kernels::log_softmax_f64(q.data(), x, V);
+    kernels::log_softmax_f64(p.data(), r, V);
     for (int64_t j = 0; j < V; ++j) total += std::exp(p[size_t(j)]) * (p[size_t(j)] - q[size_t(j)]);
     if (dlogits) {
       // d/dx KL(p || softmax(x)) = softmax(x) - p

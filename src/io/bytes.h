@@ -40,7 +40,4 @@ inline bool checked_numel(const std::vector<int64_t>& shape, int64_t* out) {
   return true;
 }
 
-// "[4,6]" for error messages.
-std::string shape_str(const std::vector<int64_t>& shape);
-
 }  // namespace glassbox::detail

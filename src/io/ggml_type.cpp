@@ -1,5 +1,6 @@
 #include "io/ggml_type.h"
 
+#include "glassbox/error.h"
 #include "glassbox/gguf.h"
 
 namespace glassbox::detail {
@@ -59,3 +60,20 @@ bool ggml_from_dtype(DType t, uint32_t* out) {
 }
 
 }  // namespace glassbox::detail
+
+namespace glassbox {
+
+// The names are kNames' literals, so .data() is NUL-terminated.
+const char* to_string(GgmlType t) { return detail::ggml_type_name(static_cast<uint32_t>(t)).data(); }
+
+template <>
+GgmlType from_string<GgmlType>(std::string_view s) {
+  std::string list;
+  for (const detail::Pair& p : detail::kPairs) {
+    if (s == to_string(p.g)) return p.g;
+    list += (list.empty() ? "" : ", ") + std::string(to_string(p.g));
+  }
+  fail("ggml type '", s, "' is not one of ", list);
+}
+
+}  // namespace glassbox

@@ -7,6 +7,7 @@
 
 #include "glassbox/error.h"
 #include "glassbox/gguf.h"
+#include "glassbox/tensor.h"
 #include "io/bytes.h"
 #include "io/ggml_type.h"
 #include "io/gguf_detail.h"
@@ -104,7 +105,7 @@ class KvReader {
     if (out.elem_type == GgufType::STRING) min_elem = 8;
     if (out.elem_type == GgufType::ARRAY) min_elem = 12;
     if (n > c_.left() / min_elem)
-      fail(path_, ": key '", key, "': array of ", n, " ", detail::gguf_type_name(out.elem_type),
+      fail(path_, ": key '", key, "': array of ", n, " ", to_string(out.elem_type),
            " elements needs more bytes than the ", c_.left(), " left in file");
     elements_ += n;
     if (elements_ > kMaxArrayElements)
@@ -151,7 +152,7 @@ Info read_tensor_info(Cursor& c, const std::string& path) {
   info.t.shape.assign(ne.rbegin(), ne.rend());
   int64_t numel;
   if (!detail::checked_numel(info.t.shape, &numel))
-    fail(where, ": shape ", detail::shape_str(info.t.shape), " has too many elements");
+    fail(where, ": shape ", shape_str(info.t.shape), " has too many elements");
   const int64_t block = dtype_block_size(info.t.dtype);
   // Blocks never straddle rows in ggml, so the row length must be a whole number of blocks.
   if (n_dims > 0 && ne[0] % block != 0)
@@ -202,7 +203,7 @@ GgufFile GgufFile::open(const std::string& path) {
 
   f.alignment_ = detail::kGgufDefaultAlignment;
   if (const GgufValue* a = f.find_kv("general.alignment")) {
-    if (a->type != GgufType::UINT32) fail(path, ": general.alignment must be UINT32, found ", detail::gguf_type_name(a->type));
+    if (a->type != GgufType::UINT32) fail(path, ": general.alignment must be UINT32, found ", to_string(a->type));
     const uint64_t al = a->as_uint("general.alignment");
     if (al == 0 || (al & (al - 1)) != 0) fail(path, ": general.alignment ", al, " is not a power of two");
     f.alignment_ = static_cast<size_t>(al);

@@ -14,7 +14,6 @@ constexpr size_t kGgufDefaultAlignment = 32;
 constexpr int kGgufMaxArrayDepth = 16;
 
 bool gguf_type_known(uint32_t t);
-std::string_view gguf_type_name(GgufType t);
 // Encoded size of one scalar of type t (0 for STRING and ARRAY, which are variable).
 size_t gguf_scalar_size(GgufType t);
 

@@ -7,28 +7,22 @@
 
 namespace glassbox {
 
+namespace {
+constexpr enum_table::Names<GgufType, 13> kGgufTypes = {
+    {GgufType::UINT8, "UINT8"},   {GgufType::INT8, "INT8"},       {GgufType::UINT16, "UINT16"},
+    {GgufType::INT16, "INT16"},   {GgufType::UINT32, "UINT32"},   {GgufType::INT32, "INT32"},
+    {GgufType::FLOAT32, "FLOAT32"}, {GgufType::BOOL, "BOOL"},     {GgufType::STRING, "STRING"},
+    {GgufType::ARRAY, "ARRAY"},   {GgufType::UINT64, "UINT64"},   {GgufType::INT64, "INT64"},
+    {GgufType::FLOAT64, "FLOAT64"}};
+}  // namespace
+
+const char* to_string(GgufType t) { return enum_table::name(t, kGgufTypes, "invalid"); }
+template <>
+GgufType from_string<GgufType>(std::string_view s) { return enum_table::value(s, kGgufTypes, "GGUF type"); }
+
 namespace detail {
 
 bool gguf_type_known(uint32_t t) { return t <= static_cast<uint32_t>(GgufType::FLOAT64); }
-
-std::string_view gguf_type_name(GgufType t) {
-  switch (t) {
-    case GgufType::UINT8: return "UINT8";
-    case GgufType::INT8: return "INT8";
-    case GgufType::UINT16: return "UINT16";
-    case GgufType::INT16: return "INT16";
-    case GgufType::UINT32: return "UINT32";
-    case GgufType::INT32: return "INT32";
-    case GgufType::FLOAT32: return "FLOAT32";
-    case GgufType::BOOL: return "BOOL";
-    case GgufType::STRING: return "STRING";
-    case GgufType::ARRAY: return "ARRAY";
-    case GgufType::UINT64: return "UINT64";
-    case GgufType::INT64: return "INT64";
-    case GgufType::FLOAT64: return "FLOAT64";
-  }
-  return "invalid";
-}
 
 size_t gguf_scalar_size(GgufType t) {
   switch (t) {
@@ -46,7 +40,7 @@ size_t gguf_scalar_size(GgufType t) {
 namespace {
 
 [[noreturn]] void wrong(const std::string& key, const char* want, const GgufValue& v) {
-  fail("gguf key '", key, "': expected ", want, ", found ", detail::gguf_type_name(v.type));
+  fail("gguf key '", key, "': expected ", want, ", found ", to_string(v.type));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "core/atomic_write.h"
 #include "glassbox/error.h"
 #include "glassbox/gguf.h"
+#include "glassbox/tensor.h"
 #include "io/bytes.h"
 #include "io/ggml_type.h"
 #include "io/gguf_detail.h"
@@ -49,12 +50,12 @@ class Encoder {
  private:
   uint64_t uint_in(const GgufValue& v, const std::string& key, uint64_t max) {
     const uint64_t x = v.as_uint(key);
-    if (x > max) fail(path_, ": key '", key, "': value ", x, " does not fit ", detail::gguf_type_name(v.type));
+    if (x > max) fail(path_, ": key '", key, "': value ", x, " does not fit ", to_string(v.type));
     return x;
   }
   int64_t int_in(const GgufValue& v, const std::string& key, int64_t min, int64_t max) {
     const int64_t x = v.as_int(key);
-    if (x < min || x > max) fail(path_, ": key '", key, "': value ", x, " does not fit ", detail::gguf_type_name(v.type));
+    if (x < min || x > max) fail(path_, ": key '", key, "': value ", x, " does not fit ", to_string(v.type));
     return x;
   }
   void array(const GgufValue& v, const std::string& key, int depth) {
@@ -68,8 +69,8 @@ class Encoder {
     for (const GgufValue& e : a) {
       // GGUF arrays are homogeneous: one element type is written for all of them.
       if (e.type != v.elem_type)
-        fail(path_, ": key '", key, "': array of ", detail::gguf_type_name(v.elem_type), " holds a ",
-             detail::gguf_type_name(e.type), " element");
+        fail(path_, ": key '", key, "': array of ", to_string(v.elem_type), " holds a ",
+             to_string(e.type), " element");
       value(e, key, depth + 1);
     }
   }
@@ -119,15 +120,15 @@ void GgufWriter::save(const std::string& path, uint32_t version, size_t alignmen
       fail(where, ": dtype ", dtype_name(t.dtype), " cannot be written to GGUF (F32, F16, BF16, Q8_0, Q4_0)");
     if (t.shape.size() > 4) fail(where, ": ", t.shape.size(), " dimensions, GGUF allows at most 4");
     int64_t numel;
-    if (!detail::checked_numel(t.shape, &numel)) fail(where, ": invalid shape ", detail::shape_str(t.shape));
+    if (!detail::checked_numel(t.shape, &numel)) fail(where, ": invalid shape ", shape_str(t.shape));
     const int64_t block = dtype_block_size(t.dtype);
     if (block != 1 && (t.shape.empty() || t.shape.back() % block != 0))
-      fail(where, ": innermost dimension of ", detail::shape_str(t.shape), " is not a multiple of the ",
+      fail(where, ": innermost dimension of ", shape_str(t.shape), " is not a multiple of the ",
            dtype_name(t.dtype), " block size ", block);
     const size_t need = dtype_nbytes(t.dtype, numel);
     if (t.nbytes != need)
       fail(where, ": has ", t.nbytes, " bytes, need ", need, " for ", dtype_name(t.dtype), " ",
-           detail::shape_str(t.shape));
+           shape_str(t.shape));
     if (need && !t.data) fail(where, ": data is null");
 
     e.str(t.name);

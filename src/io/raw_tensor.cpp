@@ -1,6 +1,5 @@
 // RawTensor helpers shared by the safetensors and GGUF readers.
 #include "glassbox/safetensors.h"
-#include "io/bytes.h"
 
 namespace glassbox {
 
@@ -10,16 +9,4 @@ int64_t RawTensor::numel() const {
   return n;
 }
 
-namespace detail {
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ',';
-    s += std::to_string(shape[i]);
-  }
-  return s + "]";
-}
-
-}  // namespace detail
 }  // namespace glassbox

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "glassbox/error.h"
+#include "glassbox/tensor.h"
 #include "io/bytes.h"
 
 namespace glassbox {
@@ -61,10 +62,10 @@ Entry parse_entry(const std::string& name, const json& j, const std::string& pat
   }
   int64_t numel;
   if (!detail::checked_numel(e.t.shape, &numel))
-    fail(where, ": shape ", detail::shape_str(e.t.shape), " has too many elements");
+    fail(where, ": shape ", shape_str(e.t.shape), " has too many elements");
   uint64_t need;
   if (detail::mul_overflows(static_cast<uint64_t>(numel), dtype_nbytes(e.t.dtype, 1), &need))
-    fail(where, ": shape ", detail::shape_str(e.t.shape), " is too large");
+    fail(where, ": shape ", shape_str(e.t.shape), " is too large");
 
   const auto off = j.find("data_offsets");
   if (off == j.end() || !off->is_array() || off->size() != 2 || !as_index((*off)[0], &e.begin) ||
@@ -76,7 +77,7 @@ Entry parse_entry(const std::string& name, const json& j, const std::string& pat
     fail(where, ": ", offs, " end past the data section (", data_size, " bytes; file truncated?)");
   if (e.end - e.begin != need)
     fail(where, ": ", offs, " hold ", e.end - e.begin, " bytes, need ", need, " for ",
-         dtype_name(e.t.dtype), " ", detail::shape_str(e.t.shape));
+         dtype_name(e.t.dtype), " ", shape_str(e.t.shape));
   e.t.nbytes = static_cast<size_t>(need);
   return e;
 }

@@ -6,6 +6,7 @@
 #include "core/atomic_write.h"
 #include "glassbox/error.h"
 #include "glassbox/safetensors.h"
+#include "glassbox/tensor.h"
 #include "io/bytes.h"
 
 namespace glassbox {
@@ -28,11 +29,11 @@ void save_safetensors(const std::string& path, const std::vector<TensorToWrite>&
       fail(where, ": dtype ", dtype_name(t.dtype), " cannot be stored in safetensors");
     int64_t numel;
     if (!detail::checked_numel(t.shape, &numel))
-      fail(where, ": invalid shape ", detail::shape_str(t.shape));
+      fail(where, ": invalid shape ", shape_str(t.shape));
     const size_t need = dtype_nbytes(t.dtype, numel);
     if (t.nbytes != need)
       fail(where, ": has ", t.nbytes, " bytes, need ", need, " for ", dtype_name(t.dtype), " ",
-           detail::shape_str(t.shape));
+           shape_str(t.shape));
     if (need && !t.data) fail(where, ": data is null");
     header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + need}}};
     offset += need;

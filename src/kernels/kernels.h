@@ -90,6 +90,10 @@ void attn_scores_forward(float* scores, const float* q, int64_t ldq, const float
 // out may alias in.
 void softmax_forward(float* out, const float* in, int64_t rows, int64_t cols);
 void softmax_backward(float* din, const float* dout, const float* out, int64_t rows, int64_t cols);
+// out[j] = z[j] - log(sum_k exp(z[k])) for one row of V logits, in double:
+// the metrics, lenses and KLs compare such rows across runs, where float
+// rounding of the log-sum-exp would show as spurious differences.
+void log_softmax_f64(double* out, const float* z, int64_t V);
 // z[i, h, :] = sum_j pattern[h, i, j] v[j, h_kv, :]. z row stride ldz.
 void attn_z_forward(float* z, int64_t ldz, const float* pattern, const float* v, int64_t ldv,
                     int64_t Tq, int64_t Tk, int64_t Hq, int64_t Hkv, int64_t dh);

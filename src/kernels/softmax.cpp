@@ -1,4 +1,5 @@
 // Row softmax for attention patterns.
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/detail.h"
@@ -50,6 +51,16 @@ void softmax_backward(float* din, const float* dout, const float* out, int64_t r
 #pragma omp simd
     for (int64_t c = 0; c < cols; ++c) d[c] += p[c] * (g[c] - dot);
   }
+}
+
+void log_softmax_f64(double* out, const float* z, int64_t V) {
+  if (V <= 0) return;
+  double mx = z[0];
+  for (int64_t j = 1; j < V; ++j) mx = std::max(mx, double(z[j]));
+  double s = 0;
+  for (int64_t j = 0; j < V; ++j) s += std::exp(double(z[j]) - mx);
+  const double lse = mx + std::log(s);
+  for (int64_t j = 0; j < V; ++j) out[j] = double(z[j]) - lse;
 }
 
 }  // namespace glassbox::kernels

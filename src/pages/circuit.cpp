@@ -36,7 +36,7 @@ report::GraphNode place(const CircuitNode& n, int n_heads, bool mlps) {
 
 report::Page circuit_page(const Circuit& c, const std::string& title) {
   const CircuitOptions& o = c.options;
-  report::Page page(title, std::string(method_name(o.method)) + " with " + ablation_name(o.ablation) + " ablation");
+  report::Page page(title, std::string(to_string(o.method)) + " with " + to_string(o.ablation) + " ablation");
   add_circuit_sections(page, c);
   return page;
 }
@@ -54,8 +54,8 @@ void add_circuit_sections(report::Page& page, const Circuit& c) {
                                ? std::string(o.criterion == CircuitCriterion::KL ? "change of KL" : "change of metric")
                                : "estimated metric change";
   page.add_card({"circuit",
-                 {{"method", method_name(o.method)},
-                  {"ablation", ablation_name(o.ablation)},
+                 {{"method", to_string(o.method)},
+                  {"ablation", to_string(o.ablation)},
                   {"edges kept", std::to_string(c.n_kept()) + " / " + std::to_string(c.edges.size())},
                   {"faithfulness", num(c.circuit_faithfulness)}}});
   page.add_card({"metric",

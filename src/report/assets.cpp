@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "glassbox/error.h"
+#include "glassbox/resources.h"
 #include "report/detail.h"
 
 namespace glassbox::report::detail {
@@ -35,17 +36,8 @@ std::string read_all(const fs::path& p) {
 }
 
 std::vector<fs::path> candidates() {
-  // The environment decides alone when set, so a wrong path is an error,
-  // not a silent fallback to another version.
-  if (const char* env = std::getenv("GLASSBOX_WEB_ASSETS"); env && *env) return {env};
-  std::vector<fs::path> dirs;
-#ifdef GLASSBOX_WEB_ASSETS_SOURCE
-  dirs.emplace_back(GLASSBOX_WEB_ASSETS_SOURCE);
-#endif
-#ifdef GLASSBOX_WEB_ASSETS_INSTALLED
-  dirs.emplace_back(GLASSBOX_WEB_ASSETS_INSTALLED);
-#endif
-  return dirs;
+  const std::vector<std::string> dirs = resource_dirs(kWebAssetsResource);
+  return {dirs.begin(), dirs.end()};
 }
 
 }  // namespace

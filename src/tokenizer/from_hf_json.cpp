@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "glassbox/error.h"
+#include "glassbox/json_file.h"
 #include "glassbox/tokenizer.h"
 #include "tokenizer/model.h"
 #include "tokenizer/read_file.h"
@@ -140,7 +141,7 @@ std::string token_text(const json& v) {
 void read_tokenizer_config(TokenizerModel& m, const std::string& path) {
   const auto cfg_path = std::filesystem::path(path).parent_path() / "tokenizer_config.json";
   if (!std::filesystem::exists(cfg_path)) return;
-  const json cfg = detail::read_json_file(cfg_path.string());
+  const json cfg = read_json_file(cfg_path.string());
   if (cfg.contains("bos_token")) m.bos_id = m.find(token_text(cfg["bos_token"]));
   if (cfg.contains("eos_token")) m.eos_id = m.find(token_text(cfg["eos_token"]));
   if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean()) {
@@ -162,7 +163,7 @@ int32_t first_found(const TokenizerModel& m, std::initializer_list<const char*> 
 }  // namespace
 
 Tokenizer Tokenizer::from_hf_json(const std::string& path) {
-  return detail::tokenizer_from_hf_json(detail::read_json_file(path), path, /*read_config=*/true);
+  return detail::tokenizer_from_hf_json(read_json_file(path), path, /*read_config=*/true);
 }
 
 // Also used by train_bpe, which builds the document in memory.

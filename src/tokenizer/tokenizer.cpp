@@ -51,6 +51,24 @@ int32_t Tokenizer::eos_id() const { return m_->eos_id; }
 int32_t Tokenizer::unk_id() const { return m_->unk_id; }
 bool Tokenizer::add_bos() const { return m_->bos_id >= 0 && !m_->prefix_ids.empty() && m_->prefix_ids[0] == m_->bos_id; }
 bool Tokenizer::add_eos() const { return m_->eos_id >= 0 && !m_->suffix_ids.empty() && m_->suffix_ids.back() == m_->eos_id; }
+
+namespace {
+constexpr enum_table::Names<TokenizerKind, 2> kKinds = {{TokenizerKind::ByteLevelBPE, "byte_level_bpe"},
+                                                          {TokenizerKind::SentencePieceBPE, "sentencepiece_bpe"}};
+constexpr enum_table::Names<TokenType, 6> kTokenTypes = {
+    {TokenType::Normal, "normal"}, {TokenType::Control, "control"}, {TokenType::UserDefined, "user_defined"},
+    {TokenType::Unknown, "unknown"}, {TokenType::Byte, "byte"},     {TokenType::Unused, "unused"}};
+}  // namespace
+
+const char* to_string(TokenizerKind k) { return enum_table::name(k, kKinds); }
+template <>
+TokenizerKind from_string<TokenizerKind>(std::string_view s) {
+  return enum_table::value(s, kKinds, "tokenizer kind");
+}
+const char* to_string(TokenType t) { return enum_table::name(t, kTokenTypes); }
+template <>
+TokenType from_string<TokenType>(std::string_view s) { return enum_table::value(s, kTokenTypes, "token type"); }
+
 TokenizerKind Tokenizer::kind() const { return m_->kind; }
 const std::string& Tokenizer::pre_tokenizer() const { return m_->pre_name; }
 

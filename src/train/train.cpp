@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "glassbox/error.h"
+#include "glassbox/json_file.h"
 #include "glassbox/mmap_file.h"
 #include "glassbox/safetensors.h"
 #include "kernels/kernels.h"
@@ -23,8 +24,13 @@ namespace glassbox {
 using detail::OptimizerState;
 
 namespace {
-const std::string kDecayNames[] = {"cosine", "linear", "constant"};  // in Decay's order
+constexpr enum_table::Names<Decay, 3> kDecayNames = {
+    {Decay::Cosine, "cosine"}, {Decay::Linear, "linear"}, {Decay::Constant, "constant"}};
 }  // namespace
+
+const char* to_string(Decay d) { return enum_table::name(d, kDecayNames); }
+template <>
+Decay from_string<Decay>(std::string_view s) { return enum_table::value(s, kDecayNames, "decay"); }
 
 float lr_at(const OptimizerConfig& o, const ScheduleConfig& s, int step, int total) {
   if (s.warmup_steps > 0 && step < s.warmup_steps) return o.lr * float(step + 1) / float(s.warmup_steps);
@@ -58,10 +64,11 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
       std::string decay = "cosine";
       if (s.contains("cosine")) decay = s["cosine"].get<bool>() ? "cosine" : "constant";  // before "decay" existed
       get(s, "decay", decay);
-      const auto d = std::find(std::begin(kDecayNames), std::end(kDecayNames), decay);
-      if (d == std::end(kDecayNames))
-        fail("train config: schedule.decay must be \"cosine\", \"linear\" or \"constant\", got \"", decay, "\"");
-      c.schedule.decay = static_cast<Decay>(d - std::begin(kDecayNames));
+      try {
+        c.schedule.decay = from_string<Decay>(decay);
+      } catch (const Error& e) {
+        fail("train config: schedule.", e.what());
+      }
     }
     get(j, "steps", c.steps);
     get(j, "stop_at", c.stop_at);
@@ -90,7 +97,7 @@ nlohmann::json TrainConfig::to_json() const {
             {"eps", optimizer.eps}, {"weight_decay", optimizer.weight_decay}, {"momentum", optimizer.momentum},
             {"nesterov", optimizer.nesterov}}},
           {"schedule",
-           {{"warmup_steps", schedule.warmup_steps}, {"min_lr_ratio", schedule.min_lr_ratio}, {"decay", kDecayNames[static_cast<size_t>(schedule.decay)]}}},
+           {{"warmup_steps", schedule.warmup_steps}, {"min_lr_ratio", schedule.min_lr_ratio}, {"decay", to_string(schedule.decay)}}},
           {"steps", steps}, {"stop_at", stop_at}, {"grad_clip", grad_clip}, {"seed", seed}, {"eval_every", eval_every},
           {"eval_batches", eval_batches}, {"log_every", log_every}, {"checkpoint_every", checkpoint_every},
           {"out_dir", out_dir}, {"resume", resume}, {"progress", progress}};
@@ -181,13 +188,17 @@ bool load_checkpoint(const std::string& out_dir, Trainable& tr, OptimizerState& 
     auto& dst = r.name[0] == 'm' ? st.m[r.name.substr(2)] : st.v[r.name.substr(2)];
     dst.assign(x, x + r.numel());
   }
-  std::ifstream in(dir / "state.json");
-  const nlohmann::json j = nlohmann::json::parse(in);
-  step = j["step"];
-  st.step = j["optimizer_step"];
-  std::istringstream rs(j["rng"].get<std::string>());
-  rs >> rng;
-  log = log_from_json(j["log"]);
+  const std::string state = (dir / "state.json").string();
+  const nlohmann::json j = read_json_file(state);
+  try {
+    step = j.at("step");
+    st.step = j.at("optimizer_step");
+    std::istringstream rs(j.at("rng").get<std::string>());
+    rs >> rng;
+    log = log_from_json(j.at("log"));
+  } catch (const nlohmann::json::exception& e) {
+    fail(state, ": ", e.what());
+  }
   return true;
 }
 

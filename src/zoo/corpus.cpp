@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "glassbox/error.h"
+#include "glassbox/json_file.h"
 #include "zoo/detail.h"
 
 namespace fs = std::filesystem;
@@ -127,12 +128,11 @@ std::vector<std::string> first_names(const std::string& data_dir) {
   std::set<std::string> names;
   for (const char* sex : {"male", "female"}) {
     const std::string path = corpus_file(data_dir, std::string("names/") + sex + ".json");
-    std::ifstream in(path);
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(in);
-    } catch (const std::exception& e) {
-      fail(path, ": malformed JSON (", e.what(), "); delete it and run scripts/zoo-data.sh again");
+      j = read_json_file(path);
+    } catch (const Error& e) {
+      fail(e.what(), "; delete it and run scripts/zoo-data.sh again");
     }
     if (!j.is_array()) fail(path, ": expected a JSON array of names");
     for (const auto& n : j)

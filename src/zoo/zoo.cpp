@@ -5,7 +5,9 @@
 #include <fstream>
 
 #include "glassbox/error.h"
+#include "glassbox/json_file.h"
 #include "glassbox/mmap_file.h"
+#include "glassbox/resources.h"
 #include "glassbox/threads.h"
 #include "glassbox/trainable.h"
 #include "glassbox/zoo.h"
@@ -16,11 +18,6 @@ using nlohmann::json;
 namespace glassbox::zoo {
 
 namespace {
-
-std::string env_or(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::string(v) : std::string(fallback);
-}
 
 void write_json(const fs::path& path, const json& j) {
   const std::string s = j.dump(2) + "\n";
@@ -52,15 +49,6 @@ json checks_json(const Organism& o, const json& metrics, bool& passed) {
 
 constexpr const char* kFiles[] = {"model.safetensors", "config.json", "tokenizer.json", "train_log.json"};
 
-json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    fail(path.string(), ": malformed JSON: ", e.what());
-  }
-}
-
 // A fine-tune starts from the shipped model of another organism, which must
 // speak the same tokenizer and have the recipe's shape.
 Trainable init_from(const Organism& o, const Recipe& r) {
@@ -68,7 +56,7 @@ Trainable init_from(const Organism& o, const Recipe& r) {
   if (!fs::exists(base / "model.safetensors") || !fs::exists(base / "tokenizer.json"))
     fail("zoo: ", o.name, " is fine-tuned from ", r.init_from, ", which is not shipped in ", base.string(),
          "; train it first with `glassbox zoo train ", r.init_from, "`");
-  if (read_json(base / "tokenizer.json") != r.tokenizer)
+  if (read_json_file((base / "tokenizer.json").string()) != r.tokenizer)
     fail("zoo: ", base.string(), "/tokenizer.json differs from the one ", o.name, "'s recipe builds; retrain ",
          r.init_from, " with `glassbox zoo train ", r.init_from, "`");
   Trainable tr = Trainable::load(base.string());
@@ -79,8 +67,8 @@ Trainable init_from(const Organism& o, const Recipe& r) {
 
 }  // namespace
 
-std::string data_dir() { return env_or("GLASSBOX_ZOO_DATA", GLASSBOX_ZOO_DATA_DIR); }
-std::string models_dir() { return env_or("GLASSBOX_MODELS", GLASSBOX_MODELS_DIR); }
+std::string data_dir() { return resource_dir(kZooDataResource); }
+std::string models_dir() { return resource_dir(kModelsResource); }
 std::string default_model() { return (fs::path(models_dir()) / "ioi").string(); }
 
 const Organism& find_organism(std::string_view name) {
@@ -95,14 +83,9 @@ const Organism& find_organism(std::string_view name) {
 json read_manifest(const std::string& path) {
   const std::string p = path.empty() ? (fs::path(models_dir()) / "manifest.json").string() : path;
   if (!fs::exists(p)) return {{"organisms", json::object()}};
-  std::ifstream in(p);
-  try {
-    json j = json::parse(in);
-    if (!j.contains("organisms") || !j["organisms"].is_object()) fail(p, ": no \"organisms\" object");
-    return j;
-  } catch (const json::exception& e) {
-    fail(p, ": malformed JSON: ", e.what());
-  }
+  json j = read_json_file(p);
+  if (!j.contains("organisms") || !j["organisms"].is_object()) fail(p, ": no \"organisms\" object");
+  return j;
 }
 
 TrainOutcome train_organism(const Organism& o, const TrainOptions& opt) {

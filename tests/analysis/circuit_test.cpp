@@ -366,8 +366,8 @@ TEST(Circuit, EveryMethodRecoversTheHandBuiltInductionCircuit) {
     std::set<std::string> kept;
     for (const CircuitEdge& edge : c.edges)
       if (edge.kept) kept.insert(edge_name(c, edge));
-    EXPECT_EQ(kept, kInductionCircuit) << method_name(m);
-    EXPECT_NEAR(c.circuit_faithfulness, 1.0, 1e-4) << method_name(m);
+    EXPECT_EQ(kept, kInductionCircuit) << to_string(m);
+    EXPECT_NEAR(c.circuit_faithfulness, 1.0, 1e-4) << to_string(m);
     // The curve runs from every edge ablated (0) to the full model (1).
     ASSERT_GE(c.curve.size(), 3u);
     EXPECT_EQ(c.curve.front().edges, 0);

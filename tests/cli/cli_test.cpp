@@ -570,6 +570,18 @@ TEST_F(CliTrain, BadTrainConfigNamesTheField) {
   EXPECT_NE(r.err.find("wrong type"), std::string::npos) << r.err;
 }
 
+TEST_F(CliTrain, MalformedOrMistypedTrainConfigNamesTheFile) {
+  write_file("broken.json", R"({"tokenizer": "tok.json", "data": )");
+  Result r = glassbox("train broken.json");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("broken.json"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("malformed JSON"), std::string::npos) << r.err;
+  write_file("mistyped.json", R"({"tokenizer": 5, "data": {"text": "corpus.txt"}, "train": {"out_dir": "x"}})");
+  r = glassbox("train mistyped.json");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("mistyped.json"), std::string::npos) << r.err;
+}
+
 // ------------------------------------------------------------------ analysis commands
 
 TEST_F(Cli, LensJsonHasEveryLayerAndPositionAndWritesHtml) {

@@ -16,12 +16,12 @@ TEST(SiteTable, NamesAreUniqueAndRoundTrip) {
   for (const SiteInfo& i : kSiteTable) {
     EXPECT_TRUE(names.insert(std::string(i.name)).second) << i.name;
     EXPECT_TRUE(suffixes.insert(std::string(i.suffix)).second) << i.suffix;
-    EXPECT_EQ(site_from_string(i.name), i.site);
-    EXPECT_EQ(site_from_string(i.suffix), i.site);
-    EXPECT_EQ(to_string(i.site), i.name);
-    EXPECT_EQ(site_suffix(i.site), i.suffix);
+    EXPECT_EQ(from_string<Site>(i.name), i.site);
+    EXPECT_EQ(from_string<Site>(i.suffix), i.site);
+    EXPECT_EQ(std::string_view(to_string(i.site)), i.name);
+    EXPECT_EQ(std::string_view(site_suffix(i.site)), i.suffix);
   }
-  EXPECT_THROW(site_from_string("resid_pr"), Error);
+  EXPECT_THROW(from_string<Site>("resid_pr"), Error);
 }
 
 TEST(SiteTable, ShapesPositionAxesAndHeadsAgree) {
@@ -65,11 +65,11 @@ TEST(SiteTable, HookPointsOrderBySiteThenLayer) {
 
 TEST(SiteTable, HookModeAndLogitsModeParseOneWay) {
   for (HookMode m : {HookMode::Observe, HookMode::Replace, HookMode::Grad})
-    EXPECT_EQ(hook_mode_from_string(to_string(m)), m);
+    EXPECT_EQ(from_string<HookMode>(to_string(m)), m);
   for (LogitsMode m : {LogitsMode::All, LogitsMode::Last, LogitsMode::None})
-    EXPECT_EQ(logits_mode_from_string(to_string(m)), m);
-  EXPECT_THROW(hook_mode_from_string("watch"), Error);
-  EXPECT_THROW(logits_mode_from_string("first"), Error);
+    EXPECT_EQ(from_string<LogitsMode>(to_string(m)), m);
+  EXPECT_THROW(from_string<HookMode>("watch"), Error);
+  EXPECT_THROW(from_string<LogitsMode>("first"), Error);
 }
 
 }  // namespace

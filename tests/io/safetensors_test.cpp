@@ -187,7 +187,7 @@ TEST_F(SafetensorsBad, RejectsOffsetsPastEndOfFile) {
 TEST_F(SafetensorsBad, RejectsOffsetsThatDisagreeWithShape) {
   EXPECT_TRUE(rejects(make_file(R"({"h.0.attn.c_attn.weight":{"dtype":"F32","shape":[4,6],"data_offsets":[0,100]}})", 100),
                       {"model.safetensors: tensor 'h.0.attn.c_attn.weight': data_offsets [0, 100]", "need 96",
-                       "F32 [4,6]"}));
+                       "F32 [4, 6]"}));
 }
 
 TEST_F(SafetensorsBad, RejectsBeginAfterEnd) {
@@ -225,7 +225,7 @@ TEST(SafetensorsWriter, RejectsInconsistentTensors) {
   const std::string p = dir.file("w.safetensors");
   const float x[4] = {};
   EXPECT_TRUE(test::ThrowsError([&] { save_safetensors(p, {{"w", DType::F32, {2, 3}, x, sizeof x}}); },
-                                {p, "tensor 'w'", "16 bytes, need 24", "F32 [2,3]"}));
+                                {p, "tensor 'w'", "16 bytes, need 24", "F32 [2, 3]"}));
   EXPECT_TRUE(test::ThrowsError([&] { save_safetensors(p, {{"w", DType::Q8_0, {32}, x, 34}}); },
                                 {"tensor 'w'", "Q8_0", "cannot be stored"}));
   EXPECT_TRUE(test::ThrowsError(

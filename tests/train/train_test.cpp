@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "glassbox/error.h"
@@ -186,6 +187,27 @@ TEST(Train, ResumeFromCheckpointEqualsUninterruptedRun) {
   EXPECT_TRUE(fs::exists(d.path / "train_log.json"));
   const Model reloaded = Model::load(d.path.string());  // the saved model is an ordinary HF GPT-2 checkpoint
   EXPECT_EQ(reloaded.config().n_layers, 2);
+}
+
+TEST(Train, BrokenCheckpointStateIsAnErrorNamingTheFile) {
+  TempDir d;
+  Trainable tr = Trainable::init(tiny_gpt2(), 3);
+  TrainConfig c = quick(4);
+  c.out_dir = d.path.string();
+  c.stop_at = 2;
+  train(tr, c, counting);
+  const std::string state = (d.path / "checkpoint" / "state.json").string();
+  ASSERT_TRUE(fs::exists(state));
+  c.stop_at = 0;
+  for (const char* text : {"{\"step\": 2,", R"({"step": "two"})"}) {  // malformed; a field of the wrong type
+    std::ofstream(state) << text;
+    try {
+      train(tr, c, counting);
+      ADD_FAILURE() << "resumed from " << text;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(state), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(TrainConfig, BadFieldsAreNamed) {

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <set>
 
+#include <unistd.h>
+
 #include "glassbox/model.h"
 #include "glassbox/threads.h"
 #include "glassbox/tokenizer.h"
@@ -78,6 +80,18 @@ TEST(Zoo, UnknownOrganismListsTheKnownOnes) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("ioi"), std::string::npos) << e.what();
   }
+}
+
+TEST(Zoo, MalformedManifestIsAnErrorNamingIt) {
+  const fs::path p = fs::temp_directory_path() / ("glassbox-manifest-" + std::to_string(::getpid()) + ".json");
+  std::ofstream(p) << R"({"organisms": {"ioi": )";
+  try {
+    zoo::read_manifest(p.string());
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(p.string()), std::string::npos) << e.what();
+  }
+  fs::remove(p);
 }
 
 // Every organism ships, passing its checks, and nothing else sits in models/.

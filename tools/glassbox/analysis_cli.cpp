@@ -40,21 +40,12 @@ std::pair<int, int> parse_layer_head(const std::string& s, const std::string& fl
   return {int(v[0]), int(v[1])};
 }
 
-std::string short_site_name(Site s) {
-  std::string n = site_suffix(s);
-  for (const char* prefix : {"attn.", "mlp."})
-    if (n.rfind(prefix, 0) == 0) n = n.substr(std::string(prefix).size());
-  if (n.rfind("hook_", 0) == 0) n = n.substr(5);
-  return n;
-}
-
 Site parse_patch_site(const std::string& s, const std::string& flag) {
   std::string valid;
-  for (int i = 0; i < kSiteCount; ++i) {
-    const Site site = static_cast<Site>(i);
-    if (!analysis::patchable_by_position(site) && !analysis::patchable_by_head(site)) continue;
-    if (s == short_site_name(site) || s == site_suffix(site)) return site;
-    valid += (valid.empty() ? "" : ", ") + short_site_name(site);
+  for (const SiteInfo& i : kSiteTable) {
+    if (i.patch == PatchAxis::None) continue;
+    if (s == i.name || s == i.suffix) return i.site;
+    valid += (valid.empty() ? "" : ", ") + std::string(i.name);
   }
   fail(flag, ": '", s, "' is not a patchable site; expected one of ", valid);
 }

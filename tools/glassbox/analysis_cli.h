@@ -25,23 +25,20 @@ std::vector<int32_t> parse_single_tokens(const Model& m, const std::vector<std::
 // "LAYER.HEAD" ("1.3"), both checked against the model; Error naming the flag.
 std::pair<int, int> parse_layer_head(const std::string& s, const std::string& flag, const Config& c);
 
-// The value of an enumerated flag: Error listing the choices otherwise.
+// The value of an enumerated flag, spelled as the library's from_string<E>
+// spells it in JSON: Error naming the flag and listing the choices otherwise.
 template <class E>
-E parse_choice(const std::string& flag, const std::string& v,
-               std::initializer_list<std::pair<const char*, E>> choices) {
-  std::string names;
-  for (const auto& [n, e] : choices) {
-    if (v == n) return e;
-    names += (names.empty() ? "" : ", ") + std::string(n);
+E parse_choice(const std::string& flag, const std::string& v) {
+  try {
+    return from_string<E>(v);
+  } catch (const Error& e) {
+    fail(flag, ": ", e.what());
   }
-  fail(flag, ": '", v, "' is not one of ", names);
 }
 
 // "resid_pre", "attn_out", "z" ... or a full suffix ("attn.hook_z"). Error
 // listing the patchable sites otherwise.
 Site parse_patch_site(const std::string& s, const std::string& flag);
-// The short name parse_patch_site() accepts: "resid_pre", "z".
-std::string short_site_name(Site s);
 
 // A [rows x cols] grid on the terminal (labels from pages/charts.h).
 void print_grid(const std::string& title, const std::vector<std::string>& row_labels,

@@ -38,7 +38,7 @@ Command add_cache_command(CLI::App& parent) {
             CacheOptions co;
             co.names = o->names;
             if (!o->positions.empty()) co.positions = parse_int_list(o->positions, "--positions");
-            co.dtype = o->dtype == "bf16" ? DType::BF16 : o->dtype == "f16" ? DType::F16 : DType::F32;
+            co.dtype = from_string<DType>(o->dtype);
             if (!o->max_memory.empty()) {
               co.max_memory = parse_bytes(o->max_memory, "--max-memory");
               if (co.max_memory == 0) fail("--max-memory: must be above 0");

@@ -45,17 +45,9 @@ Command add_circuit_command(CLI::App& parent) {
             const Model m = load_model(o->model);
             const PromptPair pp = o->pair.pair(m);
             analysis::CircuitOptions co;
-            co.method = parse_choice<analysis::CircuitMethod>("--method", o->method,
-                                                      {{"eap-ig", analysis::CircuitMethod::EAPIG},
-                                                       {"eap", analysis::CircuitMethod::EAP},
-                                                       {"acdc", analysis::CircuitMethod::ACDC}});
-            co.ablation = parse_choice<analysis::AblationKind>("--ablation", o->ablation,
-                                                       {{"resample", analysis::AblationKind::Resample},
-                                                        {"mean", analysis::AblationKind::Mean},
-                                                        {"zero", analysis::AblationKind::Zero}});
-            co.criterion = parse_choice<analysis::CircuitCriterion>(
-                "--criterion", o->criterion,
-                {{"kl", analysis::CircuitCriterion::KL}, {"metric", analysis::CircuitCriterion::Metric}});
+            co.method = parse_choice<analysis::CircuitMethod>("--method", o->method);
+            co.ablation = parse_choice<analysis::AblationKind>("--ablation", o->ablation);
+            co.criterion = parse_choice<analysis::CircuitCriterion>("--criterion", o->criterion);
             co.threshold = o->threshold;
             co.keep_top = o->keep;
             co.target_faithfulness = o->target;
@@ -72,7 +64,7 @@ Command add_circuit_command(CLI::App& parent) {
             }
             std::printf("%s, %s ablation: %lld of %zu edges kept; logit difference clean %.3f, all ablated %.3f, "
                         "circuit %.3f (faithfulness %.3f)\n",
-                        analysis::method_name(co.method), analysis::ablation_name(co.ablation),
+                        analysis::to_string(co.method), analysis::to_string(co.ablation),
                         static_cast<long long>(c.n_kept()), c.edges.size(), c.clean_metric, c.ablated_metric,
                         c.circuit_metric, c.circuit_faithfulness);
             for (const auto& ed : c.edges)

@@ -37,12 +37,7 @@ std::vector<std::string> model_names(const std::vector<std::string>& paths) {
 }
 
 analysis::CircuitMethod parse_method(const std::string& s) {
-  std::string names;
-  for (auto m : {analysis::CircuitMethod::EAPIG, analysis::CircuitMethod::EAP, analysis::CircuitMethod::ACDC}) {
-    if (s == analysis::method_name(m)) return m;
-    names += (names.empty() ? "" : ", ") + std::string(analysis::method_name(m));
-  }
-  fail("--method: '", s, "' is not one of ", names);
+  return parse_choice<analysis::CircuitMethod>("--method", s);
 }
 
 // Each model's circuit on the pair, text through that model's own tokenizer.

@@ -65,11 +65,7 @@ Command add_patch_command(CLI::App& parent) {
             const Model m = load_model(o->model);
             const PromptPair pp = o->pair.pair(m);
             analysis::PatchingOptions po;
-            po.metric.kind = parse_choice<analysis::MetricKind>("--metric", o->metric,
-                                                                {{"logit_diff", analysis::MetricKind::LogitDiff},
-                                                                 {"logit", analysis::MetricKind::Logit},
-                                                                 {"prob", analysis::MetricKind::Prob},
-                                                                 {"logprob", analysis::MetricKind::LogProb}});
+            po.metric.kind = parse_choice<analysis::MetricKind>("--metric", o->metric);
             po.metric.answer = {parse_single_token(m, o->pair.answer, "--answer")};
             if (po.metric.kind == analysis::MetricKind::LogitDiff) {
               if (o->pair.wrong.empty()) fail("--metric logit_diff needs --wrong (or choose --metric logit)");
@@ -78,9 +74,7 @@ Command add_patch_command(CLI::App& parent) {
             po.metric.normalize = !o->raw;
             const bool path = o->method == "path";
             const std::string direction = !o->direction.empty() ? o->direction : path ? "noise" : "denoise";
-            if (direction != "denoise" && direction != "noise")
-              fail("--direction: expected denoise or noise, got '", direction, "'");
-            po.direction = direction == "noise" ? analysis::PatchDirection::Noise : analysis::PatchDirection::Denoise;
+            po.direction = parse_choice<analysis::PatchDirection>("--direction", direction);
             if (o->method != "activation" && o->method != "attribution" && o->method != "both" && !path)
               fail("--method: expected activation, attribution, both or path, got '", o->method, "'");
             std::vector<Site> sites;

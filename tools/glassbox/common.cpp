@@ -295,13 +295,13 @@ void print_model_card(const Model& m, bool with_tensors) {
   row("d_mlp", c.attn_only ? "none (attention-only)" : std::to_string(c.d_mlp));
   row("vocab", std::to_string(c.d_vocab));
   row("n_ctx", std::to_string(c.n_ctx));
-  row("norm", strf("%s (eps %g)", norm_name(c.norm), double(c.norm_eps)));
-  row("positional", pos_name(c.positional));
+  row("norm", strf("%s (eps %g)", to_string(c.norm), double(c.norm_eps)));
+  row("positional", to_string(c.positional));
   if (c.positional == PosKind::Rotary) {
     row("rotary_dim", std::to_string(c.rotary_dim));
     row("rope_theta", strf("%g", double(c.rope_theta)));
   }
-  row("act", act_name(c.act));
+  row("act", to_string(c.act));
   row("gated mlp", yes(c.gated_mlp));
   row("parallel residual", yes(c.parallel_residual));
   row("tied embeddings", yes(c.tied_embeddings));

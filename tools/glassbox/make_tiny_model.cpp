@@ -1,16 +1,12 @@
 #include "make_tiny_model.h"
 
-#include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <numbers>
-#include <random>
-#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "glassbox/error.h"
-#include "glassbox/safetensors.h"
+#include "glassbox/trainable.h"
 
 #include "tokenizer/byte_level.h"
 
@@ -28,27 +24,6 @@ std::string byte_piece(int byte) {
   detail::byte_level_encode(std::string_view(&c, 1), out);
   return out;
 }
-
-// Box-Muller over mt19937_64, whose output sequence the standard fixes
-// (std::normal_distribution's is implementation-defined).
-class Normal {
- public:
-  explicit Normal(uint64_t seed) : rng_(seed) {}
-  float operator()(float std) {
-    const double u1 = (double(rng_() >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]
-    const double u2 = double(rng_() >> 11) * 0x1.0p-53;
-    return float(std * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2));
-  }
-
- private:
-  std::mt19937_64 rng_;
-};
-
-struct NamedTensor {
-  std::string name;
-  std::vector<int64_t> shape;
-  std::vector<float> data;
-};
 
 void write_json(const fs::path& path, const json& j) {
   const fs::path tmp = path.string() + ".tmp";
@@ -124,46 +99,12 @@ void make_tiny_gpt2(const std::string& dir, const TinyModelOptions& o) {
   fs::create_directories(root, ec);
   if (ec) fail(dir, ": cannot create directory: ", ec.message());
 
-  const int64_t d = o.n_embd, V = kTinyVocab;
-  Normal normal(o.seed);
-  std::vector<NamedTensor> ts;
-  auto random = [&](std::string name, std::vector<int64_t> shape) {
-    std::vector<float> v(size_t(shape[0] * (shape.size() > 1 ? shape[1] : 1)));
-    for (float& x : v) x = normal(o.init_std);
-    ts.push_back({std::move(name), std::move(shape), std::move(v)});
-  };
-  auto constant = [&](std::string name, int64_t n, float value) {
-    ts.push_back({std::move(name), {n}, std::vector<float>(size_t(n), value)});
-  };
-  random("transformer.wte.weight", {V, d});
-  random("transformer.wpe.weight", {o.n_positions, d});
-  for (int l = 0; l < o.n_layer; ++l) {
-    const std::string h = "transformer.h." + std::to_string(l) + ".";
-    constant(h + "ln_1.weight", d, 1.f);
-    constant(h + "ln_1.bias", d, 0.f);
-    random(h + "attn.c_attn.weight", {d, 3 * d});  // Conv1D: [in, out]
-    constant(h + "attn.c_attn.bias", 3 * d, 0.f);
-    random(h + "attn.c_proj.weight", {d, d});
-    constant(h + "attn.c_proj.bias", d, 0.f);
-    constant(h + "ln_2.weight", d, 1.f);
-    constant(h + "ln_2.bias", d, 0.f);
-    random(h + "mlp.c_fc.weight", {d, 4 * d});
-    constant(h + "mlp.c_fc.bias", 4 * d, 0.f);
-    random(h + "mlp.c_proj.weight", {4 * d, d});
-    constant(h + "mlp.c_proj.bias", d, 0.f);
-  }
-  constant("transformer.ln_f.weight", d, 1.f);
-  constant("transformer.ln_f.bias", d, 0.f);
-
-  std::vector<TensorToWrite> out;
-  for (const NamedTensor& t : ts)
-    out.push_back({t.name, DType::F32, t.shape, t.data.data(), t.data.size() * sizeof(float)});
-
-  // config.json last: its presence marks a finished checkpoint.
+  // config.json last (Trainable::save writes it after the weights): its presence marks a finished checkpoint.
   fs::remove(root / "config.json", ec);
   write_json(root / "tokenizer.json", tokenizer_json());
-  save_safetensors((root / "model.safetensors").string(), out, {{"format", "pt"}});
-  write_json(root / "config.json", config_json(o));
+  // The tensors come from the gpt2 family's own layout (arch/gpt2.cpp, which
+  // Trainable creates them through): the one place GPT-2's names and shapes live.
+  Trainable::init(config_json(o), o.seed).save(dir);
 }
 
 bool tiny_gpt2_exists(const std::string& dir) {

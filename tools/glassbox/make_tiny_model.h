@@ -22,9 +22,10 @@ constexpr int kTinyVocab = 257;
 constexpr int kTinyEndOfText = 256;
 
 // Creates `dir` if needed and writes config.json, model.safetensors and a
-// byte-level BPE tokenizer.json (no merges). Weights are N(0, init_std) from
-// a fixed generator (the same files for the same options on every platform);
-// LayerNorm gains are 1 and all biases 0, as GPT-2 initialises them.
+// byte-level BPE tokenizer.json (no merges). Weights are GPT-2's
+// initialisation as Trainable::init does it (N(0, init_std), residual-writing
+// matrices scaled by 1/sqrt(2 n_layer), LayerNorm gains 1, biases 0),
+// deterministic in the seed.
 // config.json is written last, so its presence marks a complete checkpoint.
 void make_tiny_gpt2(const std::string& dir, const TinyModelOptions& o = {});
 

@@ -12,6 +12,7 @@
 #include "glassbox/analysis/cross_model.h"
 #include "glassbox/analysis/head_detectors.h"
 #include "glassbox/error.h"
+#include "glassbox/json_file.h"
 #include "glassbox/pages/charts.h"
 #include "glassbox/pages/cross_model.h"
 #include "glassbox/report.h"
@@ -32,11 +33,9 @@ std::string fmt_value(const json& v) {
 }
 
 json read_json_or_null(const fs::path& p) {
-  std::ifstream in(p);
-  if (!in) return nullptr;
   try {
-    return json::parse(in);
-  } catch (const std::exception&) {
+    return read_json_file(p.string());
+  } catch (const Error&) {  // a missing or broken log only leaves its chart out of the tour
     return nullptr;
   }
 }

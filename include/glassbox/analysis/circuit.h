@@ -59,6 +59,7 @@
 
 #include "glassbox/analysis/patching.h"
 #include "glassbox/engine.h"
+#include "glassbox/enum_string.h"
 
 namespace glassbox::analysis {
 
@@ -70,10 +71,12 @@ enum class AblationKind : uint8_t { Zero, Mean, Resample };
 // (KL's gradient vanishes at the clean run).
 enum class CircuitCriterion : uint8_t { KL, Metric };
 
-const char* method_name(CircuitMethod m);     // "acdc", "eap", "eap-ig"
-const char* ablation_name(AblationKind k);    // "zero", "mean", "resample"
+const char* to_string(CircuitMethod m);     // "acdc", "eap", "eap-ig"
+const char* to_string(AblationKind k);      // "zero", "mean", "resample"
+const char* to_string(CircuitCriterion c);  // "kl", "metric"
 
 enum class NodeKind : uint8_t { Input, Head, Mlp, Logits };
+const char* to_string(NodeKind k);  // "input", "head", "mlp", "logits"
 
 struct CircuitNode {
   NodeKind kind = NodeKind::Input;
@@ -83,6 +86,7 @@ struct CircuitNode {
 
 // Which input of its receiving node an edge feeds.
 enum class Port : uint8_t { In, Q, K, V };  // In: an MLP's or the logits' only input
+const char* to_string(Port p);  // "in", "q", "k", "v"
 
 struct CircuitReceiver {
   int node = 0;  // index into nodes; for a key / value input, its group's first query head
@@ -167,3 +171,11 @@ Tensor run_with_ablated_edges(Engine& e, const Batch& clean, const Batch& source
                               AblationKind ablation);
 
 }  // namespace glassbox::analysis
+
+namespace glassbox {
+template <> analysis::CircuitMethod from_string<analysis::CircuitMethod>(std::string_view s);
+template <> analysis::AblationKind from_string<analysis::AblationKind>(std::string_view s);
+template <> analysis::CircuitCriterion from_string<analysis::CircuitCriterion>(std::string_view s);
+template <> analysis::NodeKind from_string<analysis::NodeKind>(std::string_view s);
+template <> analysis::Port from_string<analysis::Port>(std::string_view s);
+}  // namespace glassbox

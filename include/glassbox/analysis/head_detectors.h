@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "glassbox/engine.h"
+#include "glassbox/enum_string.h"
 
 namespace glassbox::analysis {
 
@@ -29,7 +30,7 @@ struct HeadScores {
 };
 
 enum class HeadPattern : uint8_t { PreviousToken, DuplicateToken, Induction };
-const char* head_pattern_name(HeadPattern p);
+const char* to_string(HeadPattern p);  // "previous_token", "duplicate_token", "induction"
 
 struct HeadDetectorOptions {
   bool exclude_bos = false;            // drop attention to position 0 (TransformerLens' exclude_bos)
@@ -56,3 +57,7 @@ Batch repeated_random_tokens(const Model& m, int64_t seq_len, int64_t rows, uint
 int64_t repeated_length_that_fits(const Model& m, int64_t want);
 
 }  // namespace glassbox::analysis
+
+namespace glassbox {
+template <> analysis::HeadPattern from_string<analysis::HeadPattern>(std::string_view s);
+}  // namespace glassbox

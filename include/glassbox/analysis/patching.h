@@ -26,10 +26,12 @@
 #include <nlohmann/json.hpp>
 
 #include "glassbox/engine.h"
+#include "glassbox/enum_string.h"
 
 namespace glassbox::analysis {
 
 enum class MetricKind : uint8_t { LogitDiff, Logit, Prob, LogProb };
+const char* to_string(MetricKind k);  // "logit_diff", "logit", "prob", "logprob"
 
 // A scalar read off the logits at one position, averaged over batch rows.
 struct PatchMetric {
@@ -50,6 +52,7 @@ struct PatchMetric {
 // activations patched in (what "restores" behaviour: sufficiency); Noise
 // runs the clean prompt with corrupted activations (necessity).
 enum class PatchDirection : uint8_t { Denoise, Noise };
+const char* to_string(PatchDirection d);  // "denoise", "noise"
 
 struct PatchingOptions {
   PatchMetric metric;
@@ -91,3 +94,8 @@ double correlation(const std::vector<float>& a, const std::vector<float>& b);
 double correlation(const PatchGrid& a, const PatchGrid& b);
 
 }  // namespace glassbox::analysis
+
+namespace glassbox {
+template <> analysis::MetricKind from_string<analysis::MetricKind>(std::string_view s);
+template <> analysis::PatchDirection from_string<analysis::PatchDirection>(std::string_view s);
+}  // namespace glassbox
