@@ -48,11 +48,12 @@ struct ForwardOptions {
   HookSet keep;
   bool compute_result = false;  // per-head attn.hook_result even without a hook on it
   bool for_backward = false;    // also keep what Engine::backward needs
-  // TransformerLens' start_at_layer: skip the embeddings and the blocks before
-  // this one, starting from `start_resid`, the residual stream entering block
-  // start_at_layer ([B, T, d_model] for the batch's T positions; the value
-  // blocks.{start_at_layer}.hook_resid_pre would have, and that hook fires on
-  // it). start_at_layer == n_layers runs only ln_final and the unembedding.
+  // TransformerLens' start_at_layer: with `start_resid` (the residual stream
+  // entering block start_at_layer, [B, T, d_model] for the batch's T positions)
+  // the pass skips the embeddings and the blocks before that one and starts
+  // from it; blocks.{start_at_layer}.hook_resid_pre fires on it. A start above
+  // 0 needs start_resid; start_at_layer == n_layers runs only ln_final and the
+  // unembedding. (start 0 with start_resid: a given input instead of the embeddings.)
   int start_at_layer = 0;
   const float* start_resid = nullptr;
   // TransformerLens' stop_at_layer: run the blocks before this one only (-1:
@@ -70,6 +71,7 @@ struct ForwardResult {
   Tensor resid;                                    // [B, T, d_model] after stop_at_layer, else empty
   std::vector<std::pair<HookPoint, Tensor>> kept;  // in forward order
   int start_at_layer = 0;                          // as run (backward stops there)
+  bool from_resid = false;                         // started from ForwardOptions::start_resid (no embeddings)
 
   // The kept activation at p; Error naming the hook when it was not kept.
   const Tensor& get(HookPoint p) const;
@@ -97,8 +99,9 @@ class Engine {
   // Weights of views into gradient buffers laid out like the model's weights,
   // see Trainable), weight gradients are ACCUMULATED into it. Gradients flow
   // through replaced activations as through the identity. A pass run from
-  // start_at_layer stops there: `d_start_resid` (optional, [B, T, d_model])
-  // receives d(metric)/d(start_resid), and no embedding gradient is formed.
+  // start_resid stops at its start layer: `d_start_resid` (optional,
+  // [B, T, d_model]) receives d(metric)/d(start_resid), and no embedding
+  // gradient is formed.
   void backward(const Batch& batch, const ForwardResult& fwd, const float* dlogits,
                 const HookRegistry* hooks = nullptr, const Weights* weight_grads = nullptr,
                 float* d_start_resid = nullptr);

@@ -22,6 +22,8 @@
 namespace glassbox {
 
 enum class InterventionKind : uint8_t { Patch, ZeroAblate, MeanAblate, AddVector, ProjectOut };
+const char* to_string(InterventionKind k);  // the JSON "type": "patch", "zero_ablate", "add_vector" ...
+template <> InterventionKind from_string<InterventionKind>(std::string_view s);
 
 struct Intervention {
   InterventionKind kind = InterventionKind::ZeroAblate;

@@ -309,10 +309,7 @@ std::vector<std::vector<float>> receiver_grads(Engine& e, const Batch& batch, co
       fo.keep.insert({Site::ln1_scale, l});
       if (mlps) fo.keep.insert({Site::ln2_normalized, l}), fo.keep.insert({Site::ln2_scale, l});
     }
-  if (input)
-    hs.push_back(reg.add(HookPoint{Site::resid_pre, 0}, [input](TensorView& act, const HookContext&) {
-      std::memcpy(act.data, input, size_t(act.numel()) * sizeof(float));
-    }, HookMode::Replace));
+  fo.start_resid = input;  // null: the embeddings
   std::map<HookPoint, std::vector<float>> grads;
   auto collect = [&grads](TensorView& gr, const HookContext& ctx) { grads[ctx.point].assign(gr.data, gr.data + gr.numel()); };
   for (const char* s : {"blocks.*.attn.hook_q", "blocks.*.attn.hook_k", "blocks.*.attn.hook_v"})

@@ -178,7 +178,7 @@ void attention_backward(BackwardPass& p, int l, const float* d_attn_out, float* 
   p.grad(Site::k, l, dk);
   p.grad(Site::v, l, dv);
   const float* a_in = norm_output(p, Site::ln1_normalized, l, Site::resid_pre, l, lw.ln1_w, lw.ln1_b);
-  float* d_a_in = zeros(p.d_attn_in, N * d);
+  float* d_a_in = zeros(p.d_norm_out, N * d);
   project_heads_backward(d_a_in, dq, a_in, N, lw.W_Q, lg ? &lg->W_Q : nullptr);
   project_heads_backward(d_a_in, dk, a_in, N, lw.W_K, lg ? &lg->W_K : nullptr);
   project_heads_backward(d_a_in, dv, a_in, N, lw.W_V, lg ? &lg->W_V : nullptr);

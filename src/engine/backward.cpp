@@ -54,7 +54,7 @@ void Engine::backward(const Batch& batch, const ForwardResult& fwd, const float*
   }
   if (start == c.n_layers) p.grad(Site::resid_post, start - 1, dx);  // the start residual's site
   if (d_start_resid) std::memcpy(d_start_resid, dx, size_t(N * c.d_model) * sizeof(float));
-  if (start == 0) detail::embed_backward(p, batch.tokens.data(), dx);
+  if (!fwd.from_resid) detail::embed_backward(p, batch.tokens.data(), dx);
 }
 
 }  // namespace glassbox

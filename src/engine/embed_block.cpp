@@ -65,7 +65,7 @@ void unembed_backward(BackwardPass& p, const float* dlogits, bool last_only, flo
   // the forward keeps both under blocks.{n-1}.hook_resid_post.
   const float* xf = norm_output(p, Site::ln_final_normalized, -1, Site::resid_post, c.n_layers - 1, w.ln_final_w,
                                 w.ln_final_b);
-  float* dxf = zeros(p.d_final, p.N * d);
+  float* dxf = zeros(p.d_norm_out, p.N * d);
   const MutMatRef dW_U = G ? mut(G->W_U) : MutMatRef{};
   float* db_U = G ? mut(G->b_U) : nullptr;
   if (last_only) {  // the B last rows, gathered, then scattered back

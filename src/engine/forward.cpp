@@ -99,8 +99,6 @@ void check_options(const Config& c, const ForwardOptions& o, const KVCache* kv, 
     fail("forward: start_at_layer ", o.start_at_layer, " is out of range [0, ", L, "]");
   if (o.start_at_layer > 0 && !o.start_resid)
     fail("forward: start_at_layer ", o.start_at_layer, " needs start_resid, the residual stream entering that layer");
-  if (o.start_at_layer == 0 && o.start_resid)
-    fail("forward: start_resid is given but start_at_layer is 0 (the embeddings compute the first residual)");
   if (o.stop_at_layer != -1 && (o.stop_at_layer < o.start_at_layer || o.stop_at_layer > L))
     fail("forward: stop_at_layer ", o.stop_at_layer, " is out of range [", o.start_at_layer, ", ", L,
          "] (or -1: run every layer)");
@@ -131,6 +129,7 @@ ForwardResult Engine::forward(const Batch& batch, const HookRegistry* hooks, KVC
   check_options(c, opt, kv, hooks);
   ForwardResult res;
   res.start_at_layer = opt.start_at_layer;
+  res.from_resid = opt.start_resid != nullptr;
   const int64_t past = kv ? kv->length : 0;
   detail::ForwardPass p{c,    model_.weights(), hooks, opt, impl_->scratch, impl_->spare, res, kv,
                         batch.B, batch.T, batch.B * batch.T, past + batch.T, past, {}, {}, impl_->ln_out,
@@ -141,7 +140,7 @@ ForwardResult Engine::forward(const Batch& batch, const HookRegistry* hooks, KVC
       if (q >= c.n_ctx) fail("forward: position ", q, " exceeds the model's context of ", c.n_ctx, " tokens");
 
   const int start = opt.start_at_layer, stop = opt.stop_at_layer < 0 ? c.n_layers : opt.stop_at_layer;
-  float* x = start == 0 ? detail::embed_forward(p, batch.tokens.data()) : start_residual(p, start);
+  float* x = opt.start_resid ? start_residual(p, start) : detail::embed_forward(p, batch.tokens.data());
   for (int l = start; l < stop; ++l) x = detail::block_forward(p, l, x);
   if (kv) kv->length += batch.T;
   if (opt.stop_at_layer < 0) {

@@ -11,22 +11,6 @@ namespace glassbox {
 
 namespace {
 
-struct KindName {
-  InterventionKind kind;
-  const char* name;
-};
-constexpr KindName kKinds[] = {{InterventionKind::Patch, "patch"},
-                               {InterventionKind::ZeroAblate, "zero_ablate"},
-                               {InterventionKind::MeanAblate, "mean_ablate"},
-                               {InterventionKind::AddVector, "add_vector"},
-                               {InterventionKind::ProjectOut, "project_out"}};
-
-const char* kind_name(InterventionKind k) {
-  for (const auto& kn : kKinds)
-    if (kn.kind == k) return kn.name;
-  return "?";
-}
-
 // Axes of an activation: which is batch, position, head, and how many floats per
 // (batch, pos, head) cell. Per-head sites: [B, T, H, X] or [B, H, Tq, Tk].
 struct Layout {
@@ -70,13 +54,13 @@ void for_cells(const TensorView& a, const HookContext& ctx, const Intervention& 
 
 void check_vector(const Intervention& iv, const HookContext& ctx, int64_t inner) {
   if (int64_t(iv.vector.size()) != inner)
-    fail("intervention ", kind_name(iv.kind), " on '", ctx.point.name(), "': vector has ", iv.vector.size(),
+    fail("intervention ", to_string(iv.kind), " on '", ctx.point.name(), "': vector has ", iv.vector.size(),
          " entries, the site's last dimension is ", inner);
 }
 
 const Tensor& source_tensor(const Intervention& iv, const HookContext& ctx) {
   if (!iv.source_cache)
-    fail("intervention ", kind_name(iv.kind), " on '", ctx.point.name(), "' needs a source cache (\"source\")");
+    fail("intervention ", to_string(iv.kind), " on '", ctx.point.name(), "' needs a source cache (\"source\")");
   return (*iv.source_cache)[ctx.point.name()];
 }
 
@@ -148,7 +132,7 @@ void apply(const Intervention& iv, TensorView& a, const HookContext& ctx) {
 }  // namespace
 
 nlohmann::json Intervention::to_json() const {
-  nlohmann::json j{{"type", kind_name(kind)}, {"hook", hook}};
+  nlohmann::json j{{"type", to_string(kind)}, {"hook", hook}};
   if (!positions.empty()) j["positions"] = positions;
   if (!heads.empty()) j["heads"] = heads;
   if (!vector.empty()) j["vector"] = vector;
@@ -157,17 +141,26 @@ nlohmann::json Intervention::to_json() const {
   return j;
 }
 
+namespace {
+constexpr enum_table::Names<InterventionKind, 5> kKindNames = {
+    {InterventionKind::Patch, "patch"},           {InterventionKind::ZeroAblate, "zero_ablate"},
+    {InterventionKind::MeanAblate, "mean_ablate"}, {InterventionKind::AddVector, "add_vector"},
+    {InterventionKind::ProjectOut, "project_out"}};
+}  // namespace
+
+const char* to_string(InterventionKind k) { return enum_table::name(k, kKindNames); }
+template <>
+InterventionKind from_string<InterventionKind>(std::string_view s) {
+  return enum_table::value(s, kKindNames, "intervention type");
+}
+
 Intervention Intervention::from_json(const nlohmann::json& j) {
   if (!j.is_object()) fail("intervention: expected a JSON object, got ", j.dump());
   Intervention iv;
   auto field = [&](const char* key) -> const nlohmann::json* { return j.contains(key) ? &j[key] : nullptr; };
   const auto* type = field("type");
   if (!type || !type->is_string()) fail("intervention: missing string field \"type\" in ", j.dump());
-  bool found = false;
-  for (const auto& kn : kKinds)
-    if (*type == kn.name) iv.kind = kn.kind, found = true;
-  if (!found)
-    fail("intervention: unknown type ", type->dump(), " (expected patch, zero_ablate, mean_ablate, add_vector, project_out)");
+  iv.kind = from_string<InterventionKind>(type->get<std::string>());
   const auto* hook = field("hook");
   if (!hook || !hook->is_string()) fail("intervention: missing string field \"hook\" in ", j.dump());
   iv.hook = hook->get<std::string>();

@@ -57,7 +57,7 @@ const float* mlp_backward(BackwardPass& p, int l, const float* d_mlp_out) {
   const MatRef W_pre = c.gated_mlp ? lw.W_gate : lw.W_in;
   const MatRef dW_pre = !lg ? MatRef{} : c.gated_mlp ? lg->W_gate : lg->W_in;
   const float* db_pre = !lg ? nullptr : c.gated_mlp ? lg->b_gate : lg->b_in;
-  float* dm_in = zeros(p.d_mlp_in, N * d);
+  float* dm_in = zeros(p.d_norm_out, N * d);
   k::matmul_backward(dm_in, d, lg ? mut(dW_pre) : MutMatRef{}, lg ? mut(db_pre) : nullptr, 1, d_pre, dm, m_in, d,
                      W_pre, N);
   if (c.gated_mlp)

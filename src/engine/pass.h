@@ -59,10 +59,12 @@ struct BackwardPass {
   std::vector<int32_t> pos;
   // Gradient buffers, named by what they hold; reused across layers.
   std::vector<float> d_resid;                      // the residual stream's gradient, [N, d]
-  std::vector<float> d_final;                      // d(ln_final's output)
+  // d(a norm block's output): what the unembedding, the MLP and attention
+  // hand back to ln_final, ln2 and ln1 in turn (one at a time, so one buffer).
+  std::vector<float> d_norm_out;
   std::vector<float> d_normalized, d_scale, ln_out;  // norm blocks (ln_out: a recomputed norm output)
-  std::vector<float> d_mlp_in, d_post, d_pre, d_pre_linear;                          // MLP
-  std::vector<float> d_attn_out, d_attn_in, d_result, dz, d_pattern, d_scores, dv;  // attention
+  std::vector<float> d_post, d_pre, d_pre_linear;                          // MLP
+  std::vector<float> d_attn_out, d_result, dz, d_pattern, d_scores, dv;  // attention
   std::vector<float> d_rot_q, d_rot_k, dq, dk;
 
   const float* act(Site s, int l) const;  // a kept activation; Error if the forward did not keep it

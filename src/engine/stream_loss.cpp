@@ -1,0 +1,52 @@
+#include "glassbox/stream_loss.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "glassbox/error.h"
+
+namespace glassbox {
+
+namespace {
+
+double token_loss(const float* logits, int64_t V, int32_t target) {
+  const double mx = *std::max_element(logits, logits + V);
+  double sum = 0;
+  for (int64_t i = 0; i < V; ++i) sum += std::exp(double(logits[i]) - mx);
+  return -(double(logits[target]) - mx - std::log(sum));
+}
+
+}  // namespace
+
+double StreamLoss::ppl() const { return std::exp(loss); }
+
+nlohmann::json StreamLoss::to_json() const {
+  return {{"tokens", tokens}, {"tokens_evaluated", tokens_evaluated}, {"windows", windows}, {"loss", loss},
+          {"ppl", ppl()}};
+}
+
+StreamLoss stream_loss(Engine& e, const std::vector<int32_t>& ids, const HookRegistry* hooks,
+                       const std::function<void(size_t, size_t)>& progress) {
+  const Config& c = e.model().config();
+  if (ids.size() < 2) fail("stream loss: needs at least 2 tokens, got ", ids.size());
+  const size_t n_ctx = size_t(c.n_ctx);
+  if (n_ctx < 2) fail("stream loss: a model context of ", n_ctx, " tokens is too short to measure loss");
+  std::vector<size_t> starts;
+  for (size_t s = 0; s + 1 < ids.size(); s += n_ctx - 1) starts.push_back(s);
+  StreamLoss r;
+  r.tokens = int64_t(ids.size());
+  r.windows = int64_t(starts.size());
+  double total = 0;
+  for (size_t w = 0; w < starts.size(); ++w) {
+    if (progress) progress(w, starts.size());
+    const size_t s = starts[w], len = std::min(n_ctx, ids.size() - s);
+    const std::vector<int32_t> window(ids.begin() + std::ptrdiff_t(s), ids.begin() + std::ptrdiff_t(s + len));
+    const Tensor logits = e.forward(Batch::single(window), hooks).logits;
+    for (size_t t = 0; t + 1 < len; ++t, ++r.tokens_evaluated)
+      total += token_loss(logits.f32() + int64_t(t) * c.d_vocab, c.d_vocab, window[t + 1]);
+  }
+  r.loss = total / double(r.tokens_evaluated);
+  return r;
+}
+
+}  // namespace glassbox
