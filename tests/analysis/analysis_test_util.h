@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "glassbox/analysis/circuit.h"
 #include "glassbox/metrics.h"
 #include "glassbox/model.h"
 #include "glassbox/train.h"
@@ -92,6 +93,46 @@ inline glassbox::Trainable trained_arithmetic_gpt2(glassbox::TrainResult* result
   TrainResult r = train(tr, c, arithmetic_batch);
   if (result) *result = std::move(r);
   return tr;
+}
+
+// Prompts for induction_by_hand whose circuit is known (tests/analysis/circuit_test.cpp):
+// row 0 corrupts the token before the one to copy (what the induction head's
+// keys read through the previous-token head), row 1 the token to copy.
+inline glassbox::Batch induction_clean() {
+  return glassbox::Batch::from_rows({{1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4}, {9, 8, 7, 6, 5, 4, 3, 2, 9, 8, 7, 6}});
+}
+inline glassbox::Batch induction_corrupt() {
+  return glassbox::Batch::from_rows({{1, 2, 3, 13, 5, 6, 7, 8, 1, 2, 3, 4}, {9, 8, 7, 6, 12, 4, 3, 2, 9, 8, 7, 6}});
+}
+
+// The hand-built induction model (soft attention, so gradients do not vanish)
+// on those prompts, and circuit options measuring the copied token's logit difference.
+struct Induction {
+  glassbox::Trainable tr = induction_by_hand(4.f);
+  glassbox::Batch clean = induction_clean();
+  glassbox::Batch corrupt = induction_corrupt();
+  glassbox::analysis::CircuitOptions opt(glassbox::analysis::CircuitMethod m) const {
+    using namespace glassbox::analysis;
+    CircuitOptions o;
+    o.method = m;
+    o.metric.answer = {5, 5};
+    o.metric.wrong = {13, 12};
+    if (m == CircuitMethod::ACDC) o.criterion = CircuitCriterion::Metric;
+    return o;
+  }
+};
+
+// The EAP circuit of those prompts, its 4 strongest edges: input->a0.h0<v>,
+// input->a1.h0<v>, a0.h0->a1.h0<k>, a1.h0->logits on the hand-built model.
+inline glassbox::analysis::Circuit induction_circuit(const glassbox::Model& m) {
+  using namespace glassbox::analysis;
+  glassbox::Engine e(m);
+  CircuitOptions o;
+  o.method = CircuitMethod::EAP;
+  o.keep_top = 4;
+  o.metric.answer = {5, 5};
+  o.metric.wrong = {13, 12};
+  return discover_circuit(e, induction_clean(), induction_corrupt(), o);
 }
 
 }  // namespace antest

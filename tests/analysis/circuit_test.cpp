@@ -68,23 +68,7 @@ PatchMetric logit_diff(std::vector<int32_t> a, std::vector<int32_t> b, bool norm
   return m;
 }
 
-// The hand-built induction model (soft attention, so gradients do not vanish)
-// on prompts whose second half repeats the first: the circuit is known. Row 0
-// corrupts the token before the one to copy (the previous-token head's input,
-// which the induction head's keys read), row 1 the token to copy (the
-// induction head's values).
-struct Induction {
-  Trainable tr = antest::induction_by_hand(4.f);
-  Batch clean = Batch::from_rows({{1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4}, {9, 8, 7, 6, 5, 4, 3, 2, 9, 8, 7, 6}});
-  Batch corrupt = Batch::from_rows({{1, 2, 3, 13, 5, 6, 7, 8, 1, 2, 3, 4}, {9, 8, 7, 6, 12, 4, 3, 2, 9, 8, 7, 6}});
-  CircuitOptions opt(CircuitMethod m) const {
-    CircuitOptions o;
-    o.method = m;
-    o.metric = logit_diff({5, 5}, {13, 12});
-    if (m == CircuitMethod::ACDC) o.criterion = CircuitCriterion::Metric;
-    return o;
-  }
-};
+using antest::Induction;
 // The previous-token head moves each token's value one position on; the
 // induction head keys on that, and copies the token's value to the logits.
 const std::set<std::string> kInductionCircuit = {"input->a0.h0<v>", "a0.h0->a1.h0<k>", "input->a1.h0<v>",

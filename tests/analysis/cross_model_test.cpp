@@ -23,21 +23,6 @@ Trainable swapped_induction(float sharpness) {
   return tr;
 }
 
-// The clean / corrupted induction prompts of circuit_test.cpp: the known
-// circuit input->a0.h0<v>, input->a1.h0<v>, a0.h0->a1.h0<k>, a1.h0->logits.
-Circuit induction_circuit(const Model& m) {
-  Engine e(m);
-  CircuitOptions o;
-  o.method = CircuitMethod::EAP;
-  o.keep_top = 4;
-  o.metric.answer = {5, 5};
-  o.metric.wrong = {13, 12};
-  const Batch clean = Batch::from_rows({{1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4}, {9, 8, 7, 6, 5, 4, 3, 2, 9, 8, 7, 6}});
-  const Batch corrupt =
-      Batch::from_rows({{1, 2, 3, 13, 5, 6, 7, 8, 1, 2, 3, 4}, {9, 8, 7, 6, 12, 4, 3, 2, 9, 8, 7, 6}});
-  return discover_circuit(e, clean, corrupt, o);
-}
-
 size_t role(const RoleTable& t, const std::string& name) {
   const auto it = std::find(t.roles.begin(), t.roles.end(), name);
   EXPECT_NE(it, t.roles.end()) << name;
@@ -60,7 +45,7 @@ TEST(CrossModel, TheSameModelTwiceHasIdenticalRolesAndFullOverlap) {
   EXPECT_EQ(t.models[0].seq, antest::kT / 2);  // no tokenizer, no BOS: r r fills the context
 
   const Trainable soft = antest::induction_by_hand(4.f);
-  const Circuit c = induction_circuit(soft.model());
+  const Circuit c = antest::induction_circuit(soft.model());
   const CircuitComparison cmp = compare_circuits({c, c}, {"a", "b"});
   for (size_t i = 0; i < 2; ++i)
     for (size_t j = 0; j < 2; ++j) {
@@ -87,8 +72,8 @@ TEST(CrossModel, SwappedHeadsMoveRolesAndCircuitEdgesToTheOtherIndex) {
   EXPECT_EQ(t.models[1].best[role(t, "previous_token")].name(), "L0H0");
 
   const Trainable sa = antest::induction_by_hand(4.f), sb = swapped_induction(4.f);
-  const Circuit ca = induction_circuit(sa.model());
-  Circuit cb = induction_circuit(sb.model());
+  const Circuit ca = antest::induction_circuit(sa.model());
+  Circuit cb = antest::induction_circuit(sb.model());
   const CircuitComparison cmp = compare_circuits({ca, cb}, {"original", "swapped"});
   EXPECT_EQ(cmp.circuits[1].edges,
             (std::vector<std::string>{"a0.h0->a1.h1<k>", "a1.h1->logits", "input->a0.h0<v>", "input->a1.h1<v>"}));
@@ -121,7 +106,7 @@ TEST(CrossModel, JsonHasTheDocumentedFields) {
   EXPECT_EQ(j["models"][0]["best"]["induction"]["layer"], 1);
   EXPECT_EQ(j["models"][0]["scores"][0]["scores"].size(), 4u);
 
-  const Circuit c = induction_circuit(tr.model());
+  const Circuit c = antest::induction_circuit(tr.model());
   const nlohmann::json cj = compare_circuits({c, c}, {"a", "b"}).to_json();
   for (const char* k : {"technique", "names", "circuits", "edges", "nodes", "common_edges"})
     EXPECT_TRUE(cj.contains(k)) << k;

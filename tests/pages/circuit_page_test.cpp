@@ -9,19 +9,7 @@ using namespace glassbox::analysis;
 
 namespace {
 
-// The hand-built induction model and the prompt pair of tests/analysis/circuit_test.cpp.
-struct Induction {
-  Trainable tr = antest::induction_by_hand(4.f);
-  Batch clean = Batch::from_rows({{1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4}, {9, 8, 7, 6, 5, 4, 3, 2, 9, 8, 7, 6}});
-  Batch corrupt = Batch::from_rows({{1, 2, 3, 13, 5, 6, 7, 8, 1, 2, 3, 4}, {9, 8, 7, 6, 12, 4, 3, 2, 9, 8, 7, 6}});
-  CircuitOptions opt(CircuitMethod m) const {
-    CircuitOptions o;
-    o.method = m;
-    o.metric.answer = {5, 5};
-    o.metric.wrong = {13, 12};
-    return o;
-  }
-};
+using antest::Induction;
 
 TEST(Circuit, PageHasTheGraphAndTheCurve) {
   const Induction ind;
