@@ -36,6 +36,8 @@ std::string escape_html(std::string_view text);
 // spaces as '␣', newline as '↵', tab as '⇥', other control bytes as \xNN,
 // invalid UTF-8 (a byte-level token cut mid-character) as \xNN.
 std::string display_token(std::string_view token);
+// A number as printf's `format` (one double conversion, e.g. "%.4g") writes it, for tables and cards.
+std::string format_number(double v, const char* format);
 
 // ---- charts (Vega-Lite v5 specs) ---------------------------------------------
 // Every builder throws glassbox::Error on inconsistent sizes. Non-finite

@@ -12,11 +12,7 @@ using namespace analysis;
 
 namespace {
 
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
-}
+std::string num(double v) { return report::format_number(v, "%.4g"); }
 
 // Input at the bottom, one row per layer's heads (side by side) and one per
 // MLP, logits on top: the layout of the ACDC / EAP-IG papers' figures.

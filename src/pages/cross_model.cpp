@@ -15,11 +15,7 @@ using namespace analysis;
 
 namespace {
 
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
-}
+std::string num(double v) { return report::format_number(v, "%.3f"); }
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
   std::string out;

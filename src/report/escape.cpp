@@ -99,4 +99,10 @@ std::string display_token(std::string_view token) {
   return out;
 }
 
+std::string format_number(double v, const char* format) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
 }  // namespace glassbox::report
