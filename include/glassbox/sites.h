@@ -6,7 +6,6 @@
 #pragma once
 #include <cstdint>
 #include <iterator>
-#include <string>
 #include <string_view>
 
 #include "glassbox/enum_string.h"

@@ -17,32 +17,28 @@ namespace glassbox::analysis {
 
 namespace {
 
-// ln_final + unembedding alone: the engine from start_at_layer = n_layers.
-struct LensHead {
-  Engine& e;
-
-  // KL(final || softmax(head(x))) over b's valid positions, x [B*T, d_model];
-  // dx (optional) receives d KL / dx.
-  double kl(const Batch& b, const float* x, const Tensor& final_logits, float* dx) {
-    ForwardOptions fo;
-    fo.start_at_layer = e.model().config().n_layers;
-    fo.start_resid = x;
-    fo.for_backward = dx != nullptr;
-    const ForwardResult r = e.forward(b, nullptr, nullptr, fo);
-    Tensor dlogits;
-    const double loss = kl_divergence(r.logits, final_logits, b, dx ? &dlogits : nullptr);
-    if (dx) e.backward(b, r, dlogits.f32(), nullptr, nullptr, dx);
-    return loss;
-  }
-};
+// KL(final || softmax(head(x))) over b's valid positions, where head is
+// ln_final + the unembedding (the engine from start_at_layer = n_layers) and
+// x [B*T, d_model]; dx (optional) receives d KL / dx.
+double head_kl(Engine& e, const Batch& b, const float* x, const Tensor& final_logits, float* dx) {
+  ForwardOptions fo;
+  fo.start_at_layer = e.model().config().n_layers;
+  fo.start_resid = x;
+  fo.for_backward = dx != nullptr;
+  const ForwardResult r = e.forward(b, nullptr, nullptr, fo);
+  Tensor dlogits;
+  const double loss = kl_divergence(r.logits, final_logits, b, dx ? &dlogits : nullptr);
+  if (dx) e.backward(b, r, dlogits.f32(), nullptr, nullptr, dx);
+  return loss;
+}
 
 // One translator's loss on residual rows h [B*T, d]; gradients accumulated when asked.
-double layer_loss(LensHead& head, TunedLens& lens, const Batch& b, const float* h, const Tensor& final_logits,
+double layer_loss(Engine& e, TunedLens& lens, const Batch& b, const float* h, const Tensor& final_logits,
                   int layer, bool grad) {
   const int64_t N = b.B * b.T, d = lens.d_model;
   std::vector<float> x(size_t(N * d)), dx(grad ? size_t(N * d) : 0);
   lens.translate(x.data(), h, N, layer);
-  const double loss = head.kl(b, x.data(), final_logits, grad ? dx.data() : nullptr);
+  const double loss = head_kl(e, b, x.data(), final_logits, grad ? dx.data() : nullptr);
   if (grad) {
     // x = h + h W^T + b:  dW += dx^T h,  db += sum over rows of dx.
     detail::matmul_dW(MutMatRef{lens.weight(layer).grad.f32(), d, d, 1, d}, h, d, dx.data(), N);
@@ -63,9 +59,8 @@ double tuned_lens_loss(Engine& e, TunedLens& lens, const Batch& batch, int layer
   CacheOptions co;
   co.names = {site.name()};
   const ActivationCache cache = run_with_cache(e, batch, co);
-  LensHead head{e};
   const std::vector<float> h = detail::cached_f32(cache, site);
-  return layer_loss(head, lens, batch, h.data(), cache.logits, layer, accumulate_grad);
+  return layer_loss(e, lens, batch, h.data(), cache.logits, layer, accumulate_grad);
 }
 
 std::vector<double> train_tuned_lens(Engine& e, TunedLens& lens, const std::vector<int32_t>& tokens,
@@ -80,7 +75,6 @@ std::vector<double> train_tuned_lens(Engine& e, TunedLens& lens, const std::vect
   if (opt.optimizer.kind != "sgd" && opt.optimizer.kind != "adamw")
     fail("train_tuned_lens: optimizer.kind must be \"sgd\" or \"adamw\", got \"", opt.optimizer.kind, "\"");
 
-  LensHead head{e};
   glassbox::detail::OptimizerState st;
   std::mt19937_64 rng(opt.seed);
   CacheOptions co;
@@ -99,7 +93,7 @@ std::vector<double> train_tuned_lens(Engine& e, TunedLens& lens, const std::vect
     double total = 0;
     for (int l = 0; l < lens.n_layers; ++l) {
       const std::vector<float> h = detail::cached_f32(cache, {Site::resid_pre, l});
-      total += layer_loss(head, lens, b, h.data(), cache.logits, l, true);
+      total += layer_loss(e, lens, b, h.data(), cache.logits, l, true);
     }
     if (opt.grad_clip > 0) glassbox::detail::clip_grad_norm(lens.params, opt.grad_clip);
     const float lr = lr_at(opt.optimizer, opt.schedule, step, opt.steps);

@@ -5,13 +5,12 @@
 #include <numeric>
 
 #include "glassbox/tokenizer.h"
+#include "kernels/kernels.h"
 
 namespace glassbox {
 
 std::vector<Prediction> top_predictions(const float* logits, int64_t V, int k) {
-  const double mx = *std::max_element(logits, logits + V);
-  double sum = 0;
-  for (int64_t i = 0; i < V; ++i) sum += std::exp(double(logits[i]) - mx);
+  const double lse = V > 0 ? kernels::logsumexp_f64(logits, V) : 0.0;
   std::vector<int32_t> idx(static_cast<size_t>(V));
   std::iota(idx.begin(), idx.end(), 0);
   const int64_t n = std::clamp<int64_t>(k, 0, V);
@@ -21,7 +20,7 @@ std::vector<Prediction> top_predictions(const float* logits, int64_t V, int k) {
   std::vector<Prediction> out;
   for (int64_t i = 0; i < n; ++i) {
     const int32_t id = idx[size_t(i)];
-    out.push_back({id, std::exp(double(logits[id]) - mx) / sum, logits[id]});
+    out.push_back({id, std::exp(double(logits[id]) - lse), logits[id]});
   }
   return out;
 }

@@ -4,19 +4,9 @@
 #include <cmath>
 
 #include "glassbox/error.h"
+#include "kernels/kernels.h"
 
 namespace glassbox {
-
-namespace {
-
-double token_loss(const float* logits, int64_t V, int32_t target) {
-  const double mx = *std::max_element(logits, logits + V);
-  double sum = 0;
-  for (int64_t i = 0; i < V; ++i) sum += std::exp(double(logits[i]) - mx);
-  return -(double(logits[target]) - mx - std::log(sum));
-}
-
-}  // namespace
 
 double StreamLoss::ppl() const { return std::exp(loss); }
 
@@ -42,8 +32,10 @@ StreamLoss stream_loss(Engine& e, const std::vector<int32_t>& ids, const HookReg
     const size_t s = starts[w], len = std::min(n_ctx, ids.size() - s);
     const std::vector<int32_t> window(ids.begin() + std::ptrdiff_t(s), ids.begin() + std::ptrdiff_t(s + len));
     const Tensor logits = e.forward(Batch::single(window), hooks).logits;
-    for (size_t t = 0; t + 1 < len; ++t, ++r.tokens_evaluated)
-      total += token_loss(logits.f32() + int64_t(t) * c.d_vocab, c.d_vocab, window[t + 1]);
+    for (size_t t = 0; t + 1 < len; ++t, ++r.tokens_evaluated) {
+      const float* z = logits.f32() + int64_t(t) * c.d_vocab;  // -log softmax(z)[next]
+      total += kernels::logsumexp_f64(z, c.d_vocab) - double(z[window[t + 1]]);
+    }
   }
   r.loss = total / double(r.tokens_evaluated);
   return r;

@@ -94,6 +94,9 @@ void softmax_backward(float* din, const float* dout, const float* out, int64_t r
 // the metrics, lenses and KLs compare such rows across runs, where float
 // rounding of the log-sum-exp would show as spurious differences.
 void log_softmax_f64(double* out, const float* z, int64_t V);
+// log(sum_k exp(z[k])) of one row of V > 0 logits, in double (max-shifted):
+// what log_softmax_f64 subtracts, for callers that need one entry or a few.
+double logsumexp_f64(const float* z, int64_t V);
 // z[i, h, :] = sum_j pattern[h, i, j] v[j, h_kv, :]. z row stride ldz.
 void attn_z_forward(float* z, int64_t ldz, const float* pattern, const float* v, int64_t ldv,
                     int64_t Tq, int64_t Tk, int64_t Hq, int64_t Hkv, int64_t dh);

@@ -53,13 +53,17 @@ void softmax_backward(float* din, const float* dout, const float* out, int64_t r
   }
 }
 
-void log_softmax_f64(double* out, const float* z, int64_t V) {
-  if (V <= 0) return;
+double logsumexp_f64(const float* z, int64_t V) {
   double mx = z[0];
   for (int64_t j = 1; j < V; ++j) mx = std::max(mx, double(z[j]));
   double s = 0;
   for (int64_t j = 0; j < V; ++j) s += std::exp(double(z[j]) - mx);
-  const double lse = mx + std::log(s);
+  return mx + std::log(s);
+}
+
+void log_softmax_f64(double* out, const float* z, int64_t V) {
+  if (V <= 0) return;
+  const double lse = logsumexp_f64(z, V);
   for (int64_t j = 0; j < V; ++j) out[j] = double(z[j]) - lse;
 }
 

@@ -27,6 +27,27 @@ TEST(Softmax, MatchesNaive) {
   }
 }
 
+// log(sum exp) in long double, unshifted: the definition, for logits small enough not to overflow it.
+long double naive_logsumexp(const std::vector<float>& z) {
+  long double s = 0;
+  for (float v : z) s += std::exp((long double)v);
+  return std::log(s);
+}
+
+TEST(LogSoftmaxF64, MatchesTheDefinitionAndShiftsLargeLogits) {
+  for (int64_t V : {1, 7, 50257}) {
+    const auto z = randn(size_t(V), 43, 6.0f);
+    const long double want = naive_logsumexp(z);
+    EXPECT_NEAR(double(logsumexp_f64(z.data(), V)), double(want), 1e-12) << V;
+    std::vector<double> out(static_cast<size_t>(V));
+    log_softmax_f64(out.data(), z.data(), V);
+    for (int64_t j = 0; j < V; ++j) ASSERT_NEAR(out[size_t(j)], double(z[size_t(j)] - want), 1e-12) << V << " " << j;
+  }
+  // exp(1000) overflows a double: the max shift keeps the result finite and exact.
+  const std::vector<float> big = {1000.f, 1000.f};
+  EXPECT_NEAR(logsumexp_f64(big.data(), 2), 1000.0 + std::log(2.0), 1e-12);
+}
+
 TEST(Softmax, FullyMaskedRowIsZero) {
   std::vector<float> x = {-INFINITY, -INFINITY, -INFINITY, 1.0f, 2.0f, 3.0f}, y(6, 7.0f);
   softmax_forward(y.data(), x.data(), 2, 3);
