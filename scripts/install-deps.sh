@@ -15,6 +15,7 @@ PACKAGES=(
   wordnet-base             # nouns for the model-organism recipes (scripts/zoo-data.sh)
   python3
   chromium                 # headless browser tests of HTML reports
+  libcpp-httplib-dev       # HTTP: the OpenAI-compatible autointerp client (and its loopback test server)
 )
 # Only to regenerate golden fixtures (tests/reference) and run the PyTorch
 # baseline in bench/: `scripts/install-deps.sh --reference`.
