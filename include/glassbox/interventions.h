@@ -9,6 +9,13 @@
 //   {"type": "patch",        "hook": "blocks.1.hook_resid_post", "source": "clean.safetensors", "positions": [-1]}
 //   {"type": "add_vector",   "hook": "blocks.2.hook_resid_post", "vector": [...], "alpha": 4.0}
 //   {"type": "project_out",  "hook": "blocks.*.hook_resid_post", "vector": [...]}
+//   {"type": "sae",          "hook": "blocks.2.hook_resid_post", "sae": "saes/l2", "latents": [7, 41],
+//                            "edit": "clamp", "value": 8.0, "keep_error": true}
+//     encodes the activation with the dictionary, edits the chosen latents
+//     (zero / scale by value / clamp to value / none), decodes, and adds the
+//     reconstruction error back unless keep_error is false (then the
+//     activation becomes the dictionary's reconstruction: the splice that
+//     CE-loss-recovered measures).
 #pragma once
 #include <memory>
 #include <string>
@@ -17,13 +24,19 @@
 #include <nlohmann/json.hpp>
 
 #include "glassbox/cache.h"
+#include "glassbox/codec.h"
 #include "glassbox/hooks.h"
 
 namespace glassbox {
 
-enum class InterventionKind : uint8_t { Patch, ZeroAblate, MeanAblate, AddVector, ProjectOut };
+enum class InterventionKind : uint8_t { Patch, ZeroAblate, MeanAblate, AddVector, ProjectOut, Sae };
 const char* to_string(InterventionKind k);  // the JSON "type": "patch", "zero_ablate", "add_vector" ...
 template <> InterventionKind from_string<InterventionKind>(std::string_view s);
+
+// What an "sae" intervention does to its chosen latents.
+enum class LatentEdit : uint8_t { None, Zero, Scale, Clamp };
+const char* to_string(LatentEdit e);  // "none", "zero", "scale", "clamp"
+template <> LatentEdit from_string<LatentEdit>(std::string_view s);
 
 struct Intervention {
   InterventionKind kind = InterventionKind::ZeroAblate;
@@ -34,14 +47,25 @@ struct Intervention {
   float alpha = 1.f;
   std::string source;              // patch / mean_ablate: activation cache file
   std::shared_ptr<const ActivationCache> source_cache;  // loaded from `source` or set in C++
+  // sae: the dictionary (loaded from `sae` or set in C++), the latents to edit
+  // (empty: all) and how.
+  std::string sae;
+  std::shared_ptr<const LatentCodec> codec;
+  std::vector<int64_t> latents;
+  LatentEdit edit = LatentEdit::None;
+  float value = 0.f;
+  bool keep_error = true;
 
   nlohmann::json to_json() const;
   static Intervention from_json(const nlohmann::json& j);  // Error naming the bad field
 };
 
-// Parses one intervention or a list; loads source caches relative to `base_dir`.
-std::vector<Intervention> interventions_from_json(const nlohmann::json& j, const std::string& base_dir = "");
-std::vector<Intervention> load_interventions(const std::string& path);
+// Parses one intervention or a list; loads source caches and dictionaries
+// (through load_codec; without one an "sae" intervention is an Error) relative
+// to `base_dir`.
+std::vector<Intervention> interventions_from_json(const nlohmann::json& j, const std::string& base_dir = "",
+                                                  const CodecLoader& load_codec = {});
+std::vector<Intervention> load_interventions(const std::string& path, const CodecLoader& load_codec = {});
 nlohmann::json interventions_to_json(const std::vector<Intervention>& xs);
 
 // Registers replace hooks for every intervention; removing the handles detaches them.

@@ -64,8 +64,67 @@ const Tensor& source_tensor(const Intervention& iv, const HookContext& ctx) {
   return (*iv.source_cache)[ctx.point.name()];
 }
 
+// Rows the dictionary reads: one per selected cell, or, for a per-head site
+// whose dictionary spans all heads (an SAE on hook_z, d_in = H * d_head), one
+// per selected position with every head.
+std::vector<float*> codec_rows(const Intervention& iv, TensorView& a, const HookContext& ctx) {
+  const int64_t d_in = iv.codec->d_in();
+  const Layout L = layout_of(a, ctx.point.site);
+  std::vector<float*> rows;
+  if (L.inner == d_in) {
+    for_cells(a, ctx, iv, [&](float* x, int64_t, int64_t, int64_t, const Layout&) { rows.push_back(x); });
+  } else if (L.H > 1 && !L.head_major && iv.heads.empty() && L.H * L.inner == d_in) {
+    for_cells(a, ctx, iv, [&](float* x, int64_t, int64_t, int64_t h, const Layout&) {
+      if (h == 0) rows.push_back(x);
+    });
+  } else {
+    fail("intervention sae on '", ctx.point.name(), "': the dictionary reads ", d_in,
+         " values per row, the site gives ", L.inner, L.H > 1 ? " per head" : "", " (", shape_str(a.shape), ")");
+  }
+  return rows;
+}
+
+void apply_codec(const Intervention& iv, TensorView& a, const HookContext& ctx) {
+  if (!iv.codec) fail("intervention sae on '", ctx.point.name(), "' has no dictionary (\"sae\")");
+  const std::vector<float*> rows = codec_rows(iv, a, ctx);
+  const int64_t n = int64_t(rows.size()), d = iv.codec->d_in(), m = iv.codec->n_latents();
+  if (n == 0) return;
+  for (int64_t j : iv.latents)
+    if (j < 0 || j >= m) fail("intervention sae on '", ctx.point.name(), "': latent ", j, " is out of range (", m, " latents)");
+  std::vector<float> x(size_t(n * d)), f(size_t(n * m)), x_hat(size_t(n * d)), y(size_t(n * d));
+  for (int64_t r = 0; r < n; ++r) std::copy(rows[size_t(r)], rows[size_t(r)] + d, x.begin() + r * d);
+  iv.codec->encode(x.data(), n, f.data());
+  // The error term is measured against the unedited reconstruction, so an edit
+  // changes only what the edited latents write.
+  if (iv.keep_error) iv.codec->decode(f.data(), n, x_hat.data());
+  auto edit = [&](float& v) {
+    switch (iv.edit) {
+      case LatentEdit::None: break;
+      case LatentEdit::Zero: v = 0.f; break;
+      case LatentEdit::Scale: v *= iv.value; break;
+      case LatentEdit::Clamp: v = iv.value; break;
+    }
+  };
+  for (int64_t r = 0; r < n; ++r) {
+    float* fr = f.data() + r * m;
+    if (iv.latents.empty())
+      for (int64_t j = 0; j < m; ++j) edit(fr[j]);
+    else
+      for (int64_t j : iv.latents) edit(fr[j]);
+  }
+  iv.codec->decode(f.data(), n, y.data());
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t k = 0; k < d; ++k) {
+      const size_t i = size_t(r * d + k);
+      rows[size_t(r)][k] = iv.keep_error ? y[i] + (x[i] - x_hat[i]) : y[i];
+    }
+}
+
 void apply(const Intervention& iv, TensorView& a, const HookContext& ctx) {
   switch (iv.kind) {
+    case InterventionKind::Sae:
+      apply_codec(iv, a, ctx);
+      break;
     case InterventionKind::ZeroAblate:
       for_cells(a, ctx, iv, [](float* x, int64_t, int64_t, int64_t, const Layout& L) {
         std::fill(x, x + L.inner, 0.f);
@@ -138,15 +197,30 @@ nlohmann::json Intervention::to_json() const {
   if (!vector.empty()) j["vector"] = vector;
   if (kind == InterventionKind::AddVector) j["alpha"] = alpha;
   if (!source.empty()) j["source"] = source;
+  if (kind == InterventionKind::Sae) {
+    if (!sae.empty()) j["sae"] = sae;
+    if (!latents.empty()) j["latents"] = latents;
+    j["edit"] = to_string(edit);
+    if (edit == LatentEdit::Scale || edit == LatentEdit::Clamp) j["value"] = value;
+    j["keep_error"] = keep_error;
+  }
   return j;
 }
 
 namespace {
-constexpr enum_table::Names<InterventionKind, 5> kKindNames = {
+constexpr enum_table::Names<InterventionKind, 6> kKindNames = {
     {InterventionKind::Patch, "patch"},           {InterventionKind::ZeroAblate, "zero_ablate"},
     {InterventionKind::MeanAblate, "mean_ablate"}, {InterventionKind::AddVector, "add_vector"},
-    {InterventionKind::ProjectOut, "project_out"}};
+    {InterventionKind::ProjectOut, "project_out"}, {InterventionKind::Sae, "sae"}};
+constexpr enum_table::Names<LatentEdit, 4> kEditNames = {
+    {LatentEdit::None, "none"}, {LatentEdit::Zero, "zero"}, {LatentEdit::Scale, "scale"}, {LatentEdit::Clamp, "clamp"}};
 }  // namespace
+
+const char* to_string(LatentEdit e) { return enum_table::name(e, kEditNames); }
+template <>
+LatentEdit from_string<LatentEdit>(std::string_view s) {
+  return enum_table::value(s, kEditNames, "latent edit");
+}
 
 const char* to_string(InterventionKind k) { return enum_table::name(k, kKindNames); }
 template <>
@@ -170,6 +244,11 @@ Intervention Intervention::from_json(const nlohmann::json& j) {
     if (auto* v = field("vector")) iv.vector = v->get<std::vector<float>>();
     if (auto* a = field("alpha")) iv.alpha = a->get<float>();
     if (auto* s = field("source")) iv.source = s->get<std::string>();
+    if (auto* s = field("sae")) iv.sae = s->get<std::string>();
+    if (auto* l = field("latents")) iv.latents = l->get<std::vector<int64_t>>();
+    if (auto* e = field("edit")) iv.edit = from_string<LatentEdit>(e->get<std::string>());
+    if (auto* v = field("value")) iv.value = v->get<float>();
+    if (auto* k = field("keep_error")) iv.keep_error = k->get<bool>();
   } catch (const nlohmann::json::exception& e) {
     fail("intervention on '", iv.hook, "': a field has the wrong type (", e.what(), ")");
   }
@@ -177,31 +256,48 @@ Intervention Intervention::from_json(const nlohmann::json& j) {
   if (needs_vector && iv.vector.empty()) fail("intervention ", type->get<std::string>(), " on '", iv.hook, "' needs \"vector\"");
   const bool needs_source = iv.kind == InterventionKind::Patch || iv.kind == InterventionKind::MeanAblate;
   if (needs_source && iv.source.empty()) fail("intervention ", type->get<std::string>(), " on '", iv.hook, "' needs \"source\" (a cache file)");
+  if (iv.kind == InterventionKind::Sae && iv.sae.empty())
+    fail("intervention sae on '", iv.hook, "' needs \"sae\" (a dictionary directory)");
+  if (iv.kind == InterventionKind::Sae && !iv.latents.empty() && iv.edit == LatentEdit::None)
+    fail("intervention sae on '", iv.hook, "' names \"latents\" but no \"edit\" (zero, scale or clamp)");
   return iv;
 }
 
-std::vector<Intervention> interventions_from_json(const nlohmann::json& j, const std::string& base_dir) {
+std::vector<Intervention> interventions_from_json(const nlohmann::json& j, const std::string& base_dir,
+                                                  const CodecLoader& load_codec) {
   std::vector<Intervention> out;
   const nlohmann::json list = j.is_array() ? j : nlohmann::json::array({j});
   std::map<std::string, std::shared_ptr<const ActivationCache>> loaded;
+  std::map<std::string, std::shared_ptr<const LatentCodec>> codecs;
+  auto resolve = [&](const std::string& name) {
+    std::filesystem::path p(name);
+    if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
+    return p.string();
+  };
   for (const auto& item : list) {
     Intervention iv = Intervention::from_json(item);
     if (!iv.source.empty()) {
-      std::filesystem::path p(iv.source);
-      if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
-      auto& c = loaded[p.string()];
-      if (!c) c = std::make_shared<const ActivationCache>(ActivationCache::load(p.string()));
+      const std::string p = resolve(iv.source);
+      auto& c = loaded[p];
+      if (!c) c = std::make_shared<const ActivationCache>(ActivationCache::load(p));
       iv.source_cache = c;
+    }
+    if (!iv.sae.empty()) {
+      if (!load_codec) fail("intervention sae on '", iv.hook, "': no dictionary loader here (use features::load_interventions)");
+      const std::string p = resolve(iv.sae);
+      auto& c = codecs[p];
+      if (!c) c = load_codec(p);
+      iv.codec = c;
     }
     out.push_back(std::move(iv));
   }
   return out;
 }
 
-std::vector<Intervention> load_interventions(const std::string& path) {
+std::vector<Intervention> load_interventions(const std::string& path, const CodecLoader& load_codec) {
   const nlohmann::json j = read_json_file(path);
   try {
-    return interventions_from_json(j, std::filesystem::path(path).parent_path().string());
+    return interventions_from_json(j, std::filesystem::path(path).parent_path().string(), load_codec);
   } catch (const Error& e) {
     fail(path, ": ", e.what());
   }
