@@ -120,7 +120,7 @@ TEST(Superposition, ShortTrainingWritesItsFilesAndLowersTheLoss) {
   fs::remove_all(out);
   zoo::TrainOptions opt;
   opt.out_dir = (out / "superposition").string();
-  opt.steps = 300;
+  opt.steps = 200;
   opt.progress = false;
   opt.manifest = (out / "manifest.json").string();
   const zoo::Organism& o = zoo::find_organism("superposition");
