@@ -99,6 +99,9 @@ TEST(CliExplain, ExplainsAFileInTextAndJson) {
   const Outcome js = explain("'" + file + "' --latents 8,3 --json");
   ASSERT_EQ(js.code, 0) << js.err;
   EXPECT_EQ(json::parse(js.out)["latents"][0]["feature"], 8);
+  const Outcome one = explain("'" + file + "' --latents 3 --json");  // no control with one latent
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_GT(json::parse(one.out)["latents"][0]["scores"]["simulation"].get<double>(), 0.9) << one.out;
 }
 
 TEST(CliExplain, BadInputIsAClearError) {

@@ -66,7 +66,7 @@ int run_explain(const ExplainOpts& o) {
     examples = features::read_feature_examples(o.file);
   }
   examples = pick(std::move(examples), o.latents);
-  if (examples.size() < 2) fail("explain: the shuffled control needs at least 2 latents, got ", examples.size());
+  if (examples.empty()) fail("explain: no latents to explain");
 
   std::unique_ptr<features::Explainer> explainer = std::make_unique<features::BuiltinExplainer>();
   std::unique_ptr<features::Simulator> simulator = std::make_unique<features::BuiltinSimulator>();
@@ -75,6 +75,16 @@ int run_explain(const ExplainOpts& o) {
     ep.timeout_s = o.timeout;
     explainer = std::make_unique<features::ChatExplainer>(ep);
     if (!o.builtin_simulator) simulator = std::make_unique<features::ChatSimulator>(ep);
+  }
+  if (examples.size() == 1) {  // no other latent to shuffle with: the explanation and its scores only
+    const features::Explanation e = explainer->explain(examples[0]);
+    const features::Scores s = features::score(e, examples[0], *simulator, o.seed);
+    const nlohmann::json row = {{"feature", examples[0].feature}, {"explanation", features::to_json(e)},
+                                {"scores", features::to_json(s)}};
+    if (o.json) print_json({{"latents", {row}}, {"summary", nullptr}});
+    else std::printf("latent %lld: %s\n%s\n", static_cast<long long>(examples[0].feature), e.text.c_str(),
+                     features::to_json(s).dump(2).c_str());
+    return 0;
   }
   const bool bar = !o.quiet && !o.json;
   const bool tty = isatty(STDERR_FILENO);
