@@ -51,11 +51,13 @@ std::map<Key, Candidate> candidates(const std::vector<Position>& pos) {
     ++cd.total;
     if (pos[i].act > 0) ++cd.active, cd.mass += pos[i].act, cd.active_positions.push_back(i);
   };
+  // (An empty token or previous token spells "any" in a TokenPattern, so it
+  // cannot be matched literally: such positions only count as inactive context.)
   for (size_t i = 0; i < pos.size(); ++i) {
-    add({0, "", *pos[i].token}, i);
-    if (!pos[i].previous) continue;
-    add({1, *pos[i].previous, *pos[i].token}, i);
-    add({2, *pos[i].previous, ""}, i);
+    const bool has_token = !pos[i].token->empty(), has_prev = pos[i].previous && !pos[i].previous->empty();
+    if (has_token) add({0, "", *pos[i].token}, i);
+    if (has_token && has_prev) add({1, *pos[i].previous, *pos[i].token}, i);
+    if (has_prev) add({2, *pos[i].previous, ""}, i);
   }
   return c;
 }

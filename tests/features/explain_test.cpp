@@ -81,6 +81,19 @@ TEST(BuiltinExplainer, SaysSoWhenAFeatureNeverFires) {
   EXPECT_EQ(e.text, "never active in its examples");
 }
 
+// An empty token string would read as "any token" in a pattern.
+TEST(BuiltinExplainer, NeverMakesAPatternThatMatchesEverything) {
+  FeatureExamples ex;
+  for (int i = 0; i < 8; ++i) {
+    ex.top.push_back({{" a", "", " b"}, {0, 1, 0.5f}});
+    ex.random.push_back({{" a", " c"}, {0, 0}});
+  }
+  const Explanation e = explain(ex);
+  ASSERT_FALSE(e.patterns.empty());
+  for (const TokenPattern& p : e.patterns) EXPECT_FALSE(p.token.empty() && p.previous.empty()) << e.text;
+  EXPECT_NO_THROW(explanation_from_json(to_json(e)));
+}
+
 TEST(Scores, AGoodExplanationBeatsAWrongOne) {
   const FeatureExamples ex = examples(water, 5);
   const Scores good = score(explain(ex), ex);
