@@ -60,14 +60,44 @@ struct Recipe {
   nlohmann::json probes = nlohmann::json::array();
 };
 
+// What a non-transformer organism's own trainer wrote into its out dir.
+struct ToyTrained {
+  nlohmann::json config;           // the manifest's "config" (also written as config.json)
+  std::vector<std::string> files;  // file names in the out dir, digested in the manifest
+  int64_t n_params = 0;
+  int steps = 0;
+  TrainResult result;              // the loss log
+};
+
+// An organism that is not a transformer (superposition: a toy model of
+// Elhage et al. 2022) trains and evaluates itself instead of through a Recipe.
+struct ToyRecipe {
+  // Trains from `seed` for `steps` (< 0: its own count) and writes every file
+  // into `out_dir` (which exists).
+  std::function<ToyTrained(const std::string& data_dir, const std::string& out_dir, uint64_t seed, int steps,
+                           bool progress)>
+      train;
+  // Named metrics of the organism shipped in `model_dir`.
+  std::function<nlohmann::json(const std::string& model_dir)> evaluate;
+};
+
 struct Organism {
   std::string name, description, ground_truth;
   uint64_t seed = 0;
   std::vector<Check> checks;
   // Builds the recipe from the corpora in `data_dir`; Error naming
-  // scripts/zoo-data.sh when they are missing.
+  // scripts/zoo-data.sh when they are missing. Empty for a toy organism.
   std::function<Recipe(const std::string& data_dir)> recipe;
+  // Set instead of `recipe` for an organism that is not a transformer; its
+  // manifest entry says "kind": "toy" (transformers: "transformer") so tools
+  // that need a transformer can skip it.
+  ToyRecipe toy;
+  bool is_transformer() const { return static_cast<bool>(recipe); }
 };
+
+// The manifest entry's "kind": "transformer" (also when absent: entries older
+// than the field) or "toy".
+bool is_transformer_entry(const nlohmann::json& manifest_entry);
 
 // Every organism, in listing order.
 const std::vector<Organism>& organisms();

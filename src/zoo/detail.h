@@ -92,6 +92,11 @@ BatchFn sample_batches(std::vector<Example> pool, int B);
 // The whole pool every step (full-batch training).
 BatchFn full_batches(std::vector<Example> pool);
 
+// ---- training
+
+// train_log.json's "log": [{step, loss, lr, grad_norm[, eval_loss]}].
+nlohmann::json log_json(const std::vector<LogEntry>& log);
+
 // ---- evaluation
 
 // Logits at the last position of every prompt, [prompts.size() x V].

@@ -13,6 +13,7 @@ Organism facts_organism();
 Organism modadd_organism();
 Organism tiny_lm_organism();
 Organism tiny_lm_chat_organism();
+Organism superposition_organism();
 }  // namespace detail
 
 const std::vector<Organism>& organisms() {
@@ -23,6 +24,7 @@ const std::vector<Organism>& organisms() {
       detail::modadd_organism(),
       detail::tiny_lm_organism(),
       detail::tiny_lm_chat_organism(),
+      detail::superposition_organism(),
   };
   return all;
 }

@@ -11,6 +11,7 @@
 #include "glassbox/threads.h"
 #include "glassbox/trainable.h"
 #include "glassbox/zoo.h"
+#include "zoo/detail.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -24,7 +25,9 @@ void write_json(const fs::path& path, const json& j) {
   write_file_atomic(path.string(), s.data(), s.size());
 }
 
-json log_json(const std::vector<LogEntry>& log) {
+}  // namespace
+
+json detail::log_json(const std::vector<LogEntry>& log) {
   json a = json::array();
   for (const auto& e : log) {
     json row = {{"step", e.step}, {"loss", e.loss}, {"lr", e.lr}, {"grad_norm", e.grad_norm}};
@@ -33,6 +36,8 @@ json log_json(const std::vector<LogEntry>& log) {
   }
   return a;
 }
+
+namespace {
 
 json checks_json(const Organism& o, const json& metrics, bool& passed) {
   json out = json::array();
@@ -88,8 +93,63 @@ json read_manifest(const std::string& path) {
   return j;
 }
 
+namespace {
+
+void record_in_manifest(const TrainOptions& opt, const fs::path& out, const std::string& name, const json& entry) {
+  if (opt.manifest == "-") return;
+  const fs::path mpath = opt.manifest.empty() ? out.parent_path() / "manifest.json" : fs::path(opt.manifest);
+  json man = read_manifest(mpath.string());
+  man["organisms"][name] = entry;
+  write_json(mpath, man);
+}
+
+json files_json(const fs::path& out, const std::vector<std::string>& names) {
+  json files = json::object();
+  for (const std::string& f : names)
+    files[f] = {{"sha256", sha256_file((out / f).string())}, {"bytes", fs::file_size(out / f)}};
+  return files;
+}
+
+// A toy organism's trainer writes its own files; the manifest entry has the
+// transformers' fields where they mean the same thing.
+TrainOutcome train_toy(const Organism& o, const TrainOptions& opt, const fs::path& out) {
+  fs::create_directories(out);
+  TrainOutcome res;
+  const auto t0 = std::chrono::steady_clock::now();
+  ToyTrained t = o.toy.train(data_dir(), out.string(), o.seed, opt.steps, opt.progress);
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res.result = t.result;
+  res.metrics = o.toy.evaluate(out.string());
+  bool passed = false;
+  const json checks = checks_json(o, res.metrics, passed);
+  res.entry = {{"recipe", o.name},
+               {"kind", "toy"},
+               {"description", o.description},
+               {"ground_truth", o.ground_truth},
+               {"seed", o.seed},
+               {"steps", t.steps},
+               {"config", t.config},
+               {"n_params", t.n_params},
+               {"train_seconds", res.seconds},
+               {"threads", num_threads()},
+               {"final_loss", t.result.log.empty() ? json(nullptr) : json(t.result.log.back().loss)},
+               {"metrics", res.metrics},
+               {"checks", checks},
+               {"probes", json::array()},
+               {"passed", passed},
+               {"dir", out.filename().string()},
+               {"files", files_json(out, t.files)}};
+  record_in_manifest(opt, out, o.name, res.entry);
+  return res;
+}
+
+}  // namespace
+
+bool is_transformer_entry(const json& entry) { return entry.value("kind", "transformer") == "transformer"; }
+
 TrainOutcome train_organism(const Organism& o, const TrainOptions& opt) {
   const fs::path out = opt.out_dir.empty() ? fs::path(models_dir()) / o.name : fs::path(opt.out_dir);
+  if (!o.is_transformer()) return train_toy(o, opt, out);
   Recipe r = o.recipe(data_dir());
   TrainConfig cfg = r.train;
   cfg.seed = o.seed;
@@ -110,7 +170,7 @@ TrainOutcome train_organism(const Organism& o, const TrainOptions& opt) {
                                       {"seed", o.seed},
                                       {"train_config", cfg.to_json()},
                                       {"train_seconds", res.seconds},
-                                      {"log", log_json(res.result.log)}});
+                                      {"log", detail::log_json(res.result.log)}});
 
   // Metrics of the files as written: what `zoo eval` will see.
   const Model m = Model::load(out.string());
@@ -118,10 +178,8 @@ TrainOutcome train_organism(const Organism& o, const TrainOptions& opt) {
   bool passed = false;
   const json checks = checks_json(o, res.metrics, passed);
 
-  json files = json::object();
-  for (const char* f : kFiles)
-    files[f] = {{"sha256", sha256_file((out / f).string())}, {"bytes", fs::file_size(out / f)}};
   res.entry = {{"recipe", o.name},
+               {"kind", "transformer"},
                {"description", o.description},
                {"ground_truth", o.ground_truth},
                {"seed", o.seed},
@@ -137,28 +195,26 @@ TrainOutcome train_organism(const Organism& o, const TrainOptions& opt) {
                {"probes", r.probes},
                {"passed", passed},
                {"dir", out.filename().string()},
-               {"files", files}};
+               {"files", files_json(out, {std::begin(kFiles), std::end(kFiles)})}};
 
   if (!r.init_from.empty())
     res.entry["init_from"] = {
         {"organism", r.init_from},
         {"sha256", sha256_file((fs::path(models_dir()) / r.init_from / "model.safetensors").string())}};
-
-  if (opt.manifest != "-") {
-    const fs::path mpath = opt.manifest.empty() ? out.parent_path() / "manifest.json" : fs::path(opt.manifest);
-    json man = read_manifest(mpath.string());
-    man["organisms"][o.name] = res.entry;
-    write_json(mpath, man);
-  }
+  record_in_manifest(opt, out, o.name, res.entry);
   return res;
 }
 
 json evaluate_organism(const Organism& o, const std::string& model_dir) {
   const std::string dir = model_dir.empty() ? (fs::path(models_dir()) / o.name).string() : model_dir;
   if (!fs::exists(dir)) fail("zoo: ", dir, " does not exist; train it with `glassbox zoo train ", o.name, "`");
-  const Model m = Model::load(dir);
-  const Recipe r = o.recipe(data_dir());
-  json metrics = r.evaluate(m);
+  json metrics;
+  if (o.is_transformer()) {
+    const Model m = Model::load(dir);
+    metrics = o.recipe(data_dir()).evaluate(m);
+  } else {
+    metrics = o.toy.evaluate(dir);
+  }
   bool passed = false;
   const json checks = checks_json(o, metrics, passed);
   return {{"organism", o.name}, {"model", dir}, {"metrics", metrics}, {"checks", checks}, {"passed", passed}};

@@ -94,7 +94,8 @@ void zoo_comparison_page(report::Site& site, const json& manifest, const fs::pat
   std::vector<std::string> names;
   for (const auto& [name, entry] : manifest["organisms"].items()) {
     const fs::path dir = models_dir / entry.value("dir", name);
-    if (!fs::exists(dir / "model.safetensors")) continue;
+    // Head detectors need attention heads: toy organisms (superposition) have none.
+    if (!zoo::is_transformer_entry(entry) || !fs::exists(dir / "model.safetensors")) continue;
     Model m = Model::load(dir.string());
     if (analysis::repeated_length_that_fits(m, 20) < 4) continue;
     ptrs.push_back(&models.emplace_back(std::move(m)));
@@ -166,6 +167,11 @@ std::string write_tour_report(const std::string& out, const std::string& models_
     page.add_heading("Training");
     loss_curve(page, dir / "train_log.json");
     if (!fs::exists(dir / "model.safetensors")) continue;
+    if (!zoo::is_transformer_entry(entry)) {
+      page.add_text("Not a transformer, so the attention, patching and circuit sections do not apply; its "
+                    "ground truth is for sparse dictionaries and automated interpretability (glassbox explain).");
+      continue;
+    }
     const Model m = Model::load(dir.string());
     if (name == "induction") induction_patterns(page, m);
     add_analysis_sections(page, m, entry);
