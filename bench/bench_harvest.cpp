@@ -1,0 +1,137 @@
+// Harvesting vs the plain forward pass over the same tokens, side by side in
+// one process (issue 11: harvesting may cost at most 10% more):
+//   bench_harvest --model DIR [--tokens 4096] [--context 128] [--batch 8]
+//                 [--hooks 'blocks.6.hook_resid_post'] [--dtype f32|bf16] [--repeat 3]
+//                 [--threads 2] [--bos-id 50256] [--out DIR]
+// Per repeat, in turn:
+//   forward      Engine::forward with logits, batch by batch (what `glassbox run` does)
+//   forward_to   the same batches, stopped after the deepest hooked layer, the
+//                hooked sites kept, no logits (the compute harvesting needs)
+//   harvest      features::harvest() into a fresh directory: forward_to plus
+//                copying rows, dtype conversion, atomic shard writes (fsync),
+//                sha256 of every shard, the manifest; `harvest_loop` excludes
+//                its one-off setup (model load, sha256 of the weights and corpus)
+// Prints one JSON line with the medians and the ratios.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "bench_util.h"
+#include "glassbox/error.h"
+#include "glassbox/features/harvest.h"
+#include "glassbox/threads.h"
+
+using namespace glassbox;
+using namespace bench;
+namespace fs = std::filesystem;
+
+int main(int argc, char** argv) {
+  ensure_passive_openmp(argv);
+  std::string model, hooks = "blocks.6.hook_resid_post", dtype = "f32", out = "out/bench/harvest";
+  int tokens = 4096, context = 128, batch = 8, repeat = 3, threads = 2, bos = 50256;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "bench_harvest: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--model") model = next();
+    else if (a == "--tokens") tokens = std::stoi(next());
+    else if (a == "--context") context = std::stoi(next());
+    else if (a == "--batch") batch = std::stoi(next());
+    else if (a == "--hooks") hooks = next();
+    else if (a == "--dtype") dtype = next();
+    else if (a == "--repeat") repeat = std::stoi(next());
+    else if (a == "--threads") threads = std::stoi(next());
+    else if (a == "--bos-id") bos = std::stoi(next());
+    else if (a == "--out") out = next();
+    else {
+      std::fprintf(stderr, "usage: bench_harvest --model DIR [--tokens N] [--context N] [--batch N] [--hooks GLOB] "
+                           "[--dtype f32|bf16] [--repeat N] [--threads N] [--bos-id ID] [--out DIR]\n");
+      return 2;
+    }
+  }
+  try {
+    set_num_threads(threads);
+    fs::create_directories(out);
+    // Token ids as bench_forward makes them, as a nanoGPT uint16 .bin.
+    const Model probe = Model::load(model);
+    const int V = probe.config().d_vocab;
+    const std::string corpus = out + "/tokens.bin";
+    {
+      std::string raw;
+      for (int t = 0; t < tokens; ++t) {
+        const uint16_t id = uint16_t((int64_t(t) * 7919) % V);
+        raw += char(id & 0xff), raw += char(id >> 8);
+      }
+      std::ofstream(corpus, std::ios::binary) << raw;
+    }
+    features::HarvestOptions ho;
+    ho.models = {model};
+    ho.hooks = {hooks};
+    ho.corpus = corpus;
+    ho.stream.context = context;
+    ho.stream.batch = batch;
+    ho.stream.bos_id = bos;
+    ho.dtype = from_string<DType>(dtype);
+    ho.shard_rows = 0;
+
+    auto shared = std::make_shared<const Model>(Model::load(model));
+    features::ModelActivationStream s({shared}, {"m"}, {hooks}, features::read_token_file(corpus), ho.stream);
+    std::vector<Batch> batches;
+    for (int64_t q = 0; q < s.sequences(); q += batch) {
+      std::vector<std::vector<int32_t>> rows;
+      for (int64_t k = q; k < std::min<int64_t>(q + batch, s.sequences()); ++k) rows.push_back(s.sequence(k));
+      batches.push_back(Batch::from_rows(rows));
+    }
+    ForwardOptions to;
+    to.logits = LogitsMode::None;
+    int deepest = -1;
+    for (const HookPoint& p : match_hooks(hooks, shared->config())) {
+      to.keep.insert(p);
+      deepest = std::max(deepest, p.layer);
+    }
+    to.stop_at_layer = deepest + 1;
+    Engine e(*shared);
+    e.forward(batches[0]);  // warm-up: first-touch of the scratch buffers
+
+    std::vector<double> t_fwd, t_to, t_h, t_loop;
+    int64_t bytes = 0;
+    for (int r = 0; r < repeat; ++r) {
+      auto t0 = Clock::now();
+      for (const Batch& b : batches) e.forward(b);
+      t_fwd.push_back(seconds_since(t0));
+      t0 = Clock::now();
+      for (const Batch& b : batches) e.forward(b, nullptr, nullptr, to);
+      t_to.push_back(seconds_since(t0));
+      ho.out_dir = out + "/run" + std::to_string(r);
+      fs::remove_all(ho.out_dir);
+      double loop = 0;
+      t0 = Clock::now();
+      const features::HarvestResult hr = features::harvest(ho, [&](const features::HarvestProgress& p) { loop = p.seconds; });
+      t_h.push_back(seconds_since(t0));
+      t_loop.push_back(loop);
+      bytes = 0;
+      for (const auto& sh : hr.manifest["shards"]) bytes += sh["bytes"].get<int64_t>();
+      fs::remove_all(ho.out_dir);
+    }
+    const double fwd = median(t_fwd), fto = median(t_to), h = median(t_h), loop = median(t_loop);
+    const int64_t n_tok = s.sequences() * context;
+    std::printf("{\"impl\": \"glassbox\", \"hooks\": \"%s\", \"n_sites\": %zu, \"dtype\": \"%s\", \"tokens\": %lld, "
+                "\"threads\": %d, \"forward_s\": %.3f, \"forward_to_s\": %.3f, \"harvest_s\": %.3f, "
+                "\"harvest_loop_s\": %.3f, \"bytes_written\": %lld, \"tokens_per_s_forward\": %.1f, "
+                "\"tokens_per_s_harvest_loop\": %.1f, \"ratio_loop_vs_forward\": %.3f, \"ratio_total_vs_forward\": %.3f, "
+                "\"ratio_loop_vs_forward_to\": %.3f, \"loadavg\": %.2f}\n",
+                hooks.c_str(), to.keep.size(), dtype.c_str(), (long long)n_tok, threads, fwd, fto, h, loop,
+                (long long)bytes, double(n_tok) / fwd, double(n_tok) / loop, loop / fwd, h / fwd, loop / fto,
+                loadavg_1min());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_harvest: error: %s\n", e.what());
+    return 1;
+  }
+}
