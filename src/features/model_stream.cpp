@@ -16,10 +16,11 @@ namespace glassbox::features {
 
 namespace {
 
-// A checkpoint's name for site prefixes: its directory's name.
+// A checkpoint's name for site prefixes: its directory's name (a .gguf file's stem).
 std::string model_name(const std::string& path) {
   fs::path p = fs::path(path).lexically_normal();
-  if (p.has_filename() == false) p = p.parent_path();
+  if (!p.has_filename()) p = p.parent_path();
+  if (p.extension() == ".gguf") return p.stem().string();
   if (!fs::is_directory(p) && p.has_parent_path()) p = p.parent_path();
   const std::string n = p.filename().string();
   return n.empty() ? path : n;
