@@ -3,7 +3,7 @@
 //   bench_harvest --model DIR [--tokens 4096] [--context 128] [--batch 8]
 //                 [--hooks 'blocks.6.hook_resid_post'] [--dtype f32|bf16] [--repeat 3]
 //                 [--threads 2] [--bos-id 50256] [--out DIR]
-// Per repeat, in turn:
+// Per repeat, in turn, each phase from Model::load on (as a process runs):
 //   forward      Engine::forward with logits, batch by batch (what `glassbox run` does)
 //   forward_to   the same batches, stopped after the deepest hooked layer, the
 //                hooked sites kept, no logits (the compute harvesting needs)
@@ -100,8 +100,10 @@ int main(int argc, char** argv) {
       deepest = std::max(deepest, p.layer);
     }
     to.stop_at_layer = deepest + 1;
-    Engine e(*shared);
-    e.forward(batches[0]);  // warm-up: first-touch of the scratch buffers
+    {
+      Engine warm(*shared);
+      warm.forward(batches[0]);  // pages the weights file into the page cache
+    }
 
     // Wall and process-CPU seconds of each phase per repeat: on a shared machine
     // the CPU seconds are the steadier measure of what a phase costs.
@@ -118,11 +120,17 @@ int main(int argc, char** argv) {
       p.add(seconds_since(t0), cpu_now() - c0);
     };
     for (int r = 0; r < repeat; ++r) {
+      // Each phase starts cold, as a process does: a fresh mapping of the
+      // weights (page faults on first touch) and a fresh engine (scratch).
       timed(fwd, [&] {
-        for (const Batch& b : batches) e.forward(b);
+        const Model cold = Model::load(model);
+        Engine ce(cold);
+        for (const Batch& b : batches) ce.forward(b);
       });
       timed(fto, [&] {
-        for (const Batch& b : batches) e.forward(b, nullptr, nullptr, to);
+        const Model cold = Model::load(model);
+        Engine ce(cold);
+        for (const Batch& b : batches) ce.forward(b, nullptr, nullptr, to);
       });
       ho.out_dir = out + "/run" + std::to_string(r);
       fs::remove_all(ho.out_dir);

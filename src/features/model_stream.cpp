@@ -54,11 +54,8 @@ ModelActivationStream::ModelActivationStream(const std::vector<std::string>& mod
            " has none; give a token file (.bin or .safetensors) instead");
     corpus_ = tokenize_text_file(*tok, corpus);
   }
-  try {
-    init(hooks);
-  } catch (const Error& e) {
-    fail(corpus, ": ", e.what());
-  }
+  corpus_name_ = corpus;
+  init(hooks);
 }
 
 ModelActivationStream::ModelActivationStream(std::vector<std::shared_ptr<const Model>> models,
@@ -99,13 +96,14 @@ void ModelActivationStream::init(const std::vector<std::string>& hooks) {
   if (bos_ >= c0.d_vocab) fail("BOS id ", bos_, " is outside the vocabulary of ", c0.d_vocab, " tokens");
   for (size_t i = 0; i < corpus_.size(); ++i)
     if (corpus_[i] < 0 || corpus_[i] >= c0.d_vocab)
-      fail("token ", corpus_[i], " at index ", i, " is outside the model's vocabulary of ", c0.d_vocab, " tokens");
+      fail(corpus_name_, ": token ", corpus_[i], " at index ", i, " is outside the model's vocabulary of ", c0.d_vocab,
+           " tokens");
 
   const int64_t from_corpus = opt_.context - (opt_.prepend_bos ? 1 : 0);  // corpus tokens per sequence
   if (from_corpus < 1) fail("context ", opt_.context, " leaves no room for corpus tokens after BOS");
   n_seq_ = int64_t(corpus_.size()) / from_corpus;
   if (n_seq_ == 0)
-    fail("the corpus has ", corpus_.size(), " tokens, fewer than one sequence of context ", opt_.context, " needs (",
+    fail(corpus_name_, ": ", corpus_.size(), " tokens, fewer than one sequence of context ", opt_.context, " needs (",
          from_corpus, ")");
   if (opt_.max_tokens > 0) {
     n_seq_ = std::min(n_seq_, opt_.max_tokens / opt_.context);

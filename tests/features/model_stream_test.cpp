@@ -179,6 +179,7 @@ TEST(ModelActivationStream, BadInputsGetErrorsThatSayWhat) {
   expect_error([&] { ModelActivationStream(lm, {"hook_embed"}, tmp / "missing.txt", o); }, "not found");
   expect_error([&] { ModelActivationStream(lm, {"hook_embed"}, tmp.path.string(), o); }, "directory");
   expect_error([&] { ModelActivationStream(lm, {"hook_embed"}, tmp / "short.txt", o); }, "fewer than one sequence");
+  expect_error([&] { ModelActivationStream(lm, {"hook_embed"}, tmp / "short.txt", o); }, "short.txt: ");
   expect_error([&] { make_stream({"blocks.1.hook_resid_pots"}, o); }, "blocks.1.hook_resid_post");
   expect_error([&] { make_stream({"blocks.9.*"}, o); }, "blocks.9");
   expect_error([&] { make_stream({"blocks.0.attn.hook_pattern"}, o); }, "no row per token");

@@ -107,6 +107,7 @@ class ModelActivationStream : public ActivationStream {
   std::vector<std::unique_ptr<Engine>> engines_;
   std::vector<ForwardOptions> fwd_;  // per model
   std::vector<int32_t> corpus_;
+  std::string corpus_name_ = "the corpus";  // its path, for errors
   ModelStreamOptions opt_;
   int32_t bos_ = -1;
   int64_t n_seq_ = 0, rows_per_seq_ = 0, first_pos_ = 0;
