@@ -52,7 +52,16 @@ json settings_json(const HarvestOptions& opt, const ModelActivationStream& s, in
     json weights = json::array();
     for (const std::string& f : model_weight_files(opt.models[m]))
       weights.push_back({{"file", fs::path(f).filename().string()}, {"sha256", zoo::sha256_file(f)}});
-    models.push_back({{"name", s.model_names()[m]}, {"path", absolute(opt.models[m])}, {"weights", weights}});
+    // A text corpus becomes tokens through the tokenizer files: pin them too.
+    json tokenizer = json::array();
+    if (fs::is_directory(opt.models[m]))
+      for (const char* f : {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"})
+        if (const fs::path p = fs::path(opt.models[m]) / f; fs::exists(p))
+          tokenizer.push_back({{"file", f}, {"sha256", zoo::sha256_file(p.string())}});
+    models.push_back({{"name", s.model_names()[m]},
+                      {"path", absolute(opt.models[m])},
+                      {"weights", weights},
+                      {"tokenizer", tokenizer}});
   }
   const ModelStreamOptions& so = s.options();
   return {{"format", kFormat},

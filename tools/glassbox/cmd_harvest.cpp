@@ -36,7 +36,7 @@ class ProgressBar {
   void operator()(const features::HarvestProgress& p) {
     if (!on_) return;
     const auto now = std::chrono::steady_clock::now();
-    const bool shard_done = p.shards_done != last_shards_;
+    const bool shard_done = last_shards_ >= 0 && p.shards_done != last_shards_;
     last_shards_ = p.shards_done;
     const bool finished = p.rows_done >= p.rows_total && shard_done;
     if (tty_ ? !finished && now - last_ < std::chrono::milliseconds(100) : !shard_done) return;

@@ -6,7 +6,7 @@
 // [rows, dim] in the harvest's dtype, and "tokens" (I32 [rows]): the token at
 // each row. Rows run in corpus order; shard k holds rows [k*shard_rows, ...).
 // DIR/manifest.json: what produced the shards (models and the sha256 of their
-// weight files, corpus and its sha256, sites, dims, dtype, context, BOS
+// weight and tokenizer files, corpus and its sha256, sites, dims, dtype, context, BOS
 // handling, row counts) under "settings", and the shards completed so far
 // (file, rows, bytes, sha256). Every file is written atomically, the manifest
 // after its shard, so an interrupted run leaves complete shards only; a rerun
