@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
       add_circuit_command(app),  add_tuned_lens_command(app),
       add_compare_command(app),
       add_explain_command(app),
+      add_harvest_command(app),
   };
 
   try {

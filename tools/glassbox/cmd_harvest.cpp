@@ -1,0 +1,152 @@
+// glassbox harvest: activations of one or several hook sites over a corpus,
+// written as sharded safetensors plus a manifest (glassbox/features/harvest.h).
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+#include "common.h"
+#include "glassbox/error.h"
+#include "glassbox/features/harvest.h"
+
+namespace glassbox::cli {
+
+namespace {
+
+std::string count_str(double n) {
+  if (n >= 1e9) return strf("%.2fG", n / 1e9);
+  if (n >= 1e6) return strf("%.2fM", n / 1e6);
+  if (n >= 1e4) return strf("%.1fK", n / 1e3);
+  return strf("%.0f", n);
+}
+
+std::string clock_str(double s) {
+  if (!(s >= 0) || s > 1e7) return "?";
+  const long t = long(s + 0.5);
+  return t >= 3600 ? strf("%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60) : strf("%ld:%02ld", t / 60, t % 60);
+}
+
+// The trainer's bar, with tokens/s and ETA: redrawn in place on a terminal (at
+// most 10 times a second), one line per finished shard otherwise (logs).
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : on_(enabled), tty_(isatty(STDERR_FILENO)) {}
+  void operator()(const features::HarvestProgress& p) {
+    if (!on_) return;
+    const auto now = std::chrono::steady_clock::now();
+    const bool shard_done = last_shards_ >= 0 && p.shards_done != last_shards_;
+    last_shards_ = p.shards_done;
+    const bool finished = p.rows_done >= p.rows_total && shard_done;
+    if (tty_ ? !finished && now - last_ < std::chrono::milliseconds(100) : !shard_done) return;
+    last_ = now;
+    const double rate = p.seconds > 0 ? double(p.rows_this_run) / p.seconds : 0;
+    const double eta = rate > 0 ? double(p.rows_total - p.rows_done) / rate : -1;
+    const int width = 30, filled = int(double(p.rows_done) / double(std::max<int64_t>(p.rows_total, 1)) * width);
+    std::string bar(size_t(filled), '=');
+    bar.resize(size_t(width), ' ');
+    std::fprintf(stderr, "%sharvest [%s] %s/%s tokens  %s tok/s  ETA %s  shard %d/%d%s", tty_ ? "\r" : "",
+                 bar.c_str(), count_str(double(p.rows_done)).c_str(), count_str(double(p.rows_total)).c_str(),
+                 count_str(rate).c_str(), clock_str(eta).c_str(), p.shards_done, p.shards_total,
+                 tty_ ? "   " : "\n");
+    if (tty_ && finished) std::fputc('\n', stderr);
+    std::fflush(stderr);
+  }
+
+ private:
+  bool on_, tty_;
+  int last_shards_ = -1;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+}  // namespace
+
+Command add_harvest_command(CLI::App& parent) {
+  struct Opts {
+    std::vector<std::string> models, hooks;
+    std::string corpus, tokens, out, dtype = "f32";
+    int context = 128, batch = 8, bos_id = -1;
+    int64_t max_tokens = 0, shard_tokens = 0;
+    bool no_bos = false, exclude_bos = false, json = false, quiet = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = parent.add_subcommand(
+      "harvest", "Write activations of hook sites over a corpus to sharded safetensors (resumable)");
+  cmd->add_option("-m,--model", o->models,
+                  "Model checkpoint; repeat for several models over the same tokens (a crosscoder's): "
+                  "sites are then named MODEL/hook")
+      ->required();
+  cmd->add_option("--hooks", o->hooks,
+                  "Hook names or globs, e.g. 'blocks.*.hook_resid_post'; comma-separated or repeated")
+      ->required()
+      ->expected(1, -1)
+      ->delimiter(',');
+  auto* corpus = cmd->add_option("--corpus", o->corpus, "Text file, tokenised with the (first) model's tokenizer");
+  auto* tokens = cmd->add_option("--tokens", o->tokens,
+                                 "Token file: .bin (nanoGPT uint16, or llm.c with its header) or .safetensors "
+                                 "(one integer tensor)");
+  corpus->excludes(tokens);
+  cmd->add_option("--context", o->context, "Tokens per sequence, BOS included")->capture_default_str();
+  cmd->add_option("--batch", o->batch, "Sequences per forward pass")->capture_default_str();
+  cmd->add_option("--max-tokens", o->max_tokens, "Stop after this many tokens (whole sequences; 0: the whole corpus)")
+      ->capture_default_str();
+  cmd->add_option("--dtype", o->dtype, "Storage dtype of the activations")
+      ->check(CLI::IsMember({"f32", "bf16", "f16"}))
+      ->capture_default_str();
+  cmd->add_option("--shard-tokens", o->shard_tokens, "Rows (tokens) per shard (0: about 256 MiB per shard)")
+      ->capture_default_str();
+  cmd->add_flag("--no-bos", o->no_bos, "Do not start every sequence with BOS (default: prepend it, as SAELens does)");
+  cmd->add_flag("--exclude-bos", o->exclude_bos, "Write no rows for the BOS positions (outlier activations)");
+  cmd->add_option("--bos-id", o->bos_id, "BOS token id (default: the tokenizer's)");
+  cmd->add_option("-o,--out", o->out, "Output directory (rerun with the same arguments to resume)")->required();
+  cmd->add_flag("-q,--quiet", o->quiet, "No progress bar");
+  add_json_flag(*cmd, o->json);
+  return {cmd, [o] {
+            if (o->corpus.empty() && o->tokens.empty()) fail("give --corpus FILE (text) or --tokens FILE (token ids)");
+            // A file-size limit (ulimit -f) then fails the write, which harvest reports and
+            // cleans up after, instead of killing the process with SIGXFSZ mid-shard.
+            std::signal(SIGXFSZ, SIG_IGN);
+            features::HarvestOptions ho;
+            for (const std::string& m : o->models) ho.models.push_back(resolve_model_path(m));
+            ho.hooks = o->hooks;
+            ho.corpus = o->corpus.empty() ? o->tokens : o->corpus;
+            if (!o->tokens.empty() && !features::is_token_file(o->tokens))
+              fail("--tokens ", o->tokens, ": expected a .bin or .safetensors token file (text goes to --corpus)");
+            if (!o->corpus.empty() && features::is_token_file(o->corpus))
+              fail("--corpus ", o->corpus, ": looks like a token file; pass it as --tokens");
+            ho.stream.context = o->context;
+            ho.stream.batch = o->batch;
+            ho.stream.max_tokens = o->max_tokens;
+            ho.stream.prepend_bos = !o->no_bos;
+            ho.stream.exclude_bos = o->exclude_bos;
+            ho.stream.bos_id = o->bos_id;
+            ho.dtype = from_string<DType>(o->dtype);
+            ho.shard_rows = o->shard_tokens;
+            ho.out_dir = o->out;
+            ProgressBar bar(!o->quiet && !o->json);
+            const features::HarvestResult r =
+                features::harvest(ho, [&bar](const features::HarvestProgress& p) { bar(p); });
+            const nlohmann::json& m = r.manifest;
+            if (o->json) {
+              print_json({{"out", o->out},
+                          {"rows", r.rows},
+                          {"shards", r.shards_total},
+                          {"shards_written", r.shards_written},
+                          {"shards_kept", r.shards_kept},
+                          {"seconds", r.seconds},
+                          {"manifest", m}});
+              return 0;
+            }
+            std::printf("%s: %s rows of %zu site(s) in %d shard(s), %s", o->out.c_str(), count_str(double(r.rows)).c_str(),
+                        m["hooks"].size(), r.shards_total, std::string(m["dtype"]).c_str());
+            if (r.shards_kept) std::printf(" (%d shard(s) kept from an earlier run)", r.shards_kept);
+            std::printf(", %.1f s\n", r.seconds);
+            for (size_t s = 0; s < m["hooks"].size(); ++s)
+              std::printf("  %-40s [%lld, %lld]\n", std::string(m["hooks"][s]).c_str(), (long long)r.rows,
+                          (long long)m["dims"][s].get<int64_t>());
+            return 0;
+          }};
+}
+
+}  // namespace glassbox::cli
