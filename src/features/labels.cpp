@@ -78,12 +78,13 @@ std::string data_file(const LabelSetOptions& opt, const std::string& rel, const 
 }  // namespace detail
 
 const std::vector<std::string>& label_set_names() {
-  static const std::vector<std::string> names = {"ioi-io", "facts-relation", "sentiment", "spam"};
+  static const std::vector<std::string> names = {"ioi-io", "ioi-order", "facts-relation", "sentiment", "spam"};
   return names;
 }
 
 LabelSet load_label_set(const std::string& task, const Model& m, const LabelSetOptions& opt) {
   if (task == "ioi-io") return ioi_io_labels(m, opt);
+  if (task == "ioi-order") return ioi_order_labels(m, opt);
   if (task == "facts-relation") return facts_relation_labels(m, opt);
   if (task == "sentiment") return sentiment_labels(m, opt);
   if (task == "spam") return spam_labels(m, opt);

@@ -53,31 +53,96 @@ std::string piece(const Tokenizer& tok, int32_t id) { return tok.token_to_bytes(
 
 }  // namespace
 
+namespace {
+
+// An ioi prompt with its name slots found: every template reads "[N1] and
+// [N2]", and the answer is the name that is not repeated.
+struct IoiSlots {
+  int64_t io, s1, s2;
+  bool io_first;
+};
+IoiSlots ioi_slots(const Tokenizer& tok, const Asked& a) {
+  const auto& p = a.prompt;
+  const auto io = std::find(p.begin(), p.end(), a.answer);
+  if (io == p.end()) fail("ioi labels: a prompt of the ioi recipe does not contain its answer");
+  const auto i_io = int64_t(io - p.begin());
+  const bool first = i_io + 2 < int64_t(p.size()) && piece(tok, p[size_t(i_io + 1)]) == " and";
+  const bool second = i_io >= 2 && piece(tok, p[size_t(i_io - 1)]) == " and";
+  if (first == second) fail("ioi labels: cannot find \"[N1] and [N2]\" around the indirect object");
+  const int64_t s1 = first ? i_io + 2 : i_io - 2;
+  const auto s2 = int64_t(std::find(p.rbegin(), p.rend(), p[size_t(s1)]).base() - p.begin()) - 1;
+  return {i_io, s1, s2, first};
+}
+
+// The control task's word type: the template, i.e. the prompt with its names
+// blanked. A representation that tells templates apart lets a probe memorise
+// a random label per template; selectivity subtracts what that buys.
+std::string ioi_template(const std::vector<int32_t>& p, const IoiSlots& at) {
+  std::string key;
+  for (size_t i = 0; i < p.size(); ++i)
+    key += (int64_t(i) == at.io || int64_t(i) == at.s1 || int64_t(i) == at.s2) ? "_ " : std::to_string(p[i]) + " ";
+  return key;
+}
+
+ProbeExample ioi_example(const Tokenizer& tok, std::vector<int32_t> p, const IoiSlots& at) {
+  ProbeExample ex;
+  ex.control_key = ioi_template(p, at);
+  ex.positions = {{"IO", at.io}, {"S1", at.s1}, {"S2", at.s2}, {"end", int64_t(p.size()) - 1}};
+  ex.text = tok.decode(p, /*skip_special=*/true);
+  ex.tokens = std::move(p);
+  return ex;
+}
+
+}  // namespace
+
 LabelSet ioi_io_labels(const Model& m, const LabelSetOptions& opt) {
   const Tokenizer& tok = detail::label_tokenizer(m, "ioi-io");
   const zoo::Recipe r = organism_recipe("ioi", m);
   LabelSet s;
   s.name = "ioi-io";
+  s.description = "ioi's held-out prompts with the names set to four held-out names: which one is the indirect object?";
+  // Four names the organism never saw in an IOI sentence; each prompt of the
+  // recipe gets two of them, the indirect object cycling through all four.
+  constexpr size_t kNames = 4;
+  if (r.heldout_items.size() < kNames) fail("ioi-io: the ioi recipe holds out fewer than ", kNames, " names");
+  std::vector<int32_t> names;
+  for (size_t i = 0; i < kNames; ++i) {
+    const std::vector<int32_t> ids = tok.encode(" " + r.heldout_items[i], /*add_special=*/false);
+    if (ids.size() != 1) fail("ioi-io: the name '", r.heldout_items[i], "' is not one token of the model's tokenizer");
+    names.push_back(ids[0]);
+    s.classes.push_back(r.heldout_items[i]);
+  }
+  const size_t want = opt.limit > 0 ? size_t(opt.limit) : 1024;
+  std::mt19937_64 rng(opt.seed ^ 0x10ull);
+  std::set<std::vector<int32_t>> seen;
+  for (const Asked& a : draw_prompts(r, want, opt.seed)) {
+    const IoiSlots at = ioi_slots(tok, a);
+    const auto io = int32_t(s.examples.size() % kNames);
+    const auto other = int32_t((size_t(io) + 1 + rng() % (kNames - 1)) % kNames);
+    std::vector<int32_t> p = a.prompt;
+    p[size_t(at.io)] = names[size_t(io)];
+    p[size_t(at.s1)] = p[size_t(at.s2)] = names[size_t(other)];
+    if (!seen.insert(p).second) continue;
+    ProbeExample ex = ioi_example(tok, std::move(p), at);
+    ex.label = io;
+    s.examples.push_back(std::move(ex));
+  }
+  limit_examples(s, opt.limit, opt.seed);
+  return s;
+}
+
+LabelSet ioi_order_labels(const Model& m, const LabelSetOptions& opt) {
+  const Tokenizer& tok = detail::label_tokenizer(m, "ioi-order");
+  const zoo::Recipe r = organism_recipe("ioi", m);
+  LabelSet s;
+  s.name = "ioi-order";
   s.description = "ioi's held-out prompts: is the indirect object the first name (ABBA) or the second (BABA)?";
   s.classes = {"first", "second"};
   const size_t want = opt.limit > 0 ? size_t(opt.limit) : 1024;
   for (const Asked& a : draw_prompts(r, want, opt.seed)) {
-    // Every template reads "[N1] and [N2]"; the answer is the name not repeated.
-    const auto& p = a.prompt;
-    const auto io = std::find(p.begin(), p.end(), a.answer);
-    if (io == p.end()) fail("ioi-io: a prompt of the ioi recipe does not contain its answer");
-    const auto i_io = int64_t(io - p.begin());
-    const bool first = i_io + 2 < int64_t(p.size()) && piece(tok, p[size_t(i_io + 1)]) == " and";
-    const bool second = i_io >= 2 && piece(tok, p[size_t(i_io - 1)]) == " and";
-    if (first == second) fail("ioi-io: cannot find \"[N1] and [N2]\" around the indirect object");
-    const int64_t s1 = first ? i_io + 2 : i_io - 2;
-    const auto s2 = int64_t(std::find(p.rbegin(), p.rend(), p[size_t(s1)]).base() - p.begin()) - 1;
-    ProbeExample ex;
-    ex.tokens = p;
-    ex.label = first ? 0 : 1;
-    ex.control_key = piece(tok, a.answer);  // a word type per IO name
-    ex.positions = {{"IO", i_io}, {"S1", s1}, {"S2", s2}, {"end", int64_t(p.size()) - 1}};
-    ex.text = tok.decode(p, /*skip_special=*/true);
+    const IoiSlots at = ioi_slots(tok, a);
+    ProbeExample ex = ioi_example(tok, a.prompt, at);
+    ex.label = at.io_first ? 0 : 1;
     s.examples.push_back(std::move(ex));
   }
   limit_examples(s, opt.limit, opt.seed);

