@@ -35,8 +35,10 @@ std::string subject_and_body(const std::string& raw) {
 LabelSet spam_labels(const Model& m, const LabelSetOptions& opt) {
   const std::string dir = detail::data_file(opt, "spam-assassin", "spam");
   std::vector<fs::path> files;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
+  for (const auto& group : fs::directory_iterator(dir))  // spam-1/, easy-ham-2/, ... (not file_list.json)
+    if (group.is_directory())
+      for (const auto& e : fs::directory_iterator(group.path()))
+        if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   if (files.empty()) fail("spam: no emails under ", dir, "; run scripts/label-data.sh");
   LabelSet s;

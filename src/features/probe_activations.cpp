@@ -11,6 +11,7 @@ std::vector<int64_t> ProbePosition::resolve(const ProbeExample& ex, size_t examp
   const auto T = int64_t(ex.tokens.size());
   if (T == 0) fail("probe: example ", example_index, " has no tokens");
   if (spec == "last") return {T - 1};
+  if (spec == "mean") return {};  // gathered by the caller: see ProbeActivations::run_batch
   if (spec == "every") {
     std::vector<int64_t> all(static_cast<size_t>(T));
     for (int64_t t = 0; t < T; ++t) all[size_t(t)] = t;
@@ -88,22 +89,35 @@ void ProbeActivations::run_batch() {
   pending_.sites.assign(hooks_.size(), {});
   pending_example_.clear();
   pending_from_ = 0;
+  const bool mean = position_.spec == "mean";
   for (size_t h = 0; h < hooks_.size(); ++h) {
     const Tensor& t = r.get(hooks_[h]);
     const float* base = t.f32();
     const int64_t d = dims_[h];
     auto& out = pending_.sites[h];
-    for (size_t b = 0; b < rows.size(); ++b)
+    for (size_t b = 0; b < rows.size(); ++b) {
+      if (mean) {  // one row: the mean over the tokens after the first (BOS), or the only token
+        const auto T = int64_t(rows[b].size());
+        const int64_t from = T > 1 ? 1 : 0;
+        std::vector<double> acc(size_t(d), 0.0);
+        for (int64_t p = from; p < T; ++p)
+          for (int64_t j = 0; j < d; ++j) acc[size_t(j)] += base[(int64_t(b) * batch.T + p) * d + j];
+        for (double v : acc) out.push_back(float(v / double(T - from)));
+        continue;
+      }
       for (int64_t p : where[b]) {
         const float* row = base + (int64_t(b) * batch.T + p) * d;
         out.insert(out.end(), row, row + d);
       }
+    }
   }
-  for (size_t b = 0; b < rows.size(); ++b)
+  for (size_t b = 0; b < rows.size(); ++b) {
+    if (mean) where[b] = {int64_t(rows[b].size()) - 1};  // the row's token: the last one
     for (int64_t p : where[b]) {
       pending_.tokens.push_back(rows[b][size_t(p)]);
       pending_example_.push_back(int64_t(first + b));
     }
+  }
   pending_.rows = int64_t(pending_example_.size());
 }
 

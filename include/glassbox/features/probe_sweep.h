@@ -19,11 +19,12 @@
 namespace glassbox::features {
 
 // Which token of each example the probe reads: "last", "every" (each token a
-// row), an index ("0", "-2": from the end), or a name from the examples'
-// `positions` ("IO", "S2", "end").
+// row), "mean" (one row: the mean over the tokens after the first, BOS), an
+// index ("0", "-2": from the end), or a name from the examples' `positions`
+// ("IO", "S2", "end").
 struct ProbePosition {
   std::string spec = "last";
-  // The token indices of `ex` this spec selects; Error naming the example and the spec.
+  // The token indices of `ex` this spec selects (none for "mean"); Error naming the example and the spec.
   std::vector<int64_t> resolve(const ProbeExample& ex, size_t example_index) const;
 };
 
