@@ -115,7 +115,9 @@ LabelSet ioi_io_labels(const Model& m, const LabelSetOptions& opt) {
   const size_t want = opt.limit > 0 ? size_t(opt.limit) : 1024;
   std::mt19937_64 rng(opt.seed ^ 0x10ull);
   std::set<std::vector<int32_t>> seen;
-  for (const Asked& a : draw_prompts(r, want, opt.seed)) {
+  // Extra prompts: a few collide once their names are replaced.
+  for (const Asked& a : draw_prompts(r, want + want / 4, opt.seed)) {
+    if (s.examples.size() == want) break;
     const IoiSlots at = ioi_slots(tok, a);
     const auto io = int32_t(s.examples.size() % kNames);
     const auto other = int32_t((size_t(io) + 1 + rng() % (kNames - 1)) % kNames);
