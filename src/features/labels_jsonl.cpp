@@ -58,6 +58,10 @@ LabelSet read_label_jsonl(const std::string& path, const Model& m, const LabelSe
       if (!j["control"].is_string()) fail(where, ": \"control\" must be a string");
       ex.control_key = j["control"].get<std::string>();
     }
+    if (j.contains("group")) {
+      if (!j["group"].is_string()) fail(where, ": \"group\" must be a string");
+      ex.group = j["group"].get<std::string>();
+    }
     if (j.contains("positions")) {
       if (!j["positions"].is_object()) fail(where, ": \"positions\" must be an object {\"name\": token index}");
       for (const auto& [k, v] : j["positions"].items()) {

@@ -172,7 +172,7 @@ LabelSet facts_relation_labels(const Model& m, const LabelSetOptions& opt) {
   for (auto& [a, rel] : rows) {
     ProbeExample ex;
     ex.label = int32_t(std::distance(relations.begin(), relations.find(rel)));
-    ex.control_key = tok.decode(std::vector<int32_t>(a.prompt.begin() + 1, a.prompt.begin() + 3), true);  // the subject
+    ex.group = tok.decode(std::vector<int32_t>(a.prompt.begin() + 1, a.prompt.begin() + 3), true);  // the subject
     ex.positions = {{"subject", 2}, {"end", int64_t(a.prompt.size()) - 1}};
     ex.text = tok.decode(a.prompt, true);
     ex.tokens = std::move(a.prompt);

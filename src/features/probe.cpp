@@ -7,6 +7,14 @@
 #include "features/probe_detail.h"
 #include "glassbox/error.h"
 
+// LAPACK's Cholesky factorisation and solve, from OpenBLAS (which ships no
+// lapacke.h on Debian). One-character strings need no hidden length here.
+extern "C" {
+void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b,
+             const int* ldb, int* info);
+}
+
 namespace glassbox::features {
 
 namespace {
@@ -110,31 +118,19 @@ std::vector<double> design(const LinearProbe& p, const float* x, int64_t n) {
 }
 
 void cholesky_solve(std::vector<double>& A, std::vector<double>& B, int64_t m, int64_t nrhs, const char* who) {
-  // A = L L^T, L in the lower triangle.
-  for (int64_t j = 0; j < m; ++j) {
-    double djj = A[size_t(j * m + j)];
-    for (int64_t k = 0; k < j; ++k) djj -= A[size_t(j * m + k)] * A[size_t(j * m + k)];
-    if (!(djj > 0)) fail(who, ": the system is not positive definite (pivot ", j, " is ", djj, ")");
-    const double ljj = std::sqrt(djj);
-    A[size_t(j * m + j)] = ljj;
-    for (int64_t i = j + 1; i < m; ++i) {
-      double s = A[size_t(i * m + j)];
-      for (int64_t k = 0; k < j; ++k) s -= A[size_t(i * m + k)] * A[size_t(j * m + k)];
-      A[size_t(i * m + j)] = s / ljj;
-    }
-  }
-  for (int64_t r = 0; r < nrhs; ++r) {
-    for (int64_t i = 0; i < m; ++i) {  // L z = b
-      double s = B[size_t(i * nrhs + r)];
-      for (int64_t k = 0; k < i; ++k) s -= A[size_t(i * m + k)] * B[size_t(k * nrhs + r)];
-      B[size_t(i * nrhs + r)] = s / A[size_t(i * m + i)];
-    }
-    for (int64_t i = m - 1; i >= 0; --i) {  // L^T x = z
-      double s = B[size_t(i * nrhs + r)];
-      for (int64_t k = i + 1; k < m; ++k) s -= A[size_t(k * m + i)] * B[size_t(k * nrhs + r)];
-      B[size_t(i * nrhs + r)] = s / A[size_t(i * m + i)];
-    }
-  }
+  // LAPACK (OpenBLAS's): a symmetric A reads the same in either storage
+  // order; B is row-major [m, nrhs] here and column-major there.
+  const int n = int(m), k = int(nrhs);
+  int info = 0;
+  dpotrf_("L", &n, A.data(), &n, &info);
+  if (info != 0) fail(who, ": the system is not positive definite (LAPACK dpotrf info ", info, ")");
+  std::vector<double> Bc(B.size());
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t r = 0; r < nrhs; ++r) Bc[size_t(r * m + i)] = B[size_t(i * nrhs + r)];
+  dpotrs_("L", &n, &k, A.data(), &n, Bc.data(), &n, &info);
+  if (info != 0) fail(who, ": LAPACK dpotrs failed (info ", info, ")");
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t r = 0; r < nrhs; ++r) B[size_t(i * nrhs + r)] = Bc[size_t(r * m + i)];
 }
 
 }  // namespace detail

@@ -16,8 +16,8 @@ void standardise(LinearProbe& p, const float* x, int64_t n, int64_t d, bool scal
 // [n, d + 1]: standardised rows, then a column of ones (the bias).
 std::vector<double> design(const LinearProbe& p, const float* x, int64_t n);
 // Solves A X = B in place (B becomes X) for a symmetric positive definite
-// A [m, m] and B [m, nrhs]; A is overwritten by its Cholesky factor. Error
-// naming `who` when A is not positive definite.
+// A [m, m] and B [m, nrhs] (row-major) by LAPACK's Cholesky; A is
+// overwritten by its factor. Error naming `who` when A is not positive definite.
 void cholesky_solve(std::vector<double>& A, std::vector<double>& B, int64_t m, int64_t nrhs, const char* who);
 
 }  // namespace glassbox::features::detail

@@ -91,6 +91,25 @@ Split stratified_split(const int32_t* y, int64_t n, double test_fraction, uint64
   return s;
 }
 
+Split group_split(const std::vector<std::string>& groups, double test_fraction, uint64_t seed) {
+  if (!(test_fraction > 0 && test_fraction < 1)) fail("group_split: test fraction must be in (0, 1), got ", test_fraction);
+  std::map<std::string, size_t> index;
+  std::vector<std::string> order;  // first appearance
+  for (const auto& g : groups)
+    if (index.emplace(g, order.size()).second) order.push_back(g);
+  if (order.size() < 2) fail("group_split: ", order.size(), " group(s); need two to hold one out");
+  std::vector<size_t> perm(order.size());
+  std::iota(perm.begin(), perm.end(), 0);
+  std::mt19937_64 rng(seed);
+  for (size_t i = perm.size(); i > 1; --i) std::swap(perm[i - 1], perm[below(rng, i)]);
+  const auto k = std::clamp<int64_t>(std::llround(test_fraction * double(order.size())), 1, int64_t(order.size()) - 1);
+  std::vector<uint8_t> test(order.size(), 0);
+  for (int64_t i = 0; i < k; ++i) test[perm[size_t(i)]] = 1;
+  Split s;
+  for (size_t i = 0; i < groups.size(); ++i) (test[index[groups[i]]] ? s.test : s.train).push_back(int64_t(i));
+  return s;
+}
+
 namespace {
 // The index into the rows whose value each key's control label copies.
 std::vector<int64_t> control_draws(const std::vector<std::string>& keys, int64_t n, uint64_t seed) {

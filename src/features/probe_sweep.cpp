@@ -157,10 +157,16 @@ ProbeSweep probe_sweep(Engine& e, const LabelSet& labels, const ProbeSweepOption
     target[size_t(r)] = ex.target;
     // Hewitt & Liang key the control task by word type: the token probed,
     // unless the label set names a better type (the word of a multi-token word).
-    keys[size_t(r)] = !every && !ex.control_key.empty() ? ex.control_key : "#" + std::to_string(tokens[size_t(r)]);
+    if (!every && !ex.control_key.empty()) keys[size_t(r)] = ex.control_key;
+    else keys[size_t(r)].append("#").append(std::to_string(tokens[size_t(r)]));
   }
   for (const ProbeExample& ex : labels.examples) ex_label.push_back(ex.label);
-  const Split by_ex = stratified_split(regression ? nullptr : ex_label.data(), n_examples, opt.test_fraction, opt.seed);
+  std::vector<std::string> groups;
+  bool grouped = false;
+  for (const ProbeExample& ex : labels.examples) groups.push_back(ex.group), grouped = grouped || !ex.group.empty();
+  const Split by_ex = grouped ? group_split(groups, opt.test_fraction, opt.seed)
+                              : stratified_split(regression ? nullptr : ex_label.data(), n_examples,
+                                                 opt.test_fraction, opt.seed);
   std::vector<uint8_t> is_test(size_t(n_examples), 0);
   for (int64_t i : by_ex.test) is_test[size_t(i)] = 1;
   std::vector<int64_t> train_rows, test_rows;

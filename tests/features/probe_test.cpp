@@ -362,3 +362,17 @@ TEST(ProbeMetrics, ControlTaskGivesEachTypeOneLabel) {
 }
 
 }  // namespace
+
+namespace {
+TEST(ProbeMetrics, GroupSplitKeepsGroupsTogether) {
+  std::vector<std::string> g;
+  for (int i = 0; i < 40; ++i) g.push_back("s" + std::to_string(i / 4));  // 10 groups of 4
+  const Split s = group_split(g, 0.25, 3);
+  EXPECT_EQ(s.test.size(), 12u);  // round(2.5) = 3 groups
+  EXPECT_EQ(s.train.size() + s.test.size(), 40u);
+  for (int64_t i : s.test)
+    for (int64_t j : s.train) EXPECT_NE(g[size_t(i)], g[size_t(j)]);
+  EXPECT_EQ(group_split(g, 0.25, 3).test, s.test);
+  EXPECT_THROW(group_split(std::vector<std::string>(5, "one"), 0.25, 3), glassbox::Error);
+}
+}  // namespace

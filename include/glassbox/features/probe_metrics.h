@@ -35,6 +35,9 @@ struct Split {
   std::vector<int64_t> train, test;
 };
 Split stratified_split(const int32_t* y, int64_t n, double test_fraction, uint64_t seed);
+// A split that keeps items of one group together: round(test_fraction x
+// groups) of the distinct groups (at least one, never all), seeded, go to the test set.
+Split group_split(const std::vector<std::string>& groups, double test_fraction, uint64_t seed);
 
 // Hewitt & Liang's control task: each distinct key (a word type) gets one
 // label drawn, seeded, from the empirical distribution of y; the result maps
