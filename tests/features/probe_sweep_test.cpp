@@ -86,6 +86,7 @@ TEST(ProbeSweep, IoiIndirectObjectIsDecodableWherePatchingFindsIt) {
   for (int d = 0; d <= L; ++d)
     table += "depth " + std::to_string(d) + ": probe accuracy " + std::to_string(probe_accuracy_at_depth(s, d)) +
              ", patching restores " + std::to_string(restored_at_depth(d)) + "\n";
+  std::printf("%s", table.c_str());
   // Not there at the start (chance is 1/4), there by the end, and arriving at the same depth.
   EXPECT_LT(probe_accuracy_at_depth(s, 0), 0.4) << table;
   EXPECT_LT(restored_at_depth(0), 0.1) << table;
