@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "glassbox/engine.h"
+#include "glassbox/error.h"
 #include "glassbox/features/labels.h"
 #include "glassbox/features/probe_sweep.h"
 #include "glassbox/pages/probe.h"
@@ -35,9 +36,12 @@ void print_table(const features::ProbeSweep& s) {
   if (!reg) std::printf(", majority class %.3f", s.majority);
   std::printf("\n  %-32s %9s %9s %9s %11s\n", "hook", reg ? "R2" : "accuracy", reg ? "MSE" : "AUROC", "control",
               "selectivity");
+  // Not measured (no control task, too few distinct held-out values): "-".
+  auto cell = [](double v, const char* fmt) { return std::isfinite(v) ? strf(fmt, v) : std::string("-"); };
   for (const auto& c : s.cells)
-    std::printf("  %-32s %9.3f %9.3f %9.3f %+11.3f\n", c.hook.c_str(), reg ? c.r2 : c.accuracy, reg ? c.mse : c.auroc,
-                c.control, c.selectivity);
+    std::printf("  %-32s %9s %9s %9s %11s\n", c.hook.c_str(), cell(reg ? c.r2 : c.accuracy, "%.3f").c_str(),
+                cell(reg ? c.mse : c.auroc, "%.3f").c_str(), cell(c.control, "%.3f").c_str(),
+                cell(c.selectivity, "%+.3f").c_str());
 }
 
 }  // namespace
@@ -94,6 +98,8 @@ Command add_probe_command(CLI::App& parent) {
             so.probe.kind = from_string<features::ProbeKind>(o->kind);
             so.probe.l2 = o->l2;
             so.probe.covariance_corrected = o->covariance;
+            if (o->covariance && so.probe.kind != features::ProbeKind::MassMean)
+              throw Error("probe: --covariance corrects mass-mean probes only (--kind mass-mean)");
             so.test_fraction = o->test_fraction;
             so.seed = o->seed;
             so.control = !o->no_control;
