@@ -123,112 +123,134 @@ void check_labels(const LabelSet& s, const ProbeOptions& opt) {
     if (count[c] < 2) fail("probe: class '", s.classes[c], "' of '", s.name, "' has ", count[c], " example(s); need 2 (train and test)");
 }
 
+// Step 1: every hook's rows at the probed positions, gathered from the stream.
+struct Rows {
+  std::vector<HookPoint> hooks;
+  std::vector<int64_t> dims;
+  std::vector<std::vector<float>> x;  // per hook [rows, dim]
+  std::vector<int32_t> tokens;        // per row
+  std::vector<int64_t> example;       // per row
+};
+Rows collect_rows(Engine& e, const LabelSet& labels, const ProbeSweepOptions& opt) {
+  ProbeActivations stream(e, labels, sweep_hooks(e.model().config(), opt.sites), opt.position, opt.batch_examples);
+  Rows r{stream.hooks(), stream.dims(), std::vector<std::vector<float>>(stream.hooks().size()), {}, {}};
+  ActivationBatch batch;
+  while (stream.next(batch, 1 << 16) > 0) {
+    for (size_t h = 0; h < r.hooks.size(); ++h) r.x[h].insert(r.x[h].end(), batch.sites[h].begin(), batch.sites[h].end());
+    r.tokens.insert(r.tokens.end(), batch.tokens.begin(), batch.tokens.end());
+    if (opt.progress) opt.progress("activations", stream.row_examples().back() + 1, int64_t(labels.examples.size()));
+  }
+  r.example = stream.row_examples();
+  return r;
+}
+
+// Step 2: what each row is to predict, the split of the examples (rows follow
+// their example), and the control task.
+struct RowTask {
+  Split by_example;
+  std::vector<int64_t> train, test;  // rows
+  std::vector<int32_t> y, control_y;
+  std::vector<double> target, control_target;
+};
+RowTask row_task(const LabelSet& labels, const Rows& rows, const ProbeSweepOptions& opt) {
+  const auto n_rows = int64_t(rows.example.size());
+  RowTask t;
+  std::vector<std::string> keys(static_cast<size_t>(n_rows));
+  const bool every = opt.position.spec == "every";
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const ProbeExample& ex = labels.examples[size_t(rows.example[size_t(r)])];
+    t.y.push_back(ex.label);
+    t.target.push_back(ex.target);
+    // Hewitt & Liang key the control task by word type: the token probed,
+    // unless the label set names a better type (the word of a multi-token word).
+    if (!every && !ex.control_key.empty()) keys[size_t(r)] = ex.control_key;
+    else keys[size_t(r)].append("#").append(std::to_string(rows.tokens[size_t(r)]));
+  }
+  std::vector<int32_t> ex_label;
+  std::vector<std::string> groups;
+  bool grouped = false;
+  for (const ProbeExample& ex : labels.examples)
+    ex_label.push_back(ex.label), groups.push_back(ex.group), grouped = grouped || !ex.group.empty();
+  t.by_example = grouped ? group_split(groups, opt.test_fraction, opt.seed)
+                         : stratified_split(labels.regression() ? nullptr : ex_label.data(),
+                                            int64_t(labels.examples.size()), opt.test_fraction, opt.seed);
+  std::vector<uint8_t> is_test(labels.examples.size(), 0);
+  for (int64_t i : t.by_example.test) is_test[size_t(i)] = 1;
+  for (int64_t r = 0; r < n_rows; ++r) (is_test[size_t(rows.example[size_t(r)])] ? t.test : t.train).push_back(r);
+  const uint64_t control_seed = opt.seed ^ 0x9e3779b97f4a7c15ull;
+  if (labels.regression()) t.control_target = control_targets(keys, t.target.data(), n_rows, control_seed);
+  else t.control_y = control_labels(keys, t.y.data(), n_rows, control_seed);
+  return t;
+}
+
+// Step 3: the probe at one hook and its control task.
+ProbeCell fit_cell(HookPoint hp, int64_t d, const std::vector<float>& x, const RowTask& t, int n_classes,
+                   const ProbeSweepOptions& opt) {
+  ProbeCell cell;
+  cell.site = hp.site;
+  cell.layer = hp.layer;
+  cell.hook = hp.name();
+  cell.d = d;
+  const std::vector<float> xtr = gather(x, d, t.train), xte = gather(x, d, t.test);
+  if (n_classes == 0) {
+    const Regressed task = fit_regression(xtr, gather(t.target, t.train), xte, gather(t.target, t.test), d,
+                                          opt.probe, &cell.probe);
+    cell.r2 = task.r2;
+    cell.mse = task.mse;
+    if (opt.control) {
+      cell.control = fit_regression(xtr, gather(t.control_target, t.train), xte, gather(t.control_target, t.test), d,
+                                    opt.probe, nullptr).r2;
+      cell.selectivity = cell.r2 - cell.control;
+    }
+    return cell;
+  }
+  const Scored task =
+      fit_classifier(xtr, gather(t.y, t.train), xte, gather(t.y, t.test), d, n_classes, opt.probe, &cell.probe);
+  cell.accuracy = task.accuracy;
+  cell.auroc = task.auroc;
+  cell.train_accuracy = task.train_accuracy;
+  if (opt.control) {
+    cell.control = fit_classifier(xtr, gather(t.control_y, t.train), xte, gather(t.control_y, t.test), d, n_classes,
+                                  opt.probe, nullptr).accuracy;
+    cell.selectivity = cell.accuracy - cell.control;
+  }
+  return cell;
+}
+
+// Held-out accuracy of always answering the most frequent training class.
+double majority_accuracy(const RowTask& t, int n_classes) {
+  if (n_classes == 0 || t.test.empty()) return NAN;
+  std::vector<int64_t> count(size_t(n_classes), 0);
+  for (int64_t r : t.train) ++count[size_t(t.y[size_t(r)])];
+  const auto majority = int32_t(std::max_element(count.begin(), count.end()) - count.begin());
+  int64_t right = 0;
+  for (int64_t r : t.test) right += t.y[size_t(r)] == majority;
+  return double(right) / double(t.test.size());
+}
+
 }  // namespace
 
 ProbeSweep probe_sweep(Engine& e, const LabelSet& labels, const ProbeSweepOptions& opt) {
   check_labels(labels, opt.probe);
-  const Config& c = e.model().config();
-  const bool regression = labels.regression();
+  const Rows rows = collect_rows(e, labels, opt);
+  const RowTask t = row_task(labels, rows, opt);
   const int n_classes = int(labels.classes.size());
-
-  // 1. Activations: every hook's rows at the probed positions.
-  ProbeActivations stream(e, labels, sweep_hooks(c, opt.sites), opt.position, opt.batch_examples);
-  const size_t H = stream.hooks().size();
-  std::vector<std::vector<float>> X(H);
-  std::vector<int32_t> tokens;
-  ActivationBatch batch;
-  const auto n_examples = int64_t(labels.examples.size());
-  while (stream.next(batch, 1 << 16) > 0) {
-    for (size_t h = 0; h < H; ++h) X[h].insert(X[h].end(), batch.sites[h].begin(), batch.sites[h].end());
-    tokens.insert(tokens.end(), batch.tokens.begin(), batch.tokens.end());
-    if (opt.progress) opt.progress("activations", stream.row_examples().back() + 1, n_examples);
-  }
-  const std::vector<int64_t>& row_ex = stream.row_examples();
-  const auto n_rows = int64_t(row_ex.size());
-
-  // 2. Labels per row, the split by example, the control task.
-  std::vector<int32_t> y(size_t(n_rows), 0), ex_label;
-  std::vector<double> target(size_t(n_rows), 0.0);
-  std::vector<std::string> keys(static_cast<size_t>(n_rows));
-  const bool every = opt.position.spec == "every";
-  for (int64_t r = 0; r < n_rows; ++r) {
-    const ProbeExample& ex = labels.examples[size_t(row_ex[size_t(r)])];
-    y[size_t(r)] = ex.label;
-    target[size_t(r)] = ex.target;
-    // Hewitt & Liang key the control task by word type: the token probed,
-    // unless the label set names a better type (the word of a multi-token word).
-    if (!every && !ex.control_key.empty()) keys[size_t(r)] = ex.control_key;
-    else keys[size_t(r)].append("#").append(std::to_string(tokens[size_t(r)]));
-  }
-  for (const ProbeExample& ex : labels.examples) ex_label.push_back(ex.label);
-  std::vector<std::string> groups;
-  bool grouped = false;
-  for (const ProbeExample& ex : labels.examples) groups.push_back(ex.group), grouped = grouped || !ex.group.empty();
-  const Split by_ex = grouped ? group_split(groups, opt.test_fraction, opt.seed)
-                              : stratified_split(regression ? nullptr : ex_label.data(), n_examples,
-                                                 opt.test_fraction, opt.seed);
-  std::vector<uint8_t> is_test(size_t(n_examples), 0);
-  for (int64_t i : by_ex.test) is_test[size_t(i)] = 1;
-  std::vector<int64_t> train_rows, test_rows;
-  for (int64_t r = 0; r < n_rows; ++r) (is_test[size_t(row_ex[size_t(r)])] ? test_rows : train_rows).push_back(r);
-  const uint64_t control_seed = opt.seed ^ 0x9e3779b97f4a7c15ull;
-  const std::vector<int32_t> cy = regression ? std::vector<int32_t>() : control_labels(keys, y.data(), n_rows, control_seed);
-  const std::vector<double> ct = regression ? control_targets(keys, target.data(), n_rows, control_seed) : std::vector<double>();
-
   ProbeSweep out;
   out.label_set = labels.name;
   out.model = e.model().source();
   out.position = opt.position.spec;
-  out.kind = regression ? ProbeKind::Ridge : opt.probe.kind;
+  out.kind = labels.regression() ? ProbeKind::Ridge : opt.probe.kind;
   out.classes = labels.classes;
-  out.n_examples = n_examples;
-  out.n_train = int64_t(by_ex.train.size());
-  out.n_test = int64_t(by_ex.test.size());
-  out.n_train_rows = int64_t(train_rows.size());
-  out.n_test_rows = int64_t(test_rows.size());
-  out.n_layers = c.n_layers;
-  if (!regression) {
-    std::vector<int64_t> count(size_t(n_classes), 0);
-    for (int64_t r : train_rows) ++count[size_t(y[size_t(r)])];
-    const auto majority = int32_t(std::max_element(count.begin(), count.end()) - count.begin());
-    int64_t right = 0;
-    for (int64_t r : test_rows) right += y[size_t(r)] == majority;
-    out.majority = test_rows.empty() ? NAN : double(right) / double(test_rows.size());
-  }
-
-  // 3. One probe (and one control probe) per hook.
-  for (size_t h = 0; h < H; ++h) {
-    const HookPoint hp = stream.hooks()[h];
-    const int64_t d = stream.dims()[h];
-    ProbeCell cell;
-    cell.site = hp.site;
-    cell.layer = hp.layer;
-    cell.hook = hp.name();
-    cell.d = d;
-    const std::vector<float> xtr = gather(X[h], d, train_rows), xte = gather(X[h], d, test_rows);
-    if (regression) {
-      const Regressed task = fit_regression(xtr, gather(target, train_rows), xte, gather(target, test_rows), d,
-                                            opt.probe, &cell.probe);
-      cell.r2 = task.r2;
-      cell.mse = task.mse;
-      if (opt.control) {
-        cell.control = fit_regression(xtr, gather(ct, train_rows), xte, gather(ct, test_rows), d, opt.probe, nullptr).r2;
-        cell.selectivity = cell.r2 - cell.control;
-      }
-    } else {
-      const Scored task = fit_classifier(xtr, gather(y, train_rows), xte, gather(y, test_rows), d, n_classes,
-                                         opt.probe, &cell.probe);
-      cell.accuracy = task.accuracy;
-      cell.auroc = task.auroc;
-      cell.train_accuracy = task.train_accuracy;
-      if (opt.control) {
-        cell.control = fit_classifier(xtr, gather(cy, train_rows), xte, gather(cy, test_rows), d, n_classes,
-                                      opt.probe, nullptr).accuracy;
-        cell.selectivity = cell.accuracy - cell.control;
-      }
-    }
-    out.cells.push_back(std::move(cell));
-    if (opt.progress) opt.progress("probes", int64_t(h + 1), int64_t(H));
+  out.n_examples = int64_t(labels.examples.size());
+  out.n_train = int64_t(t.by_example.train.size());
+  out.n_test = int64_t(t.by_example.test.size());
+  out.n_train_rows = int64_t(t.train.size());
+  out.n_test_rows = int64_t(t.test.size());
+  out.n_layers = e.model().config().n_layers;
+  out.majority = majority_accuracy(t, n_classes);
+  for (size_t h = 0; h < rows.hooks.size(); ++h) {
+    out.cells.push_back(fit_cell(rows.hooks[h], rows.dims[h], rows.x[h], t, n_classes, opt));
+    if (opt.progress) opt.progress("probes", int64_t(h + 1), int64_t(rows.hooks.size()));
   }
   return out;
 }
