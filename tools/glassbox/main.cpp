@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
       add_compare_command(app),
       add_explain_command(app),
       add_harvest_command(app),
+      add_probe_command(app),
   };
 
   try {
