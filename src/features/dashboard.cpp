@@ -1,0 +1,126 @@
+#include "glassbox/features/dashboard.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "glassbox/error.h"
+#include "glassbox/tokenizer.h"
+#include "kernels/kernels.h"
+
+namespace glassbox::features {
+
+using nlohmann::json;
+
+namespace {
+
+json effects_json(const std::vector<LogitEffect>& v) {
+  json a = json::array();
+  for (const LogitEffect& e : v) a.push_back({{"token", e.token}, {"text", e.text}, {"value", e.value}});
+  return a;
+}
+
+json records_json(const std::vector<ActivationRecord>& r, const std::vector<RecordSource>& s, size_t first,
+                  size_t count) {
+  json a = json::array();
+  for (size_t i = first; i < first + count && i < r.size(); ++i)
+    a.push_back(to_json(r[i], i < s.size() ? s[i] : RecordSource{}));
+  return a;
+}
+
+json feature_json(const FeatureExamples& ex, const FeatureDashboard& d) {
+  json bands = json::array();
+  for (const QuantileBand& b : d.quantile_bands)
+    bands.push_back({{"lo", b.lo}, {"hi", b.hi}, {"q_lo", b.q_lo}, {"q_hi", b.q_hi},
+                     {"records", records_json(ex.quantiles, d.quantile_sources, size_t(b.first), size_t(b.count))}});
+  json co = json::array();
+  for (const Cooccurrence& c : d.cooccurring)
+    co.push_back({{"feature", c.feature}, {"count", c.count}, {"fraction", c.fraction}});
+  return {{"feature", d.feature},
+          {"density", d.density},
+          {"active_tokens", d.active_tokens},
+          {"max_act", d.max_act},
+          {"mean_act", d.mean_act},
+          {"histogram", {{"edges", d.histogram.edges}, {"counts", d.histogram.counts}}},
+          {"top_logits", effects_json(d.top_logits)},
+          {"bottom_logits", effects_json(d.bottom_logits)},
+          {"cooccurring", co},
+          {"explanation", d.explanation},
+          {"score", std::isfinite(d.score) ? json(d.score) : json(nullptr)},
+          {"score_method", d.score_method},
+          {"top", records_json(ex.top, d.top_sources, 0, ex.top.size())},
+          {"quantiles", bands},
+          {"random", records_json(ex.random, d.random_sources, 0, ex.random.size())}};
+}
+
+}  // namespace
+
+json to_json(const ActivationRecord& r, const RecordSource& s) {
+  return {{"tokens", r.tokens}, {"acts", r.acts}, {"sequence", s.sequence}, {"position", s.position},
+          {"center", s.center}};
+}
+
+json dashboard_json(const std::vector<FeatureExamples>& examples, const FeatureDashboardData& data) {
+  if (examples.size() != data.features.size())
+    fail("dashboard_json: ", examples.size(), " feature examples but ", data.features.size(), " dashboards");
+  json feats = json::array();
+  for (size_t i = 0; i < examples.size(); ++i) feats.push_back(feature_json(examples[i], data.features[i]));
+  return {{"format", "glassbox.feature_dashboards"},
+          {"version", 1},
+          {"model", data.model},
+          {"hook_name", data.hook_name},
+          {"corpus", data.corpus},
+          {"n_features", data.n_features},
+          {"tokens", data.tokens},
+          {"sequences", data.sequences},
+          {"seq_len", data.seq_len},
+          {"context_before", data.context_before},
+          {"context_after", data.context_after},
+          {"logit_effects", "output_direction . W_U (no ln_final, as Neuronpedia)"},
+          {"features", std::move(feats)}};
+}
+
+std::vector<LogitEffects> logit_effects(const Model& m, const FeatureMap& map, int k) {
+  const Config& c = m.config();
+  const int64_t F = map.n_features(), D = c.d_model, V = c.d_vocab;
+  const size_t kk = size_t(std::clamp<int64_t>(k, 0, V));
+  std::vector<LogitEffects> out(static_cast<size_t>(F));
+  if (kk == 0) return out;
+  const Tokenizer* tok = m.tokenizer();
+  auto text = [&](int32_t id) {
+    return tok && id < tok->vocab_size() ? tok->token_to_bytes(id) : std::string("#").append(std::to_string(id));
+  };
+  constexpr int64_t kRows = 256;  // features per GEMM: bounds the [rows, d_vocab] buffer
+  std::vector<float> dirs(size_t(kRows * D)), logits(size_t(kRows * V));
+  std::vector<uint8_t> has(static_cast<size_t>(kRows));
+  for (int64_t j0 = 0; j0 < F; j0 += kRows) {
+    const int64_t n = std::min(kRows, F - j0);
+    for (int64_t i = 0; i < n; ++i) {
+      const std::vector<float> d = map.output_direction(j0 + i);
+      has[size_t(i)] = int64_t(d.size()) == D;
+      if (has[size_t(i)]) std::copy(d.begin(), d.end(), dirs.begin() + i * D);
+      else std::fill(dirs.begin() + i * D, dirs.begin() + (i + 1) * D, 0.f);
+    }
+    kernels::matmul_forward(logits.data(), V, dirs.data(), D, m.weights().W_U, nullptr, 0, n);
+#pragma omp parallel for schedule(dynamic, 8)
+    for (int64_t i = 0; i < n; ++i) {
+      if (!has[size_t(i)]) continue;
+      const float* z = &logits[size_t(i * V)];
+      std::vector<int32_t> idx(static_cast<size_t>(V));
+      std::iota(idx.begin(), idx.end(), 0);
+      LogitEffects& e = out[size_t(j0 + i)];
+      std::partial_sort(idx.begin(), idx.begin() + std::ptrdiff_t(kk), idx.end(),
+                        [&](int32_t a, int32_t b) { return z[a] > z[b] || (z[a] == z[b] && a < b); });
+      for (size_t r = 0; r < kk; ++r) e.top.push_back({idx[r], {}, z[idx[r]]});
+      std::partial_sort(idx.begin(), idx.begin() + std::ptrdiff_t(kk), idx.end(),
+                        [&](int32_t a, int32_t b) { return z[a] < z[b] || (z[a] == z[b] && a < b); });
+      for (size_t r = 0; r < kk; ++r) e.bottom.push_back({idx[r], {}, z[idx[r]]});
+    }
+    for (int64_t i = 0; i < n; ++i) {  // the tokenizer is thread-safe, but strings are cheap here
+      for (auto* v : {&out[size_t(j0 + i)].top, &out[size_t(j0 + i)].bottom})
+        for (LogitEffect& e : *v) e.text = text(e.token);
+    }
+  }
+  return out;
+}
+
+}  // namespace glassbox::features
