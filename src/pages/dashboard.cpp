@@ -183,7 +183,7 @@ void add_dashboard_sections(report::Page& page, const std::vector<features::Feat
       "<option value=\"max\">by max activation</option><option value=\"density\">by density</option>"
       "<option value=\"score\">by score</option></select></div>\n"
       "<div class=\"gb-count\" id=\"gb-dash-count\"></div>\n<div class=\"gb-scroll\">"
-      "<table id=\"gb-dash-table\"><thead><tr><th class=\"num\">latent</th><th class=\"num\">density</th>"
+      "<table id=\"gb-dash-table\"><thead><tr><th class=\"num\">#</th><th class=\"num\">density</th>"
       "<th class=\"num\">max</th><th>explanation</th><th class=\"num\">score</th></tr></thead>"
       "<tbody></tbody></table></div>\n</div>\n"
       "<div class=\"panel gb-panel\" id=\"gb-dash-panel\"><p class=\"gb-muted\">Select a latent.</p></div>\n</div>\n"

@@ -3,7 +3,7 @@
 namespace glassbox::pages::detail {
 
 const char* const kDashboardStyle = R"CSS(
-.gb-dash{display:grid;grid-template-columns:minmax(300px,4fr) 7fr;gap:18px;align-items:start}
+.gb-dash{display:grid;grid-template-columns:minmax(340px,5fr) 7fr;gap:18px;align-items:start}
 @media (max-width:900px){.gb-dash{grid-template-columns:1fr}}
 .gb-index{padding:12px 12px 6px;position:sticky;top:96px}
 .gb-bar{display:flex;gap:8px}
@@ -14,7 +14,7 @@ const char* const kDashboardStyle = R"CSS(
 .gb-index th,.gb-index td{padding:5px 6px;font-size:13px}
 .gb-index th{font-size:11px;letter-spacing:.02em}
 .gb-index th{position:sticky;top:0;z-index:1}
-.gb-index td.gb-text{white-space:normal;width:100%}
+.gb-index td.gb-text{white-space:normal;overflow-wrap:anywhere}
 .gb-index .gb-toks{font-family:var(--mono);font-size:11.5px;color:var(--muted);white-space:pre-wrap}
 .gb-index tbody tr{cursor:pointer}
 .gb-index tbody tr.current{background:var(--accent-bg)}
