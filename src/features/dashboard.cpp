@@ -79,6 +79,71 @@ json dashboard_json(const std::vector<FeatureExamples>& examples, const FeatureD
           {"features", std::move(feats)}};
 }
 
+namespace {
+
+void read_records(const json& a, std::vector<ActivationRecord>& out, std::vector<RecordSource>& src) {
+  for (const json& r : a) {
+    out.push_back({r.at("tokens").get<std::vector<std::string>>(), r.at("acts").get<std::vector<float>>()});
+    if (out.back().tokens.size() != out.back().acts.size()) fail("a record has ", out.back().tokens.size(),
+                                                                 " tokens but ", out.back().acts.size(), " acts");
+    src.push_back({r.at("sequence").get<int64_t>(), r.at("position").get<int32_t>(), r.at("center").get<int32_t>()});
+  }
+}
+
+std::vector<LogitEffect> read_effects(const json& a) {
+  std::vector<LogitEffect> v;
+  for (const json& e : a) v.push_back({e.at("token").get<int32_t>(), e.at("text").get<std::string>(), e.at("value").get<float>()});
+  return v;
+}
+
+}  // namespace
+
+void dashboard_from_json(const json& j, std::vector<FeatureExamples>& examples, FeatureDashboardData& data,
+                         const std::string& what) {
+  try {
+    if (!j.is_object() || j.value("format", "") != "glassbox.feature_dashboards")
+      fail("not a glassbox.feature_dashboards document");
+    if (j.at("version").get<int>() != 1) fail("version ", j.at("version").dump(), " (this build reads 1)");
+    FeatureDashboardData d;
+    d.model = j.at("model"), d.hook_name = j.at("hook_name"), d.corpus = j.at("corpus");
+    d.n_features = j.at("n_features"), d.tokens = j.at("tokens"), d.sequences = j.at("sequences");
+    d.seq_len = j.at("seq_len"), d.context_before = j.at("context_before"), d.context_after = j.at("context_after");
+    std::vector<FeatureExamples> ex;
+    for (const json& f : j.at("features")) {
+      FeatureExamples e;
+      FeatureDashboard fd;
+      e.feature = fd.feature = f.at("feature");
+      e.density = fd.density = f.at("density");
+      fd.active_tokens = f.at("active_tokens"), fd.max_act = f.at("max_act"), fd.mean_act = f.at("mean_act");
+      fd.histogram.edges = f.at("histogram").at("edges").get<std::vector<float>>();
+      fd.histogram.counts = f.at("histogram").at("counts").get<std::vector<double>>();
+      fd.top_logits = read_effects(f.at("top_logits"));
+      fd.bottom_logits = read_effects(f.at("bottom_logits"));
+      for (const json& c : f.at("cooccurring"))
+        fd.cooccurring.push_back({c.at("feature"), c.at("count"), c.at("fraction")});
+      fd.explanation = f.at("explanation");
+      fd.score = f.at("score").is_null() ? NAN : f.at("score").get<double>();
+      fd.score_method = f.at("score_method");
+      read_records(f.at("top"), e.top, fd.top_sources);
+      for (const json& b : f.at("quantiles")) {
+        QuantileBand qb{b.at("lo"), b.at("hi"), b.at("q_lo"), b.at("q_hi"), int64_t(e.quantiles.size()), 0};
+        read_records(b.at("records"), e.quantiles, fd.quantile_sources);
+        qb.count = int64_t(e.quantiles.size()) - qb.first;
+        fd.quantile_bands.push_back(qb);
+      }
+      read_records(f.at("random"), e.random, fd.random_sources);
+      ex.push_back(std::move(e));
+      d.features.push_back(std::move(fd));
+    }
+    examples = std::move(ex);
+    data = std::move(d);
+  } catch (const Error& e) {
+    fail(what, ": ", e.what());
+  } catch (const json::exception& e) {
+    fail(what, ": ", e.what());
+  }
+}
+
 std::vector<LogitEffects> logit_effects(const Model& m, const FeatureMap& map, int k) {
   const Config& c = m.config();
   const int64_t F = map.n_features(), D = c.d_model, V = c.d_vocab;

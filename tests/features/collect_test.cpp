@@ -230,6 +230,27 @@ TEST(Collect, ResultDoesNotDependOnBatchSize) {
   EXPECT_EQ(mismatches, 0u);
 }
 
+TEST(Collect, JsonExportReadsBack) {
+  Fixture fx;
+  const RandomProjection map("blocks.0.hook_resid_post", fx.m.config().d_model, 6, -0.3f, 9);
+  Engine e(fx.m);
+  Dashboards d = collect_dashboards(e, map, fx.tokens, small_options());
+  d.data.features[2].explanation = "commas";
+  d.data.features[2].score = 0.5;
+  const nlohmann::json j = dashboard_json(d.examples, d.data);
+  std::vector<FeatureExamples> ex;
+  FeatureDashboardData data;
+  dashboard_from_json(j, ex, data);
+  EXPECT_EQ(dashboard_json(ex, data), j);
+  EXPECT_EQ(data.features[2].explanation, "commas");
+  ASSERT_EQ(ex.size(), 6u);
+  EXPECT_EQ(ex[1].top.size(), d.examples[1].top.size());
+  nlohmann::json bad = j;
+  bad["features"][0].erase("top");
+  EXPECT_THROW(dashboard_from_json(bad, ex, data, "x.json"), Error);
+  EXPECT_THROW(dashboard_from_json(nlohmann::json::object(), ex, data), Error);
+}
+
 TEST(Collect, LogitEffectsAreTheDirectionTimesTheUnembedding) {
   Fixture fx;
   const RandomProjection map("blocks.0.hook_resid_post", fx.m.config().d_model, 5, 0.f, 5);

@@ -102,6 +102,11 @@ struct FeatureDashboardData {
 // The whole export (schema above). Error when the two vectors differ in length.
 nlohmann::json dashboard_json(const std::vector<FeatureExamples>& examples, const FeatureDashboardData& data);
 nlohmann::json to_json(const ActivationRecord& r, const RecordSource& s);
+// Reads dashboard_json()'s output back (so explanations can be filled in
+// later and the pages redrawn). Error naming `what` (a file) and the field
+// when the document is not that format.
+void dashboard_from_json(const nlohmann::json& j, std::vector<FeatureExamples>& examples, FeatureDashboardData& data,
+                         const std::string& what = "dashboard JSON");
 
 // Logit effects of every feature: the k largest and k smallest entries of
 // output_direction(j) . W_U over the vocabulary (one GEMM per block of
