@@ -1,6 +1,9 @@
 #include "glassbox/features/dashboard.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <numeric>
 
 #include "glassbox/error.h"
@@ -13,9 +16,25 @@ using nlohmann::json;
 
 namespace {
 
+// Six significant digits: dashboards need no more, and the export of
+// thousands of features shrinks by about half.
+json num(double v) {
+  if (!std::isfinite(v)) return nullptr;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return std::strtod(buf, nullptr);
+}
+
+template <class T>
+json nums(const std::vector<T>& v) {
+  json a = json::array();
+  for (T x : v) a.push_back(num(double(x)));
+  return a;
+}
+
 json effects_json(const std::vector<LogitEffect>& v) {
   json a = json::array();
-  for (const LogitEffect& e : v) a.push_back({{"token", e.token}, {"text", e.text}, {"value", e.value}});
+  for (const LogitEffect& e : v) a.push_back({{"token", e.token}, {"text", e.text}, {"value", num(e.value)}});
   return a;
 }
 
@@ -30,17 +49,17 @@ json records_json(const std::vector<ActivationRecord>& r, const std::vector<Reco
 json feature_json(const FeatureExamples& ex, const FeatureDashboard& d) {
   json bands = json::array();
   for (const QuantileBand& b : d.quantile_bands)
-    bands.push_back({{"lo", b.lo}, {"hi", b.hi}, {"q_lo", b.q_lo}, {"q_hi", b.q_hi},
+    bands.push_back({{"lo", num(b.lo)}, {"hi", num(b.hi)}, {"q_lo", num(b.q_lo)}, {"q_hi", num(b.q_hi)},
                      {"records", records_json(ex.quantiles, d.quantile_sources, size_t(b.first), size_t(b.count))}});
   json co = json::array();
   for (const Cooccurrence& c : d.cooccurring)
-    co.push_back({{"feature", c.feature}, {"count", c.count}, {"fraction", c.fraction}});
+    co.push_back({{"feature", c.feature}, {"count", c.count}, {"fraction", num(c.fraction)}});
   return {{"feature", d.feature},
           {"density", d.density},
           {"active_tokens", d.active_tokens},
-          {"max_act", d.max_act},
-          {"mean_act", d.mean_act},
-          {"histogram", {{"edges", d.histogram.edges}, {"counts", d.histogram.counts}}},
+          {"max_act", num(d.max_act)},
+          {"mean_act", num(d.mean_act)},
+          {"histogram", {{"edges", nums(d.histogram.edges)}, {"counts", nums(d.histogram.counts)}}},
           {"top_logits", effects_json(d.top_logits)},
           {"bottom_logits", effects_json(d.bottom_logits)},
           {"cooccurring", co},
@@ -55,7 +74,7 @@ json feature_json(const FeatureExamples& ex, const FeatureDashboard& d) {
 }  // namespace
 
 json to_json(const ActivationRecord& r, const RecordSource& s) {
-  return {{"tokens", r.tokens}, {"acts", r.acts}, {"sequence", s.sequence}, {"position", s.position},
+  return {{"tokens", r.tokens}, {"acts", nums(r.acts)}, {"sequence", s.sequence}, {"position", s.position},
           {"center", s.center}};
 }
 

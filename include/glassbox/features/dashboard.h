@@ -3,7 +3,8 @@
 // features, and the slots automated interpretability fills (explanation and
 // its score). Plain data with a JSON export; collect.h fills it.
 //
-// JSON schema (dashboard_json(); numbers are plain JSON numbers):
+// JSON schema (dashboard_json(); activations, values and counts rounded to 6
+// significant digits):
 // {
 //   "format": "glassbox.feature_dashboards", "version": 1,
 //   "model": str, "hook_name": str, "corpus": str,
