@@ -83,12 +83,15 @@ Dashboards collect_dashboards(Engine& e, const FeatureMap& map, const std::vecto
   fo.logits = LogitsMode::None;
   fo.keep = {hook};
   fo.stop_at_layer = stop_layer(hook);
+  // The features of a batch, [B*T, F] floats, stay under ~64 MB (a GPT-2 SAE's
+  // 24k latents over 1k-token sequences would otherwise want gigabytes).
+  const int64_t max_batch = std::clamp<int64_t>((int64_t(1) << 24) / (int64_t(L) * F), 1, opt.batch);
   std::vector<float> f;
   Batch b;
   for (int64_t s0 = 0; s0 < n_seq;) {
     // Full sequences in batches; the shorter last one on its own.
     const int64_t T = std::min<int64_t>(L, N - s0 * L);
-    const int64_t B = T < L ? 1 : std::min<int64_t>(opt.batch, (N / L) - s0);
+    const int64_t B = T < L ? 1 : std::min<int64_t>(max_batch, (N / L) - s0);
     b.B = B, b.T = T;
     b.tokens.assign(corpus.begin() + s0 * L, corpus.begin() + s0 * L + B * T);
     const ForwardResult r = e.forward(b, nullptr, nullptr, fo);

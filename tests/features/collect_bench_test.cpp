@@ -11,6 +11,8 @@
 
 #include "collect_test_util.h"
 #include "glassbox/features/collect.h"
+#include "glassbox/pages/dashboard.h"
+#include "report/report_test_util.h"
 #include "glassbox/threads.h"
 
 namespace glassbox::features {
@@ -48,12 +50,18 @@ TEST(CollectBench, DISABLED_TinyLm2048RandomLatentsOver1MTokens) {
   t0 = clock::now();
   const Dashboards d = collect_dashboards(e, map, corpus, o);
   const double t_collect = std::chrono::duration<double>(clock::now() - t0).count();
+  t0 = clock::now();
+  report_test::TempDir tmp;
+  const std::string text = dashboard_json(d.examples, d.data).dump();
+  pages::save_dashboard(tmp.path().string(), d.examples, d.data);
+  const double t_write = std::chrono::duration<double>(clock::now() - t0).count();
   double density = 0;
   for (const auto& f : d.data.features) density += f.density;
-  std::printf("collect: %lld tokens, %lld latents, %d threads: tokenise %.1f s, collect %.1f s (%.0f tok/s); "
-              "mean density %.4f\n",
+  std::printf("collect: %lld tokens, %lld latents, %d threads: tokenise %.1f s, collect %.1f s (%.0f tok/s), "
+              "JSON (%.0f MB) + HTML %.1f s; mean density %.4f\n",
               (long long)d.data.tokens, (long long)d.data.n_features, num_threads(), t_tok, t_collect,
-              double(d.data.tokens) / t_collect, density / double(d.data.features.size()));
+              double(d.data.tokens) / t_collect, double(text.size()) / 1e6, t_write,
+              density / double(d.data.features.size()));
   EXPECT_EQ(d.examples.size(), 2048u);
 }
 

@@ -41,7 +41,7 @@ struct CollectOptions {
   int logit_k = 10;             // top / bottom logit tokens
   int histogram_bins = 40;
   int seq_len = 0;              // tokens per sequence (0: the model's context)
-  int batch = 16;               // sequences per forward pass
+  int batch = 16;               // sequences per forward pass (fewer when the features of a batch would pass 64 MB)
   int64_t max_tokens = 0;       // 0: the whole corpus
   uint64_t seed = 0;
   // Called after each batch with (tokens done, tokens in all).
