@@ -146,7 +146,7 @@ void FeatureAccumulators::offer_top(int64_t j, const float* f, int64_t T, int64_
 }
 
 void FeatureAccumulators::offer_reservoir(int64_t j, const float* f, int64_t T, int64_t s_local, int64_t seq,
-                                          int32_t pos, float a) {
+                                          int32_t pos) {
   const int64_t i = active_[size_t(j)];  // 1-based index of this active token
   size_t slot;
   if (i <= R_) {
@@ -159,7 +159,6 @@ void FeatureAccumulators::offer_reservoir(int64_t j, const float* f, int64_t T, 
     return;
   }
   capture(res_acts_, res_meta_, size_t(j * R_) + slot, f, T, s_local, seq, pos, j);
-  (void)a;
 }
 
 void FeatureAccumulators::scan_block(const float* f, int64_t B, int64_t T, int64_t first_seq, int64_t j0,
@@ -178,7 +177,7 @@ void FeatureAccumulators::scan_block(const float* f, int64_t B, int64_t T, int64
         ++hist_[J * kFineBins + size_t(fine_bin(a))];
         if (a > seq_max_[J]) seq_max_[J] = a, seq_pos_[J] = int32_t(t);
         if (R_ > 0 && (active_[J] <= R_ || active_[J] == res_next_[J]))
-          offer_reservoir(j, f, T, s, seq, int32_t(t), a);
+          offer_reservoir(j, f, T, s, seq, int32_t(t));
       }
     }
     // End of the sequence: its strongest token competes for the top-k, and
@@ -259,8 +258,6 @@ void FeatureAccumulators::add_batch(const float* f, int64_t B, int64_t T, int64_
   }
 }
 
-namespace {
-
 struct Decoder {
   const std::vector<int32_t>& tokens;
   const std::vector<std::string>& text;
@@ -277,7 +274,36 @@ struct Decoder {
   }
 };
 
-}  // namespace
+void FeatureAccumulators::quantile_samples(int64_t j, const Decoder& dec, FeatureExamples& ex,
+                                           FeatureDashboard& d) const {
+  const size_t J = size_t(j);
+  // Quantile bands of the reservoir, highest band first; per_band evenly
+  // spaced picks in each, strongest first.
+  const int64_t n = std::min<int64_t>(active_[J], R_);
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[size_t(i)] = i;
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return res_meta_[J * size_t(R_) + size_t(a)].act < res_meta_[J * size_t(R_) + size_t(b)].act;
+  });
+  const int bands = opt_.quantile_bands;
+  for (int b = bands - 1; n > 0 && b >= 0; --b) {
+    const int64_t lo = b * n / bands, hi = (b + 1) * n / bands;
+    if (hi <= lo) continue;
+    QuantileBand qb;
+    qb.lo = res_meta_[J * size_t(R_) + size_t(order[size_t(lo)])].act;
+    qb.hi = res_meta_[J * size_t(R_) + size_t(order[size_t(hi - 1)])].act;
+    qb.q_lo = float(b) / float(bands), qb.q_hi = float(b + 1) / float(bands);
+    qb.first = int64_t(ex.quantiles.size());
+    const int64_t take = std::min<int64_t>(opt_.per_band, hi - lo);
+    for (int64_t k = take - 1; k >= 0; --k) {
+      const int64_t i = lo + (2 * k + 1) * (hi - lo) / (2 * take);
+      const size_t at = J * size_t(R_) + size_t(order[size_t(i)]);
+      dec.add(ex.quantiles, d.quantile_sources, &res_acts_[at * size_t(W_)], res_meta_[at]);
+    }
+    qb.count = int64_t(ex.quantiles.size()) - qb.first;
+    d.quantile_bands.push_back(qb);
+  }
+}
 
 void FeatureAccumulators::finish(const std::vector<int32_t>& tokens, const std::vector<std::string>& token_text,
                                  std::vector<FeatureExamples>& examples, std::vector<FeatureDashboard>& dash) const {
@@ -307,32 +333,7 @@ void FeatureAccumulators::finish(const std::vector<int32_t>& tokens, const std::
       dec.add(ex.top, d.top_sources, &top_acts_[at * size_t(W_)], top_meta_[at]);
     }
 
-    // Quantile bands of the reservoir, highest band first; per_band evenly
-    // spaced picks in each, strongest first.
-    const int64_t n = std::min<int64_t>(active_[J], R_);
-    std::vector<int64_t> order(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) order[size_t(i)] = i;
-    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-      return res_meta_[J * size_t(R_) + size_t(a)].act < res_meta_[J * size_t(R_) + size_t(b)].act;
-    });
-    const int bands = opt_.quantile_bands;
-    for (int b = bands - 1; n > 0 && b >= 0; --b) {
-      const int64_t lo = b * n / bands, hi = (b + 1) * n / bands;
-      if (hi <= lo) continue;
-      QuantileBand qb;
-      qb.lo = res_meta_[J * size_t(R_) + size_t(order[size_t(lo)])].act;
-      qb.hi = res_meta_[J * size_t(R_) + size_t(order[size_t(hi - 1)])].act;
-      qb.q_lo = float(b) / float(bands), qb.q_hi = float(b + 1) / float(bands);
-      qb.first = int64_t(ex.quantiles.size());
-      const int64_t take = std::min<int64_t>(opt_.per_band, hi - lo);
-      for (int64_t k = take - 1; k >= 0; --k) {
-        const int64_t i = lo + (2 * k + 1) * (hi - lo) / (2 * take);
-        const size_t at = J * size_t(R_) + size_t(order[size_t(i)]);
-        dec.add(ex.quantiles, d.quantile_sources, &res_acts_[at * size_t(W_)], res_meta_[at]);
-      }
-      qb.count = int64_t(ex.quantiles.size()) - qb.first;
-      d.quantile_bands.push_back(qb);
-    }
+    quantile_samples(j, dec, ex, d);
 
     for (int r = 0; r < rand_next_[J]; ++r) {
       const size_t at = J * size_t(NR_) + size_t(r);

@@ -19,6 +19,8 @@ struct WindowMeta {
   int32_t pos = 0, start = 0, len = 0;
 };
 
+struct Decoder;  // turns stored windows into ActivationRecords (collect_state.cpp)
+
 class FeatureAccumulators {
  public:
   // total_tokens: tokens in all sequences of seq_len (the last may be
@@ -40,7 +42,9 @@ class FeatureAccumulators {
   void capture(std::vector<float>& acts, std::vector<WindowMeta>& meta, size_t slot, const float* f, int64_t T,
                int64_t s_local, int64_t seq, int32_t pos, int64_t j) const;
   void offer_top(int64_t j, const float* f, int64_t T, int64_t s_local, int64_t seq, int32_t pos, float a);
-  void offer_reservoir(int64_t j, const float* f, int64_t T, int64_t s_local, int64_t seq, int32_t pos, float a);
+  void offer_reservoir(int64_t j, const float* f, int64_t T, int64_t s_local, int64_t seq, int32_t pos);
+  // Quantile bands of the feature's reservoir into ex.quantiles / d.quantile_bands.
+  void quantile_samples(int64_t j, const Decoder& dec, FeatureExamples& ex, FeatureDashboard& d) const;
   double uniform(int64_t j);  // (0, 1), the feature's own stream
   void advance_reservoir(int64_t j);
 

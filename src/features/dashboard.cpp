@@ -9,6 +9,7 @@
 #include "glassbox/error.h"
 #include "glassbox/tokenizer.h"
 #include "kernels/kernels.h"
+#include "tokenizer/utf8.h"
 
 namespace glassbox::features {
 
@@ -25,6 +26,24 @@ json num(double v) {
   return std::strtod(buf, nullptr);
 }
 
+// Tokens are bytes; a byte-level BPE token can hold part of a character,
+// which a JSON string cannot: those bytes become U+FFFD (as Neuronpedia shows them).
+std::string valid_utf8(std::string_view b) {
+  std::string out;
+  for (size_t i = 0; i < b.size();) {
+    const size_t n = glassbox::detail::utf8_valid_len(b, i);
+    if (n) out.append(b.substr(i, n)), i += n;
+    else out += "\xEF\xBF\xBD", ++i;
+  }
+  return out;
+}
+
+json texts(const std::vector<std::string>& v) {
+  json a = json::array();
+  for (const std::string& t : v) a.push_back(valid_utf8(t));
+  return a;
+}
+
 template <class T>
 json nums(const std::vector<T>& v) {
   json a = json::array();
@@ -34,7 +53,7 @@ json nums(const std::vector<T>& v) {
 
 json effects_json(const std::vector<LogitEffect>& v) {
   json a = json::array();
-  for (const LogitEffect& e : v) a.push_back({{"token", e.token}, {"text", e.text}, {"value", num(e.value)}});
+  for (const LogitEffect& e : v) a.push_back({{"token", e.token}, {"text", valid_utf8(e.text)}, {"value", num(e.value)}});
   return a;
 }
 
@@ -74,7 +93,7 @@ json feature_json(const FeatureExamples& ex, const FeatureDashboard& d) {
 }  // namespace
 
 json to_json(const ActivationRecord& r, const RecordSource& s) {
-  return {{"tokens", r.tokens}, {"acts", nums(r.acts)}, {"sequence", s.sequence}, {"position", s.position},
+  return {{"tokens", texts(r.tokens)}, {"acts", nums(r.acts)}, {"sequence", s.sequence}, {"position", s.position},
           {"center", s.center}};
 }
 

@@ -237,7 +237,10 @@ TEST(Collect, JsonExportReadsBack) {
   Dashboards d = collect_dashboards(e, map, fx.tokens, small_options());
   d.data.features[2].explanation = "commas";
   d.data.features[2].score = 0.5;
+  ASSERT_FALSE(d.examples[1].top.empty());
+  d.examples[1].top[0].tokens[0] = "a\xE2\x82";  // a byte-level token ending mid-character
   const nlohmann::json j = dashboard_json(d.examples, d.data);
+  EXPECT_NE(j.dump().find("a\xEF\xBF\xBD"), std::string::npos);  // dumps: the byte became U+FFFD
   std::vector<FeatureExamples> ex;
   FeatureDashboardData data;
   dashboard_from_json(j, ex, data);

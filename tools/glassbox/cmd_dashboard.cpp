@@ -31,7 +31,7 @@ struct Opts {
 // kind of feature map (--sae: an SAELens directory) is one more branch.
 std::unique_ptr<features::FeatureMap> make_feature_map(const Model& m, const Opts& o) {
   if (!o.neurons.empty()) {
-    if (o.neurons.find_first_not_of("0123456789") == std::string::npos)  // "--neurons 1": layer 1
+    if (o.neurons.size() <= 4 && o.neurons.find_first_not_of("0123456789") == std::string::npos)  // "--neurons 1"
       return std::make_unique<features::NeuronMap>(m, std::stoi(o.neurons));
     return std::make_unique<features::NeuronMap>(features::NeuronMap::from_hook(m, o.neurons));
   }

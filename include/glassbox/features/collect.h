@@ -11,8 +11,9 @@
 //  * density, mean and max activation, a histogram (fine log bins);
 //  * co-occurrence: per token, the `cooccur_top` strongest active features;
 //    each counts the others in a space-saving table of `cooccur_slots`
-//    entries (Metwally et al. 2005: exact for every feature whose count
-//    exceeds tokens / slots).
+//    entries (Metwally et al. 2005: exact while the table has room; once
+//    full, every partner seen on more than 1/slots of the feature's tokens
+//    stays in it, its count over-estimated by at most that much).
 // A context window holds the activations of its ±context tokens, copied when
 // it enters a heap or reservoir; tokens are decoded only at the end.
 // Logit effects come from logit_effects() (dashboard.h).
