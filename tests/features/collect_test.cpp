@@ -321,3 +321,44 @@ TEST(CollectHistogram, FineBinsSpreadOverLinearBinsKeepingTheirMass) {
 
 }  // namespace
 }  // namespace glassbox::features
+
+namespace glassbox::features {
+namespace {
+
+// The quantile samples come from a uniform reservoir over the whole stream:
+// with activations rising through the corpus (token i has activation i), the
+// bands' edges sit at the stream's quantiles, not at its start.
+TEST(CollectReservoir, QuantileBandsSampleTheWholeStreamUniformly) {
+  CollectOptions o;
+  o.quantile_bands = 5;
+  o.per_band = 4;
+  o.top_k = 1;
+  o.random = 0;
+  o.cooccur_top = 0;
+  const int64_t N = 4000, T = 100;
+  const std::vector<int32_t> tokens(size_t(N), 0);
+  double top_lo = 0, bottom_hi = 0;
+  const int seeds = 60;
+  for (int seed = 0; seed < seeds; ++seed) {
+    o.seed = uint64_t(seed);
+    detail::FeatureAccumulators acc(1, o, N, int(T));
+    std::vector<float> f(static_cast<size_t>(T));
+    for (int64_t s = 0; s < N / T; ++s) {
+      for (int64_t t = 0; t < T; ++t) f[size_t(t)] = float(s * T + t + 1);
+      acc.add_batch(f.data(), 1, T, s);
+    }
+    std::vector<FeatureExamples> ex;
+    std::vector<FeatureDashboard> d;
+    acc.finish(tokens, {"x"}, ex, d);
+    ASSERT_EQ(d[0].quantile_bands.size(), 5u);
+    ASSERT_EQ(ex[0].quantiles.size(), 20u);
+    EXPECT_EQ(d[0].active_tokens, N);
+    top_lo += d[0].quantile_bands.front().lo / double(N);
+    bottom_hi += d[0].quantile_bands.back().hi / double(N);
+  }
+  EXPECT_NEAR(top_lo / seeds, 0.8, 0.04);
+  EXPECT_NEAR(bottom_hi / seeds, 0.2, 0.04);
+}
+
+}  // namespace
+}  // namespace glassbox::features
