@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
       add_explain_command(app),
       add_harvest_command(app),
       add_probe_command(app),
+      add_dashboard_command(app),
   };
 
   try {

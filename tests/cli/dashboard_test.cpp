@@ -1,0 +1,91 @@
+// `glassbox dashboard` as a user runs it: the built binary on the shipped
+// tiny-lm's neurons over a slice of its corpus.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CliRun {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class DashboardCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tmp_ = fs::temp_directory_path() / ("glassbox-dashboard-cli-" + std::to_string(getpid()));
+    fs::remove_all(tmp_);
+    fs::create_directories(tmp_);
+  }
+  void TearDown() override { fs::remove_all(tmp_); }
+
+  CliRun glassbox(const std::string& args) {
+    const fs::path out = tmp_ / "out.txt", err = tmp_ / "err.txt";
+    const std::string cmd = std::string("'") + GLASSBOX_BINARY_DIR + "/glassbox' " + args + " >'" + out.string() +
+                            "' 2>'" + err.string() + "'";
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  }
+  static std::string model() { return std::string("--model '") + GLASSBOX_SOURCE_DIR + "/models/tiny-lm'"; }
+  static std::string corpus() { return std::string("--corpus '") + GLASSBOX_SOURCE_DIR + "/data/zoo-src/fortunes/art'"; }
+
+  fs::path tmp_;
+};
+
+TEST_F(DashboardCli, NeuronDashboardsAsJsonAndHtml) {
+  if (!fs::exists(fs::path(GLASSBOX_SOURCE_DIR) / "models/tiny-lm/model.safetensors")) GTEST_SKIP() << "no tiny-lm";
+  const std::string out = (tmp_ / "dash").string();
+  const CliRun r = glassbox("dashboard " + model() + " --neurons blocks.1.mlp.hook_post " + corpus() +
+                         " --tokens 3000 --top 5 --out '" + out + "' --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["hook_name"], "blocks.1.mlp.hook_post");
+  EXPECT_EQ(j["n_features"], 512);
+  EXPECT_EQ(j["tokens"], 3000);
+  EXPECT_NE(r.err.find("3000/3000 tokens"), std::string::npos) << "progress bar: " << r.err;
+  EXPECT_TRUE(fs::exists(fs::path(out) / "index.html"));
+  EXPECT_TRUE(fs::exists(fs::path(out) / "dashboard-data" / "chunk-0007.js"));  // 512 neurons / 64
+  const nlohmann::json all = nlohmann::json::parse(slurp(fs::path(out) / "dashboards.json"));
+  EXPECT_EQ(all["format"], "glassbox.feature_dashboards");
+  ASSERT_EQ(all["features"].size(), 512u);
+  const auto& f = all["features"][0];
+  EXPECT_LE(f["top"].size(), 5u);
+  EXPECT_EQ(f["top_logits"].size(), 10u);
+  EXPECT_TRUE(f["score"].is_null());
+}
+
+TEST_F(DashboardCli, ClearErrors) {
+  const std::string out = "--out '" + (tmp_ / "x").string() + "'";
+  CliRun r = glassbox("dashboard " + model() + " " + corpus() + " " + out);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--neurons"), std::string::npos) << r.err;
+  r = glassbox("dashboard " + model() + " --neurons blocks.1.hook_resid_post " + corpus() + " " + out);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("not an MLP neuron site"), std::string::npos) << r.err;
+  r = glassbox("dashboard " + model() + " --sae /nonexistent " + corpus() + " " + out);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--sae"), std::string::npos) << r.err;
+  r = glassbox("dashboard --help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("--json"), std::string::npos);
+}
+
+}  // namespace
