@@ -34,11 +34,19 @@ if(TARGET glassbox_cli)
   install(TARGETS glassbox_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
 
-# Resources: the trained organisms always; the report JavaScript and the zoo
-# corpora when they have been fetched (scripts/fetch-web-assets.sh,
-# scripts/zoo-data.sh). The trailing slashes copy the contents, following the
+# Resources: the trained organisms always; the report JavaScript, the zoo
+# corpora and the probe label sets when they have been fetched
+# (scripts/fetch-web-assets.sh, scripts/zoo-data.sh, scripts/label-data.sh). The trailing slashes copy the contents, following the
 # links a checkout may have in their place.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/models/ DESTINATION ${CMAKE_INSTALL_DATADIR}/glassbox/models)
 if(EXISTS ${PROJECT_SOURCE_DIR}/third_party/web/vega.min.js)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/third_party/web/ DESTINATION ${CMAKE_INSTALL_DATADIR}/glassbox/web)
 endif()
+foreach(res "zoo-src=data/zoo-src" "labels=data/labels")
+  string(REPLACE "=" ";" res ${res})
+  list(GET res 0 name)
+  list(GET res 1 src)
+  if(IS_DIRECTORY ${PROJECT_SOURCE_DIR}/${src})
+    install(DIRECTORY ${PROJECT_SOURCE_DIR}/${src}/ DESTINATION ${CMAKE_INSTALL_DATADIR}/glassbox/${name})
+  endif()
+endforeach()

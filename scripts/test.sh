@@ -5,6 +5,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/install-deps.sh"
 "$ROOT/scripts/fetch-test-data.sh"
 "$ROOT/scripts/zoo-data.sh"
+"$ROOT/scripts/label-data.sh"
 "$ROOT/scripts/build.sh"
 cd "${GLASSBOX_BUILD_DIR:-$ROOT/build}"
 ctest --output-on-failure -j"$(nproc)" --timeout 600

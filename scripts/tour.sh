@@ -4,6 +4,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/install-deps.sh"
 "$ROOT/scripts/zoo-data.sh"
+"$ROOT/scripts/label-data.sh"
 "$ROOT/scripts/build.sh"
 cd "$ROOT"
 "${GLASSBOX_BUILD_DIR:-$ROOT/build}/glassbox" tour --out out/tour "$@"

@@ -22,6 +22,7 @@ struct Resource {
 };
 inline constexpr Resource kModelsResource{"GLASSBOX_MODELS", "models"};          // shipped organisms
 inline constexpr Resource kZooDataResource{"GLASSBOX_ZOO_DATA", "zoo-src"};      // scripts/zoo-data.sh
+inline constexpr Resource kLabelDataResource{"GLASSBOX_LABEL_DATA", "labels"};  // scripts/label-data.sh
 inline constexpr Resource kWebAssetsResource{"GLASSBOX_WEB_ASSETS", "web"};      // scripts/fetch-web-assets.sh
 
 // The existing directories to look in, most preferred first (the env value

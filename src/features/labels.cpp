@@ -16,16 +16,7 @@ namespace fs = std::filesystem;
 
 namespace glassbox::features {
 
-std::string label_data_dir() {
-  if (const char* env = std::getenv(kLabelDataResource.env); env && *env) return env;
-  if (const auto dirs = resource_dirs(kLabelDataResource); !dirs.empty()) return dirs.front();
-  // A build tree links share/glassbox/zoo-src to the source tree's
-  // data/zoo-src; scripts/label-data.sh fills data/labels beside it.
-  fs::path zoo = zoo::data_dir();
-  std::error_code ec;
-  if (fs::is_symlink(zoo, ec)) zoo = fs::read_symlink(zoo, ec);
-  return (zoo.parent_path() / "labels").string();
-}
+std::string label_data_dir() { return resource_dir(kLabelDataResource); }
 
 void limit_examples(LabelSet& s, int64_t limit, uint64_t seed) {
   if (limit <= 0 || int64_t(s.examples.size()) <= limit) return;

@@ -122,7 +122,9 @@ TEST(Labels, LimitKeepsClassesBalancedAndOrder) {
   int ones = 0;
   for (size_t i = 0; i < s.examples.size(); ++i) {
     ones += s.examples[i].label;
-    if (i) EXPECT_LT(s.examples[i - 1].target, s.examples[i].target);
+    if (i) {
+      EXPECT_LT(s.examples[i - 1].target, s.examples[i].target);
+    }
   }
   EXPECT_EQ(ones, 10);
 }

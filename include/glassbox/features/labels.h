@@ -53,9 +53,8 @@ struct LabelSet {
 };
 
 // Where scripts/label-data.sh puts the npm packages: env GLASSBOX_LABEL_DATA,
-// else share/glassbox/labels beside the executable (glassbox/resources.h),
-// else data/labels beside the zoo's corpora (the source tree's data/).
-inline constexpr Resource kLabelDataResource{"GLASSBOX_LABEL_DATA", "labels"};
+// else share/glassbox/labels beside the executable (glassbox/resources.h; a
+// build tree links it to the source tree's data/labels).
 std::string label_data_dir();
 
 struct LabelSetOptions {
