@@ -165,6 +165,7 @@ float batch_topk(SparseActs& f, const float* pre, int64_t rows, int64_t S, int64
   // Reused between calls: zeroing fresh pages cost more than the selection.
   static thread_local std::vector<int64_t> hist;
   hist.assign(65536, 0);
+  int64_t* const H = hist.data();  // the calling thread's: thread_local names differ per thread
 #pragma omp parallel if (total >= (1 << 15))
   {
     static thread_local std::vector<int64_t> h;
@@ -173,7 +174,7 @@ float batch_topk(SparseActs& f, const float* pre, int64_t rows, int64_t S, int64
     for (int64_t i = 0; i < total; ++i)
       if (pre[i] > 0.f) ++h[bits(pre[i]) >> 16];
 #pragma omp critical
-    for (size_t b = 0; b < h.size(); ++b) hist[b] += h[b];
+    for (size_t b = 0; b < h.size(); ++b) H[b] += h[b];
   }
   int64_t above = 0, bin = 65536;
   while (bin > 0 && above + hist[size_t(bin - 1)] < want) above += hist[size_t(--bin)];
