@@ -57,6 +57,7 @@ void save_checkpoint(const std::string& out_dir, const std::vector<DictState>& d
                      {"norm_scale", d.norm_scale},
                      {"batchtopk_ema", d.batchtopk_ema},
                      {"since_fired", d.since_fired},
+                     {"log_sums", {d.acc_loss, d.acc_mse, d.acc_sp, d.acc_aux, d.acc_l0, d.acc_n}},
                      {"log", log_json(d.log)}});
   }
   state["dictionaries"] = dicts;
@@ -106,6 +107,9 @@ bool load_checkpoint(const std::string& out_dir, std::vector<DictState>& ds, Run
       d.since_fired = dj.at("since_fired").get<std::vector<int64_t>>();
       if (int64_t(d.since_fired.size()) != d.sae.cfg.d_sae) fail(state_path, ": since_fired has the wrong length");
       d.log = log_from_json(dj.at("log"));
+      const auto& ls = dj.at("log_sums");
+      d.acc_loss = ls.at(0), d.acc_mse = ls.at(1), d.acc_sp = ls.at(2), d.acc_aux = ls.at(3), d.acc_l0 = ls.at(4);
+      d.acc_n = ls.at(5);
     }
   } catch (const nlohmann::json::exception& e) {
     fail(state_path, ": ", e.what());

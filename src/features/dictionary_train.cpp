@@ -125,6 +125,8 @@ DictState make_state(const DictionarySpec& spec, const ActivationStream& stream,
   }
   d.sae.cfg.normalize_activations = ActNorm::None;  // training sees scaled inputs; folded on save
   d.unit_norm = spec.unit_norm_decoder < 0 ? spec.sae.arch != SaeArch::Relu : spec.unit_norm_decoder == 1;
+  if (spec.sae.arch == SaeArch::JumpRelu && spec.init_from.empty())
+    d.sae.threshold.assign(size_t(spec.sae.d_sae), spec.jumprelu_init_threshold);
   if (spec.sae.arch == SaeArch::JumpRelu) {
     d.log_threshold.resize(d.sae.threshold.size());
     for (size_t j = 0; j < d.log_threshold.size(); ++j) d.log_threshold[j] = std::log(std::max(d.sae.threshold[j], 1e-8f));
@@ -295,7 +297,8 @@ TrainDictionariesResult train_dictionaries(ActivationStream& stream, const std::
     for (DictState& d : ds) step_dictionary(d, stream, batch, rc.step, total);
     run_tokens += batch.rows, tok_since_log += batch.rows;
     const bool last = rc.step + 1 == end;
-    if ((opt.log_every > 0 && (rc.step + 1) % opt.log_every == 0) || last) {
+    // Not at a pause: the partial sums are checkpointed, so a resumed run logs what an uninterrupted one does.
+    if ((opt.log_every > 0 && (rc.step + 1) % opt.log_every == 0) || rc.step + 1 == total) {
       const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       const double tok_s = double(tok_since_log) / std::max(dt, 1e-9);
       for (size_t i = 0; i < ds.size(); ++i) {

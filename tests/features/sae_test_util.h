@@ -125,3 +125,52 @@ inline RefOut reference_forward(const Sae& s, const SaeLossOptions& o, const std
 }
 
 }  // namespace glassbox::features::testing
+
+namespace glassbox::features::testing {
+
+// Rows that are sparse sums of n_feat random unit directions in d dims (a toy
+// model of superposition's input): each feature fires with probability p and
+// magnitude in [0.5, 1.5). dirs is [n_feat, d].
+struct Planted {
+  std::vector<float> dirs, rows;
+};
+inline Planted planted_features(int64_t n_feat, int64_t d, int64_t rows, double p, uint64_t seed) {
+  Planted P;
+  P.dirs = randn(size_t(n_feat * d), seed);
+  for (int64_t f = 0; f < n_feat; ++f) {
+    double ss = 0;
+    for (int64_t i = 0; i < d; ++i) ss += double(P.dirs[size_t(f * d + i)]) * P.dirs[size_t(f * d + i)];
+    for (int64_t i = 0; i < d; ++i) P.dirs[size_t(f * d + i)] /= float(std::sqrt(ss));
+  }
+  std::mt19937_64 rng(seed + 1);
+  std::uniform_real_distribution<double> u(0, 1);
+  P.rows.assign(size_t(rows * d), 0.f);
+  for (int64_t n = 0; n < rows; ++n)
+    for (int64_t f = 0; f < n_feat; ++f)
+      if (u(rng) < p) {
+        const float m = float(0.5 + u(rng));
+        for (int64_t i = 0; i < d; ++i) P.rows[size_t(n * d + i)] += m * P.dirs[size_t(f * d + i)];
+      }
+  return P;
+}
+
+// Fraction of planted directions that some decoder row matches with cosine >= min_cos.
+inline double recovered_fraction(const Sae& s, const std::vector<float>& dirs, int64_t n_feat, double min_cos) {
+  const int64_t d = s.cfg.out_width(), S = s.cfg.d_sae;
+  int64_t hit = 0;
+  for (int64_t f = 0; f < n_feat; ++f) {
+    double best = -1;
+    for (int64_t j = 0; j < S; ++j) {
+      double dot = 0, nn = 0;
+      for (int64_t i = 0; i < d; ++i) {
+        dot += double(dirs[size_t(f * d + i)]) * s.W_dec[size_t(j * d + i)];
+        nn += double(s.W_dec[size_t(j * d + i)]) * s.W_dec[size_t(j * d + i)];
+      }
+      best = std::max(best, dot / std::sqrt(std::max(nn, 1e-30)));
+    }
+    hit += best >= min_cos;
+  }
+  return double(hit) / double(n_feat);
+}
+
+}  // namespace glassbox::features::testing

@@ -34,6 +34,7 @@ struct DictionarySpec {
   int unit_norm_decoder = -1;  // -1: by architecture, 0 / 1: off / on
   int64_t dead_after_tokens = 10'000'000;  // a latent that has not fired in this many tokens is dead
   BDecInit b_dec_init = BDecInit::GeometricMedian;
+  float jumprelu_init_threshold = 1e-3f;  // Gemma Scope's init (for unit-scale inputs)
   bool normalize_activations = false;  // SAELens "expected_average_only_in", folded into the weights on save
   std::string init_from;               // a SAELens directory to start from (benchmarks: one init for two programs)
   uint64_t seed = 0;
