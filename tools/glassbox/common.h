@@ -44,6 +44,7 @@ Command add_patch_command(CLI::App& parent);
 Command add_circuit_command(CLI::App& parent);
 Command add_compare_command(CLI::App& parent);
 Command add_tuned_lens_command(CLI::App& parent);
+Command add_sae_command(CLI::App& parent);
 
 // Where `glassbox tour` writes its checkpoint: the --model default when the
 // shipped organism (zoo::default_model(), models/ioi) is absent.

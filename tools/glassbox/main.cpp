@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
       add_lens_command(app),     add_dla_command(app),      add_heads_command(app),  add_patch_command(app),
       add_circuit_command(app),  add_tuned_lens_command(app),
       add_compare_command(app),
+      add_sae_command(app),
   };
 
   try {
