@@ -51,9 +51,17 @@ SaeLossParts sae_loss_forward(SaeForward& fw, const Sae& s, const SaeLossOptions
   sae_decode_forward(fw.x_hat.data(), fw.f, s, rows, true);
 
   SaeLossParts L;
+  // Per-row sums, added in row order: the logged loss is reproducible (an
+  // OpenMP reduction combines threads in arrival order).
+  std::vector<double> per_row(static_cast<size_t>(rows));
+#pragma omp parallel for schedule(static) if (rows * out >= (1 << 15))
+  for (int64_t n = 0; n < rows; ++n) {
+    double a = 0;
+    for (int64_t i = n * out; i < (n + 1) * out; ++i) a += double(fw.x_hat[size_t(i)] - y[i]) * (fw.x_hat[size_t(i)] - y[i]);
+    per_row[size_t(n)] = a;
+  }
   double se = 0;
-#pragma omp parallel for reduction(+ : se) schedule(static) if (rows * out >= (1 << 15))
-  for (int64_t i = 0; i < rows * out; ++i) se += double(fw.x_hat[size_t(i)] - y[i]) * (fw.x_hat[size_t(i)] - y[i]);
+  for (double v : per_row) se += v;
   L.mse = se / double(rows);
   L.l0 = double(fw.f.nnz()) / double(rows);
   if (s.cfg.arch == SaeArch::Relu) {
@@ -76,12 +84,17 @@ SaeLossParts sae_loss_forward(SaeForward& fw, const Sae& s, const SaeLossOptions
     aux_select(fw.aux_f, fw.pre.data(), s, rows, o.aux_k, o.dead);
     fw.aux_hat.resize(size_t(rows * out));
     sae_decode_forward(fw.aux_hat.data(), fw.aux_f, s, rows, false);
-    double ae = 0;
-#pragma omp parallel for reduction(+ : ae) schedule(static) if (rows * out >= (1 << 15))
-    for (int64_t i = 0; i < rows * out; ++i) {
-      const double r = double(y[i]) - fw.x_hat[size_t(i)];  // the residual the dead latents should explain
-      ae += (fw.aux_hat[size_t(i)] - r) * (fw.aux_hat[size_t(i)] - r);
+#pragma omp parallel for schedule(static) if (rows * out >= (1 << 15))
+    for (int64_t n = 0; n < rows; ++n) {
+      double a = 0;
+      for (int64_t i = n * out; i < (n + 1) * out; ++i) {
+        const double r = double(y[i]) - fw.x_hat[size_t(i)];  // the residual the dead latents should explain
+        a += (fw.aux_hat[size_t(i)] - r) * (fw.aux_hat[size_t(i)] - r);
+      }
+      per_row[size_t(n)] = a;
     }
+    double ae = 0;
+    for (double v : per_row) ae += v;
     L.aux = o.aux_coefficient * ae / double(rows);
   }
   return L;

@@ -233,3 +233,34 @@ TEST(GeometricMedian, IsRobustToAnOutlierWhereTheMeanIsNot) {
 
 }  // namespace
 }  // namespace glassbox::features
+
+namespace glassbox::features {
+namespace {
+
+TEST(TrainDictionaries, ResumeIsExactOnTheMultithreadedPathsToo) {
+  // Big enough (256 rows x 512 latents) that every OpenMP region and GEMM runs threaded.
+  const auto P = planted_features(96, 32, 2048, 0.05, 8);
+  MemoryStream stream({kSite}, {32}, {P.rows});
+  DictionarySpec t = spec(SaeArch::TopK, 32, 512, 8, "topk");
+  DictionarySpec r = spec(SaeArch::Relu, 32, 512, 0, "relu");
+  r.loss.l1_coefficient = 0.3f;
+  const fs::path d1 = scratch("mt-full"), d2 = scratch("mt-paused");
+  TrainDictionariesOptions o = options(256, 12);
+  o.out_dir = d1.string();
+  const auto full = train_dictionaries(stream, {t, r}, o);
+  o.out_dir = d2.string();
+  o.stop_at_step = 5;
+  train_dictionaries(stream, {t, r}, o);
+  o.stop_at_step = 0;
+  const auto rest = train_dictionaries(stream, {t, r}, o);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(full.dictionaries[i].sae.W_enc, rest.dictionaries[i].sae.W_enc);
+    EXPECT_EQ(full.dictionaries[i].sae.W_dec, rest.dictionaries[i].sae.W_dec);
+    EXPECT_EQ(full.dictionaries[i].log.back().loss, rest.dictionaries[i].log.back().loss);
+  }
+  fs::remove_all(d1);
+  fs::remove_all(d2);
+}
+
+}  // namespace
+}  // namespace glassbox::features
