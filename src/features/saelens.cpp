@@ -100,7 +100,13 @@ SaeConfig saelens_cfg_from_json(nlohmann::json j, const std::string& path) {
   if (j.contains("normalize_activations")) {
     const auto& n = j["normalize_activations"];
     if (n.is_boolean()) c.normalize_activations = n.get<bool>() ? ActNorm::ExpectedAverageOnlyIn : ActNorm::None;
-    else c.normalize_activations = from_string<ActNorm>(field<std::string>(j, "normalize_activations", path));
+    else {
+      try {
+        c.normalize_activations = from_string<ActNorm>(field<std::string>(j, "normalize_activations", path));
+      } catch (const Error& e) {
+        fail(path, ": ", e.what());
+      }
+    }
   }
   auto int_or = [&](const char* key, int64_t def) {
     return j.contains(key) && !j[key].is_null() ? field<int64_t>(j, key, path) : def;

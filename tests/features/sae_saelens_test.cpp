@@ -162,6 +162,9 @@ TEST(SaeLens, ErrorsNameTheFileAndField) {
   g = good;
   g["d_in"] = "four";
   expect_error(g, "'d_in'");
+  g = good;
+  g["normalize_activations"] = "per_token";
+  expect_error(g, "per_token");
   // Fields SAELens defaults may be missing.
   nlohmann::json minimal = {{"d_in", 4}, {"d_sae", 6}, {"hook_name", "h"}, {"architecture", "jumprelu"}};
   write_cfg(d, minimal);
