@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
       add_harvest_command(app),
       add_probe_command(app),
       add_dashboard_command(app),
+      add_sae_command(app),
   };
 
   try {

@@ -1,0 +1,316 @@
+// glassbox sae train|eval|info: sparse dictionaries (SAEs, transcoders,
+// crosscoders) in SAELens' directory layout.
+//
+//   glassbox sae train --activations acts.safetensors --hook blocks.2.hook_resid_post
+//                      --arch topk --k 32 --expansion 16 --tokens 2M --out DIR
+//   glassbox sae eval DIR --activations acts.safetensors
+//   glassbox sae info DIR
+#include <cmath>
+#include <filesystem>
+#include <memory>
+
+#include "common.h"
+#include "glassbox/error.h"
+#include "glassbox/features/dictionary_eval.h"
+#include "glassbox/features/dictionary_train.h"
+#include "glassbox/features/memory_stream.h"
+#include "glassbox/features/saelens.h"
+
+namespace fs = std::filesystem;
+
+namespace glassbox::cli {
+
+namespace {
+
+using namespace glassbox::features;
+
+// Where activations come from. Today: a safetensors file (one tensor per site,
+// named by its hook). The live source -- --model/--hook/--corpus through the
+// harvesting layer's ModelActivationStream(model path, hook names, corpus path,
+// context length, batch size) -- plugs in here; nothing else changes.
+struct StreamFlags {
+  std::string activations, model, corpus;
+  int64_t context = 128;
+};
+
+void add_stream_flags(CLI::App& cmd, StreamFlags& s) {
+  cmd.add_option("--activations", s.activations,
+                 "Activations file (safetensors; one [N, d] tensor per site, named by its hook)");
+  cmd.add_option("--model", s.model, "Model to stream activations from (with --corpus)");
+  cmd.add_option("--corpus", s.corpus, "Text corpus for --model");
+  cmd.add_option("--context", s.context, "Context length for --model streams")->check(CLI::PositiveNumber);
+}
+
+std::unique_ptr<ActivationStream> open_stream(const StreamFlags& s, const std::vector<std::string>& sites) {
+  if (!s.activations.empty() && !s.model.empty()) fail("sae: give --activations FILE or --model/--corpus, not both");
+  if (!s.activations.empty()) return std::make_unique<MemoryStream>(load_activation_file(s.activations, sites));
+  if (!s.model.empty())
+    fail("sae: streaming from --model is not available in this build yet; harvest activations to a "
+         "safetensors file and pass --activations FILE");
+  fail("sae: no activations: pass --activations FILE (or --model M --corpus FILE)");
+}
+
+// "2M" = 2,000,000 tokens; K, M, G are powers of 1000.
+int64_t parse_count(const std::string& s, const char* flag) {
+  if (s.empty()) fail(flag, ": empty");
+  double mult = 1;
+  std::string num = s;
+  const char last = char(std::toupper(static_cast<unsigned char>(s.back())));
+  if (last == 'K' || last == 'M' || last == 'G') {
+    mult = last == 'K' ? 1e3 : last == 'M' ? 1e6 : 1e9;
+    num.pop_back();
+  }
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(num, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != num.size() || !(v > 0)) fail(flag, ": expected a positive count like 4096, 500K or 2M, got '", s, "'");
+  return int64_t(std::llround(v * mult));
+}
+
+nlohmann::json info_json(const Sae& s, const std::string& dir) {
+  const SaeConfig& c = s.cfg;
+  nlohmann::json j = {{"dir", dir},
+                      {"architecture", to_string(c.arch)},
+                      {"hook_name", c.hook_name},
+                      {"d_in", c.d_in},
+                      {"d_sae", c.d_sae},
+                      {"apply_b_dec_to_input", c.b_dec_on_input()},
+                      {"normalize_activations", to_string(c.normalize_activations)},
+                      {"model_name", c.model_name}};
+  if (c.arch == SaeArch::TopK || c.arch == SaeArch::BatchTopK) j["k"] = c.k;
+  if (!c.autoencoder()) j["hook_name_out"] = c.hook_name_out, j["d_out"] = c.out_dim();
+  const std::vector<float> norms = s.decoder_norms_per_source();
+  if (c.n_sources > 1) {
+    // Share of each latent's decoder norm in each source: ~1/K shared, ~1 exclusive.
+    j["source_names"] = c.source_names;
+    std::vector<int64_t> exclusive(size_t(c.n_sources), 0);
+    int64_t shared = 0;
+    for (int64_t l = 0; l < c.d_sae; ++l) {
+      double tot = 0;
+      for (int64_t k = 0; k < c.n_sources; ++k) tot += norms[size_t(l * c.n_sources + k)];
+      bool excl = false;
+      for (int64_t k = 0; k < c.n_sources; ++k)
+        if (tot > 0 && norms[size_t(l * c.n_sources + k)] / tot > 0.9) ++exclusive[size_t(k)], excl = true;
+      shared += !excl;
+    }
+    j["latents_exclusive_to_source"] = exclusive;
+    j["latents_shared"] = shared;
+  }
+  double mn = 1e30, mx = 0, mean = 0;
+  for (int64_t l = 0; l < c.d_sae; ++l) {
+    double tot = 0;
+    for (int64_t k = 0; k < c.n_sources; ++k) tot += double(norms[size_t(l * c.n_sources + k)]) * norms[size_t(l * c.n_sources + k)];
+    tot = std::sqrt(tot);
+    mn = std::min(mn, tot), mx = std::max(mx, tot), mean += tot / double(c.d_sae);
+  }
+  j["decoder_norm"] = {{"min", mn}, {"mean", mean}, {"max", mx}};
+  return j;
+}
+
+Command add_train(CLI::App& sae) {
+  struct Opts {
+    StreamFlags stream;
+    std::vector<std::string> hooks, sources;
+    std::string target, arch = "topk", tokens = "2M", out, decay = "constant", b_dec_init = "geometric_median";
+    int64_t k = 32, expansion = 16, d_sae = 0, batch = 4096, aux_k = 0, checkpoint_every = 0, stop_at = 0;
+    int64_t warmup = 0, seed = 0;
+    std::string dead_after = "10M";
+    float lr = 4e-4f, l1 = 5.f, l0 = 1e-3f, bandwidth = 1e-3f, min_lr_ratio = 0.f;
+    bool normalize = false, no_resume = false, json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = sae.add_subcommand("train", "Train SAEs, transcoders or crosscoders on activations");
+  cmd->footer(
+      "One dictionary per --hook (several train from the same batches); --target makes a transcoder "
+      "(reads --hook, predicts --target); --sources A,B makes a crosscoder over those sites. Writes "
+      "OUT (one dictionary) or OUT/<hook>/ in SAELens' layout; OUT/checkpoint holds the training state, "
+      "and a rerun resumes from it.");
+  add_stream_flags(*cmd, o->stream);
+  cmd->add_option("--hook", o->hooks, "Input site(s): one dictionary each (default: the file's only tensor)");
+  cmd->add_option("--target", o->target, "Transcoder target site (e.g. blocks.0.hook_mlp_out)");
+  cmd->add_option("--sources", o->sources, "Crosscoder source sites")->delimiter(',');
+  cmd->add_option("--arch", o->arch, "relu | topk | batchtopk | jumprelu")->capture_default_str();
+  cmd->add_option("--k", o->k, "Latents per token (topk, batchtopk)")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--expansion", o->expansion, "d_sae = expansion * d_in")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--d-sae", o->d_sae, "Number of latents (overrides --expansion)")->check(CLI::PositiveNumber);
+  cmd->add_option("--tokens", o->tokens, "Training tokens (e.g. 500K, 2M)")->capture_default_str();
+  cmd->add_option("--batch", o->batch, "Tokens per step")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--warmup-steps", o->warmup, "Linear lr warmup steps")->capture_default_str();
+  cmd->add_option("--decay", o->decay, "lr decay after warmup: constant | linear | cosine")->capture_default_str();
+  cmd->add_option("--min-lr-ratio", o->min_lr_ratio, "Final lr / lr for linear and cosine decay")->capture_default_str();
+  cmd->add_option("--l1", o->l1, "relu: L1 coefficient (weighted by decoder norms)")->capture_default_str();
+  cmd->add_option("--l0", o->l0, "jumprelu: L0 coefficient")->capture_default_str();
+  cmd->add_option("--bandwidth", o->bandwidth, "jumprelu: straight-through kernel width")->capture_default_str();
+  cmd->add_option("--aux-k", o->aux_k, "Auxiliary-k loss on dead latents (0: off; Gao et al. use 512)")->capture_default_str();
+  cmd->add_option("--dead-after", o->dead_after, "A latent silent for this many tokens is dead")->capture_default_str();
+  cmd->add_option("--b-dec-init", o->b_dec_init, "geometric_median | mean | zeros")->capture_default_str();
+  cmd->add_flag("--normalize", o->normalize, "Scale inputs to E|x| = sqrt(d_in) (folded into the saved weights)");
+  cmd->add_option("--seed", o->seed, "Initialisation seed")->capture_default_str();
+  cmd->add_option("--out", o->out, "Output directory")->required();
+  cmd->add_option("--checkpoint-every", o->checkpoint_every, "Checkpoint every N steps (0: at the end)");
+  cmd->add_option("--stop-at", o->stop_at, "Pause after this step (checkpointed; rerun to resume)");
+  cmd->add_flag("--no-resume", o->no_resume, "Start afresh even if OUT/checkpoint exists");
+  add_json_flag(*cmd, o->json);
+  return {cmd, [o] {
+            std::vector<std::string> sites = o->sources.empty() ? o->hooks : o->sources;
+            if (!o->target.empty()) sites.push_back(o->target);
+            if (!o->sources.empty() && (!o->hooks.empty() || !o->target.empty()))
+              fail("sae train: --sources (a crosscoder) takes no --hook or --target");
+            if (!o->target.empty() && o->hooks.size() != 1) fail("sae train: --target needs exactly one --hook");
+            std::unique_ptr<ActivationStream> stream = open_stream(o->stream, sites);
+            std::vector<std::string> hooks = o->hooks;
+            if (hooks.empty() && o->sources.empty()) {
+              if (stream->site_names().size() != 1)
+                fail("sae train: the activations hold several sites; pick one or more with --hook");
+              hooks = stream->site_names();
+            }
+            auto site_dim = [&](const std::string& h) {
+              const auto& n = stream->site_names();
+              for (size_t i = 0; i < n.size(); ++i)
+                if (n[i] == h) return stream->dims()[i];
+              fail("sae train: site '", h, "' is not in the activations");
+            };
+            DictionarySpec base;
+            base.sae.arch = from_string<SaeArch>(o->arch);
+            base.sae.k = o->k;
+            base.loss.l1_coefficient = o->l1;
+            base.loss.l0_coefficient = o->l0;
+            base.loss.jumprelu_bandwidth = o->bandwidth;
+            base.loss.aux_k = o->aux_k;
+            base.optimizer.lr = o->lr;
+            base.schedule = {int(o->warmup), o->min_lr_ratio, from_string<Decay>(o->decay)};
+            base.dead_after_tokens = parse_count(o->dead_after, "--dead-after");
+            base.b_dec_init = from_string<BDecInit>(o->b_dec_init);
+            base.normalize_activations = o->normalize;
+            base.seed = uint64_t(o->seed);
+            std::vector<DictionarySpec> specs;
+            auto finish = [&](DictionarySpec s, const std::string& name) {
+              s.sae.d_sae = o->d_sae > 0 ? o->d_sae : o->expansion * s.sae.d_in;
+              s.name = name;
+              specs.push_back(s);
+            };
+            if (!o->sources.empty()) {
+              DictionarySpec s = base;
+              s.sae.n_sources = int64_t(o->sources.size());
+              s.sae.source_names = o->sources;
+              s.sae.hook_name = o->sources[0];
+              s.sae.d_in = site_dim(o->sources[0]);
+              finish(s, "");
+            } else {
+              for (const auto& h : hooks) {
+                DictionarySpec s = base;
+                s.sae.hook_name = h;
+                s.sae.d_in = site_dim(h);
+                if (!o->target.empty()) s.sae.hook_name_out = o->target, s.sae.d_out = site_dim(o->target);
+                finish(s, hooks.size() > 1 ? h : "");
+              }
+            }
+            TrainDictionariesOptions topt;
+            topt.batch_rows = o->batch;
+            topt.total_tokens = parse_count(o->tokens, "--tokens");
+            topt.out_dir = o->out;
+            topt.checkpoint_every = o->checkpoint_every;
+            topt.stop_at_step = o->stop_at;
+            topt.resume = !o->no_resume;
+            const TrainDictionariesResult r = train_dictionaries(*stream, specs, topt);
+            nlohmann::json out = r.to_json();
+            out["out_dir"] = o->out;
+            out["finished"] = r.steps_done == topt.steps();
+            if (o->json) {
+              print_json(out);
+              return 0;
+            }
+            std::printf("%s %lld/%lld steps (%.0f tokens/s)%s\n", out["finished"].get<bool>() ? "trained" : "paused at",
+                        (long long)r.steps_done, (long long)topt.steps(), r.tokens_per_s, r.resumed ? ", resumed" : "");
+            for (const auto& d : r.dictionaries) {
+              const DictionaryLogEntry e = d.log.empty() ? DictionaryLogEntry{} : d.log.back();
+              std::printf("  %-32s %-9s d_sae %-6lld mse %.4g  l0 %.1f  dead %.1f%%\n",
+                          (d.name.empty() ? d.sae.cfg.hook_name : d.name).c_str(), to_string(d.sae.cfg.arch),
+                          (long long)d.sae.cfg.d_sae, e.mse, e.l0, 100 * e.dead_fraction);
+            }
+            std::printf("%s %s\n", out["finished"].get<bool>() ? "saved" : "checkpoint in", o->out.c_str());
+            return 0;
+          }};
+}
+
+Command add_eval(CLI::App& sae) {
+  struct Opts {
+    std::string dir, rows = "0";
+    StreamFlags stream;
+    bool json = false, frequency = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = sae.add_subcommand("eval", "Stream metrics of a dictionary: L0, MSE, explained variance, dead / dense latents");
+  cmd->add_option("dir", o->dir, "SAELens directory (cfg.json + sae_weights.safetensors)")->required();
+  add_stream_flags(*cmd, o->stream);
+  cmd->add_option("--rows", o->rows, "Evaluate at most this many tokens (0: all)");
+  cmd->add_flag("--frequency", o->frequency, "With --json: every latent's firing frequency");
+  add_json_flag(*cmd, o->json);
+  return {cmd, [o] {
+            const Sae s = load_saelens(o->dir);
+            std::vector<std::string> sites = s.cfg.n_sources > 1 ? s.cfg.source_names : std::vector<std::string>{s.cfg.hook_name};
+            if (!s.cfg.hook_name_out.empty()) sites.push_back(s.cfg.hook_name_out);
+            std::unique_ptr<ActivationStream> stream = open_stream(o->stream, sites);
+            DictionaryEvalOptions eo;
+            eo.max_rows = o->rows == "0" ? 0 : parse_count(o->rows, "--rows");
+            const DictionaryMetrics m = evaluate_dictionary(s, *stream, eo);
+            if (o->json) {
+              print_json(m.to_json(o->frequency));
+              return 0;
+            }
+            std::printf("%s (%s, d_sae %lld) over %lld tokens\n", o->dir.c_str(), to_string(s.cfg.arch),
+                        (long long)s.cfg.d_sae, (long long)m.rows);
+            std::printf("  L0 %.2f  MSE %.5g  explained variance %.4f  (FVU %.4f)\n", m.l0, m.mse, m.explained_variance, m.fvu);
+            std::printf("  dead latents %.2f%%  dense (> %.0f%% of tokens) %.2f%%\n", 100 * m.dead_fraction,
+                        100 * eo.dense_frequency, 100 * m.dense_fraction);
+            std::printf("  feature density (log10 frequency):\n");
+            int64_t top = 1;
+            for (int64_t c : m.hist_counts) top = std::max(top, c);
+            for (size_t b = 0; b < m.hist_counts.size(); ++b) {
+              if (m.hist_counts[b] == 0) continue;
+              std::printf("    [%5.1f, %5.1f) %6lld %s\n", m.hist_edges[b], m.hist_edges[b + 1], (long long)m.hist_counts[b],
+                          std::string(size_t(40 * m.hist_counts[b] / top), '#').c_str());
+            }
+            return 0;
+          }};
+}
+
+Command add_info(CLI::App& sae) {
+  struct Opts {
+    std::string dir;
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = sae.add_subcommand("info", "Show a dictionary's configuration and decoder statistics");
+  cmd->add_option("dir", o->dir, "SAELens directory (cfg.json + sae_weights.safetensors)")->required();
+  add_json_flag(*cmd, o->json);
+  return {cmd, [o] {
+            const nlohmann::json j = info_json(load_saelens(o->dir), o->dir);
+            if (o->json) {
+              print_json(j);
+              return 0;
+            }
+            for (const auto& [k, v] : j.items()) std::printf("%-28s %s\n", k.c_str(), v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
+            return 0;
+          }};
+}
+
+}  // namespace
+
+Command add_sae_command(CLI::App& parent) {
+  CLI::App* cmd = parent.add_subcommand("sae", "Sparse dictionaries: train | eval | info (SAELens layout)");
+  cmd->require_subcommand(1);
+  const std::vector<Command> subs = {add_train(*cmd), add_eval(*cmd), add_info(*cmd)};
+  return {cmd, [subs] {
+            for (const Command& c : subs)
+              if (c.app->parsed()) return c.run();
+            return 1;
+          }};
+}
+
+}  // namespace glassbox::cli
