@@ -215,3 +215,24 @@ void save_saelens(const Sae& s, const std::string& dir) {
 }
 
 }  // namespace glassbox::features
+
+namespace glassbox::features {
+
+std::shared_ptr<const LatentCodec> load_sae_codec(const std::string& dir) {
+  auto sae = std::make_shared<Sae>(load_saelens(dir));
+  const SaeConfig& c = sae->cfg;
+  if (!c.autoencoder() || c.n_sources > 1)
+    fail(dir, ": an \"sae\" intervention needs an autoencoder (d_in = d_out, one source); this is a ",
+         c.n_sources > 1 ? "crosscoder" : "transcoder");
+  if (c.normalize_activations == ActNorm::ConstantNormRescale || c.normalize_activations == ActNorm::LayerNorm)
+    fail(dir, ": normalize_activations \"", to_string(c.normalize_activations),
+         "\" scales each input row, which an intervention's decode cannot undo; use \"none\" or "
+         "\"expected_average_only_in\"");
+  return sae;
+}
+
+std::vector<Intervention> load_interventions(const std::string& path) {
+  return glassbox::load_interventions(path, load_sae_codec);
+}
+
+}  // namespace glassbox::features

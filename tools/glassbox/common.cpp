@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "glassbox/error.h"
+#include "glassbox/features/saelens.h"
 #include "glassbox/interventions.h"
 #include "glassbox/tokenizer.h"
 #include "glassbox/zoo.h"
@@ -84,7 +85,7 @@ std::string read_text_file(const std::string& path) {
 
 std::vector<HookHandle> attach_interventions_file(HookRegistry& reg, const std::string& path) {
   if (path.empty()) return {};
-  return attach(reg, load_interventions(path));
+  return attach(reg, features::load_interventions(path));  // "sae" ones load SAELens directories
 }
 
 // ------------------------------------------------------------------ parsing

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "glassbox/enum_string.h"
+#include "glassbox/codec.h"
 #include "glassbox/features/activations.h"
 
 namespace glassbox::features {
@@ -78,7 +79,7 @@ struct SaeConfig {
 };
 
 // Plain data: the weights, row-major, SAELens layouts.
-struct Sae final : FeatureMap {
+struct Sae final : FeatureMap, LatentCodec {
   SaeConfig cfg;
   std::vector<float> W_enc;      // [in_width, d_sae]
   std::vector<float> b_enc;      // [d_sae]
@@ -94,7 +95,7 @@ struct Sae final : FeatureMap {
   // threshold (rows are independent). Applies ConstantNormRescale / LayerNorm
   // to the input; decode() cannot undo those without x: use reconstruct().
   void encode(const float* x, int64_t rows, float* f) const override;
-  void decode(const float* f, int64_t rows, float* x_hat) const;
+  void decode(const float* f, int64_t rows, float* x_hat) const override;
   void reconstruct(const float* x, int64_t rows, float* x_hat) const;
 
   // FeatureMap
@@ -102,6 +103,8 @@ struct Sae final : FeatureMap {
   int64_t d_in() const override { return cfg.in_width(); }
   int64_t n_features() const override { return cfg.d_sae; }
   std::vector<float> output_direction(int64_t j) const override;  // W_dec row j
+  // LatentCodec (the "sae" intervention): an autoencoder's latents
+  int64_t n_latents() const override { return cfg.d_sae; }
 
   // ||W_dec[j, source s]|| for every latent: [d_sae, n_sources]. A crosscoder
   // latent whose norm sits in one source is exclusive to it; spread, shared.

@@ -21,6 +21,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "glassbox/interventions.h"
+
 #include "glassbox/features/sae.h"
 
 namespace glassbox::features {
@@ -35,6 +37,14 @@ inline constexpr const char* kSaeWeightsFile = "sae_weights.safetensors";
 Sae load_saelens(const std::string& dir);
 // Writes both files atomically (dtype float32, device cpu).
 void save_saelens(const Sae& s, const std::string& dir);
+
+// The loader "sae" interventions use (glassbox/interventions.h): an
+// autoencoder whose decode() needs no input rows (not a transcoder or
+// crosscoder, not constant_norm_rescale / layer_norm inputs), else an Error
+// naming the directory.
+std::shared_ptr<const LatentCodec> load_sae_codec(const std::string& dir);
+// Interventions from a JSON file, "sae" ones loaded with load_sae_codec.
+std::vector<Intervention> load_interventions(const std::string& path);
 
 // The cfg.json object / its parse; `path` only names the file in errors.
 nlohmann::json saelens_cfg_json(const Sae& s);
