@@ -9,8 +9,10 @@
 
 #include "common.h"
 #include "glassbox/error.h"
+#include "glassbox/features/autointerp.h"
 #include "glassbox/features/collect.h"
 #include "glassbox/features/neuron_map.h"
+#include "glassbox/features/saelens.h"
 #include "glassbox/mmap_file.h"
 #include "glassbox/pages/dashboard.h"
 
@@ -24,7 +26,7 @@ struct Opts {
   std::string model, neurons, sae, corpus, out;
   int64_t tokens = 0;
   features::CollectOptions collect;
-  bool json = false, no_html = false;
+  bool json = false, no_html = false, no_explain = false;
 };
 
 // The features to collect, from the flags: one function, so that another
@@ -35,7 +37,7 @@ std::unique_ptr<features::FeatureMap> make_feature_map(const Model& m, const Opt
       return std::make_unique<features::NeuronMap>(m, std::stoi(o.neurons));
     return std::make_unique<features::NeuronMap>(features::NeuronMap::from_hook(m, o.neurons));
   }
-  fail("--sae ", o.sae, ": this build cannot load sparse dictionaries yet; use --neurons HOOK");
+  return std::make_unique<features::Sae>(features::load_saelens(o.sae));
 }
 
 // "[=======       ] 412000/1000000 tokens  9200 tok/s  ETA 1m04s" on a
@@ -72,6 +74,10 @@ int run(const Opts& o) {
   features::Dashboards d = features::collect_dashboards(e, *map, ids, co);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   d.data.corpus = fs::path(o.corpus).filename().string();
+  features::AutointerpReport explained;
+  if (!o.no_explain) explained = features::explain_dashboards(d.examples, d.data, o.collect.seed);
+  const double explain_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() - seconds;
 
   fs::create_directories(o.out);
   const std::string json_path = (fs::path(o.out) / "dashboards.json").string();
@@ -84,12 +90,22 @@ int run(const Opts& o) {
   for (const auto& f : d.data.features) dead += f.active_tokens == 0;
   if (o.json) {
     print_json({{"hook_name", d.data.hook_name}, {"n_features", d.data.n_features}, {"tokens", d.data.tokens},
-                {"sequences", d.data.sequences}, {"dead", dead}, {"seconds", seconds}, {"json", json_path},
+                {"sequences", d.data.sequences}, {"dead", dead}, {"seconds", seconds},
+                {"explain_seconds", explain_seconds},
+                {"autointerp", explained.features.empty() ? nlohmann::json(nullptr) : explained.summary()},
+                {"json", json_path},
                 {"html", html.empty() ? nlohmann::json(nullptr) : nlohmann::json(html)}});
     return 0;
   }
   std::printf("%lld features at %s over %lld tokens in %.1f s (%lld never active)\n", (long long)d.data.n_features,
               d.data.hook_name.c_str(), (long long)d.data.tokens, seconds, (long long)dead);
+  if (!explained.features.empty()) {
+    const nlohmann::json sim = explained.summary()["simulation"];
+    std::printf("explained %zu active features in %.1f s: simulation correlation %.3f (median), %.3f for shuffled "
+                "explanations\n",
+                explained.features.size(), explain_seconds, sim["explained"]["median"].get<double>(),
+                sim["control"]["median"].get<double>());
+  }
   std::printf("wrote %s\n", json_path.c_str());
   if (!html.empty()) std::printf("wrote %s\n", html.c_str());
   return 0;
@@ -118,6 +134,7 @@ Command add_dashboard_command(CLI::App& parent) {
   cmd->add_option("--seed", o->collect.seed, "Seed of the random samples")->capture_default_str();
   cmd->add_option("-o,--out", o->out, "Output directory: index.html, dashboard-data/, dashboards.json")->required();
   cmd->add_flag("--no-html", o->no_html, "Write only dashboards.json");
+  cmd->add_flag("--no-explain", o->no_explain, "Skip the built-in explanations and their scores (glassbox explain)");
   add_json_flag(*cmd, o->json);
   return {cmd, [o, neurons, sae] {
             if (!*neurons && !*sae) fail("dashboard: give --neurons HOOK (MLP neurons) or --sae DIR (a dictionary)");

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "glassbox/features/dashboard.h"
 #include "glassbox/features/explain.h"
 #include "glassbox/features/simulate.h"
 
@@ -37,6 +38,14 @@ AutointerpReport autointerp(const std::vector<FeatureExamples>& examples, const 
 // The same for explanations already made (explanations[i] for examples[i]).
 AutointerpReport score_explanations(const std::vector<Explanation>& explanations,
                                     const std::vector<FeatureExamples>& examples, const Simulator& simulator,
+                                    uint64_t seed = 0, const AutointerpProgress& progress = {});
+
+// Built-in autointerp of every feature a dashboard collection saw active
+// (dead latents have nothing to explain), written into the dashboards'
+// explanation / score slots (score = simulation correlation on held-out
+// contexts). Returns the report (its control: shuffled explanations), or an
+// empty one with fewer than 2 active features.
+AutointerpReport explain_dashboards(const std::vector<FeatureExamples>& examples, FeatureDashboardData& data,
                                     uint64_t seed = 0, const AutointerpProgress& progress = {});
 
 // FeatureExamples as JSON: {"feature", "density", "top": [{"tokens": [...],
