@@ -69,7 +69,11 @@ double log_odds(const Candidate& c, int64_t n_active, int64_t n_inactive) {
   return std::log((a + 0.5) / (double(n_active) - a + 0.5)) - std::log((b + 0.5) / (double(n_inactive) - b + 0.5));
 }
 
-std::string quoted(const std::string& s) { return nlohmann::json(s).dump(); }
+// Byte-level BPE tokens can be a fragment of a UTF-8 character; those bytes
+// show as U+FFFD rather than failing the whole explanation.
+std::string quoted(const std::string& s) {
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 }  // namespace
 

@@ -59,6 +59,21 @@ TEST(BuiltinExplainer, NamesTheTokensAFeatureFiresOn) {
   EXPECT_EQ(e.explainer, "builtin");
 }
 
+TEST(BuiltinExplainer, ATokenThatIsHalfAUtf8CharacterStillGetsAnExplanation) {
+  // Byte-level BPE: "\xC2" alone is the first byte of a two-byte character.
+  const std::string half(1, '\xC2');
+  const FeatureExamples ex = examples([&](const std::string&, const std::string& tok) { return tok == " lake" ? 2.f : 0.f; }, 3);
+  FeatureExamples odd = ex;
+  for (auto* list : {&odd.top, &odd.random, &odd.quantiles})
+    for (auto& r : *list)
+      for (auto& t : r.tokens)
+        if (t == " lake") t = half;
+  const Explanation e = explain(odd);
+  ASSERT_FALSE(e.patterns.empty());
+  EXPECT_EQ(e.patterns[0].token, half);  // the pattern keeps the bytes; only the text replaces them
+  EXPECT_NE(e.text.find("\xEF\xBF\xBD"), std::string::npos) << e.text;
+}
+
 TEST(BuiltinExplainer, FindsAFeatureOfThePreviousToken) {
   const Explanation e = explain(examples(after_of, 2));
   ASSERT_EQ(e.patterns.size(), 1u) << e.text;
