@@ -1,5 +1,6 @@
 // glassbox harvest: activations of one or several hook sites over a corpus,
 // written as sharded safetensors plus a manifest (glassbox/features/harvest.h).
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -14,10 +15,13 @@ namespace glassbox::cli {
 namespace {
 
 // The shared bar, counting this run's tokens for the rate (a resumed harvest
-// starts part way), with the shard count after it.
+// starts part way), with the shard count after it. The bar ends at its total,
+// so it is held one row short until the last shard is on disk.
 void draw(ProgressBar& bar, const features::HarvestProgress& p) {
   bar.set_start(p.rows_done - p.rows_this_run);
-  bar.update(p.rows_done, p.rows_total, strf("shard %d/%d", p.shards_done, p.shards_total));
+  const bool written = p.shards_done == p.shards_total;
+  bar.update(written ? p.rows_total : std::min(p.rows_done, p.rows_total - 1), p.rows_total,
+             strf("shard %d/%d", p.shards_done, p.shards_total));
 }
 
 }  // namespace
