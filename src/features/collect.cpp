@@ -3,12 +3,9 @@
 #include "glassbox/features/collect.h"
 
 #include <algorithm>
-#include <filesystem>
-#include <string_view>
 
 #include "features/collect_state.h"
 #include "glassbox/error.h"
-#include "glassbox/mmap_file.h"
 #include "glassbox/tokenizer.h"
 
 namespace glassbox::features {
@@ -120,17 +117,6 @@ Dashboards collect_dashboards(Engine& e, const FeatureMap& map, const std::vecto
   d.context_before = opt.context_before;
   d.context_after = opt.context_after;
   return out;
-}
-
-std::vector<int32_t> tokenize_corpus(const Model& m, const std::string& path) {
-  const Tokenizer* tok = m.tokenizer();
-  if (!tok) fail(path, ": the model (", m.source(), ") has no tokenizer to read a text corpus with");
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) fail(path, ": not a readable file");
-  if (std::filesystem::file_size(path, ec) == 0) fail(path, ": the corpus is empty");
-  const auto file = MappedFile::open(path);
-  return tok->encode(std::string_view(reinterpret_cast<const char*>(file->data()), file->size()),
-                     /*add_special=*/true, /*parse_special=*/false);
 }
 
 }  // namespace glassbox::features

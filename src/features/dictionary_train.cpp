@@ -1,7 +1,5 @@
 #include "glassbox/features/dictionary_train.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +9,7 @@
 #include "glassbox/error.h"
 #include "glassbox/features/saelens.h"
 #include "glassbox/mmap_file.h"
+#include "glassbox/progress.h"
 
 namespace fs = std::filesystem;
 
@@ -218,15 +217,11 @@ DictionaryLogEntry flush_log(DictState& d, int64_t step, float lr) {
   return e;
 }
 
-void progress_bar(int64_t step, int64_t total, const DictionaryLogEntry& e, double tok_s) {
-  const bool tty = isatty(STDERR_FILENO);
-  const int width = 30, filled = int(double(step) / double(std::max<int64_t>(total, 1)) * width);
-  std::string bar(size_t(filled), '=');
-  bar.resize(size_t(width), ' ');
-  std::fprintf(stderr, "%s[%s] %lld/%lld mse %.4g l0 %.1f dead %.1f%% %.0f tok/s%s", tty ? "\r" : "", bar.c_str(),
-               (long long)step, (long long)total, e.mse, e.l0, 100 * e.dead_fraction, tok_s, tty ? "" : "\n");
-  if (tty && step == total) std::fputc('\n', stderr);
-  std::fflush(stderr);
+// What follows the bar: the first dictionary's logged losses and the throughput.
+std::string progress_text(const DictionaryLogEntry& e, double tok_s) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "mse %.4g l0 %.1f dead %.1f%% %.0f tok/s", e.mse, e.l0, 100 * e.dead_fraction, tok_s);
+  return buf;
 }
 
 // What the SAELens directory holds: the expected-average scaling folded in
@@ -291,6 +286,8 @@ TrainDictionariesResult train_dictionaries(ActivationStream& stream, const std::
   const auto t_start = std::chrono::steady_clock::now();
   auto t0 = t_start;
   int64_t run_tokens = 0, tok_since_log = 0;
+  ProgressBar bar("dictionary", "steps", opt.progress ? ProgressWhen::Always : ProgressWhen::Never);
+  bar.set_start(rc.step);
   for (; rc.step < end; ++rc.step) {
     draw(stream, batch, opt.batch_rows);
     ++rc.batches_drawn;
@@ -305,7 +302,7 @@ TrainDictionariesResult train_dictionaries(ActivationStream& stream, const std::
         const float lr = lr_at(ds[i].spec.optimizer, ds[i].spec.schedule, int(rc.step), int(total));
         const DictionaryLogEntry e = flush_log(ds[i], rc.step + 1, lr);
         if (on_log) on_log(e, i);
-        if (opt.progress && i == 0) progress_bar(rc.step + 1, total, e, tok_s);
+        if (i == 0) bar.update(rc.step + 1, total, progress_text(e, tok_s));
       }
       tok_since_log = 0;
       t0 = std::chrono::steady_clock::now();

@@ -51,9 +51,29 @@ zoo::Recipe organism_recipe(const std::string& name, const Model& m) {
 
 std::string piece(const Tokenizer& tok, int32_t id) { return tok.token_to_bytes(id); }
 
-}  // namespace
+// What each organism's label set starts from: the model's tokenizer, the
+// organism's recipe (checked against the model) and the named, empty set.
+struct OrganismLabels {
+  const Tokenizer& tok;
+  zoo::Recipe recipe;
+  LabelSet set;
+};
+OrganismLabels organism_labels(const Model& m, const std::string& organism, const char* name,
+                               const char* description) {
+  OrganismLabels o{detail::label_tokenizer(m, name), organism_recipe(organism, m), {}};
+  o.set.name = name;
+  o.set.description = description;
+  return o;
+}
 
-namespace {
+// How many prompts to draw: the --limit, or the set's own default.
+size_t wanted(const LabelSetOptions& opt, size_t fallback) { return opt.limit > 0 ? size_t(opt.limit) : fallback; }
+
+// The finished set: cut to --limit (seeded) when it holds more.
+LabelSet limited(LabelSet& s, const LabelSetOptions& opt) {
+  limit_examples(s, opt.limit, opt.seed);
+  return std::move(s);
+}
 
 // An ioi prompt with its name slots found: every template reads "[N1] and
 // [N2]", and the answer is the name that is not repeated.
@@ -96,11 +116,9 @@ ProbeExample ioi_example(const Tokenizer& tok, std::vector<int32_t> p, const Ioi
 }  // namespace
 
 LabelSet ioi_io_labels(const Model& m, const LabelSetOptions& opt) {
-  const Tokenizer& tok = detail::label_tokenizer(m, "ioi-io");
-  const zoo::Recipe r = organism_recipe("ioi", m);
-  LabelSet s;
-  s.name = "ioi-io";
-  s.description = "ioi's held-out prompts with the names set to four held-out names: which one is the indirect object?";
+  auto [tok, r, s] = organism_labels(
+      m, "ioi", "ioi-io",
+      "ioi's held-out prompts with the names set to four held-out names: which one is the indirect object?");
   // Four names the organism never saw in an IOI sentence; each prompt of the
   // recipe gets two of them, the indirect object cycling through all four.
   constexpr size_t kNames = 4;
@@ -112,7 +130,7 @@ LabelSet ioi_io_labels(const Model& m, const LabelSetOptions& opt) {
     names.push_back(ids[0]);
     s.classes.push_back(r.heldout_items[i]);
   }
-  const size_t want = opt.limit > 0 ? size_t(opt.limit) : 1024;
+  const size_t want = wanted(opt, 1024);
   std::mt19937_64 rng(opt.seed ^ 0x10ull);
   std::set<std::vector<int32_t>> seen;
   // Extra prompts: a few collide once their names are replaced.
@@ -129,39 +147,30 @@ LabelSet ioi_io_labels(const Model& m, const LabelSetOptions& opt) {
     ex.label = io;
     s.examples.push_back(std::move(ex));
   }
-  limit_examples(s, opt.limit, opt.seed);
-  return s;
+  return limited(s, opt);
 }
 
 LabelSet ioi_order_labels(const Model& m, const LabelSetOptions& opt) {
-  const Tokenizer& tok = detail::label_tokenizer(m, "ioi-order");
-  const zoo::Recipe r = organism_recipe("ioi", m);
-  LabelSet s;
-  s.name = "ioi-order";
-  s.description = "ioi's held-out prompts: is the indirect object the first name (ABBA) or the second (BABA)?";
+  auto [tok, r, s] = organism_labels(
+      m, "ioi", "ioi-order", "ioi's held-out prompts: is the indirect object the first name (ABBA) or the second (BABA)?");
   s.classes = {"first", "second"};
-  const size_t want = opt.limit > 0 ? size_t(opt.limit) : 1024;
-  for (const Asked& a : draw_prompts(r, want, opt.seed)) {
+  for (const Asked& a : draw_prompts(r, wanted(opt, 1024), opt.seed)) {
     const IoiSlots at = ioi_slots(tok, a);
     ProbeExample ex = ioi_example(tok, a.prompt, at);
     ex.label = at.io_first ? 0 : 1;
     s.examples.push_back(std::move(ex));
   }
-  limit_examples(s, opt.limit, opt.seed);
-  return s;
+  return limited(s, opt);
 }
 
 LabelSet facts_relation_labels(const Model& m, const LabelSetOptions& opt) {
-  const Tokenizer& tok = detail::label_tokenizer(m, "facts-relation");
-  const zoo::Recipe r = organism_recipe("facts", m);
-  LabelSet s;
-  s.name = "facts-relation";
-  s.description = "facts' canonical prompts: which relation is asked about (lives in / works as / plays / eats)";
-  const size_t want = opt.limit > 0 ? size_t(opt.limit) : 480;
+  auto [tok, r, s] = organism_labels(
+      m, "facts", "facts-relation",
+      "facts' canonical prompts: which relation is asked about (lives in / works as / plays / eats)");
   // Canonical prompts are BOS, two subject tokens, then the relation's words.
   std::vector<std::pair<Asked, std::string>> rows;
   std::set<std::string> relations;
-  for (Asked& a : draw_prompts(r, want, opt.seed)) {
+  for (Asked& a : draw_prompts(r, wanted(opt, 480), opt.seed)) {
     if (a.prompt.size() < 4) fail("facts-relation: a prompt of the facts recipe is shorter than its subject");
     std::string rel = tok.decode(std::vector<int32_t>(a.prompt.begin() + 3, a.prompt.end()), true);
     rel.erase(0, rel.find_first_not_of(' '));
@@ -178,8 +187,7 @@ LabelSet facts_relation_labels(const Model& m, const LabelSetOptions& opt) {
     ex.tokens = std::move(a.prompt);
     s.examples.push_back(std::move(ex));
   }
-  limit_examples(s, opt.limit, opt.seed);
-  return s;
+  return limited(s, opt);
 }
 
 }  // namespace glassbox::features

@@ -98,14 +98,16 @@ std::vector<int32_t> read_token_file(const std::string& path) {
   fail(path, ": unknown token file type '", ext, "' (expected .bin: nanoGPT / llm.c uint16, or .safetensors)");
 }
 
-std::vector<int32_t> tokenize_text_file(const Tokenizer& tok, const std::string& path) {
+std::vector<int32_t> tokenize_text_file(const Tokenizer& tok, const std::string& path, bool add_special) {
   require_readable(path, "corpus");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, ": cannot read the corpus");
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) fail(path, ": read error in the corpus");
-  return tok.encode(ss.str(), /*add_special=*/false, /*parse_special=*/false);
+  const std::string text = ss.str();
+  if (text.empty()) fail(path, ": the corpus is empty");
+  return tok.encode(text, add_special, /*parse_special=*/false);
 }
 
 }  // namespace glassbox::features

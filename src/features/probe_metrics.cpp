@@ -15,33 +15,6 @@ namespace {
 uint64_t below(std::mt19937_64& rng, uint64_t n) { return rng() % n; }
 }  // namespace
 
-double accuracy(const int32_t* pred, const int32_t* y, int64_t n) {
-  if (n <= 0) return NAN;
-  int64_t right = 0;
-  for (int64_t i = 0; i < n; ++i) right += pred[i] == y[i];
-  return double(right) / double(n);
-}
-
-double auroc(const double* score, const uint8_t* positive, int64_t n) {
-  std::vector<int64_t> order(size_t(std::max<int64_t>(n, 0)));
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return score[a] < score[b]; });
-  // Sum of the positives' ranks, tied scores sharing their midrank.
-  double rank_sum = 0;
-  int64_t n_pos = 0;
-  for (int64_t i = 0; i < n;) {
-    int64_t j = i;
-    while (j < n && score[order[size_t(j)]] == score[order[size_t(i)]]) ++j;
-    const double midrank = 0.5 * double(i + 1 + j);  // ranks i+1 .. j
-    for (int64_t k = i; k < j; ++k)
-      if (positive[order[size_t(k)]]) rank_sum += midrank, ++n_pos;
-    i = j;
-  }
-  const int64_t n_neg = n - n_pos;
-  if (n_pos == 0 || n_neg == 0) return NAN;
-  return (rank_sum - 0.5 * double(n_pos) * double(n_pos + 1)) / (double(n_pos) * double(n_neg));
-}
-
 double probe_auroc(const double* scores, int64_t n_outputs, const int32_t* y, int64_t n, int n_classes) {
   std::vector<uint8_t> pos(static_cast<size_t>(n));
   if (n_outputs == 1) {
@@ -60,18 +33,6 @@ double probe_auroc(const double* scores, int64_t n_outputs, const int32_t* y, in
   return used ? sum / used : NAN;
 }
 
-double r_squared(const double* pred, const double* target, int64_t n) {
-  if (n <= 0) return NAN;
-  double mean = 0;
-  for (int64_t i = 0; i < n; ++i) mean += target[i];
-  mean /= double(n);
-  double sse = 0, sst = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    sse += (pred[i] - target[i]) * (pred[i] - target[i]);
-    sst += (target[i] - mean) * (target[i] - mean);
-  }
-  return sst > 0 ? 1 - sse / sst : NAN;
-}
 
 Split stratified_split(const int32_t* y, int64_t n, double test_fraction, uint64_t seed) {
   if (!(test_fraction > 0 && test_fraction < 1)) fail("stratified_split: test fraction must be in (0, 1), got ", test_fraction);

@@ -89,38 +89,6 @@ std::vector<std::vector<float>> BuiltinSimulator::simulate(const Explanation& e,
   return out;
 }
 
-double pearson(const std::vector<double>& a, const std::vector<double>& b) {
-  if (a.size() != b.size()) fail("pearson: ", a.size(), " vs. ", b.size(), " values");
-  const double n = double(a.size());
-  if (a.size() < 2) return 0;
-  double ma = 0, mb = 0;
-  for (size_t i = 0; i < a.size(); ++i) ma += a[i], mb += b[i];
-  ma /= n, mb /= n;
-  double sab = 0, saa = 0, sbb = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    sab += (a[i] - ma) * (b[i] - mb), saa += (a[i] - ma) * (a[i] - ma), sbb += (b[i] - mb) * (b[i] - mb);
-  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0;
-}
-
-double auroc(const std::vector<double>& pos, const std::vector<double>& neg) {
-  if (pos.empty() || neg.empty()) return 0.5;
-  // Mann-Whitney U over the pooled ranks (ties share their mean rank).
-  std::vector<std::pair<double, bool>> all;
-  for (double v : pos) all.push_back({v, true});
-  for (double v : neg) all.push_back({v, false});
-  std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-  double rank_sum = 0;
-  for (size_t i = 0; i < all.size();) {
-    size_t j = i;
-    while (j < all.size() && all[j].first == all[i].first) ++j;
-    const double mean_rank = 0.5 * double(i + 1 + j);
-    for (size_t k = i; k < j; ++k) rank_sum += all[k].second ? mean_rank : 0;
-    i = j;
-  }
-  const double np = double(pos.size()), nn = double(neg.size());
-  return (rank_sum - np * (np + 1) / 2) / (np * nn);
-}
-
 Scores score(const Explanation& e, const FeatureExamples& ex, const Simulator& sim, uint64_t seed) {
   const FeatureExamples h = split_examples(ex).holdout;
   // One simulate() call for every held-out record (one request for a language model).

@@ -7,11 +7,23 @@
 
 namespace glassbox::pages {
 
+namespace {
+
+// "L3", "#42": appended piece by piece, since GCC 12 warns of a false overlap
+// (-Wrestrict) in "L" + std::to_string(i).
+std::string numbered(const char* prefix, int64_t i) {
+  std::string s = prefix;
+  s += std::to_string(i);
+  return s;
+}
+
+}  // namespace
+
 std::vector<std::string> position_labels(const Model& m, const std::vector<int32_t>& tokens) {
   std::vector<std::string> out;
   for (size_t i = 0; i < tokens.size(); ++i) {
     const std::string t = m.tokenizer() ? report::display_token(m.tokenizer()->token_to_bytes(tokens[i]))
-                                        : "#" + std::to_string(tokens[i]);
+                                        : numbered("#", tokens[i]);
     out.push_back(std::to_string(i) + " " + t);
   }
   return out;
@@ -19,13 +31,13 @@ std::vector<std::string> position_labels(const Model& m, const std::vector<int32
 
 std::vector<std::string> layer_labels(int64_t n) {
   std::vector<std::string> out;
-  for (int64_t l = 0; l < n; ++l) out.push_back("L" + std::to_string(l));
+  for (int64_t l = 0; l < n; ++l) out.push_back(numbered("L", l));
   return out;
 }
 
 std::vector<std::string> head_labels(int64_t n_heads) {
   std::vector<std::string> out;
-  for (int64_t h = 0; h < n_heads; ++h) out.push_back("H" + std::to_string(h));
+  for (int64_t h = 0; h < n_heads; ++h) out.push_back(numbered("H", h));
   return out;
 }
 
@@ -67,9 +79,9 @@ report::json attention_heatmap(const Model& m, const std::vector<int32_t>& token
          T, "] for ", T, " tokens");
   std::vector<std::string> labels;
   for (int32_t t : tokens)
-    labels.push_back(m.tokenizer() ? report::display_token(m.tokenizer()->token_to_piece(t)) : "#" + std::to_string(t));
+    labels.push_back(m.tokenizer() ? report::display_token(m.tokenizer()->token_to_piece(t)) : numbered("#", t));
   const float* p = pattern.f32() + int64_t(head) * T * T;  // row 0
-  return report::heatmap("L" + std::to_string(layer) + "H" + std::to_string(head), labels, labels,
+  return report::heatmap(numbered("L", layer) + numbered("H", head), labels, labels,
                          std::vector<float>(p, p + T * T), "attention", false, "query", "key");
 }
 

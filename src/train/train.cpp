@@ -1,7 +1,5 @@
 #include "glassbox/train.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -13,6 +11,7 @@
 #include "glassbox/error.h"
 #include "glassbox/json_file.h"
 #include "glassbox/mmap_file.h"
+#include "glassbox/progress.h"
 #include "glassbox/safetensors.h"
 #include "kernels/kernels.h"
 #include "train/optimizer.h"
@@ -202,16 +201,13 @@ bool load_checkpoint(const std::string& out_dir, Trainable& tr, OptimizerState& 
   return true;
 }
 
-void progress(int step, int total, const LogEntry& e) {
-  const bool tty = isatty(STDERR_FILENO);
-  const int width = 30, filled = int(double(step) / total * width);
-  std::string bar(size_t(filled), '=');
-  bar.resize(size_t(width), ' ');
-  std::fprintf(stderr, "%s[%s] %d/%d loss %.4f lr %.2e %.0f tok/s%s%s", tty ? "\r" : "", bar.c_str(), step, total,
-               e.loss, e.lr, e.tokens_per_s, e.eval_loss >= 0 ? (" eval " + std::to_string(e.eval_loss)).c_str() : "",
-               tty ? "" : "\n");
-  if (tty && step == total) std::fputc('\n', stderr);
-  std::fflush(stderr);
+// What follows the bar: the logged loss, learning rate and throughput.
+std::string progress_text(const LogEntry& e) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "loss %.4f lr %.2e %.0f tok/s", e.loss, e.lr, e.tokens_per_s);
+  std::string s = buf;
+  if (e.eval_loss >= 0) s += " eval ", s += std::to_string(e.eval_loss);
+  return s;
 }
 
 }  // namespace
@@ -248,6 +244,8 @@ TrainResult train(Trainable& tr, const TrainConfig& cfg, const BatchFn& train_ba
   ForwardOptions fo;
   fo.for_backward = true;
   const int end = cfg.stop_at > 0 ? std::min(cfg.stop_at, cfg.steps) : cfg.steps;
+  ProgressBar bar("train", "steps", cfg.progress ? ProgressWhen::Always : ProgressWhen::Never);
+  bar.set_start(step);
   for (; step < end; ++step) {
     const TrainBatch tb = train_batches(rng);
     check_batch(tb);
@@ -272,7 +270,7 @@ TrainResult train(Trainable& tr, const TrainConfig& cfg, const BatchFn& train_ba
       if (do_eval) le.eval_loss = evaluate();
       res.log.push_back(le);
       if (on_log) on_log(le);
-      if (cfg.progress) progress(step + 1, cfg.steps, le);
+      bar.update(step + 1, cfg.steps, progress_text(le));
       loss_acc = tok_acc = 0;
       acc_n = 0;
       t0 = std::chrono::steady_clock::now();

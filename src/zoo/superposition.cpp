@@ -7,10 +7,10 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-
-#include <unistd.h>
+#include <string>
 
 #include "glassbox/mmap_file.h"
+#include "glassbox/progress.h"
 #include "glassbox/safetensors.h"
 #include "glassbox/zoo_superposition.h"
 #include "train/optimizer.h"
@@ -159,7 +159,7 @@ ToyTrained train_superposition(const std::string& data_dir, const std::string& o
   ToyTrained t;
   std::vector<float> buf;
   double acc = 0;
-  const bool tty = isatty(STDERR_FILENO);
+  ProgressBar bar("superposition", "steps", progress ? ProgressWhen::Always : ProgressWhen::Never);
   for (int step = 0; step < steps; ++step) {
     const float lr = lr_at(oc, sc, step, steps);
     acc += train_step(params, st, oc, lr, I, rng, buf);
@@ -167,12 +167,11 @@ ToyTrained train_superposition(const std::string& data_dir, const std::string& o
       const int n_acc = (step % 100) + 1;
       t.result.log.push_back({step + 1, acc / n_acc, lr, 0, 0, -1});
       acc = 0;
-      if (progress && (tty || (step + 1) % 1000 == 0 || step + 1 == steps))
-        std::fprintf(stderr, "%ssuperposition: step %d/%d loss %.5f%s", tty ? "\r" : "", step + 1, steps,
-                     t.result.log.back().loss, tty ? "" : "\n");
+      char loss[32];
+      std::snprintf(loss, sizeof loss, "loss %.5f", t.result.log.back().loss);
+      bar.update(step + 1, steps, loss);
     }
   }
-  if (progress && tty) std::fputc('\n', stderr);
   t.result.steps_done = steps;
   t.steps = steps;
 

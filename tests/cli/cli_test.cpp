@@ -3,18 +3,14 @@
 // ids only) and a tiny random GPT-2 with a byte-level tokenizer for text.
 #include <gtest/gtest.h>
 
-#include "common/browser.h"
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "cli_util.h"
+#include "common/browser.h"
 #include "glassbox/engine.h"
 #include "glassbox/model.h"
 #include "glassbox/safetensors.h"
@@ -22,58 +18,25 @@
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace glassbox::cli_test;
 
 namespace {
-
-struct Result {
-  int code = -1;
-  std::string out, err;
-  json js() const {
-    try {
-      return json::parse(out);
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << "stdout is not JSON: " << e.what() << "\nstdout:\n" << out << "\nstderr:\n" << err;
-      return json();
-    }
-  }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string fixture(const std::string& name) { return std::string(GLASSBOX_FIXTURES) + "/" + name; }
 
 class Cli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    tmp_ = fs::temp_directory_path() / ("glassbox-cli-test-" + std::to_string(getpid()));
-    fs::remove_all(tmp_);
-    fs::create_directories(tmp_);
+    tmp_ = fresh_temp_dir("cli-test");
     glassbox::cli::make_tiny_gpt2((tmp_ / "tiny").string());
   }
   static void TearDownTestSuite() { fs::remove_all(tmp_); }
 
   // Runs `glassbox <args>` in `cwd` (default: the temp dir); args are shell words.
-  static Result glassbox(const std::string& args, const fs::path& cwd = {}) {
-    static int n = 0;
-    const fs::path out = tmp_ / ("out" + std::to_string(n) + ".txt");
-    const fs::path err = tmp_ / ("err" + std::to_string(n++) + ".txt");
-    const std::string bin = std::string(GLASSBOX_BINARY_DIR) + "/glassbox";
+  static CliRun glassbox(const std::string& args, const fs::path& cwd = {}) {
     // Hermetic by default: no shipped organisms, so the tour's checkpoint is the default model.
     const std::string models = models_dir_.empty() ? (tmp_ / "no-models").string() : models_dir_;
-    const std::string cmd = "cd '" + (cwd.empty() ? tmp_ : cwd).string() + "' && env -u GLASSBOX_MODEL GLASSBOX_MODELS='" +
-                            models + "' '" + bin +
-                            "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
-    const int status = std::system(cmd.c_str());
-    Result r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
+    return run_glassbox(args, cwd.empty() ? tmp_ : cwd, "env -u GLASSBOX_MODEL GLASSBOX_MODELS=" + quoted(models));
   }
   static std::string gpt2() { return "--model '" + fixture("gpt2") + "'"; }
   static std::string tiny() { return "--model '" + (tmp_ / "tiny").string() + "'"; }
@@ -97,14 +60,14 @@ TEST_F(Cli, EveryCommandHasHelp) {
   EXPECT_OK(glassbox("--help"));
   for (const char* c : {"info", "tokenize", "hooks", "run", "generate", "cache", "tour", "lens", "dla", "heads", "patch",
                         "circuit", "tuned-lens train", "compare"}) {
-    const Result r = glassbox(std::string(c) + " --help");
+    const CliRun r = glassbox(std::string(c) + " --help");
     EXPECT_OK(r);
     EXPECT_NE(r.out.find("--json"), std::string::npos) << c;
   }
 }
 
 TEST_F(Cli, UsageErrorsKeepCli11ExitCodes) {
-  const Result r = glassbox("run --no-such-flag");
+  const CliRun r = glassbox("run --no-such-flag");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.code, 1);  // CLI11's own codes, not the error path
   EXPECT_NE(glassbox("").code, 0);  // a command is required
@@ -119,7 +82,7 @@ TEST_F(Cli, ThreadsFlagWorksBeforeAndAfterTheCommand) {
 // ------------------------------------------------------------------ info
 
 TEST_F(Cli, InfoJsonReportsConfigAndStorage) {
-  const Result r = glassbox("info " + gpt2() + " --json");
+  const CliRun r = glassbox("info " + gpt2() + " --json");
   EXPECT_OK(r);
   const json j = r.js();
   const json& c = j["config"];
@@ -145,7 +108,7 @@ TEST_F(Cli, InfoJsonReportsConfigAndStorage) {
 }
 
 TEST_F(Cli, InfoListsStoredTensors) {
-  const Result r = glassbox("info " + gpt2() + " --tensors --json");
+  const CliRun r = glassbox("info " + gpt2() + " --tensors --json");
   EXPECT_OK(r);
   const json ts = r.js()["tensors"];
   ASSERT_TRUE(ts.is_array());
@@ -158,14 +121,14 @@ TEST_F(Cli, InfoListsStoredTensors) {
       EXPECT_TRUE(t.contains("zero_copy"));
     }
   EXPECT_TRUE(found) << ts.dump();
-  const Result human = glassbox("info " + gpt2() + " --tensors");
+  const CliRun human = glassbox("info " + gpt2() + " --tensors");
   EXPECT_OK(human);
   EXPECT_NE(human.out.find("wte.weight"), std::string::npos);
   EXPECT_NE(human.out.find("zero-copy"), std::string::npos);
 }
 
 TEST_F(Cli, InfoShowsTheTokenizerOfTheTinyModel) {
-  const Result r = glassbox("info " + tiny() + " --json");
+  const CliRun r = glassbox("info " + tiny() + " --json");
   EXPECT_OK(r);
   const json j = r.js();
   EXPECT_EQ(j["tokenizer"]["present"], true);
@@ -178,7 +141,7 @@ TEST_F(Cli, InfoShowsTheTokenizerOfTheTinyModel) {
 // ------------------------------------------------------------------ hooks
 
 TEST_F(Cli, HooksListsEveryHookInForwardOrderWithShapes) {
-  const Result r = glassbox("hooks " + gpt2() + " --batch 2 --seq 5 --json");
+  const CliRun r = glassbox("hooks " + gpt2() + " --batch 2 --seq 5 --json");
   EXPECT_OK(r);
   const json j = r.js();
   const glassbox::Model m = glassbox::Model::load(fixture("gpt2"));
@@ -194,20 +157,20 @@ TEST_F(Cli, HooksListsEveryHookInForwardOrderWithShapes) {
 }
 
 TEST_F(Cli, HooksPatternSelectsMatchingHooks) {
-  const Result r = glassbox("hooks " + gpt2() + " --pattern 'blocks.*.attn.hook_pattern' --seq 7 --json");
+  const CliRun r = glassbox("hooks " + gpt2() + " --pattern 'blocks.*.attn.hook_pattern' --seq 7 --json");
   EXPECT_OK(r);
   const json h = r.js()["hooks"];
   ASSERT_EQ(h.size(), 2u);
   EXPECT_EQ(h[1]["name"], "blocks.1.attn.hook_pattern");
   EXPECT_EQ(h[1]["shape"], json({1, 4, 7, 7}));
-  const Result human = glassbox("hooks " + gpt2() + " -p 'blocks.1.*'");
+  const CliRun human = glassbox("hooks " + gpt2() + " -p 'blocks.1.*'");
   EXPECT_OK(human);
   EXPECT_NE(human.out.find("blocks.1.hook_resid_post"), std::string::npos);
   EXPECT_EQ(human.out.find("blocks.0."), std::string::npos);
 }
 
 TEST_F(Cli, HooksOfARotaryModelIncludeRotatedQueries) {
-  const Result r = glassbox("hooks --model '" + fixture("llama") + "' --pattern 'blocks.0.attn.hook_rot_q' --json");
+  const CliRun r = glassbox("hooks --model '" + fixture("llama") + "' --pattern 'blocks.0.attn.hook_rot_q' --json");
   EXPECT_OK(r);
   EXPECT_EQ(r.js()["hooks"].size(), 1u);
 }
@@ -215,7 +178,7 @@ TEST_F(Cli, HooksOfARotaryModelIncludeRotatedQueries) {
 // ------------------------------------------------------------------ run
 
 TEST_F(Cli, RunTopKMatchesTheEngine) {
-  const Result r = glassbox("run " + gpt2() + " --tokens 5,17,42,3 -k 5 --json");
+  const CliRun r = glassbox("run " + gpt2() + " --tokens 5,17,42,3 -k 5 --json");
   EXPECT_OK(r);
   const json j = r.js();
   EXPECT_EQ(j["tokens"], json({5, 17, 42, 3}));
@@ -236,7 +199,7 @@ TEST_F(Cli, RunTopKMatchesTheEngine) {
   }
   EXPECT_GT(top[0]["prob"].get<double>(), 0.0);
 
-  const Result human = glassbox("run " + gpt2() + " --tokens 5,17,42,3 -k 3");
+  const CliRun human = glassbox("run " + gpt2() + " --tokens 5,17,42,3 -k 3");
   EXPECT_OK(human);
   EXPECT_NE(human.out.find("#" + std::to_string(argmax)), std::string::npos) << human.out;
 }
@@ -246,7 +209,7 @@ TEST_F(Cli, RunInterventionChangesTheLogits) {
       "ablate.json", R"([{"type": "zero_ablate", "hook": "blocks.*.hook_attn_out"},
                          {"type": "zero_ablate", "hook": "blocks.0.attn.hook_z", "heads": [1]}])");
   const json plain = glassbox("run " + gpt2() + " --tokens 5,17,42,3 -k 3 --json").js();
-  const Result r = glassbox("run " + gpt2() + " --tokens 5,17,42,3 -k 3 --json --intervene '" + iv + "'");
+  const CliRun r = glassbox("run " + gpt2() + " --tokens 5,17,42,3 -k 3 --json --intervene '" + iv + "'");
   EXPECT_OK(r);
   const json ablated = r.js();
   EXPECT_NE(plain["top"][0]["logit"], ablated["top"][0]["logit"]);
@@ -259,7 +222,7 @@ TEST_F(Cli, RunReportsLossAndPerplexityOverATextFile) {
   for (int i = 0; i < 30; ++i) text += "The cat sat on the mat. ";  // 720 bytes: 3 windows of 256
   const std::string file = write_file("text.txt", text);
   // One thread: on a loaded machine OpenMP barriers make the 3 windows crawl.
-  const Result r = glassbox("--threads 1 run " + tiny() + " --text-file '" + file + "' --json");
+  const CliRun r = glassbox("--threads 1 run " + tiny() + " --text-file '" + file + "' --json");
   EXPECT_OK(r);
   const json j = r.js();
   EXPECT_EQ(j["tokens"], text.size());  // one token per byte
@@ -268,13 +231,13 @@ TEST_F(Cli, RunReportsLossAndPerplexityOverATextFile) {
   const double loss = j["loss"].get<double>();
   EXPECT_NEAR(loss, std::log(257.0), 0.5);  // a random model is close to uniform
   EXPECT_NEAR(j["ppl"].get<double>(), std::exp(loss), 1e-6 * std::exp(loss));
-  const Result human = glassbox("--threads 1 run " + tiny() + " --text-file '" + file + "'");
+  const CliRun human = glassbox("--threads 1 run " + tiny() + " --text-file '" + file + "'");
   EXPECT_OK(human);
   EXPECT_NE(human.out.find("ppl"), std::string::npos);
 }
 
 TEST_F(Cli, RunTakesTextThroughTheTokenizer) {
-  const Result r = glassbox("run " + tiny() + " 'Hello' --json");
+  const CliRun r = glassbox("run " + tiny() + " 'Hello' --json");
   EXPECT_OK(r);
   EXPECT_EQ(r.js()["tokens"], json({'H', 'e', 'l', 'l', 'o'}));
   EXPECT_EQ(r.js()["top"].size(), 10u);
@@ -284,7 +247,7 @@ TEST_F(Cli, RunTakesTextThroughTheTokenizer) {
 
 TEST_F(Cli, CacheSavesSelectedActivationsWithLogitsAndTokens) {
   const std::string out = path("patterns.safetensors");
-  const Result r = glassbox("cache " + gpt2() + " --tokens 1,2,3,4,5 --names 'blocks.*.attn.hook_pattern' --out '" +
+  const CliRun r = glassbox("cache " + gpt2() + " --tokens 1,2,3,4,5 --names 'blocks.*.attn.hook_pattern' --out '" +
                             out + "'");
   EXPECT_OK(r);
   EXPECT_NE(r.out.find(out), std::string::npos);
@@ -316,7 +279,7 @@ TEST_F(Cli, CacheSavesSelectedActivationsWithLogitsAndTokens) {
 
 TEST_F(Cli, CacheJsonSummarisesEveryTensor) {
   const std::string out = path("all.safetensors");
-  const Result r = glassbox("cache " + gpt2() + " --tokens 1,2,3 --out '" + out + "' --json");
+  const CliRun r = glassbox("cache " + gpt2() + " --tokens 1,2,3 --out '" + out + "' --json");
   EXPECT_OK(r);
   const json j = r.js();
   EXPECT_EQ(j["path"], out);
@@ -358,14 +321,14 @@ TEST_F(Cli, CachePositionsKeepOnlyThoseQueryPositions) {
 
 TEST_F(Cli, CacheMaxMemoryIsCheckedBeforeRunning) {
   const std::string out = path("never.safetensors");
-  const Result r = glassbox("cache " + gpt2() + " --tokens 1,2,3 --max-memory 1KiB --out '" + out + "'");
+  const CliRun r = glassbox("cache " + gpt2() + " --tokens 1,2,3 --max-memory 1KiB --out '" + out + "'");
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err.rfind("glassbox: error: ", 0), 0u) << r.err;
   EXPECT_NE(r.err.find("max-memory"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(out));
   EXPECT_OK(glassbox("cache " + gpt2() + " --tokens 1,2,3 --max-memory 512MiB --out '" + out + "'"));
   EXPECT_OK(glassbox("cache " + gpt2() + " --tokens 1,2,3 --max-memory 100000000 --out '" + out + "'"));
-  const Result bad = glassbox("cache " + gpt2() + " --tokens 1,2,3 --max-memory lots --out '" + out + "'");
+  const CliRun bad = glassbox("cache " + gpt2() + " --tokens 1,2,3 --max-memory lots --out '" + out + "'");
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.err.find("--max-memory"), std::string::npos) << bad.err;
 }
@@ -374,11 +337,11 @@ TEST_F(Cli, CacheMaxMemoryIsCheckedBeforeRunning) {
 
 TEST_F(Cli, GenerateGreedyIsDeterministic) {
   const std::string args = "generate " + tiny() + " 'Once upon a time' -n 12 --greedy --ignore-eos --json";
-  const Result a = glassbox(args), b = glassbox(args);
+  const CliRun a = glassbox(args), b = glassbox(args);
   EXPECT_OK(a);
   EXPECT_EQ(a.js()["tokens"].size(), 12u);
   EXPECT_EQ(a.js(), b.js());
-  const Result human = glassbox("generate " + tiny() + " 'Once upon a time' -n 4 --greedy");
+  const CliRun human = glassbox("generate " + tiny() + " 'Once upon a time' -n 4 --greedy");
   EXPECT_OK(human);
   EXPECT_FALSE(human.out.empty());
 }
@@ -392,7 +355,7 @@ TEST_F(Cli, GenerateSameSeedSameSample) {
 }
 
 TEST_F(Cli, GenerateWithTokensPrintsIds) {
-  const Result r = glassbox("generate " + gpt2() + " --tokens 1,2,3 -n 5 --greedy");
+  const CliRun r = glassbox("generate " + gpt2() + " --tokens 1,2,3 -n 5 --greedy");
   EXPECT_OK(r);
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), ','), 4) << r.out;
 }
@@ -401,7 +364,7 @@ TEST_F(Cli, GenerateAppliesInterventionsToEveryToken) {
   const std::string iv = write_file("ablate_gen.json", R"({"type": "zero_ablate", "hook": "blocks.*.hook_mlp_out"})");
   const std::string base = "generate " + gpt2() + " --tokens 5,17,42 -n 10 --greedy --json";
   const json plain = glassbox(base).js();
-  const Result r = glassbox(base + " --intervene '" + iv + "'");
+  const CliRun r = glassbox(base + " --intervene '" + iv + "'");
   EXPECT_OK(r);
   EXPECT_NE(plain["tokens"], r.js()["tokens"]);
   // With the same intervention, run's prediction is generate's first token.
@@ -413,7 +376,7 @@ TEST_F(Cli, GenerateAppliesInterventionsToEveryToken) {
 
 TEST_F(Cli, TokenizeRoundTrips) {
   const std::string text = "Hello, world! <|endoftext|> caf\xC3\xA9";
-  const Result r = glassbox("tokenize " + tiny() + " '" + text + "' --json");
+  const CliRun r = glassbox("tokenize " + tiny() + " '" + text + "' --json");
   EXPECT_OK(r);
   const json j = r.js();
   ASSERT_TRUE(j["ids"].is_array());
@@ -421,7 +384,7 @@ TEST_F(Cli, TokenizeRoundTrips) {
   EXPECT_NE(std::find(j["ids"].begin(), j["ids"].end(), json(glassbox::cli::kTinyEndOfText)), j["ids"].end());
   std::string csv;
   for (const json& id : j["ids"]) csv += std::to_string(id.get<int>()) + ",";
-  const Result back = glassbox("tokenize " + tiny() + " --decode " + csv);
+  const CliRun back = glassbox("tokenize " + tiny() + " --decode " + csv);
   EXPECT_OK(back);
   EXPECT_EQ(back.out, text + "\n");
   EXPECT_EQ(glassbox("tokenize " + tiny() + " --decode " + csv + " --json").js()["text"], text);
@@ -432,13 +395,13 @@ TEST_F(Cli, TokenizeNoSpecialReadsSpecialTextAsBytes) {
   EXPECT_EQ(j["ids"].size(), 13u);
   const std::string file = write_file("tok.txt", "ab");
   EXPECT_EQ(glassbox("tokenize " + tiny() + " --file '" + file + "' --json").js()["ids"], json({'a', 'b'}));
-  const Result human = glassbox("tokenize " + tiny() + " 'ab'");
+  const CliRun human = glassbox("tokenize " + tiny() + " 'ab'");
   EXPECT_OK(human);
   EXPECT_NE(human.out.find("97,98"), std::string::npos) << human.out;
 }
 
 TEST_F(Cli, TokenizeWithoutTokenizerSuggestsTokens) {
-  const Result r = glassbox("tokenize " + gpt2() + " 'hello'");
+  const CliRun r = glassbox("tokenize " + gpt2() + " 'hello'");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("--tokens"), std::string::npos) << r.err;
 }
@@ -446,7 +409,7 @@ TEST_F(Cli, TokenizeWithoutTokenizerSuggestsTokens) {
 // ------------------------------------------------------------------ errors
 
 TEST_F(Cli, UnknownHookNameNamesTheClosest) {
-  const Result r = glassbox("cache " + gpt2() + " --tokens 1,2 --names blocks.0.attn.hook_patern --out '" +
+  const CliRun r = glassbox("cache " + gpt2() + " --tokens 1,2 --names blocks.0.attn.hook_patern --out '" +
                             path("x.safetensors") + "'");
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err.rfind("glassbox: error: ", 0), 0u) << r.err;
@@ -460,24 +423,24 @@ TEST_F(Cli, PromptLongerThanTheContextFails) {
   std::string ids;
   for (int i = 0; i < 40; ++i) ids += std::to_string(i) + ",";  // n_ctx is 32
   for (const char* cmd : {"run", "cache --out x.safetensors"}) {
-    const Result r = glassbox(std::string(cmd) + " " + gpt2() + " --tokens " + ids);
+    const CliRun r = glassbox(std::string(cmd) + " " + gpt2() + " --tokens " + ids);
     EXPECT_EQ(r.code, 1) << cmd;
     EXPECT_NE(r.err.find("context"), std::string::npos) << r.err;
   }
-  const Result g = glassbox("generate " + gpt2() + " --tokens 1,2,3 -n 40");
+  const CliRun g = glassbox("generate " + gpt2() + " --tokens 1,2,3 -n 40");
   EXPECT_EQ(g.code, 1);
   EXPECT_NE(g.err.find("context"), std::string::npos) << g.err;
 }
 
 TEST_F(Cli, TokenOutsideTheVocabularyFails) {
-  const Result r = glassbox("run " + gpt2() + " --tokens 1,2,5000");
+  const CliRun r = glassbox("run " + gpt2() + " --tokens 1,2,5000");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("5000"), std::string::npos) << r.err;
   EXPECT_EQ(glassbox("run " + gpt2() + " --tokens 1,x").code, 1);
 }
 
 TEST_F(Cli, NonexistentModelPathIsNamed) {
-  const Result r = glassbox("info --model /no/such/model-dir");
+  const CliRun r = glassbox("info --model /no/such/model-dir");
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err.rfind("glassbox: error: ", 0), 0u) << r.err;
   EXPECT_NE(r.err.find("/no/such/model-dir"), std::string::npos) << r.err;
@@ -486,7 +449,7 @@ TEST_F(Cli, NonexistentModelPathIsNamed) {
 TEST_F(Cli, MissingDefaultModelSaysToRunTheTour) {
   const fs::path empty = tmp_ / "empty-cwd";
   fs::create_directories(empty);
-  const Result r = glassbox("run 'Hello'", empty);
+  const CliRun r = glassbox("run 'Hello'", empty);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("glassbox tour"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--model"), std::string::npos) << r.err;
@@ -501,7 +464,7 @@ TEST_F(Cli, TextAndTokensTogetherAreRejected) {
 TEST_F(Cli, TourWritesItsCheckpointAndCacheAndIsTheDefaultModel) {
   const fs::path cwd = tmp_ / "tour-cwd";
   fs::create_directories(cwd);
-  const Result r = glassbox("tour --json", cwd);
+  const CliRun r = glassbox("tour --json", cwd);
   EXPECT_OK(r);
   const json j = r.js();
   EXPECT_EQ(j["created"], true);
@@ -517,13 +480,13 @@ TEST_F(Cli, TourWritesItsCheckpointAndCacheAndIsTheDefaultModel) {
             j["cache"]["n_tensors"].get<size_t>() + 2);  // + logits, tokens
 
   // Second run reuses the checkpoint; human output walks through every step.
-  const Result again = glassbox("tour", cwd);
+  const CliRun again = glassbox("tour", cwd);
   EXPECT_OK(again);
   EXPECT_NE(again.out.find("using existing"), std::string::npos);
   EXPECT_NE(again.out.find("attention entropy"), std::string::npos);
 
   // Without --model, commands use the tour's checkpoint.
-  const Result run = glassbox("run 'Hi' --json", cwd);
+  const CliRun run = glassbox("run 'Hi' --json", cwd);
   EXPECT_OK(run);
   EXPECT_EQ(run.js()["tokens"], json({'H', 'i'}));
 
@@ -544,7 +507,7 @@ TEST_F(CliTrain, TokenizerTrainThenTrainThenLoadTheResult) {
   std::string text;
   for (int i = 0; i < 200; ++i) text += "the quick brown fox jumps over the lazy dog " + std::to_string(i % 7) + "\n";
   write_file("corpus.txt", text);
-  Result r = glassbox("tokenizer train corpus.txt --vocab-size 300 -o tok.json --json");
+  CliRun r = glassbox("tokenizer train corpus.txt --vocab-size 300 -o tok.json --json");
   EXPECT_OK(r);
   EXPECT_LE(r.js()["vocab_size"].get<int>(), 300);  // fewer when no pair is left to merge
   EXPECT_GT(r.js()["vocab_size"].get<int>(), 257);
@@ -565,14 +528,14 @@ TEST_F(CliTrain, TokenizerTrainThenTrainThenLoadTheResult) {
 
 TEST_F(CliTrain, BadTrainConfigNamesTheField) {
   write_file("bad.json", R"({"tokenizer": "tok.json", "data": {"text": "corpus.txt"}, "train": {"steps": "many"}})");
-  const Result r = glassbox("train bad.json");
+  const CliRun r = glassbox("train bad.json");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("wrong type"), std::string::npos) << r.err;
 }
 
 TEST_F(CliTrain, MalformedOrMistypedTrainConfigNamesTheFile) {
   write_file("broken.json", R"({"tokenizer": "tok.json", "data": )");
-  Result r = glassbox("train broken.json");
+  CliRun r = glassbox("train broken.json");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("broken.json"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("malformed JSON"), std::string::npos) << r.err;
@@ -585,7 +548,7 @@ TEST_F(CliTrain, MalformedOrMistypedTrainConfigNamesTheFile) {
 // ------------------------------------------------------------------ analysis commands
 
 TEST_F(Cli, LensJsonHasEveryLayerAndPositionAndWritesHtml) {
-  const Result r = glassbox("lens " + gpt2() + " --tokens 1,2,3,4 --target '#5' --json --html lens.html");
+  const CliRun r = glassbox("lens " + gpt2() + " --tokens 1,2,3,4 --target '#5' --json --html lens.html");
   EXPECT_OK(r);
   const auto j = r.js();
   EXPECT_EQ(j["layers"].size(), 3u);  // 2 layers' resid_pre + the final resid_post
@@ -595,7 +558,7 @@ TEST_F(Cli, LensJsonHasEveryLayerAndPositionAndWritesHtml) {
 }
 
 TEST_F(Cli, DlaComponentsSumToTheLogitDifference) {
-  const Result r = glassbox("dla " + gpt2() + " --tokens 1,2,3,4 --answer '#5' --wrong '#6' --json");
+  const CliRun r = glassbox("dla " + gpt2() + " --tokens 1,2,3,4 --answer '#5' --wrong '#6' --json");
   EXPECT_OK(r);
   const auto j = r.js();  // not r.js()["by_layer"] in the loop: that would iterate a destroyed temporary
   double sum = 0;
@@ -604,14 +567,14 @@ TEST_F(Cli, DlaComponentsSumToTheLogitDifference) {
 }
 
 TEST_F(Cli, DlaRejectsAnAnswerOfSeveralTokens) {
-  const Result r = glassbox("dla " + tiny() + " 'Hello there' --answer ' two words'");
+  const CliRun r = glassbox("dla " + tiny() + " 'Hello there' --answer ' two words'");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("--answer"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("exactly one"), std::string::npos) << r.err;
 }
 
 TEST_F(Cli, HeadsScoresEveryHeadForEachDetector) {
-  const Result r = glassbox("heads " + gpt2() + " --seq 6 --rows 2 --json --circuit 1.0");
+  const CliRun r = glassbox("heads " + gpt2() + " --seq 6 --rows 2 --json --circuit 1.0");
   EXPECT_OK(r);
   const auto j = r.js();
   ASSERT_EQ(j["scores"].size(), 4u);  // previous, duplicate, induction, copying
@@ -621,7 +584,7 @@ TEST_F(Cli, HeadsScoresEveryHeadForEachDetector) {
 }
 
 TEST_F(Cli, PatchBothMethodsAgreeOnTheShapeAndReportTheirCorrelation) {
-  const Result r = glassbox("patch " + gpt2() +
+  const CliRun r = glassbox("patch " + gpt2() +
                             " --clean-tokens 1,2,3,4 --corrupt-tokens 1,9,3,4 --answer '#5' --wrong '#6' "
                             "--sites resid_pre,z --method both --json --html patch.html");
   EXPECT_OK(r);
@@ -637,7 +600,7 @@ TEST_F(Cli, PatchBothMethodsAgreeOnTheShapeAndReportTheirCorrelation) {
 }
 
 TEST_F(Cli, PatchPathToTheLogitsIsAGridOverSenderHeads) {
-  const Result r = glassbox("patch " + gpt2() +
+  const CliRun r = glassbox("patch " + gpt2() +
                             " --clean-tokens 1,2,3,4 --corrupt-tokens 1,9,3,4 --answer '#5' --wrong '#6' "
                             "--method path --receivers logits --json");
   EXPECT_OK(r);
@@ -649,13 +612,13 @@ TEST_F(Cli, PatchPathToTheLogitsIsAGridOverSenderHeads) {
 }
 
 TEST_F(Cli, PatchRejectsPromptsOfDifferentLengths) {
-  const Result r = glassbox("patch " + gpt2() + " --clean-tokens 1,2,3 --corrupt-tokens 1,2 --answer '#5' --wrong '#6'");
+  const CliRun r = glassbox("patch " + gpt2() + " --clean-tokens 1,2,3 --corrupt-tokens 1,2 --answer '#5' --wrong '#6'");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("same length"), std::string::npos) << r.err;
 }
 
 TEST_F(Cli, CircuitKeepsEdgesAndWritesTheGraphPage) {
-  const Result r = glassbox("circuit " + gpt2() +
+  const CliRun r = glassbox("circuit " + gpt2() +
                             " --clean-tokens 1,2,3,4 --corrupt-tokens 1,9,3,4 --answer '#5' --wrong '#6' "
                             "--method eap --json --html circuit.html");
   EXPECT_OK(r);
@@ -674,7 +637,7 @@ TEST_F(Cli, CircuitKeepsEdgesAndWritesTheGraphPage) {
 // layer l to MLP l.
 TEST_F(Cli, CircuitRunsOnGroupedQueryAndParallelResidualModels) {
   for (const char* f : {"llama", "neox"}) {
-    const Result r = glassbox("circuit --model '" + fixture(f) +
+    const CliRun r = glassbox("circuit --model '" + fixture(f) +
                               "' --clean-tokens 1,2,3,4,5 --corrupt-tokens 1,9,3,8,5 --answer '#5' --wrong '#6' "
                               "--method eap --json");
     EXPECT_OK(r);
@@ -694,7 +657,7 @@ TEST_F(Cli, CircuitRunsOnGroupedQueryAndParallelResidualModels) {
 }
 
 TEST_F(Cli, TunedLensTrainSavesALensThatLensApplies) {
-  const Result t = glassbox("tuned-lens train " + tiny() + " --sample 600 --steps 5 -o lens --json");
+  const CliRun t = glassbox("tuned-lens train " + tiny() + " --sample 600 --steps 5 -o lens --json");
   EXPECT_OK(t);
   EXPECT_TRUE(fs::exists(tmp_ / "lens" / "params.safetensors"));
   EXPECT_EQ(t.js()["comparison"]["layers"].size(), t.js()["comparison"]["tuned_lens_kl"].size());
@@ -704,7 +667,7 @@ TEST_F(Cli, TunedLensTrainSavesALensThatLensApplies) {
 
 TEST_F(Cli, CompareAModelWithItselfHasTheSameRolesAndFullCircuitOverlap) {
   const std::string models = "--models '" + fixture("gpt2") + "," + fixture("gpt2") + "'";
-  const Result r = glassbox("compare " + models +
+  const CliRun r = glassbox("compare " + models +
                             " --seq 6 --rows 2 --clean-tokens 1,2,3,4 --corrupt-tokens 1,9,3,4 --answer '#5' "
                             "--wrong '#6' --method eap --json --html compare.html");
   EXPECT_OK(r);
@@ -715,7 +678,7 @@ TEST_F(Cli, CompareAModelWithItselfHasTheSameRolesAndFullCircuitOverlap) {
   EXPECT_EQ(j["roles"]["models"][0]["scores"].size(), 4u);  // previous, duplicate, induction, copying
   EXPECT_EQ(j["circuits"]["edges"]["jaccard"][0][1], 1.0);
   EXPECT_TRUE(fs::exists(tmp_ / "compare.html"));
-  const Result one = glassbox("compare --models '" + fixture("gpt2") + "'");
+  const CliRun one = glassbox("compare --models '" + fixture("gpt2") + "'");
   EXPECT_EQ(one.code, 1);
   EXPECT_NE(one.err.find("at least two"), std::string::npos) << one.err;
 }
@@ -724,7 +687,7 @@ TEST_F(Cli, CompareAModelWithItselfHasTheSameRolesAndFullCircuitOverlap) {
 
 TEST_F(Cli, TourReportRendersEveryChartInChromium) {
   models_dir_ = std::string(GLASSBOX_SOURCE_DIR) + "/models";  // the shipped organisms
-  const Result r = glassbox("tour --out tour-html --json");
+  const CliRun r = glassbox("tour --out tour-html --json");
   models_dir_.clear();
   EXPECT_OK(r);
   const std::string index = r.js()["report"];

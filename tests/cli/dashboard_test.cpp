@@ -2,59 +2,34 @@
 // tiny-lm's neurons over a slice of its corpus.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "cli_util.h"
+
 namespace fs = std::filesystem;
+using namespace glassbox::cli_test;
 
 namespace {
 
-struct CliRun {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 class DashboardCli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    tmp_ = fs::temp_directory_path() / ("glassbox-dashboard-cli-" + std::to_string(getpid()));
-    fs::remove_all(tmp_);
-    fs::create_directories(tmp_);
-  }
+  void SetUp() override { tmp_ = fresh_temp_dir("dashboard-cli"); }
   void TearDown() override { fs::remove_all(tmp_); }
 
-  CliRun glassbox(const std::string& args) {
-    const fs::path out = tmp_ / "out.txt", err = tmp_ / "err.txt";
-    const std::string cmd = std::string("'") + GLASSBOX_BINARY_DIR + "/glassbox' " + args + " >'" + out.string() +
-                            "' 2>'" + err.string() + "'";
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-  }
-  static std::string model() { return std::string("--model '") + GLASSBOX_SOURCE_DIR + "/models/tiny-lm'"; }
-  static std::string corpus() { return std::string("--corpus '") + GLASSBOX_SOURCE_DIR + "/data/zoo-src/fortunes/art'"; }
+  CliRun glassbox(const std::string& args) { return run_glassbox(args, tmp_); }
+  static std::string model() { return "--model " + quoted(source_path("models/tiny-lm")); }
+  static std::string corpus() { return "--corpus " + quoted(source_path("data/zoo-src/fortunes/art")); }
 
   fs::path tmp_;
 };
 
 TEST_F(DashboardCli, NeuronDashboardsAsJsonAndHtml) {
-  if (!fs::exists(fs::path(GLASSBOX_SOURCE_DIR) / "models/tiny-lm/model.safetensors")) GTEST_SKIP() << "no tiny-lm";
+  if (!shipped("tiny-lm")) GTEST_SKIP() << "no tiny-lm";
   const std::string out = (tmp_ / "dash").string();
   const CliRun r = glassbox("dashboard " + model() + " --neurons blocks.1.mlp.hook_post " + corpus() +
-                         " --tokens 3000 --top 5 --out '" + out + "' --json");
+                         " --tokens 3000 --top 5 --out " + quoted(out) + " --json");
   ASSERT_EQ(r.code, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["hook_name"], "blocks.1.mlp.hook_post");
@@ -73,7 +48,7 @@ TEST_F(DashboardCli, NeuronDashboardsAsJsonAndHtml) {
 }
 
 TEST_F(DashboardCli, ClearErrors) {
-  const std::string out = "--out '" + (tmp_ / "x").string() + "'";
+  const std::string out = "--out " + quoted(tmp_ / "x");
   CliRun r = glassbox("dashboard " + model() + " " + corpus() + " " + out);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("--neurons"), std::string::npos) << r.err;

@@ -2,54 +2,27 @@
 // planted features and on a FeatureExamples JSON file.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "cli_util.h"
+
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace glassbox::cli_test;
 
 namespace {
 
-struct Outcome {
-  int code = -1;
-  std::string out, err;
-};
-
 fs::path tmp() {
-  static const fs::path d = [] {
-    fs::path p = fs::temp_directory_path() / ("glassbox-explain-test-" + std::to_string(getpid()));
-    fs::create_directories(p);
-    return p;
-  }();
+  static const fs::path d = fresh_temp_dir("explain-test");
   return d;
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // `glassbox explain <args>` with the source tree's shipped organisms.
-Outcome explain(const std::string& args) {
-  const fs::path out = tmp() / "out.txt", err = tmp() / "err.txt";
-  const std::string cmd = "env GLASSBOX_MODELS='" + std::string(GLASSBOX_SOURCE_DIR) + "/models' '" +
-                          std::string(GLASSBOX_BINARY_DIR) + "/glassbox' explain " + args + " >'" + out.string() +
-                          "' 2>'" + err.string() + "'";
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-}
-
-bool superposition_shipped() {
-  return fs::exists(fs::path(GLASSBOX_SOURCE_DIR) / "models/superposition/model.safetensors");
+CliRun explain(const std::string& args) {
+  return run_glassbox("explain " + args, tmp(), "env GLASSBOX_MODELS=" + quoted(source_path("models")));
 }
 
 // Two latents: 3 fires on " cat", 8 on " dog".
@@ -68,15 +41,15 @@ std::string examples_file() {
 }
 
 TEST(CliExplain, HelpListsTheOptions) {
-  const Outcome r = explain("--help");
+  const CliRun r = explain("--help");
   EXPECT_EQ(r.code, 0) << r.err;
   for (const char* f : {"--json", "--organism", "--endpoint", "--api-key-env", "--model", "--latents"})
     EXPECT_NE(r.out.find(f), std::string::npos) << f;
 }
 
 TEST(CliExplain, NamesThePlantedFeaturesOfTheSuperpositionOrganism) {
-  if (!superposition_shipped()) GTEST_SKIP() << "glassbox zoo train superposition";
-  const Outcome r = explain("--organism superposition --samples 8000 --json");
+  if (!shipped("superposition")) GTEST_SKIP() << "glassbox zoo train superposition";
+  const CliRun r = explain("--organism superposition --samples 8000 --json");
   ASSERT_EQ(r.code, 0) << r.err;
   const json j = json::parse(r.out);
   ASSERT_EQ(j["latents"].size(), 64u);
@@ -89,17 +62,17 @@ TEST(CliExplain, NamesThePlantedFeaturesOfTheSuperpositionOrganism) {
 TEST(CliExplain, ExplainsAFileInTextAndJson) {
   const std::string file = examples_file();
   const fs::path report = tmp() / "report.json";
-  const Outcome r = explain("'" + file + "' --quiet --out '" + report.string() + "'");
+  const CliRun r = explain(quoted(file) + " --quiet --out " + quoted(report));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("token \" cat\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("control (shuffled)"), std::string::npos) << r.out;
   const json saved = json::parse(slurp(report));
   EXPECT_EQ(saved["latents"][1]["feature"], 8);
   EXPECT_EQ(saved["latents"][1]["explanation"]["text"], "token \" dog\"");
-  const Outcome js = explain("'" + file + "' --latents 8,3 --json");
+  const CliRun js = explain(quoted(file) + " --latents 8,3 --json");
   ASSERT_EQ(js.code, 0) << js.err;
   EXPECT_EQ(json::parse(js.out)["latents"][0]["feature"], 8);
-  const Outcome one = explain("'" + file + "' --latents 3 --json");  // no control with one latent
+  const CliRun one = explain(quoted(file) + " --latents 3 --json");  // no control with one latent
   ASSERT_EQ(one.code, 0) << one.err;
   EXPECT_GT(json::parse(one.out)["latents"][0]["scores"]["simulation"].get<double>(), 0.9) << one.out;
 }
@@ -107,15 +80,15 @@ TEST(CliExplain, ExplainsAFileInTextAndJson) {
 TEST(CliExplain, BadInputIsAClearError) {
   const fs::path bad = tmp() / "bad.json";
   std::ofstream(bad) << R"({"feature": 1, "top": [{"tokens": ["a"], "acts": [1, 2]}]})";
-  Outcome r = explain("'" + bad.string() + "'");
+  CliRun r = explain(quoted(bad));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("bad.json: top[0]: 1 tokens but 2 activations"), std::string::npos) << r.err;
   r = explain("--organism ioi");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("only 'superposition'"), std::string::npos) << r.err;
-  r = explain("'" + examples_file() + "' --latents 4");
+  r = explain(quoted(examples_file()) + " --latents 4");
   EXPECT_NE(r.err.find("no examples for latent 4"), std::string::npos) << r.err;
-  r = explain("'" + examples_file() + "' --endpoint http://127.0.0.1:1/v1 --model m --api-key-env GLASSBOX_NO_SUCH_KEY_VAR");
+  r = explain(quoted(examples_file()) + " --endpoint http://127.0.0.1:1/v1 --model m --api-key-env GLASSBOX_NO_SUCH_KEY_VAR");
   EXPECT_NE(r.err.find("GLASSBOX_NO_SUCH_KEY_VAR"), std::string::npos) << r.err;
   r = explain("");
   EXPECT_NE(r.code, 0);

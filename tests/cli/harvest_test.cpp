@@ -6,42 +6,29 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "cli_util.h"
+
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace glassbox::cli_test;
 
 namespace {
 
-struct CliRun {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string model(const std::string& name) { return std::string(GLASSBOX_SOURCE_DIR) + "/models/" + name; }
-std::string bin() { return std::string(GLASSBOX_BINARY_DIR) + "/glassbox"; }
+std::string model(const std::string& name) { return quoted(source_path("models/" + name)); }
 
 class HarvestCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    tmp_ = fs::temp_directory_path() / ("glassbox-harvest-cli-" + std::to_string(getpid()));
-    fs::remove_all(tmp_);
-    fs::create_directories(tmp_);
+    tmp_ = fresh_temp_dir("harvest-cli");
     // 40K random token ids of tiny-lm's 2048 (nanoGPT's uint16 .bin): a run of 20 shards, so
     // kills land mid-run.
     std::mt19937 rng(5);
@@ -57,19 +44,14 @@ class HarvestCli : public ::testing::Test {
 
   // `prefix` runs in the shell first (e.g. "ulimit -f 100;").
   static CliRun glassbox(const std::string& args, const std::string& prefix = "") {
-    static int n = 0;
-    const fs::path out = tmp_ / ("out" + std::to_string(n) + ".txt"), err = tmp_ / ("err" + std::to_string(n++) + ".txt");
-    const std::string cmd = "cd '" + tmp_.string() + "' && " + prefix + " '" + bin() + "' " + args + " >'" + out.string() +
-                            "' 2>'" + err.string() + "'";
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+    return run_glassbox(args, tmp_, prefix);
   }
   // Block 0's three residual-stream sites (a glob; the pass stops after block 0), 2048 rows a shard.
   static std::string args(const std::string& out, const std::string& dtype = "bf16", int shard_tokens = 2048,
                           int context = 128) {
-    return "harvest --model '" + model("tiny-lm") + "' --hooks 'blocks.0.hook_resid_*' --tokens tokens.bin --context " +
+    return "harvest --model " + model("tiny-lm") + " --hooks 'blocks.0.hook_resid_*' --tokens tokens.bin --context " +
            std::to_string(context) + " --batch 8 --dtype " + dtype + " --shard-tokens " + std::to_string(shard_tokens) +
-           " --out '" + out + "'";
+           " --out " + quoted(out);
   }
   static std::vector<std::string> listing(const fs::path& dir) {
     std::vector<std::string> v;
@@ -122,7 +104,8 @@ TEST_F(HarvestCli, KilledWithSigkillMidRunAResumeWritesIdenticalShards) {
     const pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      const std::string cmd = "cd '" + tmp_.string() + "' && exec '" + bin() + "' " + args(dir.string()) + " --quiet >/dev/null 2>&1";
+      const std::string cmd =
+          "cd " + quoted(tmp_) + " && exec " + quoted(glassbox_binary()) + " " + args(dir.string()) + " --quiet >/dev/null 2>&1";
       execl("/bin/sh", "sh", "-c", cmd.c_str(), (char*)nullptr);
       _exit(127);
     }
@@ -163,16 +146,16 @@ TEST_F(HarvestCli, OtherArgumentsOnAnExistingHarvestAreAClearError) {
 TEST_F(HarvestCli, BadInputsAreClearErrors) {
   CliRun r = glassbox(args("bad") + " --tokens missing.bin");
   EXPECT_NE(r.code, 0);
-  r = glassbox("harvest --model '" + model("tiny-lm") + "' --hooks hook_embed --corpus missing.txt --out bad");
+  r = glassbox("harvest --model " + model("tiny-lm") + " --hooks hook_embed --corpus missing.txt --out bad");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("missing.txt: corpus not found"), std::string::npos) << r.err;
-  r = glassbox("harvest --model '" + model("tiny-lm") + "' --hooks hook_embed --corpus corpus.txt --out bad");
+  r = glassbox("harvest --model " + model("tiny-lm") + " --hooks hook_embed --corpus corpus.txt --out bad");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("fewer than one sequence"), std::string::npos) << r.err;
-  r = glassbox("harvest --model '" + model("tiny-lm") + "' --hooks blocks.1.hook_resid_pst --tokens tokens.bin --out bad");
+  r = glassbox("harvest --model " + model("tiny-lm") + " --hooks blocks.1.hook_resid_pst --tokens tokens.bin --out bad");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("blocks.1.hook_resid_post"), std::string::npos) << r.err;  // the close match
-  r = glassbox("harvest --model '" + model("tiny-lm") + "' --hooks hook_embed --out bad");
+  r = glassbox("harvest --model " + model("tiny-lm") + " --hooks hook_embed --out bad");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("--corpus"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(tmp_ / "bad"));

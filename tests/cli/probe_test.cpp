@@ -3,35 +3,24 @@
 // ioi organism's indirect object (skipped when the organism is not shipped).
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "cli_util.h"
 #include "make_tiny_model.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace glassbox::cli_test;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 class ProbeCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    tmp_ = fs::temp_directory_path() / ("glassbox-probe-cli-" + std::to_string(getpid()));
-    fs::remove_all(tmp_);
-    fs::create_directories(tmp_);
+    tmp_ = fresh_temp_dir("probe-cli");
     glassbox::cli::TinyModelOptions o;
     o.n_layer = 2;
     o.n_embd = 32;
@@ -45,24 +34,14 @@ class ProbeCli : public ::testing::Test {
   }
   static void TearDownTestSuite() { fs::remove_all(tmp_); }
 
-  struct Result {
-    int code = -1;
-    std::string out, err;
-  };
-  static Result glassbox(const std::string& args) {
-    const fs::path out = tmp_ / "out.txt", err = tmp_ / "err.txt";
-    const std::string cmd = "cd '" + tmp_.string() + "' && '" + std::string(GLASSBOX_BINARY_DIR) + "/glassbox' " +
-                            args + " >'" + out.string() + "' 2>'" + err.string() + "'";
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-  }
-  static std::string tiny() { return "--model '" + (tmp_ / "tiny").string() + "'"; }
+  static CliRun glassbox(const std::string& args) { return run_glassbox(args, tmp_); }
+  static std::string tiny() { return "--model " + quoted(tmp_ / "tiny"); }
   static inline fs::path tmp_;
 };
 
 TEST_F(ProbeCli, JsonlTaskJsonAndHtml) {
   // The label is the second-to-last character: in the embedding at position -2.
-  const Result r = glassbox("probe " + tiny() + " --task labels.jsonl --sites resid_pre,mlp_out --position -2 --json --html probes.html");
+  const CliRun r = glassbox("probe " + tiny() + " --task labels.jsonl --sites resid_pre,mlp_out --position -2 --json --html probes.html");
   ASSERT_EQ(r.code, 0) << r.err;
   const json j = json::parse(r.out);
   EXPECT_EQ(j["classes"], json({"ex", "why"}));
@@ -79,7 +58,7 @@ TEST_F(ProbeCli, JsonlTaskJsonAndHtml) {
 
 TEST_F(ProbeCli, HumanTableAndKinds) {
   for (const char* kind : {"ridge", "mass-mean"}) {
-    const Result r = glassbox("probe " + tiny() + " --task labels.jsonl --sites resid_pre --position -2 --kind " + kind);
+    const CliRun r = glassbox("probe " + tiny() + " --task labels.jsonl --sites resid_pre --position -2 --kind " + kind);
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find("blocks.1.hook_resid_pre"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(std::string(kind) + " probes"), std::string::npos) << r.out;
@@ -87,7 +66,7 @@ TEST_F(ProbeCli, HumanTableAndKinds) {
 }
 
 TEST_F(ProbeCli, BadInputIsAClearError) {
-  Result r = glassbox("probe " + tiny() + " --task nonsense");
+  CliRun r = glassbox("probe " + tiny() + " --task nonsense");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("unknown task 'nonsense'"), std::string::npos) << r.err;
   r = glassbox("probe " + tiny() + " --task labels.jsonl --sites pattern");
@@ -107,8 +86,8 @@ TEST_F(ProbeCli, BadInputIsAClearError) {
 TEST_F(ProbeCli, IoiIndirectObjectByLayer) {
   const fs::path ioi = fs::path(GLASSBOX_SOURCE_DIR) / "models/ioi";
   if (!fs::exists(ioi / "model.safetensors")) GTEST_SKIP() << "no trained ioi in models/ (glassbox zoo train ioi)";
-  const Result r = glassbox("probe --model '" + ioi.string() +
-                            "' --task ioi-io --sites resid_pre --position end --limit 200 --no-control --json");
+  const CliRun r = glassbox("probe --model " + quoted(ioi) +
+                            " --task ioi-io --sites resid_pre --position end --limit 200 --no-control --json");
   ASSERT_EQ(r.code, 0) << r.err;
   const json j = json::parse(r.out);
   EXPECT_EQ(j["n_examples"], 200);

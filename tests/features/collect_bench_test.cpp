@@ -12,6 +12,7 @@
 
 #include "collect_test_util.h"
 #include "glassbox/features/collect.h"
+#include "glassbox/features/model_stream.h"
 #include "glassbox/pages/dashboard.h"
 #include "report/report_test_util.h"
 #include "glassbox/threads.h"
@@ -32,7 +33,7 @@ TEST(CollectBench, DISABLED_TinyLm2048RandomLatentsOver1MTokens) {
                         "news", "paradoxum", "people", "perl", "pets", "platitudes", "politics", "pratchett",
                         "riddles", "science", "songs-poems", "sports", "startrek", "tao", "translate-me", "wisdom",
                         "work", "zippy"}) {
-    const auto t = tokenize_corpus(m, dashtest::fortune_file(f));
+    const auto t = tokenize_text_file(*m.tokenizer(), dashtest::fortune_file(f), true);
     corpus.insert(corpus.end(), t.begin(), t.end());
   }
   while (int64_t(corpus.size()) < want) corpus.insert(corpus.end(), corpus.begin(), corpus.end());

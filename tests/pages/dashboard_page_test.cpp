@@ -13,6 +13,7 @@
 #include "glassbox/engine.h"
 #include "glassbox/error.h"
 #include "glassbox/features/collect.h"
+#include "glassbox/features/model_stream.h"
 #include "report/report_test_util.h"
 
 namespace glassbox::pages {
@@ -24,7 +25,7 @@ using report_test::TempDir;
 
 features::Dashboards small_dashboards(int64_t n_latents) {
   const Model m = Model::load(dashtest::tiny_lm_dir());
-  std::vector<int32_t> toks = features::tokenize_corpus(m, dashtest::fortune_file("computers"));
+  std::vector<int32_t> toks = features::tokenize_text_file(*m.tokenizer(), dashtest::fortune_file("computers"), true);
   toks.resize(2000);
   const dashtest::RandomProjection map("blocks.1.hook_resid_post", m.config().d_model, n_latents, -1.0f, 2);
   features::CollectOptions o;

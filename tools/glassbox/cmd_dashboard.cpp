@@ -1,8 +1,6 @@
 // glassbox dashboard: feature dashboards (top contexts, quantile samples,
 // histograms, logit effects, co-occurrence) of MLP neurons or a sparse
 // dictionary's latents over a text corpus, as HTML plus a JSON export.
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -11,10 +9,12 @@
 #include "glassbox/error.h"
 #include "glassbox/features/autointerp.h"
 #include "glassbox/features/collect.h"
+#include "glassbox/features/model_stream.h"
 #include "glassbox/features/neuron_map.h"
 #include "glassbox/features/saelens.h"
 #include "glassbox/mmap_file.h"
 #include "glassbox/pages/dashboard.h"
+#include "glassbox/progress.h"
 
 namespace fs = std::filesystem;
 
@@ -40,35 +40,14 @@ std::unique_ptr<features::FeatureMap> make_feature_map(const Model& m, const Opt
   return std::make_unique<features::Sae>(features::load_saelens(o.sae));
 }
 
-// "[=======       ] 412000/1000000 tokens  9200 tok/s  ETA 1m04s" on a
-// terminal, redrawn in place; a line per tenth elsewhere (logs).
-std::function<void(int64_t, int64_t)> progress_bar() {
-  const auto t0 = std::chrono::steady_clock::now();
-  auto last_tenth = std::make_shared<int64_t>(-1);
-  return [t0, last_tenth](int64_t done, int64_t total) {
-    const bool tty = isatty(STDERR_FILENO);
-    const int64_t tenth = done * 10 / std::max<int64_t>(total, 1);
-    if (!tty && tenth == *last_tenth) return;
-    *last_tenth = tenth;
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double rate = s > 0 ? double(done) / s : 0, eta = rate > 0 ? double(total - done) / rate : 0;
-    const int width = 30, filled = int(double(done) / double(std::max<int64_t>(total, 1)) * width);
-    std::string bar(size_t(filled), '=');
-    bar.resize(size_t(width), ' ');
-    std::fprintf(stderr, "%s[%s] %lld/%lld tokens %.0f tok/s ETA %dm%02ds%s", tty ? "\r" : "", bar.c_str(),
-                 (long long)done, (long long)total, rate, int(eta) / 60, int(eta) % 60, tty ? "" : "\n");
-    if (tty && done == total) std::fputc('\n', stderr);
-    std::fflush(stderr);
-  };
-}
-
 int run(const Opts& o) {
   const Model m = load_model(o.model);
   const std::unique_ptr<features::FeatureMap> map = make_feature_map(m, o);
-  std::vector<int32_t> ids = features::tokenize_corpus(m, o.corpus);
+  std::vector<int32_t> ids = features::tokenize_text_file(require_tokenizer(m, "--corpus"), o.corpus, /*add_special=*/true);
   features::CollectOptions co = o.collect;
   co.max_tokens = o.tokens;
-  co.progress = progress_bar();
+  ProgressBar bar("dashboards", "tokens", ProgressWhen::Always);
+  co.progress = [&bar](int64_t done, int64_t total) { bar.update(done, total); };
   const auto t0 = std::chrono::steady_clock::now();
   Engine e(m);
   features::Dashboards d = features::collect_dashboards(e, *map, ids, co);

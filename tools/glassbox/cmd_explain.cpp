@@ -7,14 +7,13 @@
 #include <cstdio>
 #include <memory>
 
-#include <unistd.h>
-
 #include "common.h"
 #include "glassbox/error.h"
 #include "glassbox/features/autointerp.h"
 #include "glassbox/features/openai_client.h"
 #include "glassbox/features/superposition.h"
 #include "glassbox/mmap_file.h"
+#include "glassbox/progress.h"
 
 namespace glassbox::cli {
 
@@ -86,13 +85,10 @@ int run_explain(const ExplainOpts& o) {
                      features::to_json(s).dump(2).c_str());
     return 0;
   }
-  const bool bar = !o.quiet && !o.json;
-  const bool tty = isatty(STDERR_FILENO);
+  ProgressBar bar("explain", "latents", o.quiet || o.json ? ProgressWhen::Never : ProgressWhen::Always);
   const features::AutointerpReport r =
-      features::autointerp(examples, *explainer, *simulator, o.seed, [&](size_t done, size_t total) {
-        if (bar && (tty || done == total))
-          std::fprintf(stderr, "%sexplain: %zu/%zu (explain, then score with control)%s", tty ? "\r" : "", done, total,
-                       done == total ? "\n" : "");
+      features::autointerp(examples, *explainer, *simulator, o.seed, [&bar](size_t done, size_t total) {
+        bar.update(int64_t(done), int64_t(total), "explain, then score with control");
       });
   nlohmann::json report = r.to_json();
   int named = 0;

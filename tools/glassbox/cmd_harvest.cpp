@@ -1,8 +1,6 @@
 // glassbox harvest: activations of one or several hook sites over a corpus,
 // written as sharded safetensors plus a manifest (glassbox/features/harvest.h).
-#include <unistd.h>
-
-#include <chrono>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -10,55 +8,21 @@
 #include "common.h"
 #include "glassbox/error.h"
 #include "glassbox/features/harvest.h"
+#include "glassbox/progress.h"
 
 namespace glassbox::cli {
 
 namespace {
 
-std::string count_str(double n) {
-  if (n >= 1e9) return strf("%.2fG", n / 1e9);
-  if (n >= 1e6) return strf("%.2fM", n / 1e6);
-  if (n >= 1e4) return strf("%.1fK", n / 1e3);
-  return strf("%.0f", n);
+// The shared bar, counting this run's tokens for the rate (a resumed harvest
+// starts part way), with the shard count after it. The bar ends at its total,
+// so it is held one row short until the last shard is on disk.
+void draw(ProgressBar& bar, const features::HarvestProgress& p) {
+  bar.set_start(p.rows_done - p.rows_this_run);
+  const bool written = p.shards_done == p.shards_total;
+  bar.update(written ? p.rows_total : std::min(p.rows_done, p.rows_total - 1), p.rows_total,
+             strf("shard %d/%d", p.shards_done, p.shards_total));
 }
-
-std::string clock_str(double s) {
-  if (!(s >= 0) || s > 1e7) return "?";
-  const long t = long(s + 0.5);
-  return t >= 3600 ? strf("%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60) : strf("%ld:%02ld", t / 60, t % 60);
-}
-
-// The trainer's bar, with tokens/s and ETA: redrawn in place on a terminal (at
-// most 10 times a second), one line per finished shard otherwise (logs).
-class ProgressBar {
- public:
-  explicit ProgressBar(bool enabled) : on_(enabled), tty_(isatty(STDERR_FILENO)) {}
-  void operator()(const features::HarvestProgress& p) {
-    if (!on_) return;
-    const auto now = std::chrono::steady_clock::now();
-    const bool shard_done = last_shards_ >= 0 && p.shards_done != last_shards_;
-    last_shards_ = p.shards_done;
-    const bool finished = p.rows_done >= p.rows_total && shard_done;
-    if (tty_ ? !finished && now - last_ < std::chrono::milliseconds(100) : !shard_done) return;
-    last_ = now;
-    const double rate = p.seconds > 0 ? double(p.rows_this_run) / p.seconds : 0;
-    const double eta = rate > 0 ? double(p.rows_total - p.rows_done) / rate : -1;
-    const int width = 30, filled = int(double(p.rows_done) / double(std::max<int64_t>(p.rows_total, 1)) * width);
-    std::string bar(size_t(filled), '=');
-    bar.resize(size_t(width), ' ');
-    std::fprintf(stderr, "%sharvest [%s] %s/%s tokens  %s tok/s  ETA %s  shard %d/%d%s", tty_ ? "\r" : "",
-                 bar.c_str(), count_str(double(p.rows_done)).c_str(), count_str(double(p.rows_total)).c_str(),
-                 count_str(rate).c_str(), clock_str(eta).c_str(), p.shards_done, p.shards_total,
-                 tty_ ? "   " : "\n");
-    if (tty_ && finished) std::fputc('\n', stderr);
-    std::fflush(stderr);
-  }
-
- private:
-  bool on_, tty_;
-  int last_shards_ = -1;
-  std::chrono::steady_clock::time_point last_{};
-};
 
 }  // namespace
 
@@ -124,9 +88,9 @@ Command add_harvest_command(CLI::App& parent) {
             ho.dtype = from_string<DType>(o->dtype);
             ho.shard_rows = o->shard_tokens;
             ho.out_dir = o->out;
-            ProgressBar bar(!o->quiet && !o->json);
+            ProgressBar bar("harvest", "tokens", o->quiet || o->json ? ProgressWhen::Never : ProgressWhen::Always);
             const features::HarvestResult r =
-                features::harvest(ho, [&bar](const features::HarvestProgress& p) { bar(p); });
+                features::harvest(ho, [&bar](const features::HarvestProgress& p) { draw(bar, p); });
             const nlohmann::json& m = r.manifest;
             if (o->json) {
               print_json({{"out", o->out},

@@ -1,8 +1,6 @@
 // glassbox probe: linear probes (logistic, ridge, mass-mean) at every layer of
 // the chosen sites, on a built-in label set or a JSONL file, with held-out
 // accuracy, AUROC, a control task and selectivity; --html draws them by layer.
-#include <unistd.h>
-
 #include <cmath>
 #include <memory>
 
@@ -12,21 +10,11 @@
 #include "glassbox/features/labels.h"
 #include "glassbox/features/probe_sweep.h"
 #include "glassbox/pages/probe.h"
+#include "glassbox/progress.h"
 
 namespace glassbox::cli {
 
 namespace {
-
-// A bar on a terminal, nothing in a log.
-void draw_progress(const char* stage, int64_t done, int64_t total) {
-  if (!isatty(STDERR_FILENO) || total <= 0) return;
-  const int width = 30, filled = int(double(done) / double(total) * width);
-  std::string bar(size_t(filled), '=');
-  bar.resize(size_t(width), ' ');
-  std::fprintf(stderr, "\r%-11s [%s] %lld/%lld", stage, bar.c_str(), (long long)done, (long long)total);
-  if (done == total) std::fputc('\n', stderr);
-  std::fflush(stderr);
-}
 
 void print_table(const features::ProbeSweep& s) {
   const bool reg = s.classes.empty();
@@ -103,7 +91,12 @@ Command add_probe_command(CLI::App& parent) {
             so.test_fraction = o->test_fraction;
             so.seed = o->seed;
             so.control = !o->no_control;
-            so.progress = draw_progress;
+            std::unique_ptr<ProgressBar> bar;  // one per stage ("activations", then "probes"), on a terminal
+            std::string stage_now;
+            so.progress = [&](const char* stage, int64_t done, int64_t total) {
+              if (stage_now != stage) stage_now = stage, bar = std::make_unique<ProgressBar>(stage);
+              bar->update(done, total);
+            };
             Engine e(m);
             const features::ProbeSweep s = features::probe_sweep(e, labels, so);
             if (!o->html.empty()) {

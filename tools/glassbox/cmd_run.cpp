@@ -1,12 +1,11 @@
 // glassbox run: next-token predictions for a prompt, or mean loss and
 // perplexity over a text file. Interventions (--intervene) apply to both.
-#include <unistd.h>
-
 #include <memory>
 
 #include "common.h"
 #include "glassbox/engine.h"
 #include "glassbox/error.h"
+#include "glassbox/progress.h"
 #include "glassbox/stream_loss.h"
 #include "glassbox/tokenizer.h"
 
@@ -42,11 +41,10 @@ int perplexity(const Opts& o, const Model& m, Engine& e, const HookRegistry& reg
   const std::vector<int32_t> ids = tok.encode(read_text_file(o.text_file), /*add_special=*/true,
                                               /*parse_special=*/false);
   if (ids.size() < 2) fail(o.text_file, ": needs at least 2 tokens to measure loss, has ", ids.size());
-  const bool tty = isatty(STDERR_FILENO);
-  const StreamLoss r = stream_loss(e, ids, &reg, [tty](size_t w, size_t n) {
-    if (tty && n > 1) std::fprintf(stderr, "\rrun: window %zu/%zu", w + 1, n);
+  ProgressBar bar("run", "windows");
+  const StreamLoss r = stream_loss(e, ids, &reg, [&bar](size_t w, size_t n) {
+    if (n > 1) bar.update(int64_t(w + 1), int64_t(n));
   });
-  if (tty && r.windows > 1) std::fprintf(stderr, "\r%*s\r", 40, "");
   if (o.json) {
     nlohmann::json j = {{"file", o.text_file}};
     j.update(r.to_json());

@@ -54,16 +54,13 @@ struct Dashboards {
   FeatureDashboardData data;
 };
 
-// `tokens`: the corpus as one token stream, cut into sequences of seq_len
+// `tokens`: the corpus as one token stream (a text file's:
+// tokenize_text_file(tok, path, /*add_special=*/true), model_stream.h), cut into sequences of seq_len
 // (the last may be shorter; fewer than 2 tokens are dropped). The map's hook
 // must be a per-token site whose row has map.d_in() entries. Error on an
 // empty corpus, a token out of the vocabulary, a mismatched map, or options
 // out of range.
 Dashboards collect_dashboards(Engine& e, const FeatureMap& map, const std::vector<int32_t>& tokens,
                               const CollectOptions& opt = {});
-
-// The corpus text of a file through the model's tokenizer (no special-token
-// parsing, as `glassbox run --text-file`). Error naming the file.
-std::vector<int32_t> tokenize_corpus(const Model& m, const std::string& path);
 
 }  // namespace glassbox::features

@@ -31,9 +31,12 @@ bool is_token_file(const std::string& path);
 // Error naming the file for a missing, unreadable or malformed one, and for
 // ids that are negative.
 std::vector<int32_t> read_token_file(const std::string& path);
-// The text of `path` through `tok`, without special tokens (sequences get
-// their BOS from prepend_bos). Error for a missing or unreadable file.
-std::vector<int32_t> tokenize_text_file(const Tokenizer& tok, const std::string& path);
+// The text of `path` through `tok`, never parsing special tokens in the text
+// (as `glassbox run --text-file`); add_special: the tokenizer's own (a BOS)
+// first, as dashboards read a corpus; off for the stream, whose sequences get
+// their BOS from prepend_bos. Error naming the file for a missing,
+// unreadable or empty one.
+std::vector<int32_t> tokenize_text_file(const Tokenizer& tok, const std::string& path, bool add_special = false);
 
 // ---- the stream
 

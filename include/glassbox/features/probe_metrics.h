@@ -1,6 +1,6 @@
-// How well a probe does on held-out rows, and the baselines it is judged
-// against: accuracy, AUROC, R^2, a seeded stratified train/test split, and
-// control tasks (Hewitt & Liang 2019, "Designing and Interpreting Probes with
+// How well a probe does on held-out rows (accuracy, AUROC and R^2 are in
+// stats.h), and the baselines it is judged against: a seeded stratified
+// train/test split, and control tasks (Hewitt & Liang 2019, "Designing and Interpreting Probes with
 // Control Tasks"): every word type gets a random label, so a probe can only
 // learn the control task by memorising types; selectivity = task accuracy -
 // control accuracy says how much of the accuracy the representation, not the
@@ -10,23 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "glassbox/features/stats.h"
+
 namespace glassbox::features {
 
-// Fraction of rows where pred == y.
-double accuracy(const int32_t* pred, const int32_t* y, int64_t n);
-
-// Area under the ROC curve of `score` for rows with positive[i] != 0 against
-// the rest: the probability that a random positive outscores a random
-// negative, ties counting one half (Mann-Whitney U from midranks; exact,
-// O(n log n)). NaN when either group is empty.
-double auroc(const double* score, const uint8_t* positive, int64_t n);
 // A probe's AUROC from its scores [n, n_outputs]: two classes, output 0
 // against label 1; more, the mean over classes of one-vs-rest AUROC (classes
 // absent from y left out).
 double probe_auroc(const double* scores, int64_t n_outputs, const int32_t* y, int64_t n, int n_classes);
-
-// 1 - SSE / SST over the rows (SST around the targets' own mean); NaN when the targets are constant.
-double r_squared(const double* pred, const double* target, int64_t n);
 
 // A train/test split of n items: within each class (y may be null: one
 // class), a seeded shuffle puts round(test_fraction x size) items in the test

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "glassbox/features/explain.h"
+#include "glassbox/features/stats.h"  // pearson, auroc: the statistics behind the scores
 
 namespace glassbox::features {
 
@@ -61,10 +62,5 @@ nlohmann::json to_json(const Scores& s);
 Scores score(const Explanation& e, const FeatureExamples& ex, const Simulator& sim, uint64_t seed = 0);
 // ... with the built-in simulator.
 Scores score(const Explanation& e, const FeatureExamples& ex);
-
-// Pearson correlation (0 when either side is constant) and AUROC (ties count
-// half; 0.5 when a class is empty): the statistics behind the scores.
-double pearson(const std::vector<double>& a, const std::vector<double>& b);
-double auroc(const std::vector<double>& positive, const std::vector<double>& negative);
 
 }  // namespace glassbox::features
