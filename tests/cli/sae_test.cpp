@@ -144,7 +144,10 @@ TEST_F(SaeCli, TrainsFromTheLiveModelAndEvalSplicesTheReconstruction) {
                              "' --max-tokens 8K --context 64 --shuffle-rows 2048 --arch topk --k 16 --expansion 4 "
                              "--tokens 12K --batch 512 --lr 1e-3 --out live --json"));
   EXPECT_TRUE(t["finished"].get<bool>());
-  EXPECT_EQ(js(glassbox("sae info live --json"))["d_in"], 128);
+  const json info = js(glassbox("sae info live --json"));
+  EXPECT_EQ(info["d_in"], 128);
+  EXPECT_EQ(info["model_name"], "tiny-lm");  // provenance in cfg.json, as SAELens writes it
+  EXPECT_EQ(json::parse(std::ifstream(tmp_ / "live" / "cfg.json"))["hook_layer"], 2);
   // Held-out text: another file of fortunes.
   const json e = js(glassbox("sae eval live --model '" + model + "' --corpus '" + source("data/zoo-src/fortunes/wisdom") +
                              "' --max-tokens 2048 --context 64 --json"));

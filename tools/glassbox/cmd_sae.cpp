@@ -9,6 +9,7 @@
 //   glassbox sae eval DIR --model models/tiny-lm --corpus heldout.txt --max-tokens 16K
 //   glassbox sae info DIR
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -248,6 +249,13 @@ Command add_train(CLI::App& sae) {
             base.b_dec_init = from_string<BDecInit>(o->b_dec_init);
             base.normalize_activations = o->normalize;
             base.seed = uint64_t(o->seed);
+            if (!o->stream.model.empty()) {  // provenance, as SAELens records it in cfg.json
+              base.sae.model_name = fs::path(o->stream.model).lexically_normal().filename().string();
+              if (base.sae.model_name.empty()) base.sae.model_name = fs::path(o->stream.model).parent_path().filename().string();
+              base.sae.context_size = o->stream.context;
+              base.sae.dataset_path = o->stream.corpus;
+              base.sae.prepend_bos = true;
+            }
             std::vector<DictionarySpec> specs;
             auto finish = [&](DictionarySpec s, const std::string& name) {
               s.sae.d_sae = o->d_sae > 0 ? o->d_sae : o->expansion * s.sae.d_in;
@@ -265,6 +273,7 @@ Command add_train(CLI::App& sae) {
               for (const auto& h : hooks) {
                 DictionarySpec s = base;
                 s.sae.hook_name = h;
+                if (h.rfind("blocks.", 0) == 0) s.sae.hook_layer = std::atoll(h.c_str() + 7);  // blocks.N.*
                 s.sae.d_in = site_dim(h);
                 if (!o->target.empty()) s.sae.hook_name_out = o->target, s.sae.d_out = site_dim(o->target);
                 finish(s, hooks.size() > 1 ? h : "");
