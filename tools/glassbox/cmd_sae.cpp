@@ -179,7 +179,7 @@ Command add_train(CLI::App& sae) {
     int64_t k = 32, expansion = 16, d_sae = 0, batch = 4096, aux_k = 0, checkpoint_every = 0, stop_at = 0;
     int64_t warmup = 0, seed = 0;
     std::string dead_after = "10M";
-    float lr = 4e-4f, l1 = 5.f, l0 = 1e-3f, bandwidth = 1e-3f, min_lr_ratio = 0.f;
+    float lr = 4e-4f, l1 = 5.f, l0 = 1e-3f, bandwidth = 1e-3f, threshold_init = 1e-3f, min_lr_ratio = 0.f;
     bool normalize = false, no_resume = false, json = false;
   };
   auto o = std::make_shared<Opts>();
@@ -206,6 +206,10 @@ Command add_train(CLI::App& sae) {
   cmd->add_option("--l1", o->l1, "relu: L1 coefficient (weighted by decoder norms)")->capture_default_str();
   cmd->add_option("--l0", o->l0, "jumprelu: L0 coefficient")->capture_default_str();
   cmd->add_option("--bandwidth", o->bandwidth, "jumprelu: straight-through kernel width")->capture_default_str();
+  // The threshold trains in log space, so Adam moves it by ~lr per step: short runs need a sensible start.
+  cmd->add_option("--threshold-init", o->threshold_init, "jumprelu: initial threshold (Gemma Scope: 1e-3)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--aux-k", o->aux_k, "Auxiliary-k loss on dead latents (0: off; Gao et al. use 512)")->capture_default_str();
   cmd->add_option("--dead-after", o->dead_after, "A latent silent for this many tokens is dead")->capture_default_str();
   cmd->add_option("--b-dec-init", o->b_dec_init, "geometric_median | mean | zeros")->capture_default_str();
@@ -242,6 +246,7 @@ Command add_train(CLI::App& sae) {
             base.loss.l1_coefficient = o->l1;
             base.loss.l0_coefficient = o->l0;
             base.loss.jumprelu_bandwidth = o->bandwidth;
+            base.jumprelu_init_threshold = o->threshold_init;
             base.loss.aux_k = o->aux_k;
             base.optimizer.lr = o->lr;
             base.schedule = {int(o->warmup), o->min_lr_ratio, from_string<Decay>(o->decay)};
