@@ -25,7 +25,8 @@ mkdir -p "$OUT"
 TRAIN_TEXT=$OUT/train.txt
 ls "$FORTUNES" | grep -vx wisdom | sed "s|^|$FORTUNES/|" | xargs cat > "$TRAIN_TEXT"
 
-# arch, name, flags: 3 sparsities per architecture.
+# arch, name, flags: 3 sparsities per architecture (JumpReLU starts at threshold 0.1 on
+# normalised inputs: its log-threshold moves ~lr per step, too little from 1e-3 in 300 steps).
 RUNS=(
   "topk k8 --k 8"
   "topk k16 --k 16"
@@ -33,12 +34,12 @@ RUNS=(
   "batchtopk k8 --k 8"
   "batchtopk k16 --k 16"
   "batchtopk k32 --k 32"
+  "relu l1-0.5 --l1 0.5 --normalize"
   "relu l1-2 --l1 2 --normalize"
   "relu l1-5 --l1 5 --normalize"
-  "relu l1-10 --l1 10 --normalize"
-  "jumprelu l0-0.1 --l0 0.1 --normalize"
-  "jumprelu l0-0.3 --l0 0.3 --normalize"
-  "jumprelu l0-1 --l0 1 --normalize"
+  "jumprelu l0-0.01 --l0 0.01 --threshold-init 0.1 --bandwidth 0.05 --normalize"
+  "jumprelu l0-0.1 --l0 0.1 --threshold-init 0.1 --bandwidth 0.05 --normalize"
+  "jumprelu l0-1 --l0 1 --threshold-init 0.1 --bandwidth 0.05 --normalize"
 )
 echo "[" > "$OUT/frontier.json.tmp"
 first=1
