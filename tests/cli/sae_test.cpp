@@ -114,9 +114,12 @@ TEST_F(SaeCli, TranscoderAndErrorsNameTheProblem) {
   CliRun r = glassbox(kTrain + "--hook blocks.7.hook_resid_post --out bad");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("blocks.7.hook_resid_post"), std::string::npos) << r.err;
-  r = glassbox("sae train --model models/tiny-lm --hook blocks.0.hook_resid_post --corpus c.txt --out m");
+  r = glassbox("sae train --model m --corpus c.txt --activations acts.safetensors --out m");
   EXPECT_NE(r.code, 0);
-  EXPECT_NE(r.err.find("--activations"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("give one of"), std::string::npos) << r.err;
+  r = glassbox("sae train --corpus c.txt --hook h --out m");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("--corpus needs --model"), std::string::npos) << r.err;
   r = glassbox(kTrain + "--tokens lots --out bad");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("--tokens"), std::string::npos) << r.err;
@@ -124,6 +127,78 @@ TEST_F(SaeCli, TranscoderAndErrorsNameTheProblem) {
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("cfg.json"), std::string::npos) << r.err;
   EXPECT_EQ(glassbox("sae train --help").code, 0);
+}
+
+// The shipped organisms, run live.
+std::string source(const std::string& rel) { return std::string(GLASSBOX_SOURCE_DIR) + "/" + rel; }
+
+bool have_tiny_lm() {
+  return fs::exists(source("models/tiny-lm/model.safetensors")) && fs::exists(source("data/zoo-src/fortunes/cookie"));
+}
+
+TEST_F(SaeCli, TrainsFromTheLiveModelAndEvalSplicesTheReconstruction) {
+  if (!have_tiny_lm()) GTEST_SKIP() << "tiny-lm or its fortunes are not here";
+  const std::string model = source("models/tiny-lm");
+  const json t = js(glassbox("sae train --model '" + model + "' --hook blocks.2.hook_resid_post --corpus '" +
+                             source("data/zoo-src/fortunes/cookie") +
+                             "' --max-tokens 8K --context 64 --shuffle-rows 2048 --arch topk --k 16 --expansion 4 "
+                             "--tokens 12K --batch 512 --lr 1e-3 --out live --json"));
+  EXPECT_TRUE(t["finished"].get<bool>());
+  const json info = js(glassbox("sae info live --json"));
+  EXPECT_EQ(info["d_in"], 128);
+  EXPECT_EQ(info["model_name"], "tiny-lm");  // provenance in cfg.json, as SAELens writes it
+  EXPECT_EQ(json::parse(std::ifstream(tmp_ / "live" / "cfg.json"))["hook_layer"], 2);
+  // Held-out text: another file of fortunes.
+  const json e = js(glassbox("sae eval live --model '" + model + "' --corpus '" + source("data/zoo-src/fortunes/wisdom") +
+                             "' --max-tokens 2048 --context 64 --json"));
+  EXPECT_EQ(e["rows"], 2048);
+  EXPECT_LE(e["l0"].get<double>(), 16.0);
+  const json& sp = e["splice"];
+  ASSERT_TRUE(sp.is_object()) << e.dump();
+  EXPECT_EQ(sp["tokens"], 32 * 63);  // every position but each sequence's last
+  // The error term restores the clean run; the reconstruction alone sits between clean and ablated.
+  EXPECT_NEAR(sp["ce_spliced_with_error"].get<double>(), sp["ce_clean"].get<double>(), 1e-3);
+  EXPECT_LT(sp["kl_spliced_with_error"].get<double>(), 1e-4);
+  EXPECT_GT(sp["ce_spliced"].get<double>(), sp["ce_clean"].get<double>());
+  EXPECT_LT(sp["ce_spliced"].get<double>(), sp["ce_ablated"].get<double>());
+  EXPECT_GT(sp["ce_loss_recovered"].get<double>(), 0.3);
+  EXPECT_LT(sp["kl_spliced"].get<double>(), sp["kl_ablated"].get<double>());
+  const CliRun human = glassbox("sae eval live --model '" + model + "' --corpus '" +
+                                source("data/zoo-src/fortunes/wisdom") + "' --max-tokens 1K --context 64");
+  EXPECT_EQ(human.code, 0) << human.err;
+  EXPECT_NE(human.out.find("CE loss recovered"), std::string::npos) << human.out;
+
+  // A harvest directory is the same activations from disk.
+  ASSERT_EQ(glassbox("harvest --model '" + model + "' --hooks blocks.2.hook_resid_post --corpus '" +
+                     source("data/zoo-src/fortunes/cookie") + "' --max-tokens 4096 --context 64 -q --out harvest")
+                .code,
+            0);
+  const json h = js(glassbox("sae train --harvest harvest --hook blocks.2.hook_resid_post --shuffle-rows 1024 "
+                             "--arch relu --l1 1 --expansion 2 --tokens 6K --batch 512 --out from-harvest --json"));
+  EXPECT_TRUE(h["finished"].get<bool>());
+  EXPECT_EQ(js(glassbox("sae eval from-harvest --harvest harvest --json"))["rows"], 4096);
+
+  CliRun r = glassbox("sae train --model '" + model + "' --hook blocks.2.hook_resid_post --out m");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("--corpus"), std::string::npos) << r.err;
+  r = glassbox("sae train --model '" + model + "' --hook blocks.9.hook_resid_post --corpus '" +
+               source("data/zoo-src/fortunes/cookie") + "' --out m");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("blocks.9.hook_resid_post"), std::string::npos) << r.err;
+}
+
+TEST_F(SaeCli, TheSuperpositionOrganismStreamsItsOwnSamples) {
+  if (!fs::exists(source("models/superposition/model.safetensors"))) GTEST_SKIP() << "no superposition organism";
+  const std::string model = source("models/superposition");
+  const json t = js(glassbox("sae train --model '" + model + "' --hook hook_hidden --arch topk --k 4 --expansion 4 "
+                             "--tokens 20K --batch 1024 --lr 1e-2 --out sp --json"));
+  EXPECT_TRUE(t["finished"].get<bool>());
+  const json e = js(glassbox("sae eval sp --model '" + model + "' --max-tokens 5K --json"));
+  EXPECT_EQ(e["rows"], 5000);
+  EXPECT_FALSE(e.contains("splice"));
+  const CliRun r = glassbox("sae train --model '" + model + "' --hook hook_mlp --out bad");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("hook_hidden"), std::string::npos) << r.err;
 }
 
 }  // namespace

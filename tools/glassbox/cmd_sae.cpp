@@ -3,18 +3,29 @@
 //
 //   glassbox sae train --activations acts.safetensors --hook blocks.2.hook_resid_post
 //                      --arch topk --k 32 --expansion 16 --tokens 2M --out DIR
+//   glassbox sae train --model models/tiny-lm --hook blocks.2.hook_resid_post --corpus text.txt
+//                      --arch topk --k 32 --tokens 2M --out DIR
 //   glassbox sae eval DIR --activations acts.safetensors
+//   glassbox sae eval DIR --model models/tiny-lm --corpus heldout.txt --max-tokens 16K
 //   glassbox sae info DIR
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "common.h"
 #include "glassbox/error.h"
 #include "glassbox/features/dictionary_eval.h"
 #include "glassbox/features/dictionary_train.h"
 #include "glassbox/features/memory_stream.h"
+#include "glassbox/features/model_stream.h"
 #include "glassbox/features/saelens.h"
+#include "glassbox/features/shards.h"
+#include "glassbox/features/shuffle.h"
+#include "glassbox/features/splice.h"
+#include "glassbox/features/superposition.h"
+#include "glassbox/json_file.h"
 
 namespace fs = std::filesystem;
 
@@ -24,30 +35,79 @@ namespace {
 
 using namespace glassbox::features;
 
-// Where activations come from. Today: a safetensors file (one tensor per site,
-// named by its hook). The live source -- --model/--hook/--corpus through the
-// harvesting layer's ModelActivationStream(model path, hook names, corpus path,
-// context length, batch size) -- plugs in here; nothing else changes.
+// Where activations come from: a safetensors file (one tensor per site, named
+// by its hook), a harvest directory (glassbox harvest), or the model itself run
+// over a corpus. Training reads harvests and live streams through a shuffling
+// buffer: both come in corpus order, and neighbouring tokens are correlated.
 struct StreamFlags {
-  std::string activations, model, corpus;
-  int64_t context = 128;
+  std::string activations, harvest, model, corpus, corpus_tokens;
+  int64_t context = 128, shuffle_rows = 65536, seed = 0;
+  bool exclude_bos = false;
 };
 
-void add_stream_flags(CLI::App& cmd, StreamFlags& s) {
+void add_stream_flags(CLI::App& cmd, StreamFlags& s, bool training) {
   cmd.add_option("--activations", s.activations,
                  "Activations file (safetensors; one [N, d] tensor per site, named by its hook)");
-  cmd.add_option("--model", s.model, "Model to stream activations from (with --corpus)");
-  cmd.add_option("--corpus", s.corpus, "Text corpus for --model");
-  cmd.add_option("--context", s.context, "Context length for --model streams")->check(CLI::PositiveNumber);
+  cmd.add_option("--harvest", s.harvest, "Harvest directory (glassbox harvest) to read activations from");
+  cmd.add_option("--model", s.model, "Model to stream activations from (with --corpus; models/superposition draws its own samples)");
+  cmd.add_option("--corpus", s.corpus, "Text or token file (.bin, .safetensors) for --model");
+  cmd.add_option("--context", s.context, "Tokens per sequence for --model, BOS included")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 1 << 20));
+  cmd.add_flag("--exclude-bos", s.exclude_bos, "--model: no rows for the BOS positions");
+  // --max-tokens as in glassbox harvest (--tokens already means training tokens).
+  cmd.add_option("--max-tokens", s.corpus_tokens,
+                 training ? "--model: read at most this many corpus tokens, then start over (e.g. 500K)"
+                          : "--model: evaluate on at most this many corpus tokens (e.g. 16K); superposition: "
+                            "samples (default 100K)");
+  if (training) {
+    cmd.add_option("--shuffle-rows", s.shuffle_rows, "Shuffling buffer for --model and --harvest (rows; 0: none)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+  }
 }
 
-std::unique_ptr<ActivationStream> open_stream(const StreamFlags& s, const std::vector<std::string>& sites) {
-  if (!s.activations.empty() && !s.model.empty()) fail("sae: give --activations FILE or --model/--corpus, not both");
+int64_t parse_count(const std::string& s, const char* flag);
+
+bool is_superposition(const std::string& model_dir) {
+  const fs::path cfg = fs::path(model_dir) / "config.json";
+  if (!fs::exists(cfg)) return false;
+  const nlohmann::json j = read_json_file(cfg.string());
+  return j.is_object() && j.value("model_type", "") == "toy_superposition";
+}
+
+// `sites`: the hooks the dictionaries read (the model stream runs just these).
+std::unique_ptr<ActivationStream> open_stream(const StreamFlags& s, const std::vector<std::string>& sites,
+                                              bool shuffle) {
+  const int given = int(!s.activations.empty()) + int(!s.harvest.empty()) + int(!s.model.empty());
+  if (given > 1) fail("sae: give one of --activations FILE, --harvest DIR or --model M --corpus FILE");
+  if (s.model.empty() && !s.corpus.empty()) fail("sae: --corpus needs --model");
   if (!s.activations.empty()) return std::make_unique<MemoryStream>(load_activation_file(s.activations, sites));
-  if (!s.model.empty())
-    fail("sae: streaming from --model is not available in this build yet; harvest activations to a "
-         "safetensors file and pass --activations FILE");
-  fail("sae: no activations: pass --activations FILE (or --model M --corpus FILE)");
+  std::unique_ptr<ActivationStream> src;
+  if (!s.harvest.empty()) {
+    src = std::make_unique<ShardStream>(s.harvest, sites);
+  } else if (!s.model.empty() && is_superposition(s.model)) {
+    // The toy organism has no tokens: its stream draws fresh samples (already in random order).
+    if (!s.corpus.empty()) fail("sae: ", s.model, " is the superposition organism; it takes no --corpus");
+    for (const auto& h : sites)
+      if (h != "hook_hidden") fail("sae: ", s.model, " has one site, hook_hidden, not '", h, "'");
+    // Endless for training; evaluation reads --tokens samples (default 100K) from another seed.
+    const int64_t rows = !s.corpus_tokens.empty() ? parse_count(s.corpus_tokens, "--max-tokens") : shuffle ? 0 : 100'000;
+    return std::make_unique<SuperpositionStream>(zoo::SuperpositionModel::load(s.model),
+                                                 shuffle ? uint64_t(s.seed) : uint64_t(s.seed) + 1000003, rows);
+  } else if (!s.model.empty()) {
+    if (s.corpus.empty()) fail("sae: --model needs --corpus FILE (text or tokens)");
+    if (sites.empty()) fail("sae: --model needs --hook (which site to stream)");
+    ModelStreamOptions mo;
+    mo.context = int(s.context);
+    mo.exclude_bos = s.exclude_bos;
+    mo.max_tokens = s.corpus_tokens.empty() ? 0 : parse_count(s.corpus_tokens, "--max-tokens");
+    src = std::make_unique<ModelActivationStream>(s.model, sites, s.corpus, mo);
+  } else {
+    fail("sae: no activations: pass --activations FILE, --harvest DIR or --model M --corpus FILE");
+  }
+  if (!shuffle || s.shuffle_rows == 0) return src;
+  return std::make_unique<ShuffleBuffer>(std::move(src), s.shuffle_rows, uint64_t(s.seed));
 }
 
 // "2M" = 2,000,000 tokens; K, M, G are powers of 1000.
@@ -119,7 +179,7 @@ Command add_train(CLI::App& sae) {
     int64_t k = 32, expansion = 16, d_sae = 0, batch = 4096, aux_k = 0, checkpoint_every = 0, stop_at = 0;
     int64_t warmup = 0, seed = 0;
     std::string dead_after = "10M";
-    float lr = 4e-4f, l1 = 5.f, l0 = 1e-3f, bandwidth = 1e-3f, min_lr_ratio = 0.f;
+    float lr = 4e-4f, l1 = 5.f, l0 = 1e-3f, bandwidth = 1e-3f, threshold_init = 1e-3f, min_lr_ratio = 0.f;
     bool normalize = false, no_resume = false, json = false;
   };
   auto o = std::make_shared<Opts>();
@@ -129,7 +189,7 @@ Command add_train(CLI::App& sae) {
       "(reads --hook, predicts --target); --sources A,B makes a crosscoder over those sites. Writes "
       "OUT (one dictionary) or OUT/<hook>/ in SAELens' layout; OUT/checkpoint holds the training state, "
       "and a rerun resumes from it.");
-  add_stream_flags(*cmd, o->stream);
+  add_stream_flags(*cmd, o->stream, true);
   cmd->add_option("--hook", o->hooks, "Input site(s): one dictionary each (default: the file's only tensor)");
   cmd->add_option("--target", o->target, "Transcoder target site (e.g. blocks.0.hook_mlp_out)");
   cmd->add_option("--sources", o->sources, "Crosscoder source sites")->delimiter(',');
@@ -146,6 +206,10 @@ Command add_train(CLI::App& sae) {
   cmd->add_option("--l1", o->l1, "relu: L1 coefficient (weighted by decoder norms)")->capture_default_str();
   cmd->add_option("--l0", o->l0, "jumprelu: L0 coefficient")->capture_default_str();
   cmd->add_option("--bandwidth", o->bandwidth, "jumprelu: straight-through kernel width")->capture_default_str();
+  // The threshold trains in log space, so Adam moves it by ~lr per step: short runs need a sensible start.
+  cmd->add_option("--threshold-init", o->threshold_init, "jumprelu: initial threshold (Gemma Scope: 1e-3)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--aux-k", o->aux_k, "Auxiliary-k loss on dead latents (0: off; Gao et al. use 512)")->capture_default_str();
   cmd->add_option("--dead-after", o->dead_after, "A latent silent for this many tokens is dead")->capture_default_str();
   cmd->add_option("--b-dec-init", o->b_dec_init, "geometric_median | mean | zeros")->capture_default_str();
@@ -162,7 +226,8 @@ Command add_train(CLI::App& sae) {
             if (!o->sources.empty() && (!o->hooks.empty() || !o->target.empty()))
               fail("sae train: --sources (a crosscoder) takes no --hook or --target");
             if (!o->target.empty() && o->hooks.size() != 1) fail("sae train: --target needs exactly one --hook");
-            std::unique_ptr<ActivationStream> stream = open_stream(o->stream, sites);
+            o->stream.seed = o->seed;
+            std::unique_ptr<ActivationStream> stream = open_stream(o->stream, sites, true);
             std::vector<std::string> hooks = o->hooks;
             if (hooks.empty() && o->sources.empty()) {
               if (stream->site_names().size() != 1)
@@ -181,6 +246,7 @@ Command add_train(CLI::App& sae) {
             base.loss.l1_coefficient = o->l1;
             base.loss.l0_coefficient = o->l0;
             base.loss.jumprelu_bandwidth = o->bandwidth;
+            base.jumprelu_init_threshold = o->threshold_init;
             base.loss.aux_k = o->aux_k;
             base.optimizer.lr = o->lr;
             base.schedule = {int(o->warmup), o->min_lr_ratio, from_string<Decay>(o->decay)};
@@ -188,6 +254,13 @@ Command add_train(CLI::App& sae) {
             base.b_dec_init = from_string<BDecInit>(o->b_dec_init);
             base.normalize_activations = o->normalize;
             base.seed = uint64_t(o->seed);
+            if (!o->stream.model.empty()) {  // provenance, as SAELens records it in cfg.json
+              base.sae.model_name = fs::path(o->stream.model).lexically_normal().filename().string();
+              if (base.sae.model_name.empty()) base.sae.model_name = fs::path(o->stream.model).parent_path().filename().string();
+              base.sae.context_size = o->stream.context;
+              base.sae.dataset_path = o->stream.corpus;
+              base.sae.prepend_bos = true;
+            }
             std::vector<DictionarySpec> specs;
             auto finish = [&](DictionarySpec s, const std::string& name) {
               s.sae.d_sae = o->d_sae > 0 ? o->d_sae : o->expansion * s.sae.d_in;
@@ -205,6 +278,7 @@ Command add_train(CLI::App& sae) {
               for (const auto& h : hooks) {
                 DictionarySpec s = base;
                 s.sae.hook_name = h;
+                if (h.rfind("blocks.", 0) == 0) s.sae.hook_layer = std::atoll(h.c_str() + 7);  // blocks.N.*
                 s.sae.d_in = site_dim(h);
                 if (!o->target.empty()) s.sae.hook_name_out = o->target, s.sae.d_out = site_dim(o->target);
                 finish(s, hooks.size() > 1 ? h : "");
@@ -246,8 +320,12 @@ Command add_eval(CLI::App& sae) {
   };
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = sae.add_subcommand("eval", "Stream metrics of a dictionary: L0, MSE, explained variance, dead / dense latents");
+  cmd->footer(
+      "With --model and --corpus, also splices the reconstruction into the forward pass at the "
+      "dictionary's hook: cross-entropy loss recovered and KL against the clean and zero-ablated runs, "
+      "with and without the error term.");
   cmd->add_option("dir", o->dir, "SAELens directory (cfg.json + sae_weights.safetensors)")->required();
-  add_stream_flags(*cmd, o->stream);
+  add_stream_flags(*cmd, o->stream, false);
   cmd->add_option("--rows", o->rows, "Evaluate at most this many tokens (0: all)");
   cmd->add_flag("--frequency", o->frequency, "With --json: every latent's firing frequency");
   add_json_flag(*cmd, o->json);
@@ -255,12 +333,24 @@ Command add_eval(CLI::App& sae) {
             const Sae s = load_saelens(o->dir);
             std::vector<std::string> sites = s.cfg.n_sources > 1 ? s.cfg.source_names : std::vector<std::string>{s.cfg.hook_name};
             if (!s.cfg.hook_name_out.empty()) sites.push_back(s.cfg.hook_name_out);
-            std::unique_ptr<ActivationStream> stream = open_stream(o->stream, sites);
+            std::unique_ptr<ActivationStream> stream = open_stream(o->stream, sites, false);
             DictionaryEvalOptions eo;
             eo.max_rows = o->rows == "0" ? 0 : parse_count(o->rows, "--rows");
             const DictionaryMetrics m = evaluate_dictionary(s, *stream, eo);
+            // The splice needs the model and its token sequences: only a live stream has them, and
+            // only an autoencoder's reconstruction replaces the site it reads.
+            std::optional<SpliceMetrics> splice;
+            if (const auto* live = dynamic_cast<const ModelActivationStream*>(stream.get());
+                live && s.cfg.autoencoder() && s.cfg.n_sources == 1) {
+              std::vector<std::vector<int32_t>> seqs;
+              for (int64_t q = 0; q < live->sequences(); ++q) seqs.push_back(live->sequence(q));
+              Engine e(*live->models().front());
+              splice = evaluate_splice(e, load_sae_codec(o->dir), s.cfg.hook_name, seqs);
+            }
             if (o->json) {
-              print_json(m.to_json(o->frequency));
+              nlohmann::json j = m.to_json(o->frequency);
+              if (splice) j["splice"] = splice->to_json();
+              print_json(j);
               return 0;
             }
             std::printf("%s (%s, d_sae %lld) over %lld tokens\n", o->dir.c_str(), to_string(s.cfg.arch),
@@ -268,6 +358,13 @@ Command add_eval(CLI::App& sae) {
             std::printf("  L0 %.2f  MSE %.5g  explained variance %.4f  (FVU %.4f)\n", m.l0, m.mse, m.explained_variance, m.fvu);
             std::printf("  dead latents %.2f%%  dense (> %.0f%% of tokens) %.2f%%\n", 100 * m.dead_fraction,
                         100 * eo.dense_frequency, 100 * m.dense_fraction);
+            if (splice)
+              std::printf("  spliced at %s over %lld predictions: CE loss recovered %.4f  (clean %.4f, spliced %.4f, "
+                          "zero-ablated %.4f nats; with the error term %.4f)\n  KL(clean || spliced) %.4f  with the "
+                          "error term %.2g  zero-ablated %.4f\n",
+                          s.cfg.hook_name.c_str(), (long long)splice->tokens, splice->ce_loss_recovered, splice->ce_clean,
+                          splice->ce_spliced, splice->ce_ablated, splice->ce_spliced_with_error, splice->kl_spliced,
+                          splice->kl_spliced_with_error, splice->kl_ablated);
             std::printf("  feature density (log10 frequency):\n");
             int64_t top = 1;
             for (int64_t c : m.hist_counts) top = std::max(top, c);
