@@ -44,7 +44,29 @@ TEST_F(DashboardCli, NeuronDashboardsAsJsonAndHtml) {
   const auto& f = all["features"][0];
   EXPECT_LE(f["top"].size(), 5u);
   EXPECT_EQ(f["top_logits"].size(), 10u);
-  EXPECT_TRUE(f["score"].is_null());
+  // Every active neuron is explained and scored (built-in autointerp) unless --no-explain.
+  int explained = 0;
+  for (const auto& g : all["features"]) explained += !g["explanation"].get<std::string>().empty() && g["score"].is_number();
+  EXPECT_GT(explained, 256) << "of 512 neurons";
+  EXPECT_TRUE(j["autointerp"].is_object());
+  const CliRun bare = glassbox("dashboard " + model() + " --neurons 1 " + corpus() + " --tokens 1000 --no-explain --no-html --out " +
+                               quoted(out) + " --json");
+  ASSERT_EQ(bare.code, 0) << bare.err;
+  EXPECT_TRUE(nlohmann::json::parse(slurp(fs::path(out) / "dashboards.json"))["features"][0]["score"].is_null());
+}
+
+TEST_F(DashboardCli, DictionaryLatentsFromAnSaeLensDirectory) {
+  const fs::path sae = source_path("models/tiny-lm/saes/blocks.2.hook_resid_post");
+  if (!shipped("tiny-lm") || !fs::exists(sae / "cfg.json")) GTEST_SKIP() << "no shipped tiny-lm SAE";
+  const std::string out = (tmp_ / "sae").string();
+  const CliRun r = glassbox("dashboard " + model() + " --sae " + quoted(sae) + " " + corpus() + " --tokens 2000 --top 3 --out " +
+                            quoted(out) + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["hook_name"], "blocks.2.hook_resid_post");
+  EXPECT_EQ(j["n_features"], 2048);
+  EXPECT_GT(j["autointerp"]["simulation"]["explained"]["median"].get<double>(),
+            j["autointerp"]["simulation"]["control"]["median"].get<double>() + 0.2);
 }
 
 TEST_F(DashboardCli, ClearErrors) {
@@ -57,7 +79,7 @@ TEST_F(DashboardCli, ClearErrors) {
   EXPECT_NE(r.err.find("not an MLP neuron site"), std::string::npos) << r.err;
   r = glassbox("dashboard " + model() + " --sae /nonexistent " + corpus() + " " + out);
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("--sae"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("/nonexistent"), std::string::npos) << r.err;  // names the directory
   r = glassbox("dashboard --help");
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("--json"), std::string::npos);

@@ -109,8 +109,8 @@ TEST(ModaddSae, ShippedMlpSaeLatentsUseTheNeuronsKeyFrequencies) {
 }
 
 // Retrains the shipped SAE (20 s on two cores, so not part of the suite):
-//   GLASSBOX_TRAIN_MODADD_SAE=models/modadd/saes/blocks.0.mlp.hook_post \
-//     build-dev/tests/test_features --gtest_filter=ModaddSae.*
+//   GLASSBOX_TRAIN_MODADD_SAE=models/modadd/saes/blocks.0.mlp.hook_post
+//   build-dev/tests/test_features --gtest_filter=ModaddSae.*   (with the variable set)
 TEST(ModaddSae, TrainingRecipe) {
   const char* out = std::getenv("GLASSBOX_TRAIN_MODADD_SAE");
   if (!shipped() || !out) GTEST_SKIP() << "set GLASSBOX_TRAIN_MODADD_SAE=DIR to retrain the shipped SAE";
