@@ -59,7 +59,8 @@ TEST_F(DashboardCli, DictionaryLatentsFromAnSaeLensDirectory) {
   const fs::path sae = source_path("models/tiny-lm/saes/blocks.2.hook_resid_post");
   if (!shipped("tiny-lm") || !fs::exists(sae / "cfg.json")) GTEST_SKIP() << "no shipped tiny-lm SAE";
   const std::string out = (tmp_ / "sae").string();
-  const CliRun r = glassbox("dashboard " + model() + " --sae " + quoted(sae) + " " + corpus() + " --tokens 2000 --top 3 --out " +
+  // `sae dashboard` is the same command as `dashboard`.
+  const CliRun r = glassbox("sae dashboard " + model() + " --sae " + quoted(sae) + " " + corpus() + " --tokens 2000 --top 3 --out " +
                             quoted(out) + " --json");
   ASSERT_EQ(r.code, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(r.out);

@@ -400,9 +400,11 @@ Command add_info(CLI::App& sae) {
 }  // namespace
 
 Command add_sae_command(CLI::App& parent) {
-  CLI::App* cmd = parent.add_subcommand("sae", "Sparse dictionaries: train | eval | info (SAELens layout)");
+  CLI::App* cmd =
+      parent.add_subcommand("sae", "Sparse dictionaries: train | eval | info | dashboard (SAELens layout)");
   cmd->require_subcommand(1);
-  const std::vector<Command> subs = {add_train(*cmd), add_eval(*cmd), add_info(*cmd)};
+  // `sae dashboard --sae DIR` is `glassbox dashboard --sae DIR`: one command, two places a user looks.
+  const std::vector<Command> subs = {add_train(*cmd), add_eval(*cmd), add_info(*cmd), add_dashboard_command(*cmd)};
   return {cmd, [subs] {
             for (const Command& c : subs)
               if (c.app->parsed()) return c.run();
