@@ -692,6 +692,11 @@ TEST_F(Cli, TourReportRendersEveryChartInChromium) {
   EXPECT_OK(r);
   const std::string index = r.js()["report"];
   ASSERT_TRUE(fs::exists(tmp_ / index)) << index;
+  // The Features page, with tiny-lm's SAE dashboards beside it (they need the held-out fortunes).
+  EXPECT_TRUE(fs::exists(tmp_ / "tour-html" / "features.html"));
+  if (fs::exists(source_path("data/zoo-src/fortunes"))) {
+    EXPECT_TRUE(fs::exists(tmp_ / "tour-html" / "dashboards" / "index.html"));
+  }
   const std::string chromium = gbtest::find_chromium();
   if (chromium.empty()) GTEST_SKIP() << "chromium not installed (Debian 'chromium', scripts/install-deps.sh)";
   // Every page of the site: charts drawn as SVG by vega-embed, no error boxes.
