@@ -50,8 +50,8 @@ std::vector<float> SuperpositionReadout::output_direction(int64_t j) const {
   return d;
 }
 
-std::vector<double> best_cosines(const std::vector<float>& true_dirs, const std::vector<float>& candidates,
-                                 int64_t dim) {
+std::vector<BestMatch> best_matches(const std::vector<float>& true_dirs, const std::vector<float>& candidates,
+                                    int64_t dim) {
   if (dim <= 0 || true_dirs.size() % size_t(dim) || candidates.size() % size_t(dim))
     fail("best_cosines: true_dirs (", true_dirs.size(), " values) and candidates (", candidates.size(),
          " values) must both be rows of dim ", dim);
@@ -63,7 +63,7 @@ std::vector<double> best_cosines(const std::vector<float>& true_dirs, const std:
   };
   std::vector<double> cnorm(static_cast<size_t>(k));
   for (int64_t c = 0; c < k; ++c) cnorm[size_t(c)] = norm(candidates.data() + c * dim);
-  std::vector<double> best(static_cast<size_t>(n), 0.0);
+  std::vector<BestMatch> best(static_cast<size_t>(n));
   for (int64_t t = 0; t < n; ++t) {
     const float* a = true_dirs.data() + t * dim;
     const double na = norm(a);
@@ -73,10 +73,18 @@ std::vector<double> best_cosines(const std::vector<float>& true_dirs, const std:
       const float* b = candidates.data() + c * dim;
       double d = 0;
       for (int64_t i = 0; i < dim; ++i) d += double(a[i]) * b[i];
-      best[size_t(t)] = std::max(best[size_t(t)], d / (na * cnorm[size_t(c)]));
+      const double cos = d / (na * cnorm[size_t(c)]);
+      if (cos > best[size_t(t)].cosine) best[size_t(t)] = {c, cos};
     }
   }
   return best;
+}
+
+std::vector<double> best_cosines(const std::vector<float>& true_dirs, const std::vector<float>& candidates,
+                                 int64_t dim) {
+  std::vector<double> out;
+  for (const BestMatch& b : best_matches(true_dirs, candidates, dim)) out.push_back(b.cosine);
+  return out;
 }
 
 double recovered_fraction(const std::vector<float>& true_dirs, const std::vector<float>& candidates, int64_t dim,

@@ -100,6 +100,9 @@ TEST(RecoveredFraction, IsOneForTheTruthAndNearZeroForRandomDirections) {
       rotated[size_t(i * m + k + 1)] = float(s30 * x + c30 * y);
     }
   for (double c : best_cosines(truth, rotated, m)) EXPECT_NEAR(c, c30, 0.03);
+  // best_matches names the candidate: each true direction's own rotated copy.
+  const auto matches = best_matches(truth, rotated, m);
+  for (size_t t = 0; t < matches.size(); ++t) EXPECT_EQ(matches[t].index, int64_t(t));
   EXPECT_LT(recovered_fraction(truth, rotated, m), 0.1);
   EXPECT_DOUBLE_EQ(recovered_fraction(truth, rotated, m, 0.85), 1.0);
   EXPECT_THROW(recovered_fraction(truth, std::vector<float>(15), m), Error);

@@ -57,7 +57,7 @@ void superposition_section(report::Page& page, const fs::path& dir) {
   const zoo::SuperpositionModel toy = zoo::SuperpositionModel::load(dir.string());
   const features::Sae sae = features::load_saelens((dir / "saes" / "hook_hidden").string());
   const int64_t n = toy.n_features, m = toy.d_hidden;
-  const std::vector<double> best = features::best_cosines(toy.directions(), sae.W_dec, m);
+  const std::vector<features::BestMatch> best = features::best_matches(toy.directions(), sae.W_dec, m);
   const double recovered = features::recovered_fraction(toy.directions(), sae.W_dec, m, 0.9);
   const auto examples = features::superposition_examples(toy, sae);
   const features::AutointerpReport r =
@@ -66,17 +66,9 @@ void superposition_section(report::Page& page, const fs::path& dir) {
   std::vector<std::vector<std::string>> rows;
   int named = 0;
   for (int64_t i = 0; i < n; ++i) {
-    int64_t bestj = 0;
-    double bc = -2;
-    for (int64_t j = 0; j < sae.cfg.d_sae; ++j) {
-      double dot = 0, nn = 0, nd = 0;
-      for (int64_t k = 0; k < m; ++k) {
-        const double a = toy.W[size_t(k * n + i)], b = sae.W_dec[size_t(j * m + k)];
-        dot += a * b, nn += a * a, nd += b * b;
-      }
-      const double c = dot / std::sqrt(std::max(nn * nd, 1e-30));
-      if (c > bc) bc = c, bestj = j;
-    }
+    const int64_t bestj = best[size_t(i)].index;
+    const double bc = best[size_t(i)].cosine;
+    if (bestj < 0) continue;  // no latent points its way at all
     const std::string& text = r.explanations[size_t(bestj)].text;
     const bool names_it = text.find("\"" + toy.names[size_t(i)] + "\"") != std::string::npos;
     named += names_it;
@@ -104,7 +96,7 @@ void superposition_section(report::Page& page, const fs::path& dir) {
                                          median("fuzzing_auroc", "control"))}}});
   std::vector<std::string> labels;
   std::vector<float> values;
-  for (int64_t i = 0; i < n; ++i) labels.push_back(toy.names[size_t(i)]), values.push_back(float(best[size_t(i)]));
+  for (int64_t i = 0; i < n; ++i) labels.push_back(toy.names[size_t(i)]), values.push_back(float(best[size_t(i)].cosine));
   page.add_chart(report::bar_chart("best cosine of a decoder row with each true feature (most important first)",
                                    labels, values, "planted feature", "cosine"));
   page.add_table({"planted feature", "importance", "closest latent", "cosine", "built-in explanation", "names it"},

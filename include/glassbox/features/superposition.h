@@ -58,6 +58,13 @@ class SuperpositionReadout : public FeatureMap {
 // any candidate (rows of candidates [k, dim]); a zero vector has cosine 0.
 std::vector<double> best_cosines(const std::vector<float>& true_dirs, const std::vector<float>& candidates,
                                  int64_t dim);
+// The same, with which candidate: index -1 where no cosine is above 0.
+struct BestMatch {
+  int64_t index = -1;
+  double cosine = 0;
+};
+std::vector<BestMatch> best_matches(const std::vector<float>& true_dirs, const std::vector<float>& candidates,
+                                    int64_t dim);
 // The fraction of true directions with a candidate at cosine >= min_cos
 // (Error unless both sizes are multiples of dim and true_dirs is non-empty).
 double recovered_fraction(const std::vector<float>& true_dirs, const std::vector<float>& candidates, int64_t dim,
