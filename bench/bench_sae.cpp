@@ -2,7 +2,7 @@
 // initial SAE that bench/sae_torch.py wrote, one JSON line with the same keys
 // as the PyTorch reference (tokens/s after --warmup steps, median seconds per
 // step, every step's loss). bench/compare_sae.sh runs both side by side.
-//   bench_sae --dir DIR --arch topk|relu [--steps 50] [--batch 1024] [--lr 4e-4]
+//   bench_sae --dir DIR --arch topk|relu [--init NAME] [--steps 50] [--batch 1024] [--lr 4e-4]
 //             [--l1 5] [--warmup 3] [--threads 2]
 #include <cstdio>
 #include <cstdlib>
@@ -23,7 +23,7 @@ using namespace glassbox::features;
 
 int main(int argc, char** argv) {
   ensure_passive_openmp(argv);
-  std::string dir, arch = "topk";
+  std::string dir, arch = "topk", init_name;
   int64_t steps = 50, batch = 1024, warmup = 3;
   float lr = 4e-4f, l1 = 5.f;
   int threads = 2;
@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--dir") dir = v;
     else if (k == "--arch") arch = v;
+    else if (k == "--init") init_name = v;
     else if (k == "--steps") steps = std::atoll(v.c_str());
     else if (k == "--batch") batch = std::atoll(v.c_str());
     else if (k == "--lr") lr = std::strtof(v.c_str(), nullptr);
@@ -43,10 +44,11 @@ int main(int argc, char** argv) {
   set_num_threads(threads);
   try {
     MemoryStream stream = load_activation_file(dir + "/acts.safetensors");
-    const Sae init = load_saelens(dir + "/init-" + arch);
+    if (init_name.empty()) init_name = arch;
+    const Sae init = load_saelens(dir + "/init-" + init_name);
     DictionarySpec s;
     s.sae = init.cfg;
-    s.init_from = dir + "/init-" + arch;
+    s.init_from = dir + "/init-" + init_name;
     s.loss.l1_coefficient = l1;
     s.optimizer = {"adamw", lr, 0.9f, 0.999f, 1e-8f, 0.f};  // = Adam: no weight decay
     s.schedule = {0, 1.f, Decay::Constant};
@@ -66,7 +68,7 @@ int main(int argc, char** argv) {
     const std::vector<double> timed(times.begin() + std::min<int64_t>(warmup, int64_t(times.size())), times.end());
     double total = 0;
     for (double t : timed) total += t;
-    nlohmann::json j = {{"impl", "glassbox"}, {"arch", arch}, {"batch", batch}, {"steps", steps},
+    nlohmann::json j = {{"impl", "glassbox"}, {"arch", arch}, {"init", init_name}, {"batch", batch}, {"steps", steps},
                         {"threads", threads}, {"tokens_per_s", double(batch) * double(timed.size()) / total},
                         {"seconds", bench::median(timed)}, {"peak_rss_mb", bench::peak_rss_mb()},
                         {"losses", losses}};

@@ -2,8 +2,9 @@
 """PyTorch reference for glassbox's SAE training benchmark (bench/bench_sae.cpp).
 
     /usr/bin/python3 bench/sae_torch.py make --out DIR [--rows 32768] [--d-in 768] [--expansion 16] [--k 32]
-    /usr/bin/python3 bench/sae_torch.py train --dir DIR --arch topk|relu [--steps 50] [--batch 1024]
-        [--lr 4e-4] [--l1 5] [--warmup 3] [--threads 2]
+        [--density 0.01]
+    /usr/bin/python3 bench/sae_torch.py train --dir DIR --arch topk|relu [--init NAME] [--steps 50]
+        [--batch 1024] [--lr 4e-4] [--l1 5] [--warmup 3] [--threads 2]
 
 make:  DIR/acts.safetensors — synthetic residual-stream-like activations,
        [rows, d_in] under the tensor name blocks.0.hook_resid_post: sparse
@@ -11,7 +12,13 @@ make:  DIR/acts.safetensors — synthetic residual-stream-like activations,
        magnitudes) plus a shared offset and Gaussian noise;
        DIR/init-topk/ and DIR/init-relu/ — the initial SAE in SAELens' layout
        (unit-norm random decoder rows, W_enc = W_dec^T, b_enc 0, b_dec = the
-       mean of the data), so both programs start from the same weights.
+       mean of the data), so both programs start from the same weights;
+       DIR/init-relu-sparse/ — the ReLU SAE as it is after the first phase of
+       training: each latent's b_enc set so that it fires on --density of the
+       rows (L0 ~ density * d_sae, ~120 at the defaults), the regime a ReLU SAE
+       spends nearly all of its training in. From the dense init about half
+       the latents fire on every row and both programs run the same dense
+       GEMMs until the L1 term has thinned them out.
 train: the SAE written the plain PyTorch way (SAELens-style dense ops and
        autograd), one step per batch of consecutive rows (wrapping around):
          sae_in = x - b_dec; pre = sae_in @ W_enc + b_enc
@@ -60,10 +67,14 @@ def make(a):
     W_dec /= np.linalg.norm(W_dec, axis=1, keepdims=True)
     W = {"W_enc": np.ascontiguousarray(W_dec.T), "b_enc": np.zeros(d_sae, np.float32), "W_dec": W_dec,
          "b_dec": rows.mean(0).astype(np.float32)}
-    for arch in ("topk", "relu"):
+    sae_in = rows[:4096] - W["b_dec"]
+    pre = sae_in @ W["W_enc"]
+    b_sparse = -np.quantile(pre, 1.0 - a.density, axis=0).astype(np.float32)
+    for arch, b_enc in (("topk", W["b_enc"]), ("relu", W["b_enc"]), ("relu-sparse", b_sparse)):
+        act = arch.split("-")[0]
         cfg = {"architecture": "standard", "d_in": d, "d_sae": d_sae, "dtype": "float32", "device": "cpu",
                "model_name": "synthetic", "hook_name": SITE, "hook_layer": 0, "hook_head_index": None,
-               "activation_fn_str": arch, "activation_fn_kwargs": {"k": a.k} if arch == "topk" else {},
+               "activation_fn_str": act, "activation_fn_kwargs": {"k": a.k} if act == "topk" else {},
                "apply_b_dec_to_input": True, "finetuning_scaling_factor": False,
                "sae_lens_training_version": None, "prepend_bos": True, "dataset_path": "", "context_size": 128,
                "normalize_activations": "none"}
@@ -71,15 +82,16 @@ def make(a):
         os.makedirs(dd, exist_ok=True)
         with open(os.path.join(dd, "cfg.json"), "w") as f:
             json.dump(cfg, f)
-        write_safetensors(os.path.join(dd, "sae_weights.safetensors"), W)
+        write_safetensors(os.path.join(dd, "sae_weights.safetensors"), dict(W, b_enc=b_enc))
 
 
 def train(a):
     torch.set_num_threads(a.threads)
     acts, _ = read_safetensors(os.path.join(a.dir, "acts.safetensors"))
     X = torch.from_numpy(acts[SITE])
-    init, _ = read_safetensors(os.path.join(a.dir, "init-" + a.arch, "sae_weights.safetensors"))
-    with open(os.path.join(a.dir, "init-" + a.arch, "cfg.json")) as f:
+    init_dir = os.path.join(a.dir, "init-" + (a.init or a.arch))
+    init, _ = read_safetensors(os.path.join(init_dir, "sae_weights.safetensors"))
+    with open(os.path.join(init_dir, "cfg.json")) as f:
         k = json.load(f)["activation_fn_kwargs"].get("k", 0)
     P = {n: torch.nn.Parameter(torch.from_numpy(init[n].copy())) for n in ("W_enc", "b_enc", "W_dec", "b_dec")}
     opt = torch.optim.Adam(P.values(), lr=a.lr, betas=(0.9, 0.999), eps=1e-8)
@@ -115,7 +127,8 @@ def train(a):
         losses.append(float(loss))
         times.append(time.perf_counter() - t0)
     timed = times[a.warmup:]
-    print(json.dumps({"impl": "torch", "arch": a.arch, "batch": a.batch, "steps": a.steps, "threads": a.threads,
+    print(json.dumps({"impl": "torch", "arch": a.arch, "init": a.init or a.arch, "batch": a.batch, "steps": a.steps,
+                      "threads": a.threads,
                       "tokens_per_s": a.batch * len(timed) / sum(timed), "seconds": statistics.median(timed),
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "losses": losses}))
@@ -130,9 +143,11 @@ def main():
     m.add_argument("--d-in", type=int, default=768)
     m.add_argument("--expansion", type=int, default=16)
     m.add_argument("--k", type=int, default=32)
+    m.add_argument("--density", type=float, default=0.01)
     t = sub.add_parser("train")
     t.add_argument("--dir", required=True)
     t.add_argument("--arch", choices=["topk", "relu"], required=True)
+    t.add_argument("--init", default="", help="initial SAE DIR/init-NAME (default: the arch's)")
     t.add_argument("--steps", type=int, default=50)
     t.add_argument("--batch", type=int, default=1024)
     t.add_argument("--lr", type=float, default=4e-4)
