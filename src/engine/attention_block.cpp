@@ -68,6 +68,33 @@ void attn_out_by_head(ForwardPass& p, int l, const float* z, float* attn_out) {
   }
 }
 
+// The fused kernel never writes attn_scores or pattern: it runs only when no
+// one reads them (no hook, not kept, not kept for backward). Below 16 queries
+// (decode steps) its 32-query blocks would be mostly empty lanes, and the
+// materialised rows are small anyway.
+bool use_fused_attention(const ForwardPass& p, int l) {
+  return p.T >= 16 && !p.wanted(Site::attn_scores, l) && !p.wanted(Site::pattern, l);
+}
+
+// scores -> hook_attn_scores -> pattern -> hook_pattern -> z, each in its slice:
+// a hook may read or replace either before the next step uses it.
+void materialised_attention(ForwardPass& p, int l, float* z, const float* rq, const float* keys, const float* vals,
+                            int64_t kv_rows) {
+  const Config& c = p.c;
+  const int64_t B = p.B, T = p.T, Tk = p.Tk, H = c.n_heads, Hkv = c.n_kv_heads, dh = c.d_head;
+  float* scores = p.slice(Site::attn_scores, l);
+  for (int64_t b = 0; b < B; ++b)
+    k::attn_scores_forward(scores + b * H * T * Tk, rq + b * T * H * dh, H * dh, keys + b * kv_rows * Hkv * dh,
+                           Hkv * dh, p.key_valid.data() + b * Tk, T, Tk, p.past, H, Hkv, dh, c.scores_scale());
+  p.fire(Site::attn_scores, l, scores);
+  float* pattern = p.slice(Site::pattern, l);
+  k::softmax_forward(pattern, scores, B * H * T, Tk);
+  p.fire(Site::pattern, l, pattern);
+  for (int64_t b = 0; b < B; ++b)
+    k::attn_z_forward(z + b * T * H * dh, H * dh, pattern + b * H * T * Tk, vals + b * kv_rows * Hkv * dh, Hkv * dh,
+                      T, Tk, H, Hkv, dh);
+}
+
 }  // namespace
 
 float* attention_forward(ForwardPass& p, int l, const float* x) {
@@ -104,18 +131,15 @@ float* attention_forward(ForwardPass& p, int l, const float* x) {
     vals = p.kv->v[size_t(l)].data();
     kv_rows = p.kv->capacity;
   }
-  float* scores = p.slice(Site::attn_scores, l);
-  for (int64_t b = 0; b < B; ++b)
-    k::attn_scores_forward(scores + b * H * T * Tk, rq + b * T * H * dh, H * dh, keys + b * kv_rows * Hkv * dh,
-                           Hkv * dh, p.key_valid.data() + b * Tk, T, Tk, p.past, H, Hkv, dh, c.scores_scale());
-  p.fire(Site::attn_scores, l, scores);
-  float* pattern = p.slice(Site::pattern, l);
-  k::softmax_forward(pattern, scores, B * H * T, Tk);
-  p.fire(Site::pattern, l, pattern);
   float* z = p.slice(Site::z, l);
-  for (int64_t b = 0; b < B; ++b)
-    k::attn_z_forward(z + b * T * H * dh, H * dh, pattern + b * H * T * Tk, vals + b * kv_rows * Hkv * dh, Hkv * dh,
-                      T, Tk, H, Hkv, dh);
+  if (use_fused_attention(p, l)) {
+    for (int64_t b = 0; b < B; ++b)
+      k::attn_fused_forward(z + b * T * H * dh, H * dh, rq + b * T * H * dh, H * dh, keys + b * kv_rows * Hkv * dh,
+                            Hkv * dh, vals + b * kv_rows * Hkv * dh, Hkv * dh, p.key_valid.data() + b * Tk, T, Tk,
+                            p.past, H, Hkv, dh, c.scores_scale());
+  } else {
+    materialised_attention(p, l, z, rq, keys, vals, kv_rows);
+  }
   p.fire(Site::z, l, z);
   float* attn_out = p.slice(Site::attn_out, l);
   if (p.opt.compute_result || p.wanted(Site::result, l)) attn_out_by_head(p, l, z, attn_out);
