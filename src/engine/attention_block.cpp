@@ -68,12 +68,16 @@ void attn_out_by_head(ForwardPass& p, int l, const float* z, float* attn_out) {
   }
 }
 
-// The fused kernel never writes attn_scores or pattern: it runs only when no
-// one reads them (no hook, not kept, not kept for backward). Below 16 queries
-// (decode steps) its 32-query blocks would be mostly empty lanes, and the
-// materialised rows are small anyway.
-bool use_fused_attention(const ForwardPass& p, int l) {
-  return p.T >= 16 && !p.wanted(Site::attn_scores, l) && !p.wanted(Site::pattern, l);
+// Prompts (T > 1) run the tiled attention kernels: fused (z straight from
+// q, k, v; the scores and pattern never in memory, the masked half never
+// computed) when nobody reads attn_scores or pattern (no hook, not kept, not
+// kept for backward), else step by step with the same arithmetic, so both
+// give the same bits. A decode step (one query) runs the BLAS kernels either
+// way: its scores are one row per head, while the tiles would fill 1 of
+// their 32 query lanes.
+bool tiled_attention(const ForwardPass& p) { return p.T >= 2; }
+bool fused_attention(const ForwardPass& p, int l) {
+  return tiled_attention(p) && !p.wanted(Site::attn_scores, l) && !p.wanted(Site::pattern, l);
 }
 
 // scores -> hook_attn_scores -> pattern -> hook_pattern -> z, each in its slice:
@@ -82,17 +86,19 @@ void materialised_attention(ForwardPass& p, int l, float* z, const float* rq, co
                             int64_t kv_rows) {
   const Config& c = p.c;
   const int64_t B = p.B, T = p.T, Tk = p.Tk, H = c.n_heads, Hkv = c.n_kv_heads, dh = c.d_head;
+  const bool tiled = tiled_attention(p);
   float* scores = p.slice(Site::attn_scores, l);
   for (int64_t b = 0; b < B; ++b)
-    k::attn_scores_forward(scores + b * H * T * Tk, rq + b * T * H * dh, H * dh, keys + b * kv_rows * Hkv * dh,
-                           Hkv * dh, p.key_valid.data() + b * Tk, T, Tk, p.past, H, Hkv, dh, c.scores_scale());
+    (tiled ? k::attn_tiled_scores : k::attn_scores_forward)(
+        scores + b * H * T * Tk, rq + b * T * H * dh, H * dh, keys + b * kv_rows * Hkv * dh, Hkv * dh,
+        p.key_valid.data() + b * Tk, T, Tk, p.past, H, Hkv, dh, c.scores_scale());
   p.fire(Site::attn_scores, l, scores);
   float* pattern = p.slice(Site::pattern, l);
-  k::softmax_forward(pattern, scores, B * H * T, Tk);
+  (tiled ? k::attn_tiled_softmax : k::softmax_forward)(pattern, scores, B * H * T, Tk);
   p.fire(Site::pattern, l, pattern);
   for (int64_t b = 0; b < B; ++b)
-    k::attn_z_forward(z + b * T * H * dh, H * dh, pattern + b * H * T * Tk, vals + b * kv_rows * Hkv * dh, Hkv * dh,
-                      T, Tk, H, Hkv, dh);
+    (tiled ? k::attn_tiled_z : k::attn_z_forward)(z + b * T * H * dh, H * dh, pattern + b * H * T * Tk,
+                                                  vals + b * kv_rows * Hkv * dh, Hkv * dh, T, Tk, H, Hkv, dh);
 }
 
 }  // namespace
@@ -132,7 +138,7 @@ float* attention_forward(ForwardPass& p, int l, const float* x) {
     kv_rows = p.kv->capacity;
   }
   float* z = p.slice(Site::z, l);
-  if (use_fused_attention(p, l)) {
+  if (fused_attention(p, l)) {
     for (int64_t b = 0; b < B; ++b)
       k::attn_fused_forward(z + b * T * H * dh, H * dh, rq + b * T * H * dh, H * dh, keys + b * kv_rows * Hkv * dh,
                             Hkv * dh, vals + b * kv_rows * Hkv * dh, Hkv * dh, p.key_valid.data() + b * Tk, T, Tk,

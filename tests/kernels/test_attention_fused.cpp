@@ -1,11 +1,14 @@
-// attn_fused_forward against two independent references: a naive
-// double-precision attention written here, and the materialised kernels the
-// engine runs when scores or pattern are hooked (attn_scores_forward ->
-// softmax_forward -> attn_z_forward), which must agree with it to float
-// rounding on every shape the engine hands it: causal and KV-cache offsets,
-// GQA, padded keys, strided rows, d_head not a multiple of 16, blocks of
-// queries that do not fill the kernel's 32 lanes.
+// The tiled attention kernels (attention_fused.cpp) against two independent
+// references: a naive double-precision attention written here, and the BLAS
+// kernels (attn_scores_forward -> softmax_forward -> attn_z_forward), which
+// must agree with them to float rounding on every shape the engine hands
+// them: causal and KV-cache offsets, GQA, padded keys, strided rows, d_head
+// not a multiple of 16, blocks of queries that do not fill the 32 lanes. And
+// the step-wise kernels (attn_tiled_*) must give the fused kernel's z bit for
+// bit: the engine relies on it for hooked and plain passes to agree exactly.
 #include <glassbox/error.h>
+
+#include <cstring>
 
 #include "kernels/kernel_test_util.h"
 #include "kernels/kernels.h"
@@ -65,6 +68,20 @@ void check(const Case& c, uint32_t seed = 1) {
                       scale);
   softmax_forward(scores.data(), scores.data(), c.Hq * c.Tq, c.Tk);
   attn_z_forward(zm.data(), c.ldz, scores.data(), v.data(), c.ldv, c.Tq, c.Tk, c.Hq, c.Hkv, c.dh);
+  // The step-wise tiled kernels: scores and pattern as the BLAS ones, z as the fused one, exactly.
+  std::vector<float> st(scores.size(), 3.0f), pt(scores.size(), 3.0f), zt(size_t(c.Tq * c.ldz), 7.0f);
+  std::vector<float> sref(scores.size());
+  attn_scores_forward(sref.data(), q.data(), c.ldq, k.data(), c.ldk, kv, c.Tq, c.Tk, c.q_offset, c.Hq, c.Hkv, c.dh,
+                      scale);
+  attn_tiled_scores(st.data(), q.data(), c.ldq, k.data(), c.ldk, kv, c.Tq, c.Tk, c.q_offset, c.Hq, c.Hkv, c.dh, scale);
+  for (size_t i = 0; i < st.size(); ++i) {
+    if (std::isinf(sref[i])) ASSERT_EQ(st[i], -INFINITY) << "score " << i << " should be masked";
+    else ASSERT_NEAR(st[i], sref[i], 1e-5) << "score " << i;
+  }
+  attn_tiled_softmax(pt.data(), st.data(), c.Hq * c.Tq, c.Tk);
+  for (size_t i = 0; i < pt.size(); ++i) ASSERT_NEAR(pt[i], scores[i], 1e-6) << "pattern " << i;
+  attn_tiled_z(zt.data(), c.ldz, pt.data(), v.data(), c.ldv, c.Tq, c.Tk, c.Hq, c.Hkv, c.dh);
+  ASSERT_EQ(std::memcmp(zt.data(), z.data(), z.size() * sizeof(float)), 0) << "step-wise z differs from fused z";
   const auto ref = naive_attention(c, q, k, v, scale);
   for (int64_t i = 0; i < c.Tq; ++i) {
     for (int64_t d = 0; d < c.Hq * c.dh; ++d) {
@@ -110,6 +127,27 @@ TEST(AttentionFused, SharpSoftmaxStaysFinite) {
                      16, 0.25f);
   const auto ref = naive_attention(c, q, k, v, 0.25);
   for (size_t i = 0; i < z.size(); ++i) ASSERT_NEAR(z[i], ref[i], 1e-4) << i;
+}
+
+// A hook may replace the pattern with weight past the causal limit: the
+// step-wise z reads every key, as attn_z_forward does.
+TEST(AttentionFused, TiledZReadsEveryKeyOfAReplacedPattern) {
+  const int64_t T = 37, H = 2, dh = 16;
+  const auto p = randu(size_t(H * T * T), 8, 0.0f, 1.0f), v = randn(size_t(T * H * dh), 9);
+  std::vector<float> z(size_t(T * H * dh)), zr(z.size());
+  attn_tiled_z(z.data(), H * dh, p.data(), v.data(), H * dh, T, T, H, H, dh);
+  attn_z_forward(zr.data(), H * dh, p.data(), v.data(), H * dh, T, T, H, H, dh);
+  EXPECT_LT(max_abs_diff(z, zr), 1e-4);
+}
+
+// Rows that are all -inf (a padded query) become zeros, as softmax_forward makes them.
+TEST(AttentionFused, TiledSoftmaxOfAFullyMaskedRowIsZero) {
+  std::vector<float> s = randn(3 * 40, 10), p(s.size(), 5.0f), ref(s.size());
+  for (int j = 0; j < 40; ++j) s[size_t(40 + j)] = -INFINITY;
+  attn_tiled_softmax(p.data(), s.data(), 3, 40);
+  softmax_forward(ref.data(), s.data(), 3, 40);
+  for (size_t i = 0; i < p.size(); ++i) ASSERT_NEAR(p[i], ref[i], 1e-6) << i;
+  for (int j = 0; j < 40; ++j) ASSERT_EQ(p[size_t(40 + j)], 0.0f);
 }
 
 TEST(AttentionFused, RejectsBadShapes) {
