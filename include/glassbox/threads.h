@@ -12,14 +12,12 @@ int num_threads();
 // libgomp reads OMP_WAIT_POLICY once, before main: idle OpenMP workers that
 // spin (the default) steal the cores OpenBLAS's threads need right after a
 // norm or activation kernel — on 2 cores a training step ran at 0.4x the
-// speed of the passive policy. Programs call this first thing in main(): it
-// sets, each only where the user has not, OMP_WAIT_POLICY=passive,
-// OPENBLAS_THREAD_TIMEOUT=4 (OpenBLAS's idle workers sleep instead of
-// spinning through the OpenMP kernels between GEMMs) and, where OpenBLAS
-// chose its AVX2 kernels on a CPU with usable AVX-512 (OpenBLAS 0.3.21 on
-// AMD Zen 4/5), OPENBLAS_CORETYPE=SkylakeX; then, if it set any, it
-// re-executes the program once (on failure it carries on as it is). Library
-// users get the same speed by setting the variables themselves.
+// speed of the passive policy. Programs call this first thing in main():
+// unless the user set OMP_WAIT_POLICY, it re-executes the program once with
+// it set to passive (on failure it carries on with the default policy), and
+// with OPENBLAS_THREAD_TIMEOUT=4 unless set (OpenBLAS's idle workers sleep
+// instead of spinning through the OpenMP kernels between GEMMs). Library
+// users get the same speed by setting both variables themselves.
 void ensure_passive_openmp(char** argv);
 
 }  // namespace glassbox
