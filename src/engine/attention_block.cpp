@@ -68,6 +68,39 @@ void attn_out_by_head(ForwardPass& p, int l, const float* z, float* attn_out) {
   }
 }
 
+// Prompts (T > 1) run the tiled attention kernels: fused (z straight from
+// q, k, v; the scores and pattern never in memory, the masked half never
+// computed) when nobody reads attn_scores or pattern (no hook, not kept, not
+// kept for backward), else step by step with the same arithmetic, so both
+// give the same bits. A decode step (one query) runs the BLAS kernels either
+// way: its scores are one row per head, while the tiles would fill 1 of
+// their 32 query lanes.
+bool tiled_attention(const ForwardPass& p) { return p.T >= 2; }
+bool fused_attention(const ForwardPass& p, int l) {
+  return tiled_attention(p) && !p.wanted(Site::attn_scores, l) && !p.wanted(Site::pattern, l);
+}
+
+// scores -> hook_attn_scores -> pattern -> hook_pattern -> z, each in its slice:
+// a hook may read or replace either before the next step uses it.
+void materialised_attention(ForwardPass& p, int l, float* z, const float* rq, const float* keys, const float* vals,
+                            int64_t kv_rows) {
+  const Config& c = p.c;
+  const int64_t B = p.B, T = p.T, Tk = p.Tk, H = c.n_heads, Hkv = c.n_kv_heads, dh = c.d_head;
+  const bool tiled = tiled_attention(p);
+  float* scores = p.slice(Site::attn_scores, l);
+  for (int64_t b = 0; b < B; ++b)
+    (tiled ? k::attn_tiled_scores : k::attn_scores_forward)(
+        scores + b * H * T * Tk, rq + b * T * H * dh, H * dh, keys + b * kv_rows * Hkv * dh, Hkv * dh,
+        p.key_valid.data() + b * Tk, T, Tk, p.past, H, Hkv, dh, c.scores_scale());
+  p.fire(Site::attn_scores, l, scores);
+  float* pattern = p.slice(Site::pattern, l);
+  (tiled ? k::attn_tiled_softmax : k::softmax_forward)(pattern, scores, B * H * T, Tk);
+  p.fire(Site::pattern, l, pattern);
+  for (int64_t b = 0; b < B; ++b)
+    (tiled ? k::attn_tiled_z : k::attn_z_forward)(z + b * T * H * dh, H * dh, pattern + b * H * T * Tk,
+                                                  vals + b * kv_rows * Hkv * dh, Hkv * dh, T, Tk, H, Hkv, dh);
+}
+
 }  // namespace
 
 float* attention_forward(ForwardPass& p, int l, const float* x) {
@@ -104,18 +137,15 @@ float* attention_forward(ForwardPass& p, int l, const float* x) {
     vals = p.kv->v[size_t(l)].data();
     kv_rows = p.kv->capacity;
   }
-  float* scores = p.slice(Site::attn_scores, l);
-  for (int64_t b = 0; b < B; ++b)
-    k::attn_scores_forward(scores + b * H * T * Tk, rq + b * T * H * dh, H * dh, keys + b * kv_rows * Hkv * dh,
-                           Hkv * dh, p.key_valid.data() + b * Tk, T, Tk, p.past, H, Hkv, dh, c.scores_scale());
-  p.fire(Site::attn_scores, l, scores);
-  float* pattern = p.slice(Site::pattern, l);
-  k::softmax_forward(pattern, scores, B * H * T, Tk);
-  p.fire(Site::pattern, l, pattern);
   float* z = p.slice(Site::z, l);
-  for (int64_t b = 0; b < B; ++b)
-    k::attn_z_forward(z + b * T * H * dh, H * dh, pattern + b * H * T * Tk, vals + b * kv_rows * Hkv * dh, Hkv * dh,
-                      T, Tk, H, Hkv, dh);
+  if (fused_attention(p, l)) {
+    for (int64_t b = 0; b < B; ++b)
+      k::attn_fused_forward(z + b * T * H * dh, H * dh, rq + b * T * H * dh, H * dh, keys + b * kv_rows * Hkv * dh,
+                            Hkv * dh, vals + b * kv_rows * Hkv * dh, Hkv * dh, p.key_valid.data() + b * Tk, T, Tk,
+                            p.past, H, Hkv, dh, c.scores_scale());
+  } else {
+    materialised_attention(p, l, z, rq, keys, vals, kv_rows);
+  }
   p.fire(Site::z, l, z);
   float* attn_out = p.slice(Site::attn_out, l);
   if (p.opt.compute_result || p.wanted(Site::result, l)) attn_out_by_head(p, l, z, attn_out);

@@ -100,6 +100,24 @@ double logsumexp_f64(const float* z, int64_t V);
 // z[i, h, :] = sum_j pattern[h, i, j] v[j, h_kv, :]. z row stride ldz.
 void attn_z_forward(float* z, int64_t ldz, const float* pattern, const float* v, int64_t ldv,
                     int64_t Tq, int64_t Tk, int64_t Hq, int64_t Hkv, int64_t dh);
+// The same attention in tiles (attention_fused.cpp), for prompts (Tq > 1):
+// attn_fused_forward computes z in one pass, without the scores or pattern in
+// memory and without computing scores the causal mask hides; the three steps
+// attn_tiled_scores -> attn_tiled_softmax -> attn_tiled_z compute the same
+// scores / pattern / z as the three kernels above (same arguments and
+// layouts), and the same z as attn_fused_forward BIT FOR BIT, so a pass that
+// hooks or keeps scores / pattern computes exactly what a plain pass does.
+// Only keys the causal mask shows are read by the fused kernel and scored by
+// attn_tiled_scores. No backward: passes that need one keep the pattern.
+void attn_fused_forward(float* z, int64_t ldz, const float* q, int64_t ldq, const float* k, int64_t ldk,
+                        const float* v, int64_t ldv, const uint8_t* key_valid, int64_t Tq, int64_t Tk,
+                        int64_t q_offset, int64_t Hq, int64_t Hkv, int64_t dh, float scale);
+void attn_tiled_scores(float* scores, const float* q, int64_t ldq, const float* k, int64_t ldk,
+                       const uint8_t* key_valid, int64_t Tq, int64_t Tk, int64_t q_offset, int64_t Hq, int64_t Hkv,
+                       int64_t dh, float scale);
+void attn_tiled_softmax(float* pattern, const float* scores, int64_t rows, int64_t cols);  // pattern may alias scores
+void attn_tiled_z(float* z, int64_t ldz, const float* pattern, const float* v, int64_t ldv, int64_t Tq, int64_t Tk,
+                  int64_t Hq, int64_t Hkv, int64_t dh);
 // Backward of the two products: dq, dk (via dscores) and dpattern, dv. Any
 // gradient output may be null. Heads sharing a kv head (GQA) sum into dk / dv.
 // dscores must be 0 at masked entries (softmax_backward guarantees it: the
