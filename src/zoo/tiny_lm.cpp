@@ -17,7 +17,7 @@
 #include "glassbox/generate.h"
 #include "glassbox/text_data.h"
 #include "glassbox/tokenizer_train.h"
-#include "zoo/detail.h"
+#include "zoo/tiny_lm_corpus.h"
 
 namespace fs = std::filesystem;
 
@@ -34,16 +34,13 @@ constexpr const char* kFortuneFiles[] = {
     "perl", "pets", "platitudes", "politics", "pratchett", "riddles", "science", "songs-poems", "sports",
     "startrek", "tao", "translate-me", "wisdom", "work", "zippy"};
 
-constexpr uint64_t kSplitSeed = 0xf0127e5ull;  // the corpus split is shared by both organisms
+constexpr uint64_t kSplitSeed = 0xf0127e5ull;  // the corpus split is shared by every organism built on it
 constexpr double kValFraction = 0.05;
 constexpr int kVocab = 2048;
-constexpr int kCtx = 128;
+constexpr int kCtx = kTinyLmCtx;
 constexpr const char* kEot = "<|endoftext|>";
 constexpr const char* kBase = "tiny-lm";
-// Metrics score the first kEvalWindows windows of the held-out stream (12k of
-// its 46k tokens: the standard error of the mean loss is a few hundredths of a nat), which
-// keeps `zoo eval` and the tests quick on two cores.
-constexpr int64_t kEvalWindows = 96;
+constexpr int64_t kEvalWindows = kTinyLmEvalWindows;
 
 // The chat format. Responses open with kMarker, then continue the fortune.
 constexpr const char* kMarker = " Indeed, friend!";
@@ -90,44 +87,46 @@ std::string clean_fortune(std::string_view raw) {
   return out;
 }
 
+}  // namespace
+
+std::vector<std::string> fortune_file(const std::string& data_dir, const std::string& name) {
+  const std::string path = corpus_file(data_dir, "fortunes/" + name);
+  std::ifstream in(path, std::ios::binary);
+  std::vector<std::string> out;
+  std::string line, entry;
+  auto flush = [&] {
+    std::string f = clean_fortune(entry);
+    entry.clear();
+    if (!f.empty()) out.push_back(std::move(f));
+  };
+  while (std::getline(in, line)) {
+    if (line == "%") {
+      flush();
+    } else {
+      entry += line;
+      entry += '\n';
+    }
+  }
+  flush();
+  return out;
+}
+
+namespace {
+
 // Every fortune of every file, in file order, de-duplicated (first kept).
 std::vector<std::string> read_fortunes(const std::string& data_dir) {
   std::vector<std::string> out;
   std::set<std::string> seen;
-  for (const char* name : kFortuneFiles) {
-    const std::string path = corpus_file(data_dir, std::string("fortunes/") + name);
-    std::ifstream in(path, std::ios::binary);
-    std::string line, entry;
-    auto flush = [&] {
-      std::string f = clean_fortune(entry);
-      entry.clear();
-      if (!f.empty() && seen.insert(f).second) out.push_back(std::move(f));
-    };
-    while (std::getline(in, line)) {
-      if (line == "%") {
-        flush();
-      } else {
-        entry += line;
-        entry += '\n';
-      }
-    }
-    flush();
-  }
+  for (const char* name : kFortuneFiles)
+    for (std::string& f : fortune_file(data_dir, name))
+      if (seen.insert(f).second) out.push_back(std::move(f));
   if (out.size() < 1000) fail("zoo: only ", out.size(), " fortunes in ", data_dir, "/fortunes; run scripts/zoo-data.sh");
   return out;
 }
 
-// What both organisms build on: the split, the tokenizer, the token streams.
-struct Corpus {
-  std::vector<std::string> train_docs, val_docs;  // a seeded shuffle; val is its last 5%
-  nlohmann::json tokenizer_json;
-  Tokenizer tokenizer;
-  int32_t eot = 0;
-  // <|endoftext|> before every document, as in GPT-2's training stream.
-  std::shared_ptr<const std::vector<int32_t>> train, val;
-};
+}  // namespace
 
-std::shared_ptr<const std::vector<int32_t>> stream(const Tokenizer& tok, const std::vector<std::string>& docs,
+std::shared_ptr<const std::vector<int32_t>> token_stream(const Tokenizer& tok, const std::vector<std::string>& docs,
                                                    int32_t eot) {
   auto out = std::make_shared<std::vector<int32_t>>();
   for (const auto& d : docs) {
@@ -137,6 +136,8 @@ std::shared_ptr<const std::vector<int32_t>> stream(const Tokenizer& tok, const s
   }
   return out;
 }
+
+namespace {
 
 Corpus build_corpus(const std::string& data_dir) {
   std::vector<std::string> docs = read_fortunes(data_dir);
@@ -151,13 +152,15 @@ Corpus build_corpus(const std::string& data_dir) {
   BpeTrainResult bpe = train_bpe(train_docs, bo);  // the held-out fortunes stay unseen
   const int32_t eot = *bpe.tokenizer.token_id(kEot);
   Corpus c{std::move(train_docs), std::move(val_docs), bpe.tokenizer_json, bpe.tokenizer, eot, nullptr, nullptr};
-  c.train = stream(c.tokenizer, c.train_docs, c.eot);
-  c.val = stream(c.tokenizer, c.val_docs, c.eot);
+  c.train = token_stream(c.tokenizer, c.train_docs, c.eot);
+  c.val = token_stream(c.tokenizer, c.val_docs, c.eot);
   return c;
 }
 
-// Reading, tokenizer training and encoding take a couple of seconds; both organisms share them.
-std::shared_ptr<const Corpus> corpus(const std::string& data_dir) {
+}  // namespace
+
+// Reading, tokenizer training and encoding take a couple of seconds; the organisms share them.
+std::shared_ptr<const Corpus> tiny_lm_corpus(const std::string& data_dir) {
   static std::mutex mu;
   static std::map<std::string, std::shared_ptr<const Corpus>> cache;
   std::lock_guard lock(mu);
@@ -168,10 +171,8 @@ std::shared_ptr<const Corpus> corpus(const std::string& data_dir) {
 
 // GPT-2 small's shape scaled down: 4 layers of d_model 128, 4 heads, MLP 4x;
 // <|endoftext|> (id 0: specials come first in a train_bpe vocabulary) as BOS / EOS.
-nlohmann::json model_config(int vocab) { return gpt2_config(4, 128, kCtx, vocab, 0); }
+nlohmann::json tiny_lm_config(int vocab) { return gpt2_config(4, 128, kCtx, vocab, 0); }
 
-// Mean next-token loss over the first `max_windows` consecutive windows of
-// kCtx tokens of the stream (all of them if fewer).
 double stream_loss(const Model& m, const std::shared_ptr<const std::vector<int32_t>>& toks, int64_t max_windows) {
   const int64_t n_windows = std::min(max_windows, static_cast<int64_t>((toks->size() - 1) / kCtx));
   constexpr int kRows = 32;
@@ -190,6 +191,16 @@ double stream_loss(const Model& m, const std::shared_ptr<const std::vector<int32
   }
   return sum / double(n_windows);
 }
+
+Model load_shipped(const std::string& name, const std::string& user) {
+  const fs::path dir = fs::path(models_dir()) / name;
+  if (!fs::exists(dir / "model.safetensors"))
+    fail("zoo: ", user, " is evaluated against ", dir.string(),
+         ", which is not shipped; train it with `glassbox zoo train ", name, "`");
+  return Model::load(dir.string());
+}
+
+namespace {
 
 nlohmann::json evaluate_lm(const Model& m, const Corpus& c) {
   const double val = stream_loss(m, c.val, kEvalWindows);
@@ -350,16 +361,8 @@ KlByPosition response_kl(const Model& chat, const Model& base, const std::vector
   return r;
 }
 
-Model load_base() {
-  const fs::path dir = fs::path(models_dir()) / kBase;
-  if (!fs::exists(dir / "model.safetensors"))
-    fail("zoo: tiny-lm-chat is evaluated against its base ", dir.string(),
-         ", which is not shipped; train it with `glassbox zoo train ", kBase, "`");
-  return Model::load(dir.string());
-}
-
 nlohmann::json evaluate_chat(const Model& m, const Corpus& c, const std::vector<Chat>& heldout) {
-  const Model base = load_base();
+  const Model base = load_shipped(kBase, "tiny-lm-chat");
   const double style = style_rate(m, c.tokenizer, heldout), base_style = style_rate(base, c.tokenizer, heldout);
   const size_t marker_len = c.tokenizer.encode(kMarker, false, false).size();
   const KlByPosition kl = response_kl(m, base, heldout, marker_len);
@@ -393,9 +396,9 @@ Organism tiny_lm_organism() {
   o.seed = 5;
   o.checks = {{"ppl_ratio", 4.0}};
   o.recipe = [](const std::string& data_dir) {
-    const auto c = corpus(data_dir);
+    const auto c = tiny_lm_corpus(data_dir);
     Recipe r;
-    r.config = model_config(c->tokenizer.vocab_size());
+    r.config = tiny_lm_config(c->tokenizer.vocab_size());
     r.tokenizer = c->tokenizer_json;
     r.train_items = c->train_docs;
     r.heldout_items = c->val_docs;
@@ -424,10 +427,10 @@ Organism tiny_lm_chat_organism() {
   o.seed = 6;
   o.checks = {{"style_rate", 0.9}, {"style_gain", 0.9}, {"kl_start_over_continuation", 10.0}};
   o.recipe = [](const std::string& data_dir) {
-    const auto c = corpus(data_dir);
+    const auto c = tiny_lm_corpus(data_dir);
     Recipe r;
     r.init_from = kBase;
-    r.config = model_config(c->tokenizer.vocab_size());
+    r.config = tiny_lm_config(c->tokenizer.vocab_size());
     r.tokenizer = c->tokenizer_json;
     r.train_items = c->train_docs;  // prompts come from the training fortunes, held-out ones from the rest
     r.heldout_items = c->val_docs;

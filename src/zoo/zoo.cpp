@@ -53,6 +53,7 @@ json checks_json(const Organism& o, const json& metrics, bool& passed) {
 }
 
 constexpr const char* kFiles[] = {"model.safetensors", "config.json", "tokenizer.json", "train_log.json"};
+constexpr const char* kHeldoutFile = "heldout.json";  // Recipe::heldout
 
 // A fine-tune starts from the shipped model of another organism, which must
 // speak the same tokenizer and have the recipe's shape.
@@ -166,6 +167,12 @@ TrainOutcome train_organism(const Organism& o, const TrainOptions& opt) {
   fs::create_directories(out);
   tr.save(out.string());
   write_json(out / "tokenizer.json", r.tokenizer);
+  std::vector<std::string> files(std::begin(kFiles), std::end(kFiles));
+  if (!r.heldout.is_null()) {
+    const std::string s = r.heldout.dump() + "\n";  // compact: hundreds of prompts
+    write_file_atomic((out / kHeldoutFile).string(), s.data(), s.size());
+    files.push_back(kHeldoutFile);
+  }
   write_json(out / "train_log.json", {{"organism", o.name},
                                       {"seed", o.seed},
                                       {"train_config", cfg.to_json()},
@@ -195,7 +202,7 @@ TrainOutcome train_organism(const Organism& o, const TrainOptions& opt) {
                {"probes", r.probes},
                {"passed", passed},
                {"dir", out.filename().string()},
-               {"files", files_json(out, {std::begin(kFiles), std::end(kFiles)})}};
+               {"files", files_json(out, files)}};
 
   if (!r.init_from.empty())
     res.entry["init_from"] = {
