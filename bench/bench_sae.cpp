@@ -58,10 +58,11 @@ int main(int argc, char** argv) {
     o.total_tokens = batch * steps;
     o.progress = false;
     o.log_every = 1;
-    std::vector<double> losses, times;
+    std::vector<double> losses, l0s, times;
     auto t0 = bench::Clock::now();
     train_dictionaries(stream, {s}, o, [&](const DictionaryLogEntry& e, size_t) {
       losses.push_back(e.loss);
+      l0s.push_back(e.l0);
       times.push_back(bench::seconds_since(t0));
       t0 = bench::Clock::now();
     });
@@ -71,7 +72,7 @@ int main(int argc, char** argv) {
     nlohmann::json j = {{"impl", "glassbox"}, {"arch", arch}, {"init", init_name}, {"batch", batch}, {"steps", steps},
                         {"threads", threads}, {"tokens_per_s", double(batch) * double(timed.size()) / total},
                         {"seconds", bench::median(timed)}, {"peak_rss_mb", bench::peak_rss_mb()},
-                        {"losses", losses}};
+                        {"losses", losses}, {"l0", l0s}};
     std::printf("%s\n", j.dump().c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_sae: %s\n", e.what());
