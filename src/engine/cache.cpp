@@ -195,7 +195,7 @@ ActivationCache ActivationCache::load(const std::string& path) {
 namespace {
 
 // The smallest pool the writer is shrunk to under a memory limit.
-constexpr size_t kMinChunkBytes = size_t(64) << 10;
+constexpr size_t kMinChunkBytes = size_t(4) << 10;
 
 // Halves the chunks, then drops to two of them, until the pool fits `budget`.
 bool shrink_pool(StreamWriterOptions& pool, size_t budget) {

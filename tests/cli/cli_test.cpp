@@ -338,10 +338,11 @@ TEST_F(Cli, CacheMaxMemoryIsCheckedBeforeRunning) {
 // The cache streams to its file: a limit the whole in-memory cache would
 // exceed is met by shrinking the writer's buffers, and the file is the same.
 TEST_F(Cli, CacheMaxMemoryIsHonouredByStreaming) {
+  const glassbox::StreamWriterOptions kSmallestPool{size_t(4) << 10, 2};  // cache.cpp, kMinChunkBytes
   const glassbox::Model m = glassbox::Model::load(fixture("gpt2"));
   glassbox::Engine e(m);
   const glassbox::Batch b = glassbox::Batch::single({1, 2, 3, 4, 5, 6});
-  const size_t least = glassbox::estimate_stream_cache_bytes(e, b, {}, {size_t(64) << 10, 2});
+  const size_t least = glassbox::estimate_stream_cache_bytes(e, b, {}, kSmallestPool);
   ASSERT_LT(least, glassbox::estimate_cache_run_bytes(e, b, {}));
   const std::string limited = path("limited.safetensors"), free = path("free.safetensors");
   EXPECT_OK(glassbox("cache " + gpt2() + " --tokens 1,2,3,4,5,6 --max-memory " + std::to_string(least) + " --out '" +
@@ -354,10 +355,10 @@ TEST_F(Cli, CacheMaxMemoryIsHonouredByStreaming) {
   EXPECT_EQ(bytes(limited), bytes(free));
 
   const CliRun r = glassbox("cache " + gpt2() + " --tokens 1,2,3,4,5,6 --max-memory " + std::to_string(least - 1) +
-                            " --out '" + path("never.safetensors") + "'");
+                            " --out '" + path("refused.safetensors") + "'");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("needs at least " + glassbox::human_bytes(least)), std::string::npos) << r.err;
-  EXPECT_FALSE(fs::exists(path("never.safetensors")));
+  EXPECT_FALSE(fs::exists(path("refused.safetensors")));
 }
 
 TEST_F(Cli, CacheToMissingDirectoryNamesThePath) {

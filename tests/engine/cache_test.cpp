@@ -15,6 +15,9 @@ using gbtest::fixture;
 
 namespace {
 
+// The smallest pool a memory limit shrinks the writer to (cache.cpp, kMinChunkBytes).
+const StreamWriterOptions kSmallestPool{size_t(4) << 10, 2};
+
 std::string file_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
@@ -157,7 +160,7 @@ TEST_F(CacheTest, StreamingHonoursMemoryLimitByShrinkingItsBuffers) {
   gbtest::TempDir tmp;
   CacheOptions o;
   o.with_result = true;
-  const size_t least = estimate_stream_cache_bytes(e, b, o, {size_t(64) << 10, 2});
+  const size_t least = estimate_stream_cache_bytes(e, b, o, kSmallestPool);
   ASSERT_LT(least, estimate_cache_run_bytes(e, b, o));
   o.max_memory = least + 1000;
   EXPECT_THROW(run_with_cache(e, b, o), Error);
