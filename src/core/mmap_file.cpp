@@ -52,63 +52,6 @@ MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
-namespace detail {
-namespace {
-
-void write_all(int fd, const void* data, size_t n, const std::string& path) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      fail(path, ": write failed: ", errno_text());
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-}
-
-// Makes the rename itself durable; failure here is not worth failing the write for
-// (some filesystems do not support fsync on directories).
-void fsync_dir(const std::filesystem::path& dir) {
-  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  (void)::fsync(fd);
-  ::close(fd);
-}
-
-}  // namespace
-
-void write_file_atomic_parts(const std::string& path, const std::vector<ByteSpan>& parts) {
-  if (path.empty()) fail("write_file_atomic: empty path");
-  // Same directory as the target so rename() is atomic (no cross-device move).
-  std::string tmpl = path + ".tmp.XXXXXX";
-  const int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) fail(path, ": cannot create temp file ", tmpl, ": ", errno_text());
-  bool closed = false;
-  try {
-    for (const ByteSpan& s : parts)
-      if (s.size) write_all(fd, s.data, s.size, path);
-    // mkstemp creates 0600; outputs are ordinary files others may read.
-    if (::fchmod(fd, 0644) != 0) fail(path, ": chmod failed: ", errno_text());
-    if (::fsync(fd) != 0) fail(path, ": fsync failed: ", errno_text());
-    closed = true;  // even a failed close() releases the fd: never close it twice
-    if (::close(fd) != 0) fail(path, ": close failed: ", errno_text());
-  } catch (...) {
-    if (!closed) ::close(fd);
-    ::unlink(tmpl.c_str());
-    throw;
-  }
-  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
-    const std::string why = errno_text();
-    ::unlink(tmpl.c_str());
-    fail(path, ": cannot rename temp file into place: ", why);
-  }
-  fsync_dir(std::filesystem::path(path).parent_path());
-}
-
-}  // namespace detail
-
 void write_file_atomic(const std::string& path, const void* bytes, size_t n) {
   detail::write_file_atomic_parts(path, {{bytes, n}});
 }

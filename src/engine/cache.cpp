@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <map>
 
 #include "glassbox/error.h"
 #include "glassbox/safetensors.h"
@@ -20,16 +21,15 @@ std::string human_bytes(size_t n) {
 
 namespace {
 
+// In hook order (all_hook_points), whatever the order of the names: the
+// in-memory cache and the streamed file list tensors the same way.
 std::vector<HookPoint> selected_points(const Config& c, const CacheOptions& o) {
-  std::vector<HookPoint> pts;
-  if (o.names.empty()) {
-    for (const HookPoint& p : all_hook_points(c))
-      if (p.site != Site::result || o.with_result) pts.push_back(p);
-    return pts;
-  }
+  HookSet wanted;
   for (const std::string& n : o.names)
-    for (const HookPoint& p : match_hooks(n, c))
-      if (std::find(pts.begin(), pts.end(), p) == pts.end()) pts.push_back(p);
+    for (const HookPoint& p : match_hooks(n, c)) wanted.insert(p);
+  std::vector<HookPoint> pts;
+  for (const HookPoint& p : all_hook_points(c))
+    if (o.names.empty() ? p.site != Site::result || o.with_result : wanted.count(p) > 0) pts.push_back(p);
   return pts;
 }
 
@@ -51,14 +51,41 @@ Shape cached_shape(const HookPoint& p, const Config& c, const Batch& b, size_t n
   return s;
 }
 
+
+// Calls emit(src, n) for the runs of `act` the cache keeps, in the cached
+// tensor's order: all of it, or the rows at `positions` along the site's
+// position axis ([outer, T, inner] -> [outer, P, inner]).
+template <class Emit>
+void for_each_kept_run(const TensorView& act, Site site, const std::vector<int64_t>& positions, Emit emit) {
+  const int ax = site_pos_axis(site);
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < ax; ++i) outer *= act.shape[size_t(i)];
+  for (size_t i = size_t(ax) + 1; i < act.shape.size(); ++i) inner *= act.shape[i];
+  const int64_t T = act.shape[size_t(ax)];
+  if (positions.empty()) return emit(act.data, outer * T * inner);
+  for (int64_t a = 0; a < outer; ++a)
+    for (int64_t t : positions) emit(act.data + (a * T + t) * inner, inner);
+}
+
+void check_dtype(const CacheOptions& o) {
+  if (o.dtype != DType::F32 && o.dtype != DType::F16 && o.dtype != DType::BF16)
+    fail("cache: storage dtype must be f32, f16 or bf16, got ", dtype_name(o.dtype));
+}
+
+ForwardOptions scratch_options(const std::vector<HookPoint>& pts) {
+  ForwardOptions fo;
+  for (const HookPoint& p : pts) fo.compute_result |= p.site == Site::result;
+  return fo;
+}
+
+constexpr const char* kCacheFormat = "glassbox.activation_cache";
+
 }  // namespace
 
 size_t estimate_cache_run_bytes(const Engine& e, const Batch& b, const CacheOptions& o) {
   const Config& c = e.model().config();
-  ForwardOptions fo;
   const auto pts = selected_points(c, o);
-  for (const HookPoint& p : pts) fo.compute_result |= p.site == Site::result;
-  size_t total = e.estimate_bytes(b.B, b.T, fo);
+  size_t total = e.estimate_bytes(b.B, b.T, scratch_options(pts));
   const size_t n_pos = o.positions.size();
   for (const HookPoint& p : pts) total += dtype_nbytes(o.dtype, numel(cached_shape(p, c, b, n_pos)));
   return total;
@@ -66,8 +93,7 @@ size_t estimate_cache_run_bytes(const Engine& e, const Batch& b, const CacheOpti
 
 ActivationCache run_with_cache(Engine& e, const Batch& b, const CacheOptions& o, HookRegistry* hooks) {
   const Config& c = e.model().config();
-  if (o.dtype != DType::F32 && o.dtype != DType::F16 && o.dtype != DType::BF16)
-    fail("cache: storage dtype must be f32, f16 or bf16, got ", dtype_name(o.dtype));
+  check_dtype(o);
   const auto pts = selected_points(c, o);
   const auto positions = resolve_positions(o.positions, b.T);
   if (o.max_memory) {
@@ -95,26 +121,24 @@ ActivationCache run_with_cache(Engine& e, const Batch& b, const CacheOptions& o,
     copied.push_back({p, Tensor::empty(cached_shape(p, c, b, positions.size()), o.dtype)});
     Tensor* dst = &copied.back().second;
     handles.push_back(reg->add(p, [dst, &positions, p, &o](TensorView& act, const HookContext&) {
-      // Copy [outer, T, inner] selecting positions along the pos axis, converting dtype.
-      const int ax = site_pos_axis(p.site);
-      int64_t outer = 1, inner = 1;
-      for (int i = 0; i < ax; ++i) outer *= act.shape[size_t(i)];
-      for (size_t i = size_t(ax) + 1; i < act.shape.size(); ++i) inner *= act.shape[i];
-      const int64_t T = act.shape[size_t(ax)];
-      const int64_t P = positions.empty() ? T : int64_t(positions.size());
-      const size_t esize = dtype_nbytes(o.dtype, 1);
       auto* out = static_cast<uint8_t*>(dst->data);
-      if (positions.empty()) return from_f32(out, act.data, o.dtype, outer * T * inner);
-      for (int64_t a = 0; a < outer; ++a)
-        for (int64_t i = 0; i < P; ++i) {
-          const int64_t t = positions[size_t(i)];
-          from_f32(out + size_t((a * P + i) * inner) * esize, act.data + (a * T + t) * inner, o.dtype, inner);
-        }
+      const size_t esize = dtype_nbytes(o.dtype, 1);
+      for_each_kept_run(act, p.site, positions, [&](const float* src, int64_t n) {
+        from_f32(out, src, o.dtype, n);
+        out += size_t(n) * esize;
+      });
     }));
   }
   ForwardResult r = e.forward(b, reg, nullptr, fo);
-  for (auto& [p, t] : r.kept) cache.entries.push_back({p.name(), std::move(t)});
-  for (auto& [p, t] : copied) cache.entries.push_back({p.name(), std::move(t)});
+  // Kept tensors come in the engine's slice order, copied ones in pts order: list both in pts order.
+  std::map<HookPoint, Tensor> got;
+  for (auto& [p, t] : r.kept) got.emplace(p, std::move(t));
+  for (auto& [p, t] : copied) got.emplace(p, std::move(t));
+  for (const HookPoint& p : pts) {
+    auto it = got.find(p);
+    if (it == got.end()) fail("cache: the forward produced no activation at ", p.name());
+    cache.entries.push_back({p.name(), std::move(it->second)});
+  }
   cache.logits = std::move(r.logits);
   cache.tokens = Tensor::zeros({b.B, b.T}, DType::I32);
   std::memcpy(cache.tokens.data, b.tokens.data(), b.tokens.size() * 4);
@@ -151,7 +175,7 @@ void ActivationCache::save(const std::string& path) const {
   add("tokens", tokens);
   add("logits", logits);
   for (const auto& [name, t] : entries) add(name, t);
-  save_safetensors(path, ts, {{"format", "glassbox.activation_cache"}});
+  save_safetensors(path, ts, {{"format", kCacheFormat}});
 }
 
 ActivationCache ActivationCache::load(const std::string& path) {
@@ -166,6 +190,71 @@ ActivationCache ActivationCache::load(const std::string& path) {
     else c.entries.push_back({r.name, std::move(t)});
   }
   return c;
+}
+
+namespace {
+
+// The smallest pool the writer is shrunk to under a memory limit.
+constexpr size_t kMinChunkBytes = size_t(4) << 10;
+
+// Halves the chunks, then drops to two of them, until the pool fits `budget`.
+bool shrink_pool(StreamWriterOptions& pool, size_t budget) {
+  while (SafetensorsStreamWriter::pool_bytes(pool) > budget && pool.chunk_bytes / 2 >= kMinChunkBytes)
+    pool.chunk_bytes /= 2;
+  if (SafetensorsStreamWriter::pool_bytes(pool) > budget) pool.n_chunks = 2;
+  return SafetensorsStreamWriter::pool_bytes(pool) <= budget;
+}
+
+}  // namespace
+
+size_t estimate_stream_cache_bytes(const Engine& e, const Batch& b, const CacheOptions& o,
+                                   const StreamWriterOptions& pool) {
+  const auto pts = selected_points(e.model().config(), o);
+  return e.estimate_bytes(b.B, b.T, scratch_options(pts)) + SafetensorsStreamWriter::pool_bytes(pool);
+}
+
+std::vector<TensorToWrite> stream_cache_to_file(Engine& e, const Batch& b, const CacheOptions& o,
+                                                const std::string& path, HookRegistry* hooks,
+                                                StreamWriterOptions pool) {
+  const Config& c = e.model().config();
+  check_dtype(o);
+  const auto pts = selected_points(c, o);
+  const auto positions = resolve_positions(o.positions, b.T);
+  const ForwardOptions fo = scratch_options(pts);
+  if (o.max_memory) {
+    const size_t base = e.estimate_bytes(b.B, b.T, fo);
+    if (base >= o.max_memory || !shrink_pool(pool, o.max_memory - base)) {
+      StreamWriterOptions least{kMinChunkBytes, 2};
+      fail("cache: streaming ", pts.size(), " hooks for ", b.B, "x", b.T, " tokens to ", path, " needs at least ",
+           human_bytes(base + SafetensorsStreamWriter::pool_bytes(least)), " (one layer's scratch and the logits: ",
+           human_bytes(base), "; the writer's smallest buffers: ", human_bytes(SafetensorsStreamWriter::pool_bytes(least)),
+           "), above the --max-memory limit of ", human_bytes(o.max_memory), "; run fewer tokens");
+    }
+  }
+
+  // The file's layout, as ActivationCache::save lists it: tokens, logits, then the hooks in hook order.
+  std::vector<TensorToWrite> decl = {{"tokens", DType::I32, {b.B, b.T}, nullptr, 0},
+                                     {"logits", DType::F32, {b.B, b.T, c.d_vocab}, nullptr, 0}};
+  for (const HookPoint& p : pts) decl.push_back({p.name(), o.dtype, cached_shape(p, c, b, positions.size()), nullptr, 0});
+  SafetensorsStreamWriter w(path, decl, {{"format", kCacheFormat}}, pool);
+  w.append_bytes(0, b.tokens.data(), b.tokens.size() * sizeof(int32_t));
+
+  HookRegistry local(c);
+  HookRegistry* reg = hooks ? hooks : &local;
+  std::vector<HookHandle> handles;
+  for (size_t i = 0; i < pts.size(); ++i) {
+    const HookPoint p = pts[i];
+    handles.push_back(reg->add(p, [&w, &positions, p, slot = i + 2](TensorView& act, const HookContext&) {
+      for_each_kept_run(act, p.site, positions,
+                        [&](const float* src, int64_t n) { w.append_f32(slot, src, size_t(n)); });
+    }));
+  }
+  const ForwardResult r = e.forward(b, reg, nullptr, fo);
+  handles.clear();
+  w.append_f32(1, r.logits.f32(), size_t(numel(r.logits.shape)));
+  w.finish();
+  for (size_t i = 0; i < decl.size(); ++i) decl[i].nbytes = dtype_nbytes(decl[i].dtype, numel(decl[i].shape));
+  return decl;
 }
 
 }  // namespace glassbox

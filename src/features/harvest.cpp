@@ -6,11 +6,14 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <memory>
 
 #include "glassbox/error.h"
 #include "glassbox/json_file.h"
 #include "glassbox/mmap_file.h"
 #include "glassbox/safetensors.h"
+#include "glassbox/safetensors_stream.h"
 #include "glassbox/zoo.h"
 
 namespace fs = std::filesystem;
@@ -117,19 +120,6 @@ int64_t shards_still_complete(const std::string& dir, json& m) {
   }
   shards.erase(shards.begin() + std::ptrdiff_t(k), shards.end());
   return int64_t(k);
-}
-
-// Converts n floats to the shard's dtype in parallel (bf16 rounding is most of a write's CPU time).
-void convert(void* dst, const float* src, DType t, int64_t n) {
-  if (t == DType::F32) {
-    std::memcpy(dst, src, size_t(n) * sizeof(float));
-    return;
-  }
-  constexpr int64_t kChunk = 1 << 16;
-  const size_t esize = dtype_nbytes(t, 1);
-#pragma omp parallel for schedule(static) if (n > 4 * kChunk)
-  for (int64_t i = 0; i < n; i += kChunk)
-    from_f32(static_cast<uint8_t*>(dst) + size_t(i) * esize, src + i, t, std::min(kChunk, n - i));
 }
 
 }  // namespace
@@ -240,37 +230,44 @@ HarvestResult harvest(const HarvestOptions& opt, const std::function<void(const 
   if (first < n_shards) stream.seek(first * shard_rows);
 
   const std::vector<std::string>& names = stream.site_names();
-  std::vector<std::vector<uint8_t>> buf(dims.size());
-  std::vector<int32_t> tokens;
   ActivationBatch batch;
   for (int64_t k = first; k < n_shards; ++k) {
     const int64_t rows = std::min(shard_rows, total - k * shard_rows);
-    for (size_t s = 0; s < dims.size(); ++s) buf[s].resize(size_t(rows * dims[s]) * esize);
-    tokens.resize(size_t(rows));
+    const std::string file = shard_file_name(k);
+    const std::string path = (fs::path(dir) / file).string();
+    // The shard streams to disk as its rows come (a writer thread converts
+    // and writes while the model runs): memory holds the writer's chunks, not the shard.
+    std::vector<TensorToWrite> ts;
+    for (size_t s = 0; s < dims.size(); ++s) ts.push_back({names[s], opt.dtype, {rows, dims[s]}, nullptr, 0});
+    ts.push_back({"tokens", DType::I32, {rows}, nullptr, 0});
+    std::unique_ptr<SafetensorsStreamWriter> w;
+    auto writing = [&](auto&& fn) {
+      try {
+        fn();
+      } catch (const Error& e) {
+        fail("harvest: shard ", k, " of ", n_shards, " was not written (", e.what(), "); ", dir,
+             "/manifest.json lists the ", k,
+             " shards complete before it: free space and rerun with the same arguments to resume");
+      }
+    };
+    writing([&] {
+      w = std::make_unique<SafetensorsStreamWriter>(path, ts, std::map<std::string, std::string>{
+                                                                  {"format", kFormat}, {"shard", std::to_string(k)}});
+    });
     for (int64_t filled = 0; filled < rows;) {
       const int64_t n = stream.next(batch, rows - filled);
       if (n == 0) fail("harvest: the stream ended at row ", k * shard_rows + filled, " of ", total);
-      for (size_t s = 0; s < dims.size(); ++s)
-        convert(buf[s].data() + size_t(filled * dims[s]) * esize, batch.sites[s].data(), opt.dtype, n * dims[s]);
-      std::memcpy(tokens.data() + filled, batch.tokens.data(), size_t(n) * sizeof(int32_t));
+      writing([&] {
+        for (size_t s = 0; s < dims.size(); ++s) w->append_f32(s, batch.sites[s].data(), size_t(n * dims[s]));
+        w->append_bytes(dims.size(), batch.tokens.data(), size_t(n) * sizeof(int32_t));
+      });
       filled += n;
       pr.rows_done += n;
       pr.rows_this_run += n;
       pr.seconds = std::chrono::duration<double>(Clock::now() - t_compute).count();
       if (progress) progress(pr);
     }
-    std::vector<TensorToWrite> ts;
-    for (size_t s = 0; s < dims.size(); ++s)
-      ts.push_back({names[s], opt.dtype, {rows, dims[s]}, buf[s].data(), buf[s].size()});
-    ts.push_back({"tokens", DType::I32, {rows}, tokens.data(), tokens.size() * sizeof(int32_t)});
-    const std::string file = shard_file_name(k);
-    const std::string path = (fs::path(dir) / file).string();
-    try {
-      save_safetensors(path, ts, {{"format", kFormat}, {"shard", std::to_string(k)}});
-    } catch (const Error& e) {
-      fail("harvest: shard ", k, " of ", n_shards, " was not written (", e.what(), "); ", dir, "/manifest.json lists the ",
-           k, " shards complete before it: free space and rerun with the same arguments to resume");
-    }
+    writing([&] { w->finish(); });
     manifest["shards"].push_back({{"file", file},
                                   {"rows", rows},
                                   {"bytes", int64_t(fs::file_size(path))},

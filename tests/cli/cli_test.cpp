@@ -6,11 +6,13 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 
 #include "cli_util.h"
 #include "common/browser.h"
+#include "glassbox/cache.h"
 #include "glassbox/engine.h"
 #include "glassbox/model.h"
 #include "glassbox/safetensors.h"
@@ -331,6 +333,39 @@ TEST_F(Cli, CacheMaxMemoryIsCheckedBeforeRunning) {
   const CliRun bad = glassbox("cache " + gpt2() + " --tokens 1,2,3 --max-memory lots --out '" + out + "'");
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.err.find("--max-memory"), std::string::npos) << bad.err;
+}
+
+// The cache streams to its file: a limit the whole in-memory cache would
+// exceed is met by shrinking the writer's buffers, and the file is the same.
+TEST_F(Cli, CacheMaxMemoryIsHonouredByStreaming) {
+  const glassbox::StreamWriterOptions kSmallestPool{size_t(4) << 10, 2};  // cache.cpp, kMinChunkBytes
+  const glassbox::Model m = glassbox::Model::load(fixture("gpt2"));
+  glassbox::Engine e(m);
+  const glassbox::Batch b = glassbox::Batch::single({1, 2, 3, 4, 5, 6});
+  const size_t least = glassbox::estimate_stream_cache_bytes(e, b, {}, kSmallestPool);
+  ASSERT_LT(least, glassbox::estimate_cache_run_bytes(e, b, {}));
+  const std::string limited = path("limited.safetensors"), free = path("free.safetensors");
+  EXPECT_OK(glassbox("cache " + gpt2() + " --tokens 1,2,3,4,5,6 --max-memory " + std::to_string(least) + " --out '" +
+                     limited + "'"));
+  EXPECT_OK(glassbox("cache " + gpt2() + " --tokens 1,2,3,4,5,6 --out '" + free + "'"));
+  auto bytes = [](const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(bytes(limited), bytes(free));
+
+  const CliRun r = glassbox("cache " + gpt2() + " --tokens 1,2,3,4,5,6 --max-memory " + std::to_string(least - 1) +
+                            " --out '" + path("refused.safetensors") + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("needs at least " + glassbox::human_bytes(least)), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("refused.safetensors")));
+}
+
+TEST_F(Cli, CacheToMissingDirectoryNamesThePath) {
+  const std::string out = path("no/such/dir/c.safetensors");
+  const CliRun r = glassbox("cache " + gpt2() + " --tokens 1,2,3 --out '" + out + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(out), std::string::npos) << r.err;
 }
 
 // ------------------------------------------------------------------ generate

@@ -1,5 +1,6 @@
 // glassbox cache: run a prompt and save activations (plus logits and tokens)
-// to a safetensors file under their hook names.
+// to a safetensors file under their hook names, streamed to the file as the
+// forward produces them (memory: one layer's activations, not the cache).
 #include <memory>
 
 #include "common.h"
@@ -30,7 +31,9 @@ Command add_cache_command(CLI::App& parent) {
   cmd->add_option("--dtype", o->dtype, "Storage dtype")
       ->check(CLI::IsMember({"f32", "f16", "bf16"}))
       ->capture_default_str();
-  cmd->add_option("--max-memory", o->max_memory, "Fail before running if the run needs more, e.g. 512MiB, 2G");
+  cmd->add_option("--max-memory", o->max_memory,
+                  "Memory limit for the run, e.g. 512MiB, 2G: the writer's buffers shrink to fit; fails before "
+                  "running if one layer's scratch and the logits alone need more");
   cmd->add_flag("--with-result", o->with_result, "Include attn.hook_result (per-head outputs) when --names is not given");
   cmd->add_option("--intervene", o->intervene, "Interventions JSON file applied during the run");
   add_json_flag(*cmd, o->json);
@@ -50,29 +53,24 @@ Command add_cache_command(CLI::App& parent) {
             Engine e(m);
             HookRegistry reg(m.config());
             const auto handles = attach_interventions_file(reg, o->intervene);
-            const ActivationCache cache = run_with_cache(e, Batch::single(ids), co, &reg);
-            cache.save(o->out);
-
-            std::vector<std::pair<std::string, const Tensor*>> rows = {{"tokens", &cache.tokens},
-                                                                       {"logits", &cache.logits}};
-            for (const auto* entry : entries_in_hook_order(cache, m.config())) rows.push_back({entry->first, &entry->second});
+            const std::vector<TensorToWrite> rows = stream_cache_to_file(e, Batch::single(ids), co, o->out, &reg);
             size_t total = 0;
-            for (const auto& r : rows) total += r.second->nbytes();
+            for (const TensorToWrite& t : rows) total += t.nbytes;
             if (o->json) {
               nlohmann::json ts = nlohmann::json::array();
-              for (const auto& [name, t] : rows)
-                ts.push_back({{"name", name},
-                              {"shape", shape_json(t->shape)},
-                              {"dtype", std::string(dtype_name(t->dtype))},
-                              {"bytes", t->nbytes()}});
+              for (const TensorToWrite& t : rows)
+                ts.push_back({{"name", t.name},
+                              {"shape", shape_json(t.shape)},
+                              {"dtype", std::string(dtype_name(t.dtype))},
+                              {"bytes", t.nbytes}});
               print_json({{"path", o->out}, {"n_tensors", rows.size()}, {"total_bytes", total}, {"tensors", ts}});
               return 0;
             }
             std::printf("wrote %s\n", o->out.c_str());
             std::printf("  %-36s %-22s %-5s %12s\n", "name", "shape", "dtype", "bytes");
-            for (const auto& [name, t] : rows)
-              std::printf("  %-36s %-22s %-5s %12s\n", name.c_str(), shape_str(t->shape).c_str(),
-                          std::string(dtype_name(t->dtype)).c_str(), human_bytes(t->nbytes()).c_str());
+            for (const TensorToWrite& t : rows)
+              std::printf("  %-36s %-22s %-5s %12s\n", t.name.c_str(), shape_str(t.shape).c_str(),
+                          std::string(dtype_name(t.dtype)).c_str(), human_bytes(t.nbytes).c_str());
             std::printf("  total: %zu tensors, %s (%zu bytes)\n", rows.size(), human_bytes(total).c_str(), total);
             return 0;
           }};
