@@ -148,11 +148,10 @@ void unembed_chosen(detail::ForwardPass& p, const float* x, std::vector<float>& 
     }
     x = rows.data();
   }
-  ForwardOptions o = p.opt;
-  o.logit_positions.clear();
-  o.logit_tokens.clear();
-  detail::ForwardPass q{c,    p.w,   p.hooks, o,        p.scratch, p.spare, p.res,  p.kv,      B, P, B * P,
-                        p.Tk, p.past, {},     {},       p.ln_out,  p.last_rows};
+  // The same pass over the P chosen rows (opt.logits is All: unembed_forward unembeds them all).
+  detail::ForwardPass q = p;
+  q.T = P;
+  q.N = B * P;
   const std::vector<int32_t>& cols = p.opt.logit_tokens;
   if (cols.empty()) return detail::unembed_forward(q, x);
   const Weights& w = p.w;
