@@ -1,13 +1,16 @@
 // Patching benchmark with the same command line and JSON output as
 // bench/reference_patching.py, so the two can be timed side by side:
 //   bench_patching --model DIR [--tokens 64] [--mode act|act_noreuse|attr|acdc|acdc_noreuse] [--corrupt 1]
-//                  [--threads 2] [--repeat 1] [--dump FILE]
+//                  [--threads 2] [--repeat 1] [--dump FILE] [--batch-overhead ROWS] [--batch-mb MB] [--no-skip]
 // act:         activation patching of blocks.*.hook_resid_pre by layer x
 //              position (TransformerLens' get_act_patch_resid_pre), Denoise:
 //              the corrupted prompt with one clean residual slice patched in,
 //              normalised logit difference at the last position. Patched runs
 //              start at the patched layer and position (reuse_prefix,
-//              reuse_positions: the library's defaults).
+//              reuse_positions: the library's defaults), the cells of a layer
+//              batched (grouped by start position: --batch-overhead, rows per
+//              batch capped at --batch-mb of activations, 0: one cell per
+//              pass); cells whose patch changes nothing are not run (--no-skip: run them).
 // act_noreuse: the same with every cell a full forward of the corrupted
 //              prompt, as TransformerLens runs it; act_noreuse / act is the
 //              speed-up the prefix reuse gives.
@@ -60,6 +63,8 @@ int main(int argc, char** argv) {
   ensure_passive_openmp(argv);  // as the glassbox CLI runs
   std::string model, mode = "act", dump;
   int tokens = 64, threads = 2, repeat = 1, n_corrupt = 1;
+  int64_t batch_overhead = PatchingOptions{}.batch_overhead_rows, batch_mb = int64_t(PatchingOptions{}.batch_bytes >> 20);
+  bool skip = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -76,9 +81,13 @@ int main(int argc, char** argv) {
     else if (a == "--threads") threads = std::stoi(next());
     else if (a == "--repeat") repeat = std::stoi(next());
     else if (a == "--dump") dump = next();
+    else if (a == "--batch-overhead") batch_overhead = std::stoll(next());
+    else if (a == "--batch-mb") batch_mb = std::stoll(next());
+    else if (a == "--no-skip") skip = false;
     else {
       std::fprintf(stderr, "usage: bench_patching --model DIR [--tokens 64] [--mode act|act_noreuse|attr] "
-                           "[--corrupt 1] [--threads 2] [--repeat 1] [--dump FILE]\n");
+                           "[--corrupt 1] [--threads 2] [--repeat 1] [--dump FILE] [--batch-overhead ROWS] "
+                           "[--batch-mb MB] [--no-skip]\n");
       return 2;
     }
   }
@@ -144,6 +153,9 @@ int main(int argc, char** argv) {
     opt.metric.answer = {clean[size_t(cpos[0])]};
     opt.metric.wrong = {corrupt[size_t(cpos[0])]};
     opt.reuse_prefix = opt.reuse_positions = mode != "act_noreuse";
+    opt.batch_overhead_rows = batch_overhead;
+    opt.batch_bytes = size_t(batch_mb) << 20;
+    opt.skip_unchanged = skip;
     const std::vector<Site> sites =
         mode == "attr" ? std::vector<Site>{Site::resid_pre, Site::attn_out, Site::mlp_out} : std::vector<Site>{Site::resid_pre};
 

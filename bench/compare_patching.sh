@@ -5,8 +5,11 @@
 # side by side, A/B alternated (the order flips every run), medians over RUNS.
 #  - act:  activation patching of hook_resid_pre by layer x position
 #          (get_act_patch_resid_pre: 12 x TOKENS cells). glassbox starts each
-#          patched run at the patched layer and position; the reference runs a
-#          full forward per cell, as TransformerLens does.
+#          patched run at the patched layer and position, runs a layer's cells
+#          as the rows of a few batches, unembeds only the metric's logits and
+#          skips cells whose patch changes nothing (positions before the
+#          corrupted one); the reference runs a full forward per cell, as
+#          TransformerLens does.
 #  - act_noreuse (glassbox only): every cell a full forward, so
 #          act_noreuse / act is the speed-up of reusing the unaffected prefix.
 #  - attr: attribution patching of hook_resid_pre, hook_attn_out, hook_mlp_out
@@ -18,12 +21,14 @@
 #   bench/compare_patching.sh [TOKENS=64] [THREADS=2] [RUNS=3]
 #   env: CORRUPT=1 REPEAT=1 REF_ARGS="" (e.g. REF_ARGS="--logits last" to unembed
 #        only the last position on the torch side, as glassbox does)
+#        GB_ARGS="" (glassbox act, e.g. "--no-skip" to run cells whose patch
+#        changes nothing, "--batch-overhead 100000" for one batch per layer)
 # Needs: scripts/install-deps.sh --reference (python3-torch), a built tree (build/).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${GLASSBOX_BUILD_DIR:-$ROOT/build}"
 TOKENS="${1:-64}" THREADS="${2:-2}" RUNS="${3:-3}"
-CORRUPT="${CORRUPT:-1}" REPEAT="${REPEAT:-1}" REF_ARGS="${REF_ARGS:-}"
+CORRUPT="${CORRUPT:-1}" REPEAT="${REPEAT:-1}" REF_ARGS="${REF_ARGS:-}" GB_ARGS="${GB_ARGS:-}"
 MODEL="$ROOT/out/bench/gpt2-small"
 [[ -s "$MODEL/model.safetensors" ]] || /usr/bin/python3 "$ROOT/bench/make_gpt2_small.py" "$MODEL" >&2
 OUT="$(mktemp -d)"
@@ -32,7 +37,9 @@ trap 'rm -rf "$OUT"' EXIT
 run_one() {  # impl mode
   local args=(--model "$MODEL" --tokens "$TOKENS" --mode "$2" --corrupt "$CORRUPT" --threads "$THREADS" --repeat "$REPEAT")
   if [[ $1 == glassbox ]]; then
-    "$BUILD/bench/bench_patching" "${args[@]}"
+    # shellcheck disable=SC2086  # GB_ARGS is a list of flags
+    if [[ $2 == act ]]; then "$BUILD/bench/bench_patching" "${args[@]}" $GB_ARGS
+    else "$BUILD/bench/bench_patching" "${args[@]}"; fi
   else
     # shellcheck disable=SC2086  # REF_ARGS is a list of flags
     /usr/bin/python3 "$ROOT/bench/reference_patching.py" "${args[@]}" $REF_ARGS

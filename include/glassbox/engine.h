@@ -60,6 +60,15 @@ struct ForwardOptions {
   // all of them and the unembedding). The pass computes no logits and returns
   // the residual stream entering block stop_at_layer in ForwardResult::resid.
   int stop_at_layer = -1;
+  // Unembed only what a metric reads (with logits = All): the positions listed
+  // (indices into this call's T positions, negative from the end) and / or the
+  // vocabulary columns listed. logits is then [B, P, C] (P: the positions
+  // listed, else T; C: the tokens listed, else d_vocab). ln_final runs on those
+  // positions only, so its hooks and kept activations are [B, P, ...]. A logit
+  // difference needs 2 of d_vocab columns: with logit_tokens the pass skips
+  // the [B*P, d_vocab] unembedding GEMM and reads those columns of W_U.
+  std::vector<int64_t> logit_positions;
+  std::vector<int32_t> logit_tokens;
 };
 
 // The engine keeps a reference to the last pass's logits and kept tensors:
@@ -67,7 +76,7 @@ struct ForwardOptions {
 // faults for a training step's activations), never memory still referenced.
 // Released results thus stay allocated until the next pass or ~Engine.
 struct ForwardResult {
-  Tensor logits;                                   // [B, T, V], [B, 1, V] (Last) or empty
+  Tensor logits;                                   // [B, T, V], [B, 1, V] (Last), [B, P, C] (logit_positions / _tokens) or empty
   Tensor resid;                                    // [B, T, d_model] after stop_at_layer, else empty
   std::vector<std::pair<HookPoint, Tensor>> kept;  // in forward order
   int start_at_layer = 0;                          // as run (backward stops there)

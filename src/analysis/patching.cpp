@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "analysis/detail.h"
+#include "analysis/patching_batch.h"
 #include "glassbox/cache.h"
 #include "glassbox/error.h"
 
@@ -46,47 +47,38 @@ double correlation(const PatchGrid& a, const PatchGrid& b) {
 
 namespace {
 
-Batch slice_positions(const Batch& b, int64_t p0) {
-  if (p0 == 0) return b;
-  Batch s;
-  s.B = b.B;
-  s.T = b.T - p0;
-  for (int64_t i = 0; i < b.B; ++i) {
-    s.tokens.insert(s.tokens.end(), b.tokens.begin() + i * b.T + p0, b.tokens.begin() + (i + 1) * b.T);
-    if (!b.mask.empty()) s.mask.insert(s.mask.end(), b.mask.begin() + i * b.T + p0, b.mask.begin() + (i + 1) * b.T);
+using detail::CellPatch;
+
+// The patch of cell `p` (a position) at a site [B, T, d]: the source's row at p.
+CellPatch position_patch(const float* src, int64_t T, int64_t d) {
+  return [src, T, d](TensorView& act, const HookContext& ctx, int64_t p) {
+    const int64_t Tq = act.shape[1], r = p - ctx.pos_offset;
+    for (int64_t b = 0; b < act.shape[0]; ++b)
+      std::memcpy(act.data + (b * Tq + r) * d, src + (b * T + p) * d, size_t(d) * sizeof(float));
+  };
+}
+
+// The patch of cell `h` (a head) at every position: pattern [B, H, T, T], or q / k / v / z / result [B, T, n, width].
+CellPatch head_patch(const float* src, Site s, const Config& c, int64_t T, int64_t n_heads) {
+  if (s == Site::pattern) {
+    const int64_t H = c.n_heads;
+    return [src, H, T](TensorView& act, const HookContext&, int64_t h) {
+      for (int64_t b = 0; b < act.shape[0]; ++b)
+        std::memcpy(act.data + (b * H + h) * T * T, src + (b * H + h) * T * T, size_t(T * T) * sizeof(float));
+    };
   }
-  return s;
+  const int64_t width = s == Site::result ? c.d_model : c.d_head;
+  return [src, n_heads, width, T](TensorView& act, const HookContext&, int64_t h) {
+    for (int64_t n = 0; n < act.shape[0] * T; ++n)
+      std::memcpy(act.data + (n * n_heads + h) * width, src + (n * n_heads + h) * width, size_t(width) * sizeof(float));
+  };
 }
 
-// Rows p0.. of every batch item of x [B, T, d] into out [B, T - p0, d].
-const float* slice_rows(const float* x, int64_t B, int64_t T, int64_t d, int64_t p0, std::vector<float>& out) {
-  if (p0 == 0) return x;
-  out.resize(size_t(B * (T - p0) * d));
-  for (int64_t b = 0; b < B; ++b)
-    std::memcpy(&out[size_t(b * (T - p0) * d)], x + (b * T + p0) * d, size_t((T - p0) * d) * sizeof(float));
-  return out.data();
-}
-
-// Keeps the first `length` positions of the cache: the next forward continues
-// at position `length`. Rows past `length` are overwritten by that forward, so
-// a sweep rewinding to ever earlier positions needs no fresh copy.
-void rewind_kv(KVCache& kv, int64_t length, const Batch& batch) {
-  kv.length = length;
-  kv.next_pos.assign(static_cast<size_t>(kv.B), 0);
-  for (int64_t b = 0; b < kv.B; ++b)
-    for (int64_t t = 0; t < length; ++t) kv.next_pos[size_t(b)] += batch.valid(b, t);
-}
-
-// The baseline's keys / values of layers first.. (earlier layers do not run from `first`).
-void restore_kv(KVCache& kv, const KVCache& full, int first) {
-  kv.B = full.B;
-  kv.capacity = full.capacity;
-  kv.length = full.length;
-  kv.k.resize(full.k.size());
-  kv.v.resize(full.v.size());
-  for (size_t l = size_t(first); l < full.k.size(); ++l) kv.k[l] = full.k[l], kv.v[l] = full.v[l];
-  kv.key_valid = full.key_valid;
-  kv.next_pos = full.next_pos;
+// Whether `count` blocks of `len` floats, `stride` apart from `offset`, are the same bits in a and b.
+bool same_blocks(const float* a, const float* b, int64_t offset, int64_t stride, int64_t count, int64_t len) {
+  for (int64_t i = 0; i < count; ++i)
+    if (std::memcmp(a + offset + i * stride, b + offset + i * stride, size_t(len) * sizeof(float)) != 0) return false;
+  return true;
 }
 
 struct Sweeper {
@@ -95,25 +87,61 @@ struct Sweeper {
   const PatchingOptions& opt;
   const Batch& base;                  // the run being patched
   ActivationCache source;             // where patched values come from
-  ForwardResult base_run;             // keeps blocks.{l}.hook_resid_pre (prefix reuse)
-  KVCache kv_full;                    // base keys / values (prefix reuse)
+  ForwardResult base_run;             // keeps blocks.{l}.hook_resid_pre (prefix reuse) and the swept sites
+  KVCache kv_full;                    // base keys / values (position reuse)
   double v_clean = 0, v_corrupt = 0, v_base = 0;
   int64_t metric_pos = 0;
-  ForwardOptions fo;
+  ForwardOptions fo;                  // the reference's passes: every logit the metric may read
+  detail::LogitReader reader;
+  // reuse_prefix = reuse_positions = false: one full forward per cell with
+  // full logits, nothing batched or skipped (the exact reference).
+  bool reference = false;
+  KVCache kv;
   std::vector<float> start_rows;
 
-  // One patched run, starting at layer `first` (from the base's residual stream there) and position p0.
-  double run(int first, int64_t p0, KVCache* kv, HookPoint at, const HookFn& patch) {
+  // Runs `cells` as copies of the base's rows from layer `first` and position
+  // p0 (earlier keys / values from the base) and returns each cell's metric.
+  std::vector<double> run(int first, int64_t p0, const std::vector<int64_t>& cells, HookPoint at,
+                          const CellPatch& patch) {
+    const int64_t k = int64_t(cells.size()), B = base.B, T = base.T;
     HookRegistry reg(c);
-    const HookHandle h = reg.add(at, patch, HookMode::Replace);
+    const HookHandle h = reg.add(at, detail::batch_hook(cells, B, patch), HookMode::Replace);
     ForwardOptions o = fo;
+    if (!reference) reader.narrow(o, metric_pos, p0);
     o.start_at_layer = first;
     if (first > 0)
-      o.start_resid = slice_rows(base_run.get({Site::resid_pre, first}).f32(), base.B, base.T, c.d_model, p0,
-                                 start_rows);
-    if (p0 > 0) rewind_kv(*kv, p0, base);
-    const ForwardResult r = e.forward(slice_positions(base, p0), &reg, p0 > 0 ? kv : nullptr, o);
-    return opt.metric.value(r.logits, base.T);
+      o.start_resid = detail::tile_rows(base_run.get({Site::resid_pre, first}).f32(), B, T, c.d_model, p0, k,
+                                        start_rows);
+    if (p0 > 0) detail::tile_kv(kv_full, base, first, p0, k, kv);
+    const ForwardResult r = e.forward(detail::tile_batch(base, k, p0), &reg, p0 > 0 ? &kv : nullptr, o);
+    std::vector<double> v(static_cast<size_t>(k));
+    for (int64_t j = 0; j < k; ++j) v[size_t(j)] = reference ? opt.metric.value(r.logits, T) : reader.value(r.logits, j, B);
+    return v;
+  }
+
+  // How many cells one pass may hold: its activations, the copies' start rows and keys / values.
+  int64_t max_cells(int first) const {
+    if (opt.batch_bytes == 0) return 1;
+    const int64_t B = base.B, T = base.T;
+    ForwardOptions o = fo;
+    reader.narrow(o, metric_pos, 0);
+    const size_t kv_bytes = size_t(2 * (c.n_layers - first) * B * T * c.n_kv_heads * c.d_head) * sizeof(float);
+    return detail::cells_per_batch(e, B, T, o, opt.batch_bytes, kv_bytes + size_t(B * T * c.d_model) * sizeof(float));
+  }
+
+  // Runs the cells (cols, with the positions their runs start at, ascending) in batches; values into row.
+  int64_t run_cells(int first, const std::vector<int64_t>& cols, const std::vector<int64_t>& starts, HookPoint at,
+                    const CellPatch& patch, std::vector<float>& row) {
+    const int64_t cap = reference ? 1 : max_cells(first);
+    const int64_t overhead = reference ? 0 : opt.batch_overhead_rows;
+    int64_t runs = 0;
+    for (const detail::CellRange& g : detail::group_cells(starts, base.T, overhead, cap)) {
+      const std::vector<int64_t> cells(cols.begin() + int64_t(g.begin), cols.begin() + int64_t(g.end));
+      const std::vector<double> v = run(first, starts[g.begin], cells, at, patch);
+      for (size_t j = 0; j < cells.size(); ++j) row[size_t(cells[j])] = normalize(v[j]);
+      ++runs;
+    }
+    return runs;
   }
 
   float normalize(double v) const {
@@ -123,32 +151,22 @@ struct Sweeper {
 
   PatchGrid by_position(Site s) {
     const int64_t L = c.n_layers, T = base.T, B = base.B, d = c.d_model;
+    const bool from_pos = !reference && opt.reuse_positions;
     PatchGrid g;
     g.n_cols = T;
-    KVCache kv;
-    const bool kv_reuse = opt.reuse_positions;
     for (int l = 0; l < L; ++l) {
       const HookPoint at{s, l};
-      const Tensor& src_t = source[at.name()];
-      const float* src = src_t.f32();
-      if (kv_reuse) restore_kv(kv, kv_full, opt.reuse_prefix ? l : 0);
-      // Descending positions: each run only overwrites the cached keys / values at or after its start.
-      std::vector<float> row(static_cast<size_t>(T));
-      for (int64_t p = T - 1; p >= 0; --p) {
-        double v;
-        if (kv_reuse && metric_pos < p) {
-          v = v_base;  // the patch lies after the measured position: nothing it can change
-        } else {
-          const HookFn patch = [src, p, T, B, d](TensorView& act, const HookContext& ctx) {
-            const int64_t Tq = act.shape[1], r = p - ctx.pos_offset;
-            for (int64_t b = 0; b < B; ++b)
-              std::memcpy(act.data + (b * Tq + r) * d, src + (b * T + p) * d, size_t(d) * sizeof(float));
-          };
-          v = run(opt.reuse_prefix ? l : 0, kv_reuse ? p : 0, &kv, at, patch);
-          ++g.forward_runs;
-        }
-        row[size_t(p)] = normalize(v);
+      const float* src = source[at.name()].f32();
+      const float* own = reference ? nullptr : base_run.get(at).f32();
+      std::vector<float> row(static_cast<size_t>(T), normalize(v_base));
+      std::vector<int64_t> cols, starts;  // the cells that need a run, by ascending start
+      for (int64_t p = 0; p < T; ++p) {
+        if (from_pos && metric_pos < p) continue;  // the patch lies after the measured position: nothing it can change
+        if (own && opt.skip_unchanged && same_blocks(src, own, p * d, T * d, B, d)) continue;
+        cols.push_back(p);
+        starts.push_back(from_pos ? p : 0);
       }
+      g.forward_runs += run_cells(opt.reuse_prefix ? l : 0, cols, starts, at, position_patch(src, T, d), row);
       g.values.insert(g.values.end(), row.begin(), row.end());
     }
     return g;
@@ -156,34 +174,25 @@ struct Sweeper {
 
   PatchGrid by_head(Site s) {
     const int64_t L = c.n_layers, T = base.T, B = base.B, H = c.n_heads;
-    const bool kv_site = s == Site::k || s == Site::v;
-    const int64_t n_heads = kv_site ? c.n_kv_heads : H;
+    const int64_t n_heads = s == Site::k || s == Site::v ? c.n_kv_heads : H;
+    const int64_t width = s == Site::result ? c.d_model : c.d_head;
     PatchGrid g;
     g.n_cols = n_heads;
     for (int l = 0; l < L; ++l) {
       const HookPoint at{s, l};
-      const Tensor& src_t = source[at.name()];
-      const float* src = src_t.f32();
+      const float* src = source[at.name()].f32();
+      const float* own = reference ? nullptr : base_run.get(at).f32();
+      std::vector<float> row(static_cast<size_t>(n_heads), normalize(v_base));
+      std::vector<int64_t> cols;
       for (int64_t h = 0; h < n_heads; ++h) {
-        HookFn patch;
-        if (s == Site::pattern) {
-          patch = [src, h, H, T](TensorView& act, const HookContext&) {
-            const int64_t B = act.shape[0];
-            for (int64_t b = 0; b < B; ++b)
-              std::memcpy(act.data + (b * H + h) * T * T, src + (b * H + h) * T * T, size_t(T * T) * sizeof(float));
-          };
-        } else {
-          const int64_t width = s == Site::result ? c.d_model : c.d_head;
-          patch = [src, h, n_heads, width, B, T](TensorView& act, const HookContext&) {
-            for (int64_t n = 0; n < B * T; ++n)
-              std::memcpy(act.data + (n * n_heads + h) * width, src + (n * n_heads + h) * width,
-                          size_t(width) * sizeof(float));
-          };
-        }
-        const double v = run(opt.reuse_prefix ? l : 0, 0, nullptr, at, patch);
-        ++g.forward_runs;
-        g.values.push_back(normalize(v));
+        const bool same = own && opt.skip_unchanged &&
+                          (s == Site::pattern ? same_blocks(src, own, h * T * T, H * T * T, B, T * T)
+                                              : same_blocks(src, own, h * width, n_heads * width, B * T, width));
+        if (!same) cols.push_back(h);
       }
+      const std::vector<int64_t> starts(cols.size(), 0);
+      g.forward_runs += run_cells(opt.reuse_prefix ? l : 0, cols, starts, at, head_patch(src, s, c, T, n_heads), row);
+      g.values.insert(g.values.end(), row.begin(), row.end());
     }
     return g;
   }
@@ -199,7 +208,10 @@ std::vector<PatchGrid> activation_patching(Engine& e, const Batch& clean, const 
   const bool denoise = opt.direction == PatchDirection::Denoise;
   const Batch& base = denoise ? corrupt : clean;
   const Batch& source = denoise ? clean : corrupt;
-  Sweeper sw{e, c, opt, base, {}, {}, {}, 0, 0, 0, 0, {}, {}};
+  if (opt.batch_overhead_rows < 0)
+    fail("patching: batch_overhead_rows must be >= 0, got ", opt.batch_overhead_rows);
+  Sweeper sw{e, c, opt, base, {}, {}, {}, 0, 0, 0, 0, {}, detail::LogitReader(opt.metric), false, {}, {}};
+  sw.reference = !opt.reuse_prefix && !opt.reuse_positions;
   sw.metric_pos = detail::resolve_pos(opt.metric.pos, base.T, "patching: metric");
   sw.fo.logits = sw.metric_pos == base.T - 1 ? LogitsMode::Last : LogitsMode::All;
 
@@ -217,6 +229,9 @@ std::vector<PatchGrid> activation_patching(Engine& e, const Batch& clean, const 
   bo.logits = sw.fo.logits;
   if (opt.reuse_prefix)
     for (int l = 1; l < c.n_layers; ++l) bo.keep.insert({Site::resid_pre, l});
+  if (!sw.reference)  // the swept sites, to skip cells whose patch changes nothing
+    for (Site s : sites)
+      for (int l = 0; l < c.n_layers; ++l) bo.keep.insert({s, l});
   if (opt.reuse_positions) sw.kv_full.reset(c, base.B, base.T);
   sw.base_run = e.forward(base, nullptr, opt.reuse_positions ? &sw.kv_full : nullptr, bo);
   sw.v_base = opt.metric.value(sw.base_run.logits, base.T);

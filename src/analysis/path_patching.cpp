@@ -5,6 +5,7 @@
 #include <map>
 
 #include "analysis/detail.h"
+#include "analysis/patching_batch.h"
 #include "glassbox/error.h"
 
 namespace glassbox::analysis {
@@ -45,12 +46,16 @@ struct PathPatcher {
   ForwardOptions fo;
   Acts base_acts, source_acts;
   double v_base = 0, v_clean = 0, v_corrupt = 0;
+  int64_t mpos = 0;
+  detail::LogitReader reader;
+  std::vector<float> start_rows;
 
   PathPatcher(Engine& eng, const Batch& clean, const Batch& corrupt, const PathPatchingOptions& o, const char* what)
-      : e(eng), c(eng.model().config()), opt(o), base(o.direction == PatchDirection::Denoise ? corrupt : clean) {
+      : e(eng), c(eng.model().config()), opt(o), base(o.direction == PatchDirection::Denoise ? corrupt : clean),
+        reader(o.metric) {
     detail::check_pair(clean, corrupt, what);
     const Batch& source = &base == &clean ? corrupt : clean;
-    const int64_t mpos = detail::resolve_pos(opt.metric.pos, base.T, what);
+    mpos = detail::resolve_pos(opt.metric.pos, base.T, what);
     fo.logits = mpos == base.T - 1 ? LogitsMode::Last : LogitsMode::All;
     // Step a: every head's z of both runs; the base's MLP outputs and final stream for freezing and deltas.
     ForwardOptions src_o = fo, base_o = fo;
@@ -60,6 +65,7 @@ struct PathPatcher {
       if (opt.freeze_mlps && site_exists(Site::mlp_out, c)) base_o.keep.insert(HookPoint{Site::mlp_out, l});
     }
     base_o.keep.insert({Site::resid_post, c.n_layers - 1});
+    for (int l = 1; l < c.n_layers; ++l) base_o.keep.insert({Site::resid_pre, l});  // where batched passes start
     const double v_source = keep_run(source, src_o, source_acts);
     v_base = keep_run(base, base_o, base_acts);
     const bool denoise = opt.direction == PatchDirection::Denoise;
@@ -80,33 +86,60 @@ struct PathPatcher {
     return float(opt.metric.normalize ? (v - v_corrupt) / (v_clean - v_corrupt) : v);
   }
 
-  // Steps b and c; sender[l * n_heads + h] marks the sender heads. Returns the raw metric.
-  double run(const std::vector<uint8_t>& sender, const std::vector<PathReceiver>& receivers) {
-    const int64_t H = c.n_heads, dh = c.d_head, N = base.B * base.T;
+  // Steps b and c for k sender sets at once: copy j of the base's rows has
+  // the senders senders[j] (sender[l * n_heads + h] marks them). With
+  // `batched`, step b starts at layer `from` (below it every z is the base's:
+  // the base's residual stream there), step c at the first receiver's layer,
+  // and the metric reads only its logits; else both are full forwards (k = 1).
+  // Returns the raw metric of each copy.
+  std::vector<double> run(const std::vector<std::vector<uint8_t>>& senders, const std::vector<PathReceiver>& receivers,
+                          int from, bool batched) {
+    const int64_t k = int64_t(senders.size()), H = c.n_heads, dh = c.d_head, B = base.B, T = base.T, N = B * T;
+    std::vector<int64_t> copies(static_cast<size_t>(k));
+    for (int64_t j = 0; j < k; ++j) copies[size_t(j)] = j;
+    const Batch tiled = detail::tile_batch(base, k, 0);
+    auto options = [&](int start) {
+      ForwardOptions o = fo;
+      if (!batched) return o;
+      reader.narrow(o, mpos, 0);
+      o.start_at_layer = start;
+      if (start > 0 && start < c.n_layers)
+        o.start_resid = detail::tile_rows(base_acts.at({Site::resid_pre, start}).f32(), B, T, c.d_model, 0, k,
+                                          start_rows);
+      return o;
+    };
+    auto metrics = [&](const Tensor& logits) {
+      std::vector<double> v(static_cast<size_t>(k));
+      for (int64_t j = 0; j < k; ++j)
+        v[size_t(j)] = batched ? reader.value(logits, j, B) : opt.metric.value(logits, T);
+      return v;
+    };
     HookRegistry freeze(c);
     std::vector<HookHandle> hs;
-    for (int l = 0; l < c.n_layers; ++l) {
+    for (int l = batched ? from : 0; l < c.n_layers; ++l) {
       const float* bz = base_acts.at(HookPoint{Site::z, l}).f32();
       const float* sz = source_acts.at(HookPoint{Site::z, l}).f32();
-      const uint8_t* is_sender = sender.data() + l * H;
-      hs.push_back(freeze.add(HookPoint{Site::z, l}, [=](TensorView& act, const HookContext&) {
+      hs.push_back(freeze.add(HookPoint{Site::z, l}, detail::batch_hook(copies, B, [=, &senders](TensorView& act, const HookContext&, int64_t j) {
+        const uint8_t* is_sender = senders[size_t(j)].data() + l * H;
         for (int64_t i = 0; i < N * H; ++i)
           std::memcpy(act.data + i * dh, (is_sender[i % H] ? sz : bz) + i * dh, size_t(dh) * sizeof(float));
-      }, HookMode::Replace));
+      }), HookMode::Replace));
       if (opt.freeze_mlps && site_exists(Site::mlp_out, c)) {
         const Tensor& m = base_acts.at(HookPoint{Site::mlp_out, l});
-        hs.push_back(freeze.add(HookPoint{Site::mlp_out, l}, [&m](TensorView& act, const HookContext&) {
+        hs.push_back(freeze.add(HookPoint{Site::mlp_out, l}, detail::batch_hook(copies, B, [&m](TensorView& act, const HookContext&, int64_t) {
           std::memcpy(act.data, m.f32(), m.nbytes());
-        }, HookMode::Replace));
+        }), HookMode::Replace));
       }
     }
     // Step b records what the receivers read: their layer's whole q / k / v, or the final stream.
     Acts rec;
     bool to_final = false, to_heads = false;
+    int first_receiver = c.n_layers;
     const HookPoint final_stream{Site::resid_post, c.n_layers - 1};
     for (const PathReceiver& r : receivers) {
       to_final |= r.is_final();
       to_heads |= !r.is_final();
+      if (!r.is_final()) first_receiver = std::min(first_receiver, r.layer);
       const HookPoint p = r.is_final() ? final_stream : HookPoint{r.input, r.layer};
       if (rec.count(p)) continue;
       rec[p] = Tensor();
@@ -114,10 +147,10 @@ struct PathPatcher {
         rec[ctx.point] = Tensor::from_f32(act.data, act.shape);
       }));
     }
-    ForwardOptions fb = fo;
-    if (to_heads) fb.logits = LogitsMode::None;
-    const ForwardResult rb = e.forward(base, &freeze, nullptr, fb);
-    if (!to_heads) return opt.metric.value(rb.logits, base.T);
+    ForwardOptions fb = options(from);
+    if (to_heads) fb.logits = LogitsMode::None, fb.logit_positions.clear(), fb.logit_tokens.clear();
+    const ForwardResult rb = e.forward(tiled, &freeze, nullptr, fb);
+    if (!to_heads) return metrics(rb.logits);
 
     // Step c: only the receivers' inputs change; everything downstream recomputes.
     HookRegistry patch(c);
@@ -126,20 +159,33 @@ struct PathPatcher {
       if (r.is_final()) continue;
       const int64_t n = r.input == Site::q ? H : c.n_kv_heads, h = r.head;
       const float* src = rec.at(HookPoint{r.input, r.layer}).f32();
-      hc.push_back(patch.add(HookPoint{r.input, r.layer}, [=](TensorView& act, const HookContext&) {
+      hc.push_back(patch.add(HookPoint{r.input, r.layer}, detail::batch_hook(copies, B, [=](TensorView& act, const HookContext&, int64_t j) {
+        const float* s = src + j * N * n * dh;
         for (int64_t i = 0; i < N; ++i)
-          std::memcpy(act.data + (i * n + h) * dh, src + (i * n + h) * dh, size_t(dh) * sizeof(float));
-      }, HookMode::Replace));
+          std::memcpy(act.data + (i * n + h) * dh, s + (i * n + h) * dh, size_t(dh) * sizeof(float));
+      }), HookMode::Replace));
     }
     if (to_final) {
       // The senders' change to the final stream in step b: their direct path, added to step c's own stream.
       const float* b_final = rec.at(final_stream).f32();
       const float* base_final = base_acts.at(final_stream).f32();
-      hc.push_back(patch.add(final_stream, [=](TensorView& act, const HookContext&) {
-        for (int64_t i = 0; i < act.numel(); ++i) act.data[i] += b_final[i] - base_final[i];
-      }, HookMode::Replace));
+      const int64_t n = N * c.d_model;
+      hc.push_back(patch.add(final_stream, detail::batch_hook(copies, B, [=](TensorView& act, const HookContext&, int64_t j) {
+        const float* bf = b_final + j * n;
+        for (int64_t i = 0; i < n; ++i) act.data[i] += bf[i] - base_final[i];
+      }), HookMode::Replace));
     }
-    return opt.metric.value(e.forward(base, &patch, nullptr, fo).logits, base.T);
+    return metrics(e.forward(tiled, &patch, nullptr, options(first_receiver)).logits);
+  }
+
+  // How many sender sets one batched pass may hold (its activations, step b's records).
+  int64_t max_copies() const {
+    if (opt.batch_bytes == 0) return 1;
+    const int64_t B = base.B, T = base.T;
+    ForwardOptions o = fo;
+    reader.narrow(o, mpos, 0);
+    const size_t records = size_t(B * T * (c.d_model + 3 * c.n_heads * c.d_head)) * sizeof(float);
+    return detail::cells_per_batch(e, B, T, o, opt.batch_bytes, records);
   }
 };
 
@@ -164,7 +210,7 @@ double path_patch(Engine& e, const Batch& clean, const Batch& corrupt, const std
     is_sender[size_t(s.layer * c.n_heads + s.head)] = 1;
   }
   PathPatcher pp(e, clean, corrupt, opt, "path_patch");
-  return pp.normalize(pp.run(is_sender, receivers));
+  return pp.normalize(pp.run({is_sender}, receivers, 0, false).front());
 }
 
 PatchGrid path_patching(Engine& e, const Batch& clean, const Batch& corrupt,
@@ -189,19 +235,23 @@ PatchGrid path_patching(Engine& e, const Batch& clean, const Batch& corrupt,
   g.normalized = opt.metric.normalize;
   g.method = "path_patching";
   for (const PathReceiver& r : receivers) g.receivers.push_back(r.name(c));
-  std::vector<uint8_t> is_sender(size_t(c.n_layers * c.n_heads), 0);
-  for (int l = 0; l < c.n_layers; ++l)
-    for (int h = 0; h < c.n_heads; ++h) {
-      if (l >= reach) {  // downstream of every receiver: no path, nothing changes
-        g.values.push_back(pp.normalize(pp.v_base));
-        continue;
+  // The heads of one layer as the copies of a few batched passes.
+  const int64_t cap = pp.max_copies();
+  for (int l = 0; l < c.n_layers; ++l) {
+    if (l >= reach) {  // downstream of every receiver: no path, nothing changes
+      g.values.insert(g.values.end(), size_t(c.n_heads), pp.normalize(pp.v_base));
+      continue;
+    }
+    for (int h0 = 0; h0 < c.n_heads; h0 += int(cap)) {
+      std::vector<std::vector<uint8_t>> senders;
+      for (int h = h0; h < c.n_heads && h < h0 + cap; ++h) {
+        senders.emplace_back(size_t(c.n_layers * c.n_heads), 0);
+        senders.back()[size_t(l * c.n_heads + h)] = 1;
       }
-      uint8_t& s = is_sender[size_t(l * c.n_heads + h)];
-      s = 1;
-      g.values.push_back(pp.normalize(pp.run(is_sender, receivers)));
-      s = 0;
+      for (double v : pp.run(senders, receivers, l, true)) g.values.push_back(pp.normalize(v));
       g.forward_runs += to_heads ? 2 : 1;
     }
+  }
   return g;
 }
 

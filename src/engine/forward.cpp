@@ -12,7 +12,7 @@ namespace glassbox {
 
 struct Engine::Impl {
   std::vector<float> scratch[kSiteCount];
-  std::vector<float> ln_out, last_rows;
+  std::vector<float> ln_out, last_rows, chosen_rows;
   // The last pass's kept slices and logits. The next pass reuses those the
   // caller has let go of (the engine holds the only reference) instead of
   // allocating fresh memory: a training step or a repeated cached run then
@@ -105,6 +105,13 @@ void check_options(const Config& c, const ForwardOptions& o, const KVCache* kv, 
   if (o.for_backward && (kv || o.logits == LogitsMode::None || o.stop_at_layer != -1))
     fail("forward: a pass kept for backward needs logits (all, or the last position's), every layer from its start, "
          "and no KV cache");
+  if (!o.logit_positions.empty() || !o.logit_tokens.empty()) {
+    if (o.logits != LogitsMode::All || o.for_backward)
+      fail("forward: logit_positions / logit_tokens choose among all logits (logits = all) and a pass kept for "
+           "backward needs them all");
+    for (int32_t t : o.logit_tokens)
+      if (t < 0 || t >= c.d_vocab) fail("forward: logit_tokens: token ", t, " is out of range [0, ", c.d_vocab, ")");
+  }
   if (hooks && (hooks->config().n_layers != L || hooks->config().d_model != c.d_model))
     fail("forward: the hook registry was made for a different model");
 }
@@ -119,6 +126,48 @@ float* start_residual(detail::ForwardPass& p, int start) {
   std::memcpy(x, p.opt.start_resid, size_t(p.N * p.c.d_model) * sizeof(float));
   if (unembed_only) p.fire(at.site, at.layer, x);  // block_forward fires resid_pre itself
   return x;
+}
+
+// ForwardOptions::logit_positions / logit_tokens: ln_final and W_U applied to
+// the chosen rows (gathered into `rows`) and columns only, by a pass over
+// those rows that unembeds them all.
+void unembed_chosen(detail::ForwardPass& p, const float* x, std::vector<float>& rows) {
+  const Config& c = p.c;
+  const int64_t B = p.B, T = p.T, d = c.d_model;
+  const std::vector<int64_t>& want = p.opt.logit_positions;
+  int64_t P = T;
+  if (!want.empty()) {
+    P = int64_t(want.size());
+    rows.resize(size_t(B * P * d));
+    for (int64_t i = 0; i < P; ++i) {
+      const int64_t t = want[size_t(i)] < 0 ? want[size_t(i)] + T : want[size_t(i)];
+      if (t < 0 || t >= T)
+        fail("forward: logit_positions[", i, "] = ", want[size_t(i)], " is out of range for ", T, " positions");
+      for (int64_t b = 0; b < B; ++b)
+        std::memcpy(&rows[size_t((b * P + i) * d)], x + (b * T + t) * d, size_t(d) * sizeof(float));
+    }
+    x = rows.data();
+  }
+  // The same pass over the P chosen rows (opt.logits is All: unembed_forward unembeds them all).
+  detail::ForwardPass q = p;
+  q.T = P;
+  q.N = B * P;
+  const std::vector<int32_t>& cols = p.opt.logit_tokens;
+  if (cols.empty()) return detail::unembed_forward(q, x);
+  const Weights& w = p.w;
+  const float* xf = detail::norm_forward(q, Site::ln_final_scale, Site::ln_final_normalized, -1, x, w.ln_final_w,
+                                         w.ln_final_b);
+  const int64_t C = int64_t(cols.size());
+  p.res.logits = detail::take_spare(p.spare, {B, P, C});
+  float* out = p.res.logits.f32();
+  // A few dot products (double sums: within rounding of the GEMM's column).
+  for (int64_t n = 0; n < B * P; ++n)
+    for (int64_t j = 0; j < C; ++j) {
+      const float* wu = w.W_U.data + int64_t(cols[size_t(j)]) * w.W_U.cs;
+      double s = w.b_U ? double(w.b_U[cols[size_t(j)]]) : 0.0;
+      for (int64_t k = 0; k < d; ++k) s += double(xf[n * d + k]) * wu[k * w.W_U.rs];
+      out[n * C + j] = float(s);
+    }
 }
 
 }  // namespace
@@ -144,7 +193,8 @@ ForwardResult Engine::forward(const Batch& batch, const HookRegistry* hooks, KVC
   for (int l = start; l < stop; ++l) x = detail::block_forward(p, l, x);
   if (kv) kv->length += batch.T;
   if (opt.stop_at_layer < 0) {
-    detail::unembed_forward(p, x);
+    if (opt.logit_positions.empty() && opt.logit_tokens.empty()) detail::unembed_forward(p, x);
+    else unembed_chosen(p, x, impl_->chosen_rows);
   } else {
     res.resid = detail::take_spare(impl_->spare, {batch.B, batch.T, c.d_model});
     std::memcpy(res.resid.f32(), x, res.resid.nbytes());
@@ -165,7 +215,11 @@ size_t Engine::estimate_bytes(int64_t B, int64_t T, const ForwardOptions& opt) c
     if (Site(s) != Site::result || opt.compute_result) total += n;  // one scratch slice per site
   }
   for (const HookPoint& p : opt.keep) total += size_t(numel(site_shape(p.site, c, B, T, T))) * sizeof(float);
-  if (opt.logits == LogitsMode::All) total += size_t(B * T * c.d_vocab) * sizeof(float);
+  if (opt.logits == LogitsMode::All) {
+    const int64_t P = opt.logit_positions.empty() ? T : int64_t(opt.logit_positions.size());
+    const int64_t C = opt.logit_tokens.empty() ? c.d_vocab : int64_t(opt.logit_tokens.size());
+    total += size_t(B * P * C) * sizeof(float);
+  }
   return total;
 }
 

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -66,8 +67,10 @@ TEST_P(PathOnFixtures, LastLayerSenderToLogitsIsActivationPatchingOfItsZ) {
     const int L = c.n_layers;
     for (int h = 0; h < c.n_heads; ++h) {
       const double one = path_patch(e, p.clean, p.corrupt, {{L - 1, h}}, {PathReceiver::resid_final()}, po);
-      EXPECT_EQ(float(one), act.at(L - 1, h)) << GetParam() << " head " << h;  // the same run, bit for bit
-      EXPECT_EQ(path.at(L - 1, h), act.at(L - 1, h)) << GetParam() << " head " << h;
+      // The same run (path_patch as one full forward; the grids batched, narrowed logits): float rounding apart.
+      const float tol = 1e-5f * std::max(1.f, std::fabs(act.at(L - 1, h)));
+      EXPECT_NEAR(float(one), act.at(L - 1, h), tol) << GetParam() << " head " << h;
+      EXPECT_NEAR(path.at(L - 1, h), act.at(L - 1, h), tol) << GetParam() << " head " << h;
     }
   }
 }
@@ -147,7 +150,7 @@ TEST(PathPatching, PreviousTokenHeadActsThroughInductionKeysOnly) {
   EXPECT_NEAR(g.at(0, 0), 0.0, 1e-3);
   EXPECT_NEAR(g.at(0, 1), 1.0, 1e-6);  // the zero head
   EXPECT_EQ(g.at(1, 0), 1.f);          // downstream of the receiver: not run, unpatched
-  EXPECT_EQ(g.forward_runs, 4);        // two heads of layer 0, steps b and c each
+  EXPECT_EQ(g.forward_runs, 2);        // the two heads of layer 0 batched, steps b and c
   EXPECT_EQ(g.to_json()["receivers"][0], "blocks.1.attn.hook_k[0]");
 }
 

@@ -8,16 +8,21 @@
 // corrupt), so 1 means "fully restores the clean behaviour" and 0 "no effect".
 //
 // Cost: one clean run (its cache is the patch source), one corrupted baseline
-// run, then one *partial* run per cell: a patch at layer l and position p
-// leaves every layer below l and every position before p as in the baseline,
-// so the run starts at layer l (the baseline's blocks.{l}.hook_resid_pre is
-// fed to a model made of layers l.. only) and covers positions p.. only (the
+// run, then *partial* runs: a patch at layer l and position p leaves every
+// layer below l and every position before p as in the baseline, so its run
+// starts at layer l (the baseline's blocks.{l}.hook_resid_pre is fed to a
+// model made of layers l.. only) and covers positions p.. only (the
 // baseline's keys and values of earlier positions come from a KV cache).
 // Heads are patched at all positions, so head sweeps reuse the layer prefix
-// only. Starting at layer l is bit-exact (the same ops on the same inputs);
-// starting at position p agrees with a full rerun up to float rounding (BLAS
-// blocks a GEMM of T - p rows differently from one of T rows; ~1e-6 relative).
-// `reuse_prefix = reuse_positions = false` reruns the whole model per cell.
+// only. The cells of one layer run as the rows of one batch (or a few:
+// grouped by start position, and capped at batch_bytes of activations), and
+// each pass unembeds only the metric's position (and, for logit / logit_diff,
+// only the answer and wrong columns). A cell whose patched value equals the
+// baseline's, bit for bit, is not run: its value is the baseline's.
+// All this agrees with a full rerun per cell up to float rounding (BLAS
+// blocks a GEMM of more or fewer rows differently; ~1e-6 relative).
+// `reuse_prefix = reuse_positions = false` is the exact reference: one full
+// forward per cell, full logits, nothing batched or skipped.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -59,6 +64,15 @@ struct PatchingOptions {
   PatchDirection direction = PatchDirection::Denoise;
   bool reuse_prefix = true;     // start patched runs at the patched layer (exact)
   bool reuse_positions = true;  // ... and at the patched position, earlier keys / values cached (rounding-level)
+  // Cells of a layer run as copies of the baseline's rows in one batch, each
+  // batch's activations, start rows and keys / values within this many bytes
+  // (Engine::estimate_bytes); 0: one cell per pass.
+  size_t batch_bytes = size_t(256) << 20;
+  // Grouping a layer's cells by start position: what one more batch costs, in
+  // token rows (every weight matrix is read once more). 0: a batch per start
+  // position (fewest rows); large: one batch from the earliest start.
+  int64_t batch_overhead_rows = 48;
+  bool skip_unchanged = true;  // cells whose patch equals the baseline's value take its metric, no run
 };
 
 // One sweep's result: values [n_layers, n_cols], columns are positions or heads.
@@ -71,7 +85,7 @@ struct PatchGrid {
   double clean = 0, corrupt = 0; // raw metric of the unpatched runs
   bool normalized = true;
   std::string method = "activation_patching";  // or "attribution_patching", "path_patching"
-  int64_t forward_runs = 0;      // partial or full forward passes spent on the cells
+  int64_t forward_runs = 0;      // partial or full forward passes spent on the cells (a batch counts once)
   std::vector<std::string> receivers;  // path patching: where the senders' effect may flow
 
   float at(int64_t layer, int64_t col) const { return values[size_t(layer * n_cols + col)]; }

@@ -53,6 +53,12 @@ struct PathPatchingOptions {
   // Wang et al. freeze heads only and let MLPs recompute; freezing them too
   // confines the path to sender -> receiver without MLP mediation.
   bool freeze_mlps = false;
+  // path_patching: the sender heads of one layer run as copies of the base's
+  // rows in one batch (steps b and c each), within this many bytes of
+  // activations (0: one sender per pass); step b starts at the senders' layer,
+  // step c at the first receiver's, and only the metric's logits are unembedded.
+  // path_patch (one sender set) runs full forwards: the reference.
+  size_t batch_bytes = size_t(256) << 20;
 };
 
 // The metric after patching the path senders -> receivers. Every receiver
