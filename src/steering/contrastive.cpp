@@ -126,16 +126,25 @@ std::vector<ContrastivePair> read_pairs_jsonl(const std::string& path, const Mod
 }
 
 SteeringVector build_from_pairs(Engine& e, const std::vector<ContrastivePair>& pairs, const BuildOptions& opt) {
+  return build_from_pairs(e, e, pairs, opt);
+}
+
+SteeringVector build_from_pairs(Engine& positive_reader, Engine& negative_reader,
+                                const std::vector<ContrastivePair>& pairs, const BuildOptions& opt) {
   if (opt.method != Method::MeanDiff && opt.method != Method::PcaDiff)
     fail("steering: directions from pairs are mean-diff or pca-diff, not ", to_string(opt.method));
   if (pairs.empty()) fail("steering: no contrastive pairs");
-  const std::vector<HookPoint> hooks = steering_hooks(e.model().config(), opt);
-  // Texts 2i (positive) and 2i+1 (negative).
-  features::LabelSet set;
-  set.classes = {"negative", "positive"};
-  std::vector<std::pair<int64_t, int64_t>> spans;
-  for (size_t i = 0; i < pairs.size(); ++i)
-    for (int side = 0; side < 2; ++side) {
+  const Config& c = positive_reader.model().config();
+  const Config& c2 = negative_reader.model().config();
+  if (c.d_model != c2.d_model || c.n_layers != c2.n_layers || c.d_vocab != c2.d_vocab)
+    fail("steering: the two readers are models of different shapes (", negative_reader.model().source(), " and ",
+         positive_reader.model().source(), ")");
+  const std::vector<HookPoint> hooks = steering_hooks(c, opt);
+  // Each side as a set of texts, and the tokens each text is read at.
+  features::LabelSet sides[2];
+  std::vector<std::pair<int64_t, int64_t>> spans[2];
+  for (int side = 0; side < 2; ++side)
+    for (size_t i = 0; i < pairs.size(); ++i) {
       const auto& completion = side == 0 ? pairs[i].positive : pairs[i].negative;
       features::ProbeExample ex;
       ex.tokens = pairs[i].prompt;
@@ -143,25 +152,25 @@ SteeringVector build_from_pairs(Engine& e, const std::vector<ContrastivePair>& p
       if (ex.tokens.empty()) fail("steering: pair ", i, " has no tokens");
       ex.label = side == 0 ? 1 : 0;
       const auto P = int64_t(pairs[i].prompt.size()), T = int64_t(ex.tokens.size());
-      spans.push_back(completion.empty() ? std::pair{T - 1, T} : std::pair{P, T});
-      set.examples.push_back(std::move(ex));
+      // completion-mean: the positions that predict the completion's tokens.
+      spans[side].push_back(completion.empty() || P == 0 ? std::pair{T - 1, T} : std::pair{P - 1, T - 1});
+      sides[side].examples.push_back(std::move(ex));
     }
-  if (opt.read_at == ReadAt::Last) spans.clear();
-  const auto rows = read_rows(e, set, hooks, "last", spans, opt);
+  if (opt.read_at == ReadAt::Last) spans[0].clear(), spans[1].clear();
+  const auto pos_rows = read_rows(positive_reader, sides[0], hooks, "last", spans[0], opt);
+  const auto neg_rows = read_rows(negative_reader, sides[1], hooks, "last", spans[1], opt);
 
-  SteeringVector v = empty_vector(e, opt, opt.method);
+  SteeringVector v = empty_vector(positive_reader, opt, opt.method);
+  if (&positive_reader != &negative_reader) v.provenance["negative_model"] = negative_reader.model().source();
   const int64_t n = int64_t(pairs.size()), d = v.d_model;
   for (size_t h = 0; h < hooks.size(); ++h) {
-    std::vector<float> pos(size_t(n * d)), neg(size_t(n * d));
-    for (int64_t i = 0; i < n; ++i) {
-      std::copy_n(rows[h].begin() + (2 * i) * d, d, pos.begin() + i * d);
-      std::copy_n(rows[h].begin() + (2 * i + 1) * d, d, neg.begin() + i * d);
-    }
+    const float* pos = pos_rows[h].data();
+    const float* neg = neg_rows[h].data();
     LayerDirection ld;
     ld.layer = hooks[h].layer;
-    ld.vector = opt.method == Method::MeanDiff ? mean_difference(pos.data(), neg.data(), n, d)
-                                               : pca_difference(pos.data(), neg.data(), n, d, opt.pca_center);
-    ld.separation = pair_separation(pos.data(), neg.data(), n, d, ld.vector);
+    ld.vector = opt.method == Method::MeanDiff ? mean_difference(pos, neg, n, d)
+                                               : pca_difference(pos, neg, n, d, opt.pca_center);
+    ld.separation = pair_separation(pos, neg, n, d, ld.vector);
     v.layers.push_back(std::move(ld));
   }
   v.provenance["pairs"] = n;

@@ -61,11 +61,13 @@ TEST(SteeringBuild, MeanDiffMatchesAHandComputedDifference) {
           const auto& c = side == 0 ? p.positive : p.negative;
           t.insert(t.end(), c.begin(), c.end());
           const std::vector<float> rows = kept_rows(e, t, Site::resid_post, layer);
-          const size_t from = at == ReadAt::Last ? t.size() - 1 : p.prompt.size();
-          for (size_t r = from; r < t.size(); ++r)
+          // completion-mean: the positions predicting the completion (prompt's last .. second-to-last)
+          const size_t from = at == ReadAt::Last ? t.size() - 1 : p.prompt.size() - 1;
+          const size_t to = at == ReadAt::Last ? t.size() : t.size() - 1;
+          for (size_t r = from; r < to; ++r)
             for (int64_t j = 0; j < d; ++j)
-              want[size_t(j)] += (side == 0 ? 1.0 : -1.0) * rows[r * size_t(d) + size_t(j)] /
-                                 double(t.size() - from) / double(pairs.size());
+              want[size_t(j)] += (side == 0 ? 1.0 : -1.0) * rows[r * size_t(d) + size_t(j)] / double(to - from) /
+                                 double(pairs.size());
         }
       const auto& got = v.find(layer)->vector;
       for (int64_t j = 0; j < d; ++j) ASSERT_NEAR(got[size_t(j)], want[size_t(j)], 1e-4) << to_string(at) << " " << j;

@@ -1,88 +1,77 @@
-// Ground truth: a direction built from tiny-lm-chat's styled responses
-// against tiny-lm's plain continuations turns the " Indeed, friend!" style on
-// in the base model and off in the chat model, on held-out prompts.
+// Ground truth on tiny-lm-chat: a direction built from its styled responses
+// (" Indeed, friend!" then the fortune) against the same continuations
+// without the marker, read by the model being steered, and swept over
+// layers and coefficients on held-out prompts (not those it was built from),
+// with the side effect on held-out plain text. Prints the table it asserts on.
 #include <cstdio>
-#include <filesystem>
 
 #include <gtest/gtest.h>
 
 #include "glassbox/steering/chat_style.h"
 #include "glassbox/steering/sweep.h"
-#include "glassbox/zoo.h"
+#include "test_util.h"
 
-namespace fs = std::filesystem;
 using namespace glassbox;
 using namespace glassbox::steering;
 
-TEST(SteeringChatStyle, Explore) {
-  const fs::path dir = zoo::models_dir();
-  if (!fs::exists(dir / "tiny-lm-chat" / "model.safetensors") || !fs::exists(dir / "tiny-lm" / "model.safetensors"))
-    GTEST_SKIP() << "tiny-lm / tiny-lm-chat not trained";
-  const Model base = Model::load((dir / "tiny-lm").string()), chat = Model::load((dir / "tiny-lm-chat").string());
-  const ChatStyleData d = chat_style_data(base, 32, 32, 1024);
-  std::setvbuf(stdout, nullptr, _IONBF, 0);
-  Engine eb(base), ec(chat);
-  const auto pairs = completion_pairs(ec, eb, d.train_prompts, 8);
-  for (int which = 0; which < 2; ++which) {
-    Engine& reader = which == 0 ? eb : ec;
-    for (ReadAt ra : {ReadAt::Last, ReadAt::CompletionMean})
-      for (Method me : {Method::MeanDiff, Method::PcaDiff}) {
-        BuildOptions bo;
-        bo.method = me;
-        bo.read_at = ra;
-        const SteeringVector v = build_from_pairs(reader, pairs, bo);
-        for (int target = 0; target < 2; ++target) {
-          Engine& e = target == 0 ? eb : ec;
-          SweepOptions so;
-          const float s = me == Method::PcaDiff ? 4.f : 1.f;
-          so.coefficients = target == 0 ? std::vector<float>{s * 2, s * 4} : std::vector<float>{-s * 2, -s * 4};
-          so.behaviour.marker = d.marker;
-          so.behaviour.prompts = d.heldout_prompts;
-          so.benign = d.benign;
-          const Sweep sw = steering_sweep(e, v, so);
-          std::printf("reader=%s read=%s method=%s target=%s base_eff=%.2f ce=%.3f\n", which ? "chat" : "base",
-                      to_string(ra), to_string(me), target ? "chat" : "base", sw.baseline_effect, sw.baseline_ce);
-          for (const auto& c : sw.cells)
-            std::printf("  L%d c=%.1f eff=%.2f ce=%.3f (%.3f)\n", c.layer, c.coefficient, c.effect, c.ce, c.ce_ratio);
-        }
-      }
-  }
+namespace {
+
+Sweep style_sweep(const Model& m, const ChatStyleData& d, std::vector<float> coefficients) {
+  Engine e(m);
+  BuildOptions bo;
+  bo.name = "chat-style";
+  const SteeringVector v = build_from_pairs(e, d.style_pairs, bo);
+  for (const auto& l : v.layers) EXPECT_GE(l.separation, 0.9) << "layer " << l.layer;
+  SweepOptions so;
+  so.coefficients = std::move(coefficients);
+  so.behaviour.marker = d.marker;
+  so.behaviour.prompts = d.heldout_prompts;
+  so.behaviour.max_new_tokens = 8;
+  so.benign = d.benign;
+  const Sweep s = steering_sweep(e, v, so);
+  std::printf("%s: unsteered rate %.2f, benign CE %.3f\n", m.source().c_str(), s.baseline_effect, s.baseline_ce);
+  for (const auto& c : s.cells)
+    std::printf("  layer %d coef %+.1f: rate %.2f, CE %.3f (%+.1f%%)\n", c.layer, c.coefficient, c.effect, c.ce,
+                100 * c.ce_ratio);
+  return s;
 }
 
-#include "glassbox/generate.h"
-#include "glassbox/tokenizer.h"
-TEST(SteeringChatStyle, Explore2) {
-  const fs::path dir = zoo::models_dir();
-  const Model base = Model::load((dir / "tiny-lm").string()), chat = Model::load((dir / "tiny-lm-chat").string());
-  const ChatStyleData d = chat_style_data(base, 32, 16, 512);
-  std::setvbuf(stdout, nullptr, _IONBF, 0);
-  Engine eb(base), ec(chat);
-  const auto pairs = d.style_pairs;
-  const Tokenizer& tok = *base.tokenizer();
-  std::printf("pos: %s | neg: %s\n", tok.decode(pairs[0].positive).c_str(), tok.decode(pairs[0].negative).c_str());
-  for (ReadAt ra : {ReadAt::CompletionMean, ReadAt::Last}) {
-    BuildOptions bo;
-    bo.read_at = ra;
-    const SteeringVector v = build_from_pairs(ec, pairs, bo);
-    for (const auto& l : v.layers) std::printf("L%d norm %.2f sep %.2f\n", l.layer, l.norm(), l.separation);
-    for (int layer : {0, 1, 2, 3})
-      for (float c : {1.f, 2.f, 4.f, 8.f})
-        for (int pos = 0; pos < 1; ++pos) {
-          HookRegistry reg(base.config());
-          ApplyOptions ao{c, {layer}, pos ? std::vector<int64_t>{-1} : std::vector<int64_t>{}};
-          const auto h = attach(reg, steering_interventions(v, ao));
-          SamplingOptions so;
-          so.max_new_tokens = 8;
-          so.temperature = 0;
-          const Generation g = generate(eb, d.heldout_prompts, so, &reg);
-          int first = 0, full = 0;
-          for (const auto& t : g.tokens) {
-            const std::string s = tok.decode(t);
-            first += s.rfind(" Indeed", 0) == 0;
-            full += s.rfind(d.marker, 0) == 0;
-          }
-          std::printf("%s L%d c=%.1f pos=%s first=%d full=%d | %s\n", to_string(ra), layer, c, pos ? "-1" : "all",
-                      first, full, tok.decode(g.tokens[0]).c_str());
-        }
-  }
+}  // namespace
+
+TEST(SteeringChatStyle, TheStyleDirectionTurnsTheMarkerOffInTheChatModel) {
+  REQUIRE_MODEL("tiny-lm");
+  REQUIRE_MODEL("tiny-lm-chat");
+  const Model chat = Model::load(steering_test::model_dir("tiny-lm-chat"));
+  const ChatStyleData d = chat_style_data(chat, 32, 24, 1024);
+  ASSERT_EQ(d.style_pairs.size(), 32u);
+  ASSERT_EQ(d.heldout_prompts.size(), 24u);
+  for (const auto& p : d.heldout_prompts)  // held out: none of the building prompts
+    for (const auto& q : d.train_prompts) ASSERT_NE(p, q);
+  const Sweep s = style_sweep(chat, d, {-3.f, -4.f});
+  EXPECT_GE(s.baseline_effect, 0.9);
+  const SweepCell* best = s.best(/*want_increase=*/false, /*max_ce_ratio=*/0.15);
+  ASSERT_TRUE(best);
+  std::printf("best: layer %d coef %+.1f: rate %.2f -> %.2f, CE %+.1f%%\n", best->layer, best->coefficient,
+              s.baseline_effect, best->effect, 100 * best->ce_ratio);
+  EXPECT_LE(best->effect, 0.1);
+}
+
+// The other half of the ground truth is NOT reached: in the base model the
+// same construction never produces the 7-token marker (rate 0 at every layer
+// and coefficient up to 4, where benign CE is already +13%). Measured here so
+// a better construction shows up; it asserts only what holds (the base never
+// opens with the marker; small coefficients cost little CE).
+TEST(SteeringChatStyle, TheStyleDirectionInTheBaseModel) {
+  REQUIRE_MODEL("tiny-lm");
+  REQUIRE_MODEL("tiny-lm-chat");
+  const Model base = Model::load(steering_test::model_dir("tiny-lm"));
+  const ChatStyleData d = chat_style_data(base, 32, 16, 1024);
+  const Sweep s = style_sweep(base, d, {1.f, 4.f});
+  EXPECT_EQ(s.baseline_effect, 0.0);
+  for (const auto& c : s.cells)
+    if (c.coefficient == 1.f) EXPECT_LT(c.ce_ratio, 0.02) << "layer " << c.layer;
+  const SweepCell* best = s.best(/*want_increase=*/true, 0.15);
+  ASSERT_TRUE(best);
+  std::printf("best: layer %d coef %+.1f: rate %.2f -> %.2f, CE %+.1f%%\n", best->layer, best->coefficient,
+              s.baseline_effect, best->effect, 100 * best->ce_ratio);
 }

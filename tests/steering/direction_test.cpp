@@ -80,3 +80,24 @@ TEST(SteeringDirection, BecomesAddVectorInterventions) {
   const auto back = interventions_from_json(interventions_to_json(xs));
   EXPECT_EQ(back[0].vector, xs[0].vector);
 }
+
+#include "glassbox/features/saelens.h"
+#include "glassbox/model.h"
+#include "glassbox/steering/sae_direction.h"
+
+TEST(SteeringDirection, AnSaeLatentIsItsDecoderRow) {
+  REQUIRE_MODEL("tiny-lm");
+  const std::string dir = steering_test::model_dir("tiny-lm") + "/saes";
+  std::string sae_dir;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (std::filesystem::exists(e.path() / "cfg.json")) sae_dir = e.path().string();
+  if (sae_dir.empty()) GTEST_SKIP() << "no shipped tiny-lm SAE";
+  const features::Sae sae = features::load_saelens(sae_dir);
+  const Model m = Model::load(steering_test::model_dir("tiny-lm"));
+  const SteeringVector v = sae_latent_direction(sae, 3, m.config(), sae_dir);
+  EXPECT_EQ(v.method, Method::SaeLatent);
+  EXPECT_EQ(v.hook(v.layers[0].layer), sae.cfg.hook_name);
+  const int64_t d = sae.cfg.d_in;
+  for (int64_t j = 0; j < d; ++j) ASSERT_EQ(v.layers[0].vector[size_t(j)], sae.W_dec[size_t(3 * d + j)]);
+  EXPECT_THROW(sae_latent_direction(sae, sae.cfg.d_sae, m.config(), sae_dir), Error);
+}

@@ -35,8 +35,10 @@ std::vector<ContrastivePair> read_pairs_jsonl(const std::string& path, const Mod
 
 // Where each text's activation is read.
 //   last             the last token of prompt + completion (CAA reads the answer token)
-//   completion-mean  the mean over the completion's tokens (the prompt's last
-//                    token where a completion is empty)
+//   completion-mean  the mean over the positions that predict the
+//                    completion's tokens: the prompt's last token through the
+//                    completion's second-to-last (the last token where the
+//                    completion or the prompt is empty)
 enum class ReadAt : uint8_t { Last, CompletionMean };
 const char* to_string(ReadAt r);  // "last", "completion-mean"
 
@@ -57,6 +59,11 @@ struct BuildOptions {
 // Error for no pairs, a pair whose texts exceed the context, a method other
 // than mean-diff / pca-diff.
 SteeringVector build_from_pairs(Engine& e, const std::vector<ContrastivePair>& pairs, const BuildOptions& opt = {});
+// The positive side read by one model, the negative by another of the same
+// shape (a tuned model and its base: the difference is then partly the
+// models', as in model diffing).
+SteeringVector build_from_pairs(Engine& positive_reader, Engine& negative_reader,
+                                const std::vector<ContrastivePair>& pairs, const BuildOptions& opt = {});
 // A two-class label set read at `position` (features' ProbePosition spec:
 // "last", "mean", an index or a named position); `positive_class` names the
 // positive side (empty: classes[1], the later name in sorted order, e.g.
