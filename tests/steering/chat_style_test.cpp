@@ -69,7 +69,9 @@ TEST(SteeringChatStyle, TheStyleDirectionInTheBaseModel) {
   const Sweep s = style_sweep(base, d, {1.f, 4.f});
   EXPECT_EQ(s.baseline_effect, 0.0);
   for (const auto& c : s.cells)
-    if (c.coefficient == 1.f) EXPECT_LT(c.ce_ratio, 0.02) << "layer " << c.layer;
+    if (c.coefficient == 1.f) {
+      EXPECT_LT(c.ce_ratio, 0.02) << "layer " << c.layer;
+    }
   const SweepCell* best = s.best(/*want_increase=*/true, 0.15);
   ASSERT_TRUE(best);
   std::printf("best: layer %d coef %+.1f: rate %.2f -> %.2f, CE %+.1f%%\n", best->layer, best->coefficient,
