@@ -4,7 +4,9 @@
 
 #include "common.h"
 #include "glassbox/engine.h"
+#include "glassbox/error.h"
 #include "glassbox/generate.h"
+#include "glassbox/steering/control_vector.h"
 #include "glassbox/tokenizer.h"
 
 namespace glassbox::cli {
@@ -12,6 +14,9 @@ namespace glassbox::cli {
 Command add_generate_command(CLI::App& parent) {
   struct Opts {
     std::string model, prompt, tokens, intervene;
+    std::vector<std::string> control_vectors;
+    std::vector<float> control_vector_scales;
+    bool any_model = false;
     SamplingOptions s;
     bool greedy = false, ignore_eos = false, json = false;
   };
@@ -35,6 +40,12 @@ Command add_generate_command(CLI::App& parent) {
   cmd->add_flag("--greedy", o->greedy, "Always take the most likely token (same as --temperature 0)");
   cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating after the end-of-text token");
   cmd->add_option("--intervene", o->intervene, "Interventions JSON file, active for every generated token");
+  // llama.cpp's flags: a file at strength 1, or a file and its strength; several add up.
+  cmd->add_option("--control-vector", o->control_vectors, "llama.cpp control-vector GGUF, added at strength 1 "
+                                                          "(repeatable)");
+  cmd->add_option("--control-vector-scale", o->control_vector_scales,
+                  "Strength of each --control-vector, in order (default 1)");
+  cmd->add_flag("--control-vector-any-model", o->any_model, "Skip the controlvector.model_hint check");
   add_json_flag(*cmd, o->json);
   return {cmd, [o] {
             const Model m = load_model(o->model);
@@ -46,6 +57,16 @@ Command add_generate_command(CLI::App& parent) {
             Engine e(m);
             HookRegistry reg(m.config());
             const auto handles = attach_interventions_file(reg, o->intervene);
+            if (o->control_vector_scales.size() > o->control_vectors.size())
+              throw Error("generate: more --control-vector-scale values than --control-vector files");
+            std::vector<HookHandle> cv_handles;
+            for (size_t i = 0; i < o->control_vectors.size(); ++i) {
+              const std::string& f = o->control_vectors[i];
+              const float scale = i < o->control_vector_scales.size() ? o->control_vector_scales[i] : 1.f;
+              for (auto& h : attach(reg, steering::control_vector_interventions(steering::read_control_vector(f),
+                                                                                 m.config(), scale, f, !o->any_model)))
+                cv_handles.push_back(std::move(h));
+            }
             const std::vector<int32_t> out = generate(e, {ids}, s, &reg).tokens.at(0);
             const Tokenizer* t = m.tokenizer();
             if (o->json) {

@@ -1,0 +1,368 @@
+// glassbox steer: steering directions from contrastive data (build), their
+// coefficient x layer sweeps (sweep), and llama.cpp control-vector files
+// (export, import). Applying one during generation is `glassbox generate
+// --intervene FILE` or `--control-vector FILE --control-vector-scale S`.
+#include <cmath>
+#include <fstream>
+#include <memory>
+
+#include "common.h"
+#include "glassbox/engine.h"
+#include "glassbox/error.h"
+#include "glassbox/features/labels.h"
+#include "glassbox/features/model_stream.h"
+#include "glassbox/features/saelens.h"
+#include "glassbox/pages/steering.h"
+#include "glassbox/progress.h"
+#include "glassbox/steering/chat_style.h"
+#include "glassbox/steering/contrastive.h"
+#include "glassbox/steering/control_vector.h"
+#include "glassbox/steering/sae_direction.h"
+#include "glassbox/steering/sweep.h"
+#include "glassbox/tokenizer.h"
+
+namespace glassbox::cli {
+
+namespace {
+
+using namespace steering;
+
+constexpr const char* kChatStyle = "tiny-lm-chat";  // the built-in pairs / prompts
+
+std::vector<int> int_list(const std::string& s, const std::string& flag) {
+  std::vector<int> out;
+  for (int64_t x : parse_int_list(s, flag)) out.push_back(int(x));
+  return out;
+}
+
+std::vector<float> float_list(const std::string& s, const std::string& flag) {
+  std::vector<float> out;
+  std::string item;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == ',' || s[i] == ' ') {
+      if (item.empty()) continue;
+      try {
+        size_t used = 0;
+        out.push_back(std::stof(item, &used));
+        if (used != item.size()) throw std::invalid_argument(item);
+      } catch (const std::exception&) {
+        throw Error(flag + ": '" + item + "' is not a number");
+      }
+      item.clear();
+    } else {
+      item += s[i];
+    }
+  }
+  if (out.empty()) throw Error(flag + ": no numbers in '" + s + "'");
+  return out;
+}
+
+bool is_gguf(const std::string& path) { return path.size() > 5 && path.substr(path.size() - 5) == ".gguf"; }
+
+// A direction file: glassbox's JSON or a llama.cpp control vector.
+SteeringVector load_direction(const std::string& path) {
+  if (is_gguf(path)) return to_steering_vector(read_control_vector(path), path);
+  return load_steering_json(path);
+}
+
+void print_direction(const SteeringVector& v) {
+  std::printf("%s direction at %s, d_model %lld\n", to_string(v.method), to_string(v.site), (long long)v.d_model);
+  std::printf("  %-28s %10s %11s\n", "hook", "norm", "separation");
+  for (const auto& l : v.layers)
+    std::printf("  %-28s %10.4f %11s\n", v.hook(l.layer).c_str(), l.norm(),
+                std::isfinite(l.separation) ? strf("%.3f", l.separation).c_str() : "-");
+}
+
+// One prompt a line (blank lines skipped), with the tokenizer's special tokens.
+std::vector<std::vector<int32_t>> read_prompt_lines(const Model& m, const std::string& path) {
+  const Tokenizer& tok = require_tokenizer(m, "--prompts");
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open");
+  std::vector<std::vector<int32_t>> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    // "\n" written as an escape, so multi-line chat prompts fit on one line.
+    std::string text;
+    for (size_t i = 0; i < line.size(); ++i)
+      if (line[i] == '\\' && i + 1 < line.size() && line[i + 1] == 'n') text += '\n', ++i;
+      else text += line[i];
+    if (text.find_first_not_of(" \t\r") != std::string::npos) out.push_back(tok.encode(text, true, false));
+  }
+  if (out.empty()) throw Error(path + ": no prompts");
+  return out;
+}
+
+Command add_build(CLI::App& parent) {
+  struct Opts {
+    std::string model, pairs, task, positive, position = "last", sae, method = "mean-diff", site = "resid_post",
+                                                             read_at = "last", layers, out, control_vector, name;
+    int64_t latent = -1, limit = 0;
+    size_t chat_pairs = 64;
+    bool chat_style = false, pca_center = false, json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = parent.add_subcommand("build", "Build a steering direction per layer from contrastive data");
+  add_model_option(*cmd, o->model);
+  cmd->add_option("--pairs", o->pairs,
+                  "JSONL of contrastive pairs, one {\"prompt\", \"positive\", \"negative\"} a line (completions "
+                  "appended to the prompt)");
+  cmd->add_option("--task", o->task, "Two labelled prompt sets: a built-in label set or FILE.jsonl "
+                                     "({\"text\", \"label\"} a line; see `glassbox probe --task`)");
+  cmd->add_option("--positive", o->positive, "--task: the positive class (default: the later class name)");
+  cmd->add_option("--position", o->position, "--task: the token read (last, mean, an index, a named position)");
+  cmd->add_flag("--chat-style", o->chat_style,
+                "tiny-lm-chat's style pairs: its responses (\" Indeed, friend!\" + fortune) against the same "
+                "continuations without the marker, from the organism's training chats");
+  cmd->add_option("--chat-pairs", o->chat_pairs, "--chat-style: how many pairs (default 64)");
+  cmd->add_option("--sae", o->sae, "A SAELens directory: steer along a latent's decoder row (with --latent)");
+  cmd->add_option("--latent", o->latent, "--sae: the latent");
+  cmd->add_option("--method", o->method, "mean-diff (CAA, default) or pca-diff (repeng)");
+  cmd->add_flag("--pca-center", o->pca_center, "pca-diff: centre the differences first (as sklearn's PCA in repeng)");
+  cmd->add_option("--site", o->site, "Residual site the direction is added at: resid_post (default), resid_pre, resid_mid");
+  cmd->add_option("--read-at", o->read_at, "Pairs: last (the completion's last token, default) or completion-mean");
+  cmd->add_option("--layers", o->layers, "Layers, e.g. 1,2,3 (default: all)");
+  cmd->add_option("--limit", o->limit, "--task: at most this many examples");
+  cmd->add_option("--name", o->name, "A name stored with the direction");
+  cmd->add_option("-o,--out", o->out, "Write the direction as JSON (glassbox's format)");
+  cmd->add_option("--control-vector", o->control_vector,
+                  "Also write it as a llama.cpp control-vector GGUF (layers from 1: llama.cpp has no block-0 slot)");
+  add_json_flag(*cmd, o->json);
+  return {cmd, [o] {
+            const int sources = int(!o->pairs.empty()) + int(!o->task.empty()) + int(o->chat_style) + int(!o->sae.empty());
+            if (sources != 1) throw Error("steer build: give exactly one of --pairs, --task, --chat-style, --sae");
+            const Model m = load_model(o->model);
+            BuildOptions bo;
+            bo.method = from_string<Method>(o->method);
+            bo.site = residual_site(o->site);
+            bo.read_at = from_string<ReadAt>(o->read_at);
+            bo.pca_center = o->pca_center;
+            bo.name = o->name;
+            if (!o->layers.empty()) bo.layers = int_list(o->layers, "--layers");
+            ProgressBar bar("steer build", "texts", o->json ? ProgressWhen::Never : ProgressWhen::Terminal);
+            bo.progress = [&](int64_t done, int64_t total) { bar.update(done, total); };
+            Engine e(m);
+            SteeringVector v;
+            if (!o->pairs.empty()) {
+              v = build_from_pairs(e, read_pairs_jsonl(o->pairs, m), bo);
+              v.provenance["pairs_file"] = o->pairs;
+            } else if (o->chat_style) {
+              const ChatStyleData d = chat_style_data(m, o->chat_pairs, 0, 0);
+              v = build_from_pairs(e, d.style_pairs, bo);
+              v.provenance["pairs_source"] = std::string(kChatStyle) + " style pairs";
+            } else if (!o->task.empty()) {
+              features::LabelSetOptions lo;
+              lo.limit = o->limit;
+              v = build_from_labels(e, features::load_label_set(o->task, m, lo), bo, o->position, o->positive);
+            } else {
+              if (o->latent < 0) throw Error("steer build: --sae needs --latent");
+              v = sae_latent_direction(features::load_saelens(o->sae), o->latent, m.config(), o->sae);
+              if (!o->name.empty()) v.name = o->name;
+            }
+            if (!o->out.empty()) save_steering_json(v, o->out);
+            if (!o->control_vector.empty()) {
+              std::vector<int> layers;
+              for (int l : v.layer_ids())
+                if (l > 0) layers.push_back(l);
+              write_control_vector(to_control_vector(v, 1.f, control_vector_model_hint(m.config()), layers),
+                                   o->control_vector);
+            }
+            if (o->json) {
+              nlohmann::json j = v.to_json();
+              if (!o->out.empty()) j["out"] = o->out;
+              if (!o->control_vector.empty()) j["control_vector"] = o->control_vector;
+              print_json(j);
+              return 0;
+            }
+            print_direction(v);
+            if (!o->out.empty()) std::printf("wrote %s\n", o->out.c_str());
+            if (!o->control_vector.empty()) std::printf("wrote %s\n", o->control_vector.c_str());
+            return 0;
+          }};
+}
+
+Command add_sweep(CLI::App& parent) {
+  struct Opts {
+    std::string model, direction, coefficients = "-4,-2,2,4", layers, prompts, marker, targets, benign, html,
+                                  positions;
+    int max_new_tokens = 8;
+    size_t chat_prompts = 32;
+    int64_t benign_tokens = 2048;
+    bool chat_style = false, all_layers = false, anywhere = false, decrease = false, json = false;
+    double max_ce = 0.05;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = parent.add_subcommand(
+      "sweep", "Coefficient x layer grid: the behaviour on held-out prompts against benign cross-entropy");
+  add_model_option(*cmd, o->model);
+  cmd->add_option("-d,--direction", o->direction, "The direction: a `steer build` JSON or a control-vector .gguf")
+      ->required();
+  cmd->add_option("--coefficients", o->coefficients, "Coefficients, e.g. -4,-2,2,4 (default)");
+  cmd->add_option("--layers", o->layers, "Layers swept one at a time (default: every layer the direction has)");
+  cmd->add_flag("--all-layers", o->all_layers, "Also a row with every layer at once");
+  cmd->add_option("--positions", o->positions, "Absolute positions to add at (-1: the last prompt token and every "
+                                               "generated one); default all");
+  cmd->add_option("--prompts", o->prompts, "Held-out prompts, one a line (\\n for a newline)");
+  cmd->add_option("--marker", o->marker, "The behaviour: greedy continuations that open with this text");
+  cmd->add_flag("--anywhere", o->anywhere, "--marker may appear anywhere in the continuation");
+  cmd->add_option("-n,--max-new-tokens", o->max_new_tokens, "Tokens generated per prompt (default 8)");
+  cmd->add_option("--targets", o->targets, "Instead of a marker: one target token id per prompt; the effect is "
+                                           "its mean log-probability after the prompt");
+  cmd->add_option("--benign", o->benign, "Benign held-out text (a file) for the side effect");
+  cmd->add_option("--benign-tokens", o->benign_tokens, "At most this many benign tokens (default 2048)");
+  cmd->add_flag("--chat-style", o->chat_style, "tiny-lm-chat's held-out prompts, its marker and held-out fortunes "
+                                               "as the benign text");
+  cmd->add_option("--chat-prompts", o->chat_prompts, "--chat-style: how many held-out prompts (default 32)");
+  cmd->add_flag("--decrease", o->decrease, "The best cell lowers the effect (default: raises it)");
+  cmd->add_option("--max-ce", o->max_ce, "The best cell's largest benign CE increase (default 0.05 = 5%)");
+  cmd->add_option("--html", o->html, "Also write an HTML page with the grid and the trade-off chart");
+  add_json_flag(*cmd, o->json);
+  return {cmd, [o] {
+            const Model m = load_model(o->model);
+            const SteeringVector v = load_direction(o->direction);
+            SweepOptions so;
+            so.coefficients = float_list(o->coefficients, "--coefficients");
+            if (!o->layers.empty()) so.layers = int_list(o->layers, "--layers");
+            if (!o->positions.empty()) so.positions = parse_int_list(o->positions, "--positions");
+            so.all_layers = o->all_layers;
+            Behaviour& b = so.behaviour;
+            b.max_new_tokens = o->max_new_tokens;
+            b.marker_anywhere = o->anywhere;
+            b.marker = o->marker;
+            if (o->chat_style) {
+              const ChatStyleData d = chat_style_data(m, 0, o->chat_prompts, o->benign_tokens);
+              b.prompts = d.heldout_prompts;
+              if (b.marker.empty()) b.marker = d.marker;
+              if (o->benign.empty()) so.benign = d.benign;
+            }
+            if (!o->prompts.empty()) b.prompts = read_prompt_lines(m, o->prompts);
+            if (b.prompts.empty()) throw Error("steer sweep: give --prompts FILE or --chat-style");
+            if (!o->targets.empty()) {
+              b.kind = EffectKind::TargetLogprob;
+              b.targets = parse_token_ids(o->targets, "--targets");
+            } else if (b.marker.empty()) {
+              throw Error("steer sweep: give --marker TEXT or --targets IDS (what the effect measures)");
+            }
+            if (!o->benign.empty()) {
+              so.benign = features::tokenize_text_file(require_tokenizer(m, "--benign"), o->benign);
+              if (int64_t(so.benign.size()) > o->benign_tokens) so.benign.resize(size_t(o->benign_tokens));
+            }
+            ProgressBar bar("steer sweep", "cells", o->json ? ProgressWhen::Never : ProgressWhen::Terminal);
+            so.progress = [&](int64_t done, int64_t total) { bar.update(done, total); };
+            Engine e(m);
+            const Sweep s = steering_sweep(e, v, so);
+            if (!o->html.empty()) {
+              report::Page page("Steering sweep: " + (v.name.empty() ? o->direction : v.name), m.source());
+              pages::add_steering_sections(page, s, !o->decrease, o->max_ce);
+              page.save(o->html);
+            }
+            const SweepCell* best = s.best(!o->decrease, o->max_ce);
+            if (o->json) {
+              nlohmann::json j = s.to_json();
+              j["best"] = best ? nlohmann::json{{"layer", best->layer}, {"coefficient", best->coefficient},
+                                                {"effect", best->effect}, {"ce_ratio", best->ce_ratio}}
+                               : nlohmann::json(nullptr);
+              if (!o->html.empty()) j["html"] = o->html;
+              print_json(j);
+              return 0;
+            }
+            std::printf("%s on %lld held-out prompts: unsteered %.3f; benign CE %.4f over %lld tokens\n",
+                        to_string(s.effect_kind), (long long)s.prompts, s.baseline_effect, s.baseline_ce,
+                        (long long)s.benign_tokens);
+            std::printf("  %-10s %11s %9s %9s %9s\n", "layer", "coefficient", "effect", "CE", "CE change");
+            for (const auto& c : s.cells)
+              std::printf("  %-10s %11g %9.3f %9.4f %8.2f%%\n", c.layer < 0 ? "all" : std::to_string(c.layer).c_str(),
+                          c.coefficient, c.effect, c.ce, 100 * c.ce_ratio);
+            if (best)
+              std::printf("best (CE change <= %g%%): layer %s, coefficient %g: %.3f -> %.3f\n", 100 * o->max_ce,
+                          best->layer < 0 ? "all" : std::to_string(best->layer).c_str(), best->coefficient,
+                          s.baseline_effect, best->effect);
+            if (!o->html.empty()) std::printf("wrote %s\n", o->html.c_str());
+            return 0;
+          }};
+}
+
+Command add_export(CLI::App& parent) {
+  struct Opts {
+    std::string model, direction, out, layers, hint;
+    float coefficient = 1.f;
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = parent.add_subcommand("export", "Write a direction as a llama.cpp control-vector GGUF");
+  add_model_option(*cmd, o->model);
+  cmd->add_option("-d,--direction", o->direction, "A `steer build` JSON")->required();
+  cmd->add_option("-o,--out", o->out, "The .gguf to write")->required();
+  cmd->add_option("--coefficient", o->coefficient, "Baked into the vectors (llama.cpp scales them again)");
+  cmd->add_option("--layers", o->layers, "Layers to write (default: all the direction has, from 1)");
+  cmd->add_option("--model-hint", o->hint, "controlvector.model_hint (default: the model's family)");
+  add_json_flag(*cmd, o->json);
+  return {cmd, [o] {
+            const Model m = load_model(o->model);
+            const SteeringVector v = load_steering_json(o->direction);
+            v.check_fits(m.config(), o->direction);
+            std::vector<int> layers;
+            if (!o->layers.empty()) layers = int_list(o->layers, "--layers");
+            else
+              for (int l : v.layer_ids())
+                if (l > 0) layers.push_back(l);
+            const ControlVector cv = to_control_vector(
+                v, o->coefficient, o->hint.empty() ? control_vector_model_hint(m.config()) : o->hint, layers);
+            write_control_vector(cv, o->out);
+            if (o->json) {
+              print_json({{"out", o->out}, {"model_hint", cv.model_hint}, {"n_embd", cv.n_embd}, {"layers", layers}});
+              return 0;
+            }
+            std::printf("wrote %s: %zu directions (blocks %d..%d), n_embd %lld, model_hint %s\n", o->out.c_str(),
+                        cv.directions.size(), cv.directions.begin()->first, cv.directions.rbegin()->first,
+                        (long long)cv.n_embd, cv.model_hint.c_str());
+            return 0;
+          }};
+}
+
+Command add_import(CLI::App& parent) {
+  struct Opts {
+    std::string model, file, out;
+    bool any_model = false, json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = parent.add_subcommand("import", "Read a llama.cpp control vector (repeng, cvector-generator) "
+                                                  "and check it fits the model");
+  add_model_option(*cmd, o->model);
+  cmd->add_option("file", o->file, "The control-vector .gguf")->required();
+  cmd->add_option("-o,--out", o->out, "Write it as a `steer build` JSON");
+  cmd->add_flag("--any-model", o->any_model, "Do not check controlvector.model_hint against the model");
+  add_json_flag(*cmd, o->json);
+  return {cmd, [o] {
+            const Model m = load_model(o->model);
+            const ControlVector cv = read_control_vector(o->file);
+            control_vector_interventions(cv, m.config(), 1.f, o->file, !o->any_model);  // the checks
+            const SteeringVector v = to_steering_vector(cv, o->file);
+            if (!o->out.empty()) save_steering_json(v, o->out);
+            if (o->json) {
+              nlohmann::json j = v.to_json();
+              if (!o->out.empty()) j["out"] = o->out;
+              print_json(j);
+              return 0;
+            }
+            std::printf("%s: model_hint '%s'\n", o->file.c_str(), cv.model_hint.c_str());
+            print_direction(v);
+            if (!o->out.empty()) std::printf("wrote %s\n", o->out.c_str());
+            return 0;
+          }};
+}
+
+}  // namespace
+
+Command add_steer_command(CLI::App& parent) {
+  CLI::App* cmd = parent.add_subcommand(
+      "steer", "Steering vectors: build | sweep | export | import (llama.cpp control vectors)");
+  cmd->require_subcommand(1);
+  const std::vector<Command> subs = {add_build(*cmd), add_sweep(*cmd), add_export(*cmd), add_import(*cmd)};
+  return {cmd, [subs] {
+            for (const Command& c : subs)
+              if (c.app->parsed()) return c.run();
+            return 1;
+          }};
+}
+
+}  // namespace glassbox::cli
