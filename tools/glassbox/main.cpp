@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
       add_probe_command(app),
       add_dashboard_command(app),
       add_sae_command(app),
+      add_convert_command(app),
   };
 
   try {
