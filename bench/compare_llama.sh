@@ -70,7 +70,7 @@ llama_tps() {  # GGUF BATCH TOKENS
     # llama-batched-bench: one timed batch after a warm-up decode; -c fits all sequences.
     "$LLAMA_BIN/llama-batched-bench" -m "$1" -c $(($2 * $3)) -npp "$3" -ntg 0 -npl "$2" -t "$THREADS" \
       --output-format jsonl 2>/dev/null |
-      $PY -c 'import json,sys; j=[json.loads(l) for l in sys.stdin if l.startswith("{")][-1]; print(j["speed_pp"])'
+      $PY -c 'import re,sys; print([m.group(1) for m in map(re.compile(r"\"speed_pp\": *([0-9.eE+-]+)").search, sys.stdin) if m][-1])'  # speed_tg is nan with -ntg 0: not JSON
   fi
 }
 

@@ -34,11 +34,12 @@ std::pair<float, float> logits_gap(const Model& a, const Model& b) {
   const Batch batch = Batch::from_rows({test_tokens(12, a.config().d_vocab), test_tokens(12, a.config().d_vocab - 5)});
   Engine ea(a), eb(b);
   const Tensor la = ea.logits(batch), lb = eb.logits(batch);
-  EXPECT_EQ(la.shape(), lb.shape());
+  EXPECT_EQ(la.shape, lb.shape);
+  const float *pa = la.f32(), *pb = lb.f32();
   float gap = 0, scale = 0;
   for (int64_t i = 0; i < la.numel(); ++i) {
-    gap = std::max(gap, std::abs(la.data()[i] - lb.data()[i]));
-    scale = std::max(scale, std::abs(la.data()[i]));
+    gap = std::max(gap, std::abs(pa[i] - pb[i]));
+    scale = std::max(scale, std::abs(pa[i]));
   }
   return {gap, scale};
 }
@@ -78,7 +79,8 @@ TEST_P(ConvertRoundTrip, F32GivesTheSameLogits) {
   fs::remove_all(dir);
 }
 
-// F16 matrices: close, not equal; and the file is about half the size.
+// F16 matrices: close (equal when the source was F16 already, as llama-tied
+// is); the file is about half the size and converted at load.
 TEST_P(ConvertRoundTrip, F16IsCloseAndSmaller) {
   const fs::path dir = fresh_temp_dir("convert-f16");
   const Model original = Model::load(fixture(GetParam()));
@@ -90,7 +92,6 @@ TEST_P(ConvertRoundTrip, F16IsCloseAndSmaller) {
   const Model back = Model::load((dir / "f16.gguf").string());
   EXPECT_GT(back.converted_bytes(), 0u);  // F16 tensors converted at load
   const auto [gap, scale] = logits_gap(original, back);
-  EXPECT_GT(gap, 0.f);
   EXPECT_LE(gap, 1e-2f * std::max(1.f, scale));
   fs::remove_all(dir);
 }
