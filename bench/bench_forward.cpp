@@ -2,6 +2,10 @@
 // bench/reference_hooked_gpt2.py, so the two can be timed side by side:
 //   bench_forward --model DIR --tokens 1024 --mode plain|cache|cache_result|load [--threads 2] [--repeat 3]
 //                 [--dtype f32|bf16|f16]   (the cache's storage dtype)
+//                 [--batch B]              (B rows of --tokens tokens each)
+//                 [--logits all|last]      (plain mode: unembed every position, or only each
+//                                           row's last one as llama.cpp's benches do)
+// --model may be a .gguf file (bench/compare_llama.sh runs llama.cpp on the same one).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -21,7 +25,7 @@ using namespace bench;
 
 int main(int argc, char** argv) {
   ensure_passive_openmp(argv);  // as the glassbox CLI runs
-  std::string model, mode = "plain", dtype = "f32";
+  std::string model, mode = "plain", dtype = "f32", logits = "all";
   int tokens = 1024, threads = 2, repeat = 3, batch = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -39,14 +43,19 @@ int main(int argc, char** argv) {
     else if (a == "--repeat") repeat = std::stoi(next());
     else if (a == "--batch") batch = std::stoi(next());
     else if (a == "--dtype") dtype = next();
+    else if (a == "--logits") logits = next();
     else {
       std::fprintf(stderr, "usage: bench_forward --model DIR [--tokens N] [--mode plain|cache|cache_result|load] "
-                           "[--threads N] [--repeat N] [--batch B] [--dtype f32|bf16|f16]\n");
+                           "[--threads N] [--repeat N] [--batch B] [--dtype f32|bf16|f16] [--logits all|last]\n");
       return 2;
     }
   }
   if (dtype != "f32" && dtype != "bf16" && dtype != "f16") {
     std::fprintf(stderr, "bench_forward: unknown --dtype '%s' (expected f32, bf16 or f16)\n", dtype.c_str());
+    return 2;
+  }
+  if (logits != "all" && logits != "last") {
+    std::fprintf(stderr, "bench_forward: unknown --logits '%s' (expected all or last)\n", logits.c_str());
     return 2;
   }
   try {
@@ -68,7 +77,9 @@ int main(int argc, char** argv) {
       for (int r = 0; r <= repeat; ++r) {  // run 0 is an untimed warm-up
         const auto t1 = Clock::now();
         if (mode == "plain") {
-          const Tensor lg = e.logits(bt);
+          ForwardOptions fo;
+          fo.logits = logits == "last" ? LogitsMode::Last : LogitsMode::All;
+          const Tensor lg = e.forward(bt, nullptr, nullptr, fo).logits;
           cached_bytes = lg.nbytes();
         } else if (mode == "cache" || mode == "cache_result") {
           CacheOptions o;
@@ -87,8 +98,8 @@ int main(int argc, char** argv) {
     const double med = times.empty() ? load_s : times[times.size() / 2];
     std::printf("{\"impl\": \"glassbox\", \"mode\": \"%s\", \"tokens\": %d, \"batch\": %d, \"threads\": %d, "
                 "\"seconds\": %.4f, \"load_seconds\": %.4f, \"peak_rss_mb\": %.1f, \"n_cached_tensors\": %zu, "
-                "\"cached_bytes\": %zu, \"dtype\": \"%s\"}\n",
-                mode.c_str(), tokens, batch, threads, med, load_s, peak_rss_mb(), n_cached, cached_bytes, dtype.c_str());
+                "\"cached_bytes\": %zu, \"dtype\": \"%s\", \"logits\": \"%s\"}\n",
+                mode.c_str(), tokens, batch, threads, med, load_s, peak_rss_mb(), n_cached, cached_bytes, dtype.c_str(), logits.c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_forward: error: %s\n", e.what());
     return 1;

@@ -40,6 +40,34 @@ def tensor_specs(L, d, V, n_ctx):
     return specs
 
 
+def write_random_safetensors(path, specs, seed, std):
+    """Streams `specs` (name, shape, 'normal' | 'ones' | 'zeros') to a float32
+    safetensors file atomically, N(0, std) from PCG64(seed); returns the number of parameters."""
+    header, off = {"__metadata__": {"format": "pt"}}, 0
+    for name, shape, _ in specs:
+        n = int(np.prod(shape)) * 4
+        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [off, off + n]}
+        off += n
+    hj = json.dumps(header, separators=(",", ":")).encode()
+    hj += b" " * ((-len(hj)) % 8)
+    rng = np.random.Generator(np.random.PCG64(seed))
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(hj)) + hj)
+        for name, shape, init in specs:
+            n = int(np.prod(shape))
+            if init == "normal":
+                for s in range(0, n, CHUNK):
+                    m = min(CHUNK, n - s)
+                    x = rng.standard_normal(m, dtype=np.float32)
+                    x *= np.float32(std)
+                    f.write(x.astype("<f4", copy=False).tobytes())
+            else:
+                f.write(np.full(n, 1.0 if init == "ones" else 0.0, dtype="<f4").tobytes())
+    os.replace(tmp, path)
+    return off // 4
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out_dir")
@@ -56,29 +84,8 @@ def main():
     t0 = time.time()
     os.makedirs(a.out_dir, exist_ok=True)
     specs = tensor_specs(a.layers, a.d_model, a.vocab, a.n_ctx)
-    header, off = {"__metadata__": {"format": "pt"}}, 0
-    for name, shape, _ in specs:
-        n = int(np.prod(shape)) * 4
-        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [off, off + n]}
-        off += n
-    hj = json.dumps(header, separators=(",", ":")).encode()
-    hj += b" " * ((-len(hj)) % 8)
-    rng = np.random.Generator(np.random.PCG64(a.seed))
     path = os.path.join(a.out_dir, "model.safetensors")
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(hj)) + hj)
-        for name, shape, init in specs:
-            n = int(np.prod(shape))
-            if init == "normal":
-                for s in range(0, n, CHUNK):
-                    m = min(CHUNK, n - s)
-                    x = rng.standard_normal(m, dtype=np.float32)
-                    x *= np.float32(a.std)
-                    f.write(x.astype("<f4", copy=False).tobytes())
-            else:
-                f.write(np.full(n, 1.0 if init == "ones" else 0.0, dtype="<f4").tobytes())
-    os.replace(tmp, path)
+    n_params = write_random_safetensors(path, specs, a.seed, a.std)
     config = {
         "architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": a.vocab,
         "n_positions": a.n_ctx, "n_ctx": a.n_ctx, "n_embd": a.d_model, "n_layer": a.layers, "n_head": a.heads,
@@ -93,7 +100,7 @@ def main():
     import resource
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"path": path, "bytes": os.path.getsize(path), "n_tensors": len(specs),
-                      "n_params": off // 4, "seconds": round(time.time() - t0, 2), "peak_rss_mb": round(rss, 1)}))
+                      "n_params": n_params, "seconds": round(time.time() - t0, 2), "peak_rss_mb": round(rss, 1)}))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@
 namespace glassbox {
 
 class GgufFile;
+struct GgufWriter;
 
 namespace detail {
 struct TokenizerModel;  // src/tokenizer/model.h
@@ -57,6 +58,11 @@ class Tokenizer {
   static Tokenizer from_vocab_merges(const std::string& vocab_json, const std::string& merges_txt);
   // tokenizer.ggml.* metadata: model = gpt2 | llama, pre = gpt-2 | llama-bpe | qwen2 | default ...
   static Tokenizer from_gguf(const GgufFile& f);
+  // The inverse: adds tokenizer.ggml.* to `w` so that from_gguf() and
+  // llama.cpp read this vocabulary back (GGUF export). Error when it has no
+  // GGUF form (a custom pre-tokenizer regex, a SentencePiece vocabulary
+  // without piece scores).
+  void to_gguf(GgufWriter& w) const;
 
   // add_special: prepend/append BOS/EOS as the tokenizer's config says.
   // parse_special: match special (control) tokens written in the text, as HF does

@@ -2,6 +2,7 @@
 #pragma once
 #include <string>
 
+#include "arch/gguf_names.h"
 #include "glassbox/error.h"
 #include "glassbox/gguf.h"
 
@@ -29,8 +30,9 @@ class GgufKeys {
   int vocab_size() const {
     if (const GgufValue* v = f_.find_kv("tokenizer.ggml.tokens"))
       return int(v->as_array("tokenizer.ggml.tokens").size());
-    const RawTensor* t = f_.find("token_embd.weight");
-    if (!t || t->shape.size() != 2) fail(f_.path(), ": tensor 'token_embd.weight' is missing or not 2-D");
+    const std::string name = gguf_name(GgufTensor::TokenEmbd);
+    const RawTensor* t = f_.find(name);
+    if (!t || t->shape.size() != 2) fail(f_.path(), ": tensor '", name, "' is missing or not 2-D");
     return int(t->shape[0]);
   }
 

@@ -5,6 +5,7 @@
 // exactly the Hugging Face layout.
 #include "arch/family.h"
 #include "arch/gguf_config.h"
+#include "arch/gguf_names.h"
 
 namespace glassbox::detail {
 
@@ -27,7 +28,7 @@ static Config gguf_llama_config(const ConfigSource& s) {
   c.rope_theta = float(k.f_opt("rope.freq_base", 10000.0));
   c.act = ActKind::Silu;
   c.gated_mlp = true;
-  c.tied_embeddings = s.gguf->find("output.weight") == nullptr;
+  c.tied_embeddings = s.gguf->find(gguf_name(GgufTensor::Output)) == nullptr;
   return c;
 }
 
@@ -49,28 +50,29 @@ static const float* unpermute_rows(WeightLoader& ld, const std::string& name, in
 }
 
 static void gguf_llama_weights(WeightLoader& ld, const Config& c, Weights& w) {
+  using T = GgufTensor;
   const int64_t d = c.d_model, m = c.d_mlp, V = c.d_vocab, dh = c.d_head;
   const int64_t q_out = int64_t(c.n_heads) * dh, kv_out = int64_t(c.n_kv_heads) * dh;
-  w.W_E = ld.get("token_embd.weight", {V, d});
+  w.W_E = ld.get(gguf_name(T::TokenEmbd), {V, d});
   w.layers.resize(c.n_layers);
   for (int l = 0; l < c.n_layers; ++l) {
     auto& lw = w.layers[l];
-    const std::string h = "blk." + std::to_string(l) + ".";
-    lw.ln1_w = ld.get(h + "attn_norm.weight", {d});
-    lw.ln2_w = ld.get(h + "ffn_norm.weight", {d});
-    lw.W_Q = linear_heads(unpermute_rows(ld, h + "attn_q.weight", c.n_heads, c),
-                          ld.get_opt(h + "attn_q.bias", {q_out}), 0, dh, c, c.n_heads);
-    lw.W_K = linear_heads(unpermute_rows(ld, h + "attn_k.weight", c.n_kv_heads, c),
-                          ld.get_opt(h + "attn_k.bias", {kv_out}), 0, dh, c, c.n_kv_heads);
-    lw.W_V = linear_heads(ld.get(h + "attn_v.weight", {kv_out, d}), ld.get_opt(h + "attn_v.bias", {kv_out}),
-                          0, dh, c, c.n_kv_heads);
-    lw.W_O = linear(ld.get(h + "attn_output.weight", {d, q_out}), d, q_out);
-    lw.W_gate = linear(ld.get(h + "ffn_gate.weight", {m, d}), m, d);
-    lw.W_in = linear(ld.get(h + "ffn_up.weight", {m, d}), m, d);
-    lw.W_out = linear(ld.get(h + "ffn_down.weight", {d, m}), d, m);
+    lw.ln1_w = ld.get(gguf_name(T::AttnNorm, l), {d});
+    lw.ln2_w = ld.get(gguf_name(T::FfnNorm, l), {d});
+    lw.W_Q = linear_heads(unpermute_rows(ld, gguf_name(T::AttnQ, l), c.n_heads, c),
+                          ld.get_opt(gguf_name(T::AttnQBias, l), {q_out}), 0, dh, c, c.n_heads);
+    lw.W_K = linear_heads(unpermute_rows(ld, gguf_name(T::AttnK, l), c.n_kv_heads, c),
+                          ld.get_opt(gguf_name(T::AttnKBias, l), {kv_out}), 0, dh, c, c.n_kv_heads);
+    lw.W_V = linear_heads(ld.get(gguf_name(T::AttnV, l), {kv_out, d}),
+                          ld.get_opt(gguf_name(T::AttnVBias, l), {kv_out}), 0, dh, c, c.n_kv_heads);
+    lw.W_O = linear(ld.get(gguf_name(T::AttnOut, l), {d, q_out}), d, q_out);
+    lw.b_O = ld.get_opt(gguf_name(T::AttnOutBias, l), {d});
+    lw.W_gate = linear(ld.get(gguf_name(T::FfnGate, l), {m, d}), m, d);
+    lw.W_in = linear(ld.get(gguf_name(T::FfnUp, l), {m, d}), m, d);
+    lw.W_out = linear(ld.get(gguf_name(T::FfnDown, l), {d, m}), d, m);
   }
-  w.ln_final_w = ld.get("output_norm.weight", {d});
-  w.W_U = linear(c.tied_embeddings ? w.W_E : ld.get("output.weight", {V, d}), V, d);
+  w.ln_final_w = ld.get(gguf_name(T::OutputNorm), {d});
+  w.W_U = linear(c.tied_embeddings ? w.W_E : ld.get(gguf_name(T::Output), {V, d}), V, d);
 }
 
 const Family kGgufLlamaFamily{{"gguf:llama"}, gguf_llama_config, gguf_llama_weights, {}};
