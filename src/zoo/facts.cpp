@@ -141,6 +141,15 @@ std::vector<int32_t> fact_prompt(const FactTask& t, const Fact& f, int phrasing)
 }
 
 const char* fact_relation_name(int relation) { return kRelations[relation].name; }
+void set_fact_training(TrainConfig& t) {
+  t.steps = 3000;
+  t.optimizer.lr = 2e-3f;
+  t.optimizer.weight_decay = 0.01f;
+  t.schedule.warmup_steps = 100;
+  t.eval_every = 250;
+  t.eval_batches = 2;
+}
+
 const char* fact_template(int relation, int phrasing) { return kRelations[relation].templates[phrasing]; }
 
 namespace {
@@ -259,12 +268,7 @@ Organism facts_organism() {
       canon.push_back({std::move(toks), at});
     }
     r.eval_batches = sample_batches(std::move(canon), 128);
-    r.train.steps = 3000;
-    r.train.optimizer.lr = 2e-3f;
-    r.train.optimizer.weight_decay = 0.01f;
-    r.train.schedule.warmup_steps = 100;
-    r.train.eval_every = 250;
-    r.train.eval_batches = 2;
+    set_fact_training(r.train);
     r.evaluate = [t](const Model& m) { return evaluate(m, *t); };
     for (int rel = 0; rel < 2; ++rel) r.probes.push_back(probe(*t, rel));
     return r;

