@@ -1,11 +1,11 @@
 // A user's label file: one JSON object a line, {"text", "label"} or {"text", "target"}.
-#include <fstream>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "features/labels_detail.h"
 #include "glassbox/error.h"
+#include "glassbox/json_file.h"
 
 namespace glassbox::features {
 
@@ -21,23 +21,12 @@ std::string class_name(const nlohmann::json& v, const std::string& where) {
 }  // namespace
 
 LabelSet read_label_jsonl(const std::string& path, const Model& m, const LabelSetOptions& opt) {
-  std::ifstream in(path);
-  if (!in) fail(path, ": cannot open");
   LabelSet s;
   s.name = path;
   s.description = "labels from " + path;
   std::vector<std::string> names;  // per example, classification
   bool any_label = false, any_target = false;
-  std::string line;
-  for (int64_t no = 1; std::getline(in, line); ++no) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = path + ":" + std::to_string(no);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      fail(where, ": malformed JSON: ", e.what());
-    }
+  for_each_jsonl_line(path, [&](const nlohmann::json& j, const std::string& where) {
     if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
       fail(where, ": expected an object with a string \"text\"");
     ProbeExample ex;
@@ -70,7 +59,7 @@ LabelSet read_label_jsonl(const std::string& path, const Model& m, const LabelSe
       }
     }
     s.examples.push_back(std::move(ex));
-  }
+  });
   if (s.examples.empty()) fail(path, ": no examples");
   if (any_label) {
     const std::set<std::string> classes(names.begin(), names.end());  // sorted: "false" < "true", "0" < "1"

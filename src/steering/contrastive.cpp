@@ -4,12 +4,12 @@
 #include "glassbox/steering/contrastive.h"
 
 #include <algorithm>
-#include <fstream>
 #include <numeric>
 
 #include "glassbox/error.h"
 #include "glassbox/features/probe_metrics.h"
 #include "glassbox/features/probe_sweep.h"
+#include "glassbox/json_file.h"
 #include "glassbox/tokenizer.h"
 
 namespace glassbox::steering {
@@ -96,19 +96,8 @@ const char* to_string(ReadAt r) { return enum_table::name(r, kReadAtNames); }
 std::vector<ContrastivePair> read_pairs_jsonl(const std::string& path, const Model& m) {
   const Tokenizer* tok = m.tokenizer();
   if (!tok) fail(path, ": the model at ", m.source(), " has no tokenizer to read text pairs with");
-  std::ifstream in(path);
-  if (!in) fail(path, ": cannot open");
   std::vector<ContrastivePair> out;
-  std::string line;
-  for (int64_t no = 1; std::getline(in, line); ++no) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = path + ":" + std::to_string(no);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      fail(where, ": malformed JSON: ", e.what());
-    }
+  for_each_jsonl_line(path, [&](const nlohmann::json& j, const std::string& where) {
     if (!j.is_object()) fail(where, ": expected an object {\"prompt\", \"positive\", \"negative\"}");
     for (const char* k : {"prompt", "positive", "negative"})
       if (!j.contains(k) || !j[k].is_string()) fail(where, ": field \"", k, "\" must be a string");
@@ -120,7 +109,7 @@ std::vector<ContrastivePair> read_pairs_jsonl(const std::string& path, const Mod
     if (p.prompt.empty() && (p.positive.empty() || p.negative.empty()))
       fail(where, ": a pair needs a prompt or two non-empty completions");
     out.push_back(std::move(p));
-  }
+  });
   if (out.empty()) fail(path, ": no pairs");
   return out;
 }
