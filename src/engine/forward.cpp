@@ -93,7 +93,7 @@ void check_batch(const Config& c, const Batch& b, const KVCache* kv) {
   }
 }
 
-void check_options(const Config& c, const ForwardOptions& o, const KVCache* kv, const HookRegistry* hooks) {
+void check_options(const Config& c, const ForwardOptions& o, int64_t T, const KVCache* kv, const HookRegistry* hooks) {
   const int L = c.n_layers;
   if (o.start_at_layer < 0 || o.start_at_layer > L)
     fail("forward: start_at_layer ", o.start_at_layer, " is out of range [0, ", L, "]");
@@ -111,6 +111,12 @@ void check_options(const Config& c, const ForwardOptions& o, const KVCache* kv, 
            "backward needs them all");
     for (int32_t t : o.logit_tokens)
       if (t < 0 || t >= c.d_vocab) fail("forward: logit_tokens: token ", t, " is out of range [0, ", c.d_vocab, ")");
+    // Checked before the pass runs, not after its blocks.
+    for (size_t i = 0; i < o.logit_positions.size(); ++i) {
+      const int64_t t = o.logit_positions[i] < 0 ? o.logit_positions[i] + T : o.logit_positions[i];
+      if (t < 0 || t >= T)
+        fail("forward: logit_positions[", i, "] = ", o.logit_positions[i], " is out of range for ", T, " positions");
+    }
   }
   if (hooks && (hooks->config().n_layers != L || hooks->config().d_model != c.d_model))
     fail("forward: the hook registry was made for a different model");
@@ -140,9 +146,7 @@ void unembed_chosen(detail::ForwardPass& p, const float* x, std::vector<float>& 
     P = int64_t(want.size());
     rows.resize(size_t(B * P * d));
     for (int64_t i = 0; i < P; ++i) {
-      const int64_t t = want[size_t(i)] < 0 ? want[size_t(i)] + T : want[size_t(i)];
-      if (t < 0 || t >= T)
-        fail("forward: logit_positions[", i, "] = ", want[size_t(i)], " is out of range for ", T, " positions");
+      const int64_t t = want[size_t(i)] < 0 ? want[size_t(i)] + T : want[size_t(i)];  // in range: check_options
       for (int64_t b = 0; b < B; ++b)
         std::memcpy(&rows[size_t((b * P + i) * d)], x + (b * T + t) * d, size_t(d) * sizeof(float));
     }
@@ -175,7 +179,7 @@ void unembed_chosen(detail::ForwardPass& p, const float* x, std::vector<float>& 
 ForwardResult Engine::forward(const Batch& batch, const HookRegistry* hooks, KVCache* kv, const ForwardOptions& opt) {
   const Config& c = model_.config();
   check_batch(c, batch, kv);
-  check_options(c, opt, kv, hooks);
+  check_options(c, opt, batch.T, kv, hooks);
   ForwardResult res;
   res.start_at_layer = opt.start_at_layer;
   res.from_resid = opt.start_resid != nullptr;
