@@ -146,3 +146,44 @@ TEST(Browser, ChartsRenderInHeadlessChromium) {
                                report_test::fs::copy_options::overwrite_existing);
   }
 }
+
+// Cards in a four-column grid are narrow: long metric names once squeezed the
+// values until "0.9958" wrapped one character per line. A script appended to
+// the saved page counts the line boxes of every value's text.
+TEST(Browser, CardValuesStayOnOneLineInNarrowCards) {
+  const std::string chromium = find_chromium();
+  if (chromium.empty()) {
+    GTEST_SKIP() << "chromium not installed (Debian 'chromium', scripts/install-deps.sh)";
+  }
+  TempDir tmp;
+  report::Page page("Cards", "Narrow cards with long names.");
+  for (int i = 0; i < 4; ++i) {
+    page.add_card({"organism " + std::to_string(i),
+                   {{"train_names_top1_accuracy", "0.9958"},
+                    {"heldout_frame_truth_rate_on_unseen_subjects", "4.376e-05"},
+                    {"parameters", "1071872"},
+                    {"train time", "334 s"}}});
+  }
+  const auto html_path = tmp / "cards.html";
+  page.save(html_path.string());
+  std::string html = read_file(html_path);
+  const std::string probe =
+      "<script>window.addEventListener('load',()=>{let bad=0,n=0;"
+      "for(const dd of document.querySelectorAll('.card dd')){n++;"
+      "const r=document.createRange();r.selectNodeContents(dd);const lines=r.getClientRects();"
+      "if(lines.length!==1)bad++;"
+      "if(lines[0].right>dd.closest('.card').getBoundingClientRect().right+1)bad++;}"
+      "document.body.setAttribute('data-values',n);document.body.setAttribute('data-broken',bad);});"
+      "</script>";
+  const size_t end = html.rfind("</body>");
+  ASSERT_NE(end, std::string::npos);
+  html.insert(end, probe);
+  report_test::write_file(html_path, html);
+
+  const int rc = run_chromium(chromium, tmp, "cards", "--window-size=1100,900 --dump-dom",
+                              "file://" + html_path.string());
+  ASSERT_EQ(rc, 0) << read_file(tmp / "cards.err");
+  const std::string dom = read_file(tmp / "cards.out");
+  EXPECT_NE(dom.find("data-values=\"16\""), std::string::npos) << dom.substr(0, 400);
+  EXPECT_NE(dom.find("data-broken=\"0\""), std::string::npos) << "a card value wrapped or overflowed: " << dom.substr(dom.find("<body"), 120);
+}
