@@ -15,7 +15,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEST="$ROOT/tests/data/external"
-VOCABS=(gpt-2 llama-spm llama-bpe qwen2)
+VOCABS=(gpt-2 llama-spm llama-bpe qwen2 phi-3)
 LLAMA_NPM="node-llama-cpp@3.22.1"
 GPT3_NPM="gpt-3-encoder@1.1.4"
 GPT3_CASES="$DEST/gpt3-encoder-cases.json"

@@ -84,7 +84,7 @@ TEST_P(GgmlVocab, ReproducesLlamaCppTokenisations) {
   std::printf("[ %s ] %d / %zu llama.cpp cases match\n", GetParam().c_str(), passed, cases.size());
 }
 
-INSTANTIATE_TEST_SUITE_P(LlamaCpp, GgmlVocab, ::testing::Values("gpt-2", "llama-spm", "llama-bpe", "qwen2"));
+INSTANTIATE_TEST_SUITE_P(LlamaCpp, GgmlVocab, ::testing::Values("gpt-2", "llama-spm", "llama-bpe", "qwen2", "phi-3"));
 
 TEST(GgufVocab, SpecialIdsAndFlagsComeFromMetadata) {
   const std::string path = tok_test::file_data("ggml-vocab-llama-bpe.gguf");
