@@ -2,7 +2,7 @@
 
 namespace glassbox::detail {
 
-static const Family* const kFamilies[] = {&kGpt2Family,   &kNeoxFamily,      &kLlamaFamily,
+static const Family* const kFamilies[] = {&kGpt2Family,   &kNeoxFamily,      &kLlamaFamily,    &kPhi3Family,
                                           &kHookedFamily, &kGgufLlamaFamily, &kGgufGpt2Family};
 
 const Family* find_family(const std::string& name) {

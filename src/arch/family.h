@@ -34,8 +34,16 @@ std::vector<std::string> family_names();
 // families when there is none.
 const Family& family_of(const nlohmann::json& config, const std::string& where);
 
-extern const Family kGpt2Family, kNeoxFamily, kLlamaFamily, kHookedFamily, kGgufLlamaFamily,
-    kGgufGpt2Family;
+extern const Family kGpt2Family, kNeoxFamily, kLlamaFamily, kPhi3Family, kHookedFamily,
+    kGgufLlamaFamily, kGgufGpt2Family;
+
+// The Llama config.json fields (hidden_size, num_key_value_heads, rope_theta,
+// ...), which Mistral, Qwen2 and Phi-3 share.
+Config llama_like_config(const ConfigSource& s);
+// The context length a model with a sliding attention window of `window`
+// tokens (0: none) runs at here: attention has no window yet, and up to the
+// window windowed and full causal attention are the same computation.
+int cap_context_at_window(int n_ctx, int window);
 
 // ---- helpers shared by the family files
 

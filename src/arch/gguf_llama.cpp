@@ -1,8 +1,10 @@
-// llama.cpp GGUF, architecture "llama" (also Mistral/Qwen2-style files that use
-// it): token_embd / blk.{l}.attn_q ... / output. convert_hf_to_gguf.py permutes
-// the rows of attn_q / attn_k so llama.cpp can rotate adjacent pairs; we undo
-// that permutation once at load so the engine (and hook_q / hook_rot_q) see
-// exactly the Hugging Face layout.
+// llama.cpp GGUF, the Llama-style architectures: "llama" (Llama-2/3, Mistral),
+// "qwen2" (Q/K/V biases) and "phi3" (fused attn_qkv, gate|up fused in ffn_up).
+// Tensors token_embd / blk.{l}.attn_q ... / output. For "llama",
+// convert_hf_to_gguf.py permutes the rows of attn_q / attn_k so llama.cpp can
+// rotate adjacent pairs; we undo that permutation once at load so the engine
+// (and hook_q / hook_rot_q) see exactly the Hugging Face layout. "qwen2" and
+// "phi3" use NeoX-style rotation and are stored unpermuted.
 #include "arch/family.h"
 #include "arch/gguf_config.h"
 #include "arch/gguf_names.h"
@@ -12,7 +14,7 @@ namespace glassbox::detail {
 static Config gguf_llama_config(const ConfigSource& s) {
   GgufKeys k(*s.gguf);
   Config c;
-  c.family = "llama";
+  c.family = s.gguf->kv("general.architecture").as_string("general.architecture");
   c.d_model = k.u("embedding_length");
   c.n_layers = k.u("block_count");
   c.n_heads = k.u("attention.head_count");
@@ -29,6 +31,7 @@ static Config gguf_llama_config(const ConfigSource& s) {
   c.act = ActKind::Silu;
   c.gated_mlp = true;
   c.tied_embeddings = s.gguf->find(gguf_name(GgufTensor::Output)) == nullptr;
+  c.n_ctx = cap_context_at_window(c.n_ctx, k.u_opt("attention.sliding_window", 0));
   return c;
 }
 
@@ -53,28 +56,45 @@ static void gguf_llama_weights(WeightLoader& ld, const Config& c, Weights& w) {
   using T = GgufTensor;
   const int64_t d = c.d_model, m = c.d_mlp, V = c.d_vocab, dh = c.d_head;
   const int64_t q_out = int64_t(c.n_heads) * dh, kv_out = int64_t(c.n_kv_heads) * dh;
+  const bool permuted = c.family == "llama";  // see the top of this file
+  const auto q_or_k = [&](T t, int l, int n_heads) {
+    return permuted ? unpermute_rows(ld, gguf_name(t, l), n_heads, c) : ld.get(gguf_name(t, l), {n_heads * dh, d});
+  };
   w.W_E = ld.get(gguf_name(T::TokenEmbd), {V, d});
   w.layers.resize(c.n_layers);
   for (int l = 0; l < c.n_layers; ++l) {
     auto& lw = w.layers[l];
     lw.ln1_w = ld.get(gguf_name(T::AttnNorm, l), {d});
     lw.ln2_w = ld.get(gguf_name(T::FfnNorm, l), {d});
-    lw.W_Q = linear_heads(unpermute_rows(ld, gguf_name(T::AttnQ, l), c.n_heads, c),
-                          ld.get_opt(gguf_name(T::AttnQBias, l), {q_out}), 0, dh, c, c.n_heads);
-    lw.W_K = linear_heads(unpermute_rows(ld, gguf_name(T::AttnK, l), c.n_kv_heads, c),
-                          ld.get_opt(gguf_name(T::AttnKBias, l), {kv_out}), 0, dh, c, c.n_kv_heads);
-    lw.W_V = linear_heads(ld.get(gguf_name(T::AttnV, l), {kv_out, d}),
-                          ld.get_opt(gguf_name(T::AttnVBias, l), {kv_out}), 0, dh, c, c.n_kv_heads);
+    if (ld.has(gguf_name(T::AttnQkv, l))) {  // phi3: Q | K | V rows of one matrix
+      const float* qkv = ld.get(gguf_name(T::AttnQkv, l), {q_out + 2 * kv_out, d});
+      lw.W_Q = linear_heads(qkv, nullptr, 0, dh, c, c.n_heads);
+      lw.W_K = linear_heads(qkv, nullptr, q_out, dh, c, c.n_kv_heads);
+      lw.W_V = linear_heads(qkv, nullptr, q_out + kv_out, dh, c, c.n_kv_heads);
+    } else {
+      lw.W_Q = linear_heads(q_or_k(T::AttnQ, l, c.n_heads), ld.get_opt(gguf_name(T::AttnQBias, l), {q_out}), 0,
+                            dh, c, c.n_heads);
+      lw.W_K = linear_heads(q_or_k(T::AttnK, l, c.n_kv_heads), ld.get_opt(gguf_name(T::AttnKBias, l), {kv_out}),
+                            0, dh, c, c.n_kv_heads);
+      lw.W_V = linear_heads(ld.get(gguf_name(T::AttnV, l), {kv_out, d}),
+                            ld.get_opt(gguf_name(T::AttnVBias, l), {kv_out}), 0, dh, c, c.n_kv_heads);
+    }
     lw.W_O = linear(ld.get(gguf_name(T::AttnOut, l), {d, q_out}), d, q_out);
     lw.b_O = ld.get_opt(gguf_name(T::AttnOutBias, l), {d});
-    lw.W_gate = linear(ld.get(gguf_name(T::FfnGate, l), {m, d}), m, d);
-    lw.W_in = linear(ld.get(gguf_name(T::FfnUp, l), {m, d}), m, d);
+    if (ld.has(gguf_name(T::FfnGate, l))) {
+      lw.W_gate = linear(ld.get(gguf_name(T::FfnGate, l), {m, d}), m, d);
+      lw.W_in = linear(ld.get(gguf_name(T::FfnUp, l), {m, d}), m, d);
+    } else {  // phi3: ffn_up holds gate | up, gate first (llama.cpp's LLM_FFN_SWIGLU split)
+      const float* gate_up = ld.get(gguf_name(T::FfnUp, l), {2 * m, d});
+      lw.W_gate = linear(gate_up, m, d);
+      lw.W_in = linear(gate_up + m * d, m, d);
+    }
     lw.W_out = linear(ld.get(gguf_name(T::FfnDown, l), {d, m}), d, m);
   }
   w.ln_final_w = ld.get(gguf_name(T::OutputNorm), {d});
   w.W_U = linear(c.tied_embeddings ? w.W_E : ld.get(gguf_name(T::Output), {V, d}), V, d);
 }
 
-const Family kGgufLlamaFamily{{"gguf:llama"}, gguf_llama_config, gguf_llama_weights, {}};
+const Family kGgufLlamaFamily{{"gguf:llama", "gguf:qwen2", "gguf:phi3"}, gguf_llama_config, gguf_llama_weights, {}};
 
 }  // namespace glassbox::detail

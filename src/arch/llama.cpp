@@ -4,7 +4,7 @@
 
 namespace glassbox::detail {
 
-static Config llama_config(const ConfigSource& s) {
+Config llama_like_config(const ConfigSource& s) {
   Config c;
   c.family = hf_opt<std::string>(s, "model_type", "llama");
   c.d_model = hf_req<int>(s, "hidden_size");
@@ -57,7 +57,7 @@ static void llama_weights(WeightLoader& ld, const Config& c, Weights& w) {
 }
 
 const Family kLlamaFamily{{"llama", "mistral", "qwen2"},
-                          llama_config,
+                          llama_like_config,
                           llama_weights,
                           {".rotary_emb.inv_freq"}};
 

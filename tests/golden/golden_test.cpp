@@ -8,6 +8,7 @@
 
 #include "glassbox/cache.h"
 #include "glassbox/engine.h"
+#include "glassbox/error.h"
 #include "glassbox/model.h"
 #include "glassbox/gguf.h"
 #include "glassbox/safetensors.h"
@@ -104,8 +105,8 @@ class GoldenLeftPad : public ::testing::TestWithParam<std::string> {};
 TEST_P(GoldenLeftPad, LeftPaddedBatchMatchesReference) { check_case(GetParam(), "expected_leftpad.safetensors"); }
 
 INSTANTIATE_TEST_SUITE_P(Families, Golden,
-                         ::testing::Values("gpt2", "neox", "neox-seq", "llama", "llama-tied", "qwen2", "attn-only",
-                                           "gguf-llama", "gguf-gpt2"),
+                         ::testing::Values("gpt2", "neox", "neox-seq", "llama", "llama-tied", "qwen2", "phi3", "attn-only",
+                                           "gguf-llama", "gguf-gpt2", "gguf-qwen2", "gguf-phi3"),
                          [](const auto& info) {
                            std::string s = info.param;
                            for (char& ch : s) if (ch == '-') ch = '_';
@@ -113,6 +114,24 @@ INSTANTIATE_TEST_SUITE_P(Families, Golden,
                          });
 
 INSTANTIATE_TEST_SUITE_P(Families, GoldenLeftPad, ::testing::Values("gpt2", "llama"));
+
+// Phi-3 names a sliding window (47 in the fixture, 2047 in Phi-3-mini-4k);
+// attention has none, so both formats run at most that many positions, where
+// windowed and full attention agree, and refuse longer input.
+TEST(GoldenPhi3, ContextIsCappedAtTheSlidingWindow) {
+  for (const char* c : {"phi3", "gguf-phi3"}) {
+    const Model m = Model::load(model_path(c));
+    EXPECT_EQ(m.config().n_ctx, 47) << c;
+    EXPECT_EQ(m.config().family, "phi3") << c;
+    Engine e(m);
+    Batch b;
+    b.B = 1;
+    b.T = 48;
+    b.tokens.assign(48, 1);
+    b.mask.assign(48, 1);
+    EXPECT_THROW(e.forward(b), Error) << c;
+  }
+}
 
 TEST(GgufDequant, QuantisedTensorsMatchReferenceValues) {
   const std::string dir = fixture("gguf-llama");

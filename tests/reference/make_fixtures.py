@@ -361,6 +361,12 @@ def llama_hf_config(kind):
              "sliding_window": 64, "max_window_layers": 2, "torch_dtype": "bfloat16"}
         del c["attention_bias"]  # Qwen2 configs don't carry it; q/k/v biases are implied by the family
         return c
+    if kind == "phi3":  # Phi-3-mini's fields, small; its 4k config names a sliding window
+        return {"architectures": ["Phi3ForCausalLM"], "model_type": "phi3", **common,
+                "vocab_size": 136, "hidden_size": 48, "intermediate_size": 64, "num_attention_heads": 4,
+                "num_key_value_heads": 2, "num_hidden_layers": 2, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
+                "max_position_embeddings": 64, "original_max_position_embeddings": 64, "sliding_window": 47,
+                "tie_word_embeddings": False, "embd_pdrop": 0.0, "resid_pdrop": 0.0, "torch_dtype": "float32"}
     raise ValueError(kind)
 
 
@@ -463,6 +469,139 @@ def case_llama_like(root, name, seed, T):
     tr, mr = right_padded(tok)
     exp, lg, cache = run_reference(cfg, R.canon_llama, Sr, tr, mr, False)
     sanity(name, cfg, R.canon_llama, Sr, exp, lg, cache, False)
+    write_expected(os.path.join(d, "expected.safetensors"), exp)
+
+
+def fuse_phi3(S, L):
+    """Phi-3's on-disk layout from Llama-layout weights: q|k|v rows -> qkv_proj, gate|up rows -> gate_up_proj."""
+    out = {}
+    for k, v in S.items():
+        if ".self_attn.k_proj." in k or ".self_attn.v_proj." in k or ".mlp.up_proj." in k:
+            continue
+        if ".self_attn.q_proj." in k:
+            out[k.replace("q_proj", "qkv_proj")] = np.concatenate(
+                [v, S[k.replace("q_proj", "k_proj")], S[k.replace("q_proj", "v_proj")]], axis=0)
+        elif ".mlp.gate_proj." in k:
+            out[k.replace("gate_proj", "gate_up_proj")] = np.concatenate([v, S[k.replace("gate_proj", "up_proj")]], axis=0)
+        else:
+            out[k] = v
+    return out
+
+
+def canon_phi3(cfg, S):
+    """Splits Phi-3's fused matrices as Phi3Attention / Phi3MLP do, then maps like Llama."""
+    H, Hkv, dh, m = cfg["n_heads"], cfg["n_kv_heads"], cfg["d_head"], cfg["d_mlp"]
+    split = dict(S)
+    for l in range(cfg["n_layers"]):
+        h = f"model.layers.{l}"
+        qkv = split.pop(h + ".self_attn.qkv_proj.weight")
+        split[h + ".self_attn.q_proj.weight"] = qkv[:H * dh]
+        split[h + ".self_attn.k_proj.weight"] = qkv[H * dh:(H + Hkv) * dh]
+        split[h + ".self_attn.v_proj.weight"] = qkv[(H + Hkv) * dh:]
+        gate, up = split.pop(h + ".mlp.gate_up_proj.weight").chunk(2, dim=0)
+        split[h + ".mlp.gate_proj.weight"], split[h + ".mlp.up_proj.weight"] = gate, up
+    assert up.shape[0] == m
+    return R.canon_llama(cfg, split)
+
+
+def case_phi3(root):
+    d = fresh_dir(root, "phi3")
+    c = llama_hf_config("phi3")
+    ini = Init(6006)
+    S, _ = llama_weights(ini, c)
+    S = fuse_phi3(S, c["num_hidden_layers"])
+    T = 8
+    tok = ini.tokens(T, c["vocab_size"])
+    F.write_safetensors(os.path.join(d, "model.safetensors"), stored(S, "F32"), {"format": "pt"})
+    write_json(os.path.join(d, "config.json"), c)
+    cfg = llama_cfg(c)
+    Sr = read_back([os.path.join(d, "model.safetensors")])
+    tr, mr = right_padded(tok)
+    exp, lg, cache = run_reference(cfg, canon_phi3, Sr, tr, mr, False)
+    sanity("phi3", cfg, canon_phi3, Sr, exp, lg, cache, False)
+    write_expected(os.path.join(d, "expected.safetensors"), exp)
+
+
+def case_gguf_neox_rope(root, arch, seed, T):
+    """GGUF "qwen2" (separate q/k/v with biases) or "phi3" (fused attn_qkv and ffn_up):
+    NeoX-style rotation, so unlike "llama" nothing is permuted."""
+    d = fresh_dir(root, "gguf-" + arch)
+    c = llama_hf_config(arch)
+    ini = Init(seed)
+    S, _ = llama_weights(ini, c, qkv_bias=(arch == "qwen2"))
+    H, Hkv, L = c["num_attention_heads"], c["num_key_value_heads"], c["num_hidden_layers"]
+    dh = c["hidden_size"] // H
+    F16, F32 = F.GGML_F16, F.GGML_F32
+    tensors = [("token_embd.weight", F32, S["model.embed_tokens.weight"])]
+    for l in range(L):
+        h = f"model.layers.{l}"
+        tensors.append((f"blk.{l}.attn_norm.weight", F32, S[h + ".input_layernorm.weight"]))
+        q, k, v = (S[f"{h}.self_attn.{n}_proj.weight"] for n in "qkv")
+        if arch == "phi3":
+            tensors.append((f"blk.{l}.attn_qkv.weight", F16, np.concatenate([q, k, v], axis=0)))
+        else:
+            for n, w in (("q", q), ("k", k), ("v", v)):
+                tensors.append((f"blk.{l}.attn_{n}.weight", F16, w))
+                tensors.append((f"blk.{l}.attn_{n}.bias", F32, S[f"{h}.self_attn.{n}_proj.bias"]))
+        tensors.append((f"blk.{l}.attn_output.weight", F16, S[h + ".self_attn.o_proj.weight"]))
+        tensors.append((f"blk.{l}.ffn_norm.weight", F32, S[h + ".post_attention_layernorm.weight"]))
+        gate, up = S[h + ".mlp.gate_proj.weight"], S[h + ".mlp.up_proj.weight"]
+        if arch == "phi3":
+            tensors.append((f"blk.{l}.ffn_up.weight", F16, np.concatenate([gate, up], axis=0)))
+        else:
+            tensors.append((f"blk.{l}.ffn_gate.weight", F16, gate))
+            tensors.append((f"blk.{l}.ffn_up.weight", F16, up))
+        tensors.append((f"blk.{l}.ffn_down.weight", F16, S[h + ".mlp.down_proj.weight"]))
+    tensors.append(("output_norm.weight", F32, S["model.norm.weight"]))
+    tensors.append(("output.weight", F16, S["lm_head.weight"]))
+    kvs = [
+        ("general.architecture", F.GGUF_STRING, arch),
+        ("general.name", F.GGUF_STRING, "glassbox-fixture-" + arch),
+        ("general.alignment", F.GGUF_UINT32, 32),
+        (arch + ".context_length", F.GGUF_UINT32, c["max_position_embeddings"]),
+        (arch + ".embedding_length", F.GGUF_UINT32, c["hidden_size"]),
+        (arch + ".block_count", F.GGUF_UINT32, L),
+        (arch + ".feed_forward_length", F.GGUF_UINT32, c["intermediate_size"]),
+        (arch + ".rope.dimension_count", F.GGUF_UINT32, dh),
+        (arch + ".attention.head_count", F.GGUF_UINT32, H),
+        (arch + ".attention.head_count_kv", F.GGUF_UINT32, Hkv),
+        (arch + ".attention.layer_norm_rms_epsilon", F.GGUF_FLOAT32, c["rms_norm_eps"]),
+        (arch + ".rope.freq_base", F.GGUF_FLOAT32, c["rope_theta"]),
+    ]
+    if arch == "phi3":
+        kvs.append(("phi3.attention.sliding_window", F.GGUF_UINT32, c["sliding_window"]))
+    path = os.path.join(d, "model.gguf")
+    F.write_gguf(path, kvs, tensors, alignment=32)
+    kv, G = F.read_gguf(path)
+    assert kv["general.architecture"] == arch and len(G) == len(tensors)
+    # Back to the Hugging Face layout from the (F16-rounded) tensors as read
+    Sg = {"model.embed_tokens.weight": G["token_embd.weight"][2], "model.norm.weight": G["output_norm.weight"][2],
+          "lm_head.weight": G["output.weight"][2]}
+    for l in range(L):
+        h = f"model.layers.{l}"
+        Sg[h + ".input_layernorm.weight"] = G[f"blk.{l}.attn_norm.weight"][2]
+        Sg[h + ".post_attention_layernorm.weight"] = G[f"blk.{l}.ffn_norm.weight"][2]
+        Sg[h + ".self_attn.o_proj.weight"] = G[f"blk.{l}.attn_output.weight"][2]
+        Sg[h + ".mlp.down_proj.weight"] = G[f"blk.{l}.ffn_down.weight"][2]
+        if arch == "phi3":
+            qkv = G[f"blk.{l}.attn_qkv.weight"][2]
+            Sg[h + ".self_attn.q_proj.weight"] = qkv[:H * dh]
+            Sg[h + ".self_attn.k_proj.weight"] = qkv[H * dh:(H + Hkv) * dh]
+            Sg[h + ".self_attn.v_proj.weight"] = qkv[(H + Hkv) * dh:]
+            gu = G[f"blk.{l}.ffn_up.weight"][2]
+            m = gu.shape[0] // 2
+            Sg[h + ".mlp.gate_proj.weight"], Sg[h + ".mlp.up_proj.weight"] = gu[:m], gu[m:]
+        else:
+            for n in "qkv":
+                Sg[f"{h}.self_attn.{n}_proj.weight"] = G[f"blk.{l}.attn_{n}.weight"][2]
+                Sg[f"{h}.self_attn.{n}_proj.bias"] = G[f"blk.{l}.attn_{n}.bias"][2]
+            Sg[h + ".mlp.gate_proj.weight"] = G[f"blk.{l}.ffn_gate.weight"][2]
+            Sg[h + ".mlp.up_proj.weight"] = G[f"blk.{l}.ffn_up.weight"][2]
+    cfg = llama_cfg(dict(c, rms_norm_eps=float(np.float32(c["rms_norm_eps"]))))
+    tok = ini.tokens(T, c["vocab_size"])
+    tr, mr = right_padded(tok)
+    exp, lg, cache = run_reference(cfg, R.canon_llama, Sg, tr, mr, False, only=GGUF_HOOKS)
+    sanity("gguf-" + arch, cfg, R.canon_llama, Sg, exp, lg, cache, False)
     write_expected(os.path.join(d, "expected.safetensors"), exp)
 
 
@@ -711,6 +850,9 @@ def main():
     case_attn_only(args.out)
     case_gguf_llama(args.out, S_llama, c_llama, tok_llama)
     case_gguf_gpt2(args.out, S_gpt2, c_gpt2, tok_gpt2)
+    case_phi3(args.out)
+    case_gguf_neox_rope(args.out, "qwen2", seed=7007, T=9)
+    case_gguf_neox_rope(args.out, "phi3", seed=8008, T=8)
     total = 0
     for case in sorted(os.listdir(args.out)):
         p = os.path.join(args.out, case)
