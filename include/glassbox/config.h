@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -30,6 +31,9 @@ struct Config {
   PosKind positional = PosKind::Learned;
   int rotary_dim = 0;       // dims of each head that are rotated (partial rotary: < d_head)
   float rope_theta = 10000.f;
+  // Per rotated pair i: its frequency theta^(-2i/rotary_dim) is divided by
+  // this (llama.cpp's rope_freqs; Llama-3.1's "llama3" rope scaling). Empty: none.
+  std::vector<float> rope_freq_factors;
   ActKind act = ActKind::GeluNew;
   bool gated_mlp = false;   // SwiGLU-style: act(x W_gate) * (x W_in)
   bool parallel_residual = false;  // NeoX/GPT-J: resid_post = resid_pre + attn(ln1 x) + mlp(ln2 x)

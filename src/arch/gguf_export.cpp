@@ -144,6 +144,8 @@ void write_llama_tensors(const Model& m, Gather& g) {
     g.linear(gguf_name(GgufTensor::FfnDown, l), lw.W_out);
   }
   if (w.ln_final_b) fail(m.source(), ": final norm bias has no place in a GGUF 'llama' model");
+  if (!c.rope_freq_factors.empty())
+    g.vec(gguf_name(GgufTensor::RopeFreqs), c.rope_freq_factors.data(), int64_t(c.rope_freq_factors.size()));
   g.vec(gguf_name(GgufTensor::OutputNorm), w.ln_final_w, d);
 }
 

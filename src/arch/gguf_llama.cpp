@@ -32,6 +32,13 @@ static Config gguf_llama_config(const ConfigSource& s) {
   c.gated_mlp = true;
   c.tied_embeddings = s.gguf->find(gguf_name(GgufTensor::Output)) == nullptr;
   c.n_ctx = cap_context_at_window(c.n_ctx, k.u_opt("attention.sliding_window", 0));
+  if (const RawTensor* f = s.gguf->find(gguf_name(GgufTensor::RopeFreqs))) {
+    if (f->shape != Shape{c.rotary_dim / 2})
+      fail(s.where, ": tensor '", f->name, "' has shape ", shape_str(f->shape), "; [", c.rotary_dim / 2,
+           "] (rope.dimension_count / 2) was expected");
+    c.rope_freq_factors.resize(size_t(c.rotary_dim / 2));
+    to_f32(c.rope_freq_factors.data(), f->data, f->dtype, f->numel());
+  }
   return c;
 }
 
@@ -95,6 +102,10 @@ static void gguf_llama_weights(WeightLoader& ld, const Config& c, Weights& w) {
   w.W_U = linear(c.tied_embeddings ? w.W_E : ld.get(gguf_name(T::Output), {V, d}), V, d);
 }
 
-const Family kGgufLlamaFamily{{"gguf:llama", "gguf:qwen2", "gguf:phi3"}, gguf_llama_config, gguf_llama_weights, {}};
+// rope_freqs is read into the Config (rope_freq_factors), not the weights.
+const Family kGgufLlamaFamily{{"gguf:llama", "gguf:qwen2", "gguf:phi3"},
+                              gguf_llama_config,
+                              gguf_llama_weights,
+                              {"rope_freqs.weight"}};
 
 }  // namespace glassbox::detail

@@ -10,7 +10,7 @@
 namespace glassbox::detail {
 
 enum class GgufTensor : uint8_t {
-  TokenEmbd, PosEmbd, OutputNorm, OutputNormBias, Output,
+  TokenEmbd, PosEmbd, OutputNorm, OutputNormBias, Output, RopeFreqs,
   AttnNorm, AttnNormBias, AttnQkv, AttnQkvBias, AttnQ, AttnQBias, AttnK, AttnKBias, AttnV, AttnVBias,
   AttnOut, AttnOutBias, FfnNorm, FfnNormBias, FfnGate, FfnUp, FfnUpBias, FfnDown, FfnDownBias,
 };
@@ -27,6 +27,7 @@ inline constexpr GgufTensorName kGgufTensorNames[] = {
     {GgufTensor::OutputNorm, "output_norm.weight", false},
     {GgufTensor::OutputNormBias, "output_norm.bias", false},
     {GgufTensor::Output, "output.weight", false},
+    {GgufTensor::RopeFreqs, "rope_freqs.weight", false},  // per-pair frequency divisors (Llama-3.1)
     {GgufTensor::AttnNorm, "attn_norm.weight", true},
     {GgufTensor::AttnNormBias, "attn_norm.bias", true},
     {GgufTensor::AttnQkv, "attn_qkv.weight", true},

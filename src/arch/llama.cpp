@@ -1,8 +1,51 @@
 // Llama-family (Llama-2/3, Mistral, Qwen2): RMSNorm, SwiGLU, full rotary with
 // rope_theta, grouped-query attention, optional QKV bias (Qwen2), tied or untied.
+#include <cmath>
+
 #include "arch/family.h"
 
 namespace glassbox::detail {
+
+// Llama-3.1's "llama3" rope scaling as per-pair frequency divisors, the form
+// llama.cpp stores in rope_freqs: pairs whose wavelength is shorter than
+// original_max_position_embeddings / high_freq_factor keep their frequency,
+// longer than / low_freq_factor are divided by `factor`, and those between
+// are interpolated. Any other scaling type is refused, not ignored.
+static std::vector<float> rope_scaling_factors(const ConfigSource& s, const Config& c) {
+  if (!s.hf->contains("rope_scaling") || (*s.hf)["rope_scaling"].is_null()) return {};
+  const nlohmann::json& r = (*s.hf)["rope_scaling"];
+  const std::string type = r.value("rope_type", r.value("type", std::string("default")));
+  if (type == "default") return {};
+  if (type != "llama3")
+    fail(s.where, ": rope_scaling type \"", type, "\" (", r.dump(),
+         ") is not supported; plain RoPE with rope_theta and \"llama3\" are");
+  double factor = 0, low = 0, high = 0, original = 0;
+  try {
+    factor = r.at("factor").get<double>();
+    low = r.at("low_freq_factor").get<double>();
+    high = r.at("high_freq_factor").get<double>();
+    original = r.at("original_max_position_embeddings").get<double>();
+  } catch (const std::exception&) {
+    fail(s.where, ": rope_scaling \"llama3\" needs numbers factor, low_freq_factor, high_freq_factor and "
+         "original_max_position_embeddings, got ", r.dump());
+  }
+  if (!(factor > 0) || !(high > low) || !(original > 0))
+    fail(s.where, ": rope_scaling ", r.dump(), " needs factor > 0, high_freq_factor > low_freq_factor and a "
+         "positive original_max_position_embeddings");
+  const double pi = 3.14159265358979323846;
+  std::vector<float> out(size_t(c.rotary_dim / 2));
+  for (size_t i = 0; i < out.size(); ++i) {
+    const double freq = std::pow(double(c.rope_theta), -2.0 * double(i) / c.rotary_dim);
+    const double wavelen = 2 * pi / freq;
+    if (wavelen < original / high) out[i] = 1.f;
+    else if (wavelen > original / low) out[i] = float(factor);
+    else {
+      const double smooth = (original / wavelen - low) / (high - low);
+      out[i] = float(1.0 / ((1 - smooth) / factor + smooth));
+    }
+  }
+  return out;
+}
 
 Config llama_like_config(const ConfigSource& s) {
   Config c;
@@ -20,9 +63,7 @@ Config llama_like_config(const ConfigSource& s) {
   c.positional = PosKind::Rotary;
   c.rotary_dim = c.d_head;
   c.rope_theta = hf_opt<float>(s, "rope_theta", 10000.f);
-  if (s.hf->contains("rope_scaling") && !(*s.hf)["rope_scaling"].is_null())
-    fail(s.where, ": \"rope_scaling\" (", (*s.hf)["rope_scaling"].dump(),
-         ") is not supported yet; only plain RoPE with rope_theta");
+  c.rope_freq_factors = rope_scaling_factors(s, c);
   c.act = parse_act(s, hf_opt<std::string>(s, "hidden_act", "silu"));
   c.gated_mlp = true;
   c.tied_embeddings = hf_opt<bool>(s, "tie_word_embeddings", false);

@@ -44,6 +44,13 @@ void Config::validate() const {
   if (positional == PosKind::Rotary && (rotary_dim <= 0 || rotary_dim > d_head || rotary_dim % 2))
     fail("config: rotary_dim must be even and in (0, d_head=", d_head, "], got ", rotary_dim);
   if (!(norm_eps >= 0)) fail("config: norm_eps must be >= 0");
+  if (!rope_freq_factors.empty()) {
+    if (positional != PosKind::Rotary || int(rope_freq_factors.size()) != rotary_dim / 2)
+      fail("config: rope_freq_factors has ", rope_freq_factors.size(), " entries; rotary_dim / 2 = ",
+           rotary_dim / 2, " were expected");
+    for (float f : rope_freq_factors)
+      if (!(f > 0) || !std::isfinite(f)) fail("config: rope_freq_factors must be positive and finite, got ", f);
+  }
 }
 
 }  // namespace glassbox

@@ -20,6 +20,7 @@ nlohmann::json to_json(const Config& c) {
       {"positional", to_string(c.positional)},
       {"rotary_dim", c.rotary_dim},
       {"rope_theta", c.rope_theta},
+      {"rope_freq_factors", c.rope_freq_factors},
       {"act", to_string(c.act)},
       {"gated_mlp", c.gated_mlp},
       {"parallel_residual", c.parallel_residual},

@@ -12,6 +12,10 @@ namespace k = kernels;
 
 namespace {
 
+const float* rope_factors(const Config& c) {
+  return c.rope_freq_factors.empty() ? nullptr : c.rope_freq_factors.data();
+}
+
 // out [N, n_heads*d_head] = in [N, d_model] . W (+ b), per head when the heads
 // are not one contiguous matrix (e.g. NeoX's interleaved query_key_value).
 void project_heads(float* out, const float* in, int64_t N, const HeadProj& P) {
@@ -123,8 +127,8 @@ float* attention_forward(ForwardPass& p, int l, const float* x) {
   if (c.positional == PosKind::Rotary) {
     rq = p.slice(Site::rot_q, l);
     rk = p.slice(Site::rot_k, l);
-    k::rope_forward(rq, q, H * dh, p.pos.data(), N, H, dh, c.rotary_dim, c.rope_theta);
-    k::rope_forward(rk, kk, Hkv * dh, p.pos.data(), N, Hkv, dh, c.rotary_dim, c.rope_theta);
+    k::rope_forward(rq, q, H * dh, p.pos.data(), N, H, dh, c.rotary_dim, c.rope_theta, rope_factors(c));
+    k::rope_forward(rk, kk, Hkv * dh, p.pos.data(), N, Hkv, dh, c.rotary_dim, c.rope_theta, rope_factors(c));
     p.fire(Site::rot_q, l, rq);
     p.fire(Site::rot_k, l, rk);
   }
@@ -201,8 +205,8 @@ void attention_backward(BackwardPass& p, int l, const float* d_attn_out, float* 
     p.grad(Site::rot_k, l, drk);
     dq = zeros(p.dq, N * H * dh);
     dk = zeros(p.dk, N * Hkv * dh);
-    k::rope_backward(dq, drq, H * dh, p.pos.data(), N, H, dh, c.rotary_dim, c.rope_theta);
-    k::rope_backward(dk, drk, Hkv * dh, p.pos.data(), N, Hkv, dh, c.rotary_dim, c.rope_theta);
+    k::rope_backward(dq, drq, H * dh, p.pos.data(), N, H, dh, c.rotary_dim, c.rope_theta, rope_factors(c));
+    k::rope_backward(dk, drk, Hkv * dh, p.pos.data(), N, Hkv, dh, c.rotary_dim, c.rope_theta, rope_factors(c));
   }
   p.grad(Site::q, l, dq);
   p.grad(Site::k, l, dk);

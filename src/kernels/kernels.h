@@ -72,10 +72,12 @@ void embedding_backward(float* dW, const float* dout, const int32_t* ids, int64_
 // x: [T, H, dh] with row stride ld (>= H*dh), shared by out / dx and dout;
 // out may alias x. rot_dim must be even (else Error). Angles are rounded to
 // float as HF's float32 code rounds them, so long positions match HF.
+// freq_factors (rot_dim / 2 entries, or null): pair i's frequency is divided
+// by freq_factors[i] (llama.cpp's rope_freqs, Llama-3.1's rope scaling).
 void rope_forward(float* out, const float* x, int64_t ld, const int32_t* pos, int64_t T,
-                  int64_t H, int64_t dh, int64_t rot_dim, float theta);
+                  int64_t H, int64_t dh, int64_t rot_dim, float theta, const float* freq_factors = nullptr);
 void rope_backward(float* dx, const float* dout, int64_t ld, const int32_t* pos, int64_t T,
-                   int64_t H, int64_t dh, int64_t rot_dim, float theta);
+                   int64_t H, int64_t dh, int64_t rot_dim, float theta, const float* freq_factors = nullptr);
 
 // ---------------------------------------------------------------- attention
 // One sequence. q: [Tq, Hq, dh] (row stride ldq), k, v: [Tk, Hkv, dh] (ldk, ldv).

@@ -21,11 +21,12 @@ void check_dims(const char* op, int64_t ld, int64_t H, int64_t dh, int64_t rot_d
 // freqs = pos * inv_freq in float). At position 4096 a float angle is off by
 // ~2e-4 rad from the true one, so matching HF's rounding, not the exact
 // angle, is what keeps long-context activations equal to the reference.
-std::vector<float> inv_freqs(int64_t rot_dim, float theta) {
+std::vector<float> inv_freqs(int64_t rot_dim, float theta, const float* factors) {
   std::vector<float> f(static_cast<size_t>(rot_dim / 2));
   for (int64_t i = 0; i < rot_dim / 2; ++i) {
     const float e = static_cast<float>(2 * i) / static_cast<float>(rot_dim);
     f[i] = 1.0f / static_cast<float>(std::pow(static_cast<double>(theta), static_cast<double>(e)));
+    if (factors) f[i] /= factors[i];
   }
   return f;
 }
@@ -34,9 +35,9 @@ std::vector<float> inv_freqs(int64_t rot_dim, float theta) {
 // cos/sin table; tables are per thread, computed once per row for all heads.
 template <class Body>
 void for_each_position(const int32_t* pos, int64_t T, int64_t H, int64_t dh, int64_t rot_dim,
-                       float theta, Body body) {
+                       float theta, const float* factors, Body body) {
   const int64_t half = rot_dim / 2;
-  const std::vector<float> inv = inv_freqs(rot_dim, theta);
+  const std::vector<float> inv = inv_freqs(rot_dim, theta, factors);
 #pragma omp parallel if (T * H * dh >= detail::kParallelMin)
   {
     std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half));
@@ -56,10 +57,10 @@ void for_each_position(const int32_t* pos, int64_t T, int64_t H, int64_t dh, int
 }  // namespace
 
 void rope_forward(float* out, const float* x, int64_t ld, const int32_t* pos, int64_t T,
-                  int64_t H, int64_t dh, int64_t rot_dim, float theta) {
+                  int64_t H, int64_t dh, int64_t rot_dim, float theta, const float* freq_factors) {
   check_dims("rope_forward", ld, H, dh, rot_dim);
   const int64_t half = rot_dim / 2;
-  for_each_position(pos, T, H, dh, rot_dim, theta, [&](int64_t t, const float* c, const float* s) {
+  for_each_position(pos, T, H, dh, rot_dim, theta, freq_factors, [&](int64_t t, const float* c, const float* s) {
     for (int64_t h = 0; h < H; ++h) {
       const float* xr = x + t * ld + h * dh;
       float* o = out + t * ld + h * dh;
@@ -77,10 +78,10 @@ void rope_forward(float* out, const float* x, int64_t ld, const int32_t* pos, in
 
 // The rotation is orthogonal, so the backward is the rotation by -angle.
 void rope_backward(float* dx, const float* dout, int64_t ld, const int32_t* pos, int64_t T,
-                   int64_t H, int64_t dh, int64_t rot_dim, float theta) {
+                   int64_t H, int64_t dh, int64_t rot_dim, float theta, const float* freq_factors) {
   check_dims("rope_backward", ld, H, dh, rot_dim);
   const int64_t half = rot_dim / 2;
-  for_each_position(pos, T, H, dh, rot_dim, theta, [&](int64_t t, const float* c, const float* s) {
+  for_each_position(pos, T, H, dh, rot_dim, theta, freq_factors, [&](int64_t t, const float* c, const float* s) {
     for (int64_t h = 0; h < H; ++h) {
       const float* g = dout + t * ld + h * dh;
       float* d = dx + t * ld + h * dh;

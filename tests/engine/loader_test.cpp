@@ -131,7 +131,10 @@ TEST(Loader, RopeScalingIsRefusedRatherThanIgnored) {
   auto j = c.config();
   j["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
   c.write_config(j);
-  expect_error([&] { Model::load(c.dir.str()); }, {"rope_scaling"});
+  expect_error([&] { Model::load(c.dir.str()); }, {"rope_scaling", "linear", "llama3"});
+  j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0}};
+  c.write_config(j);
+  expect_error([&] { Model::load(c.dir.str()); }, {"rope_scaling", "high_freq_factor"});
 }
 
 TEST(Forward, TokenOutOfRangeAndTooLongPromptAreErrors) {

@@ -9,13 +9,15 @@ using namespace test;
 
 // Exact-angle rotate_half reference in double.
 std::vector<double> naive_rope(const std::vector<float>& x, int64_t ld, const std::vector<int32_t>& pos,
-                               int64_t H, int64_t dh, int64_t rot, double theta) {
+                               int64_t H, int64_t dh, int64_t rot, double theta,
+                               const std::vector<float>& factors = {}) {
   std::vector<double> out(x.begin(), x.end());
   const int64_t half = rot / 2;
   for (size_t t = 0; t < pos.size(); ++t)
     for (int64_t h = 0; h < H; ++h)
       for (int64_t i = 0; i < half; ++i) {
-        const double a = pos[t] * std::pow(theta, -2.0 * double(i) / double(rot));
+        double a = pos[t] * std::pow(theta, -2.0 * double(i) / double(rot));
+        if (!factors.empty()) a /= factors[size_t(i)];
         const int64_t b = int64_t(t) * ld + h * dh;
         const double x1 = x[b + i], x2 = x[b + i + half];
         out[b + i] = x1 * std::cos(a) - x2 * std::sin(a);
@@ -45,6 +47,34 @@ TEST(Rope, RowStrideSkipsPadding) { check_rope(6, 2, 8, 8, 40, 1); }
 TEST(Rope, KvCacheOffsetPositionsAndSingleToken) { check_rope(1, 4, 8, 8, 3, 57); }
 TEST(Rope, ZeroRotDimIsIdentity) { check_rope(3, 2, 6, 0, 0, 5); }
 TEST(Rope, LargeThreadedMatchesNaive) { check_rope(64, 12, 64, 16, 0, 0); }
+
+// Llama-3.1 / llama.cpp rope_freqs: each pair's frequency divided by its factor.
+TEST(Rope, FreqFactorsDivideEachPairsFrequency) {
+  const int64_t T = 7, H = 2, dh = 12, rot = 8, ld = H * dh;
+  const auto x = randn(size_t(T * ld), 23);
+  const std::vector<int32_t> pos = {0, 1, 2, 3, 50, 300, 1000};
+  const std::vector<float> factors = {1.f, 2.5f, 8.f, 0.5f};
+  std::vector<float> out(x.size()), plain(x.size());
+  rope_forward(out.data(), x.data(), ld, pos.data(), T, H, dh, rot, 10000.0f, factors.data());
+  rope_forward(plain.data(), x.data(), ld, pos.data(), T, H, dh, rot, 10000.0f);
+  const auto ref = naive_rope(x, ld, pos, H, dh, rot, 10000.0, factors);
+  double changed = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    ASSERT_NEAR(out[i], ref[i], 1e-4) << i;
+    changed = std::max(changed, double(std::fabs(out[i] - plain[i])));
+  }
+  EXPECT_GT(changed, 0.1) << "the factors made no difference";
+  // The backward is the adjoint: <rope(x), y> == <x, rope_backward(y)>.
+  const auto y = randn(x.size(), 24);
+  std::vector<float> dx(x.size(), 0.f);
+  rope_backward(dx.data(), y.data(), ld, pos.data(), T, H, dh, rot, 10000.0f, factors.data());
+  double lhs = 0, rhs = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    lhs += double(out[i]) * y[i];
+    rhs += double(x[i]) * dx[i];
+  }
+  EXPECT_NEAR(lhs, rhs, 1e-3 * std::fabs(lhs) + 1e-4);
+}
 
 TEST(Rope, InPlaceMatchesOutOfPlace) {
   const int64_t T = 4, H = 2, dh = 10, ld = 24;

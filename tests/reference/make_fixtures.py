@@ -361,6 +361,14 @@ def llama_hf_config(kind):
              "sliding_window": 64, "max_window_layers": 2, "torch_dtype": "bfloat16"}
         del c["attention_bias"]  # Qwen2 configs don't carry it; q/k/v biases are implied by the family
         return c
+    if kind == "llama3":  # Llama-3.1's rope scaling, shrunk so every regime is hit at T = 8
+        return {"architectures": ["LlamaForCausalLM"], "model_type": "llama", **common,
+                "rope_scaling": {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                 "original_max_position_embeddings": 32, "rope_type": "llama3"},
+                "vocab_size": 128, "hidden_size": 64, "intermediate_size": 96, "num_attention_heads": 4,
+                "num_key_value_heads": 2, "num_hidden_layers": 2, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
+                "max_position_embeddings": 256, "tie_word_embeddings": False, "mlp_bias": False,
+                "pretraining_tp": 1, "torch_dtype": "float32"}
     if kind == "phi3":  # Phi-3-mini's fields, small; its 4k config names a sliding window
         return {"architectures": ["Phi3ForCausalLM"], "model_type": "phi3", **common,
                 "vocab_size": 136, "hidden_size": 48, "intermediate_size": 64, "num_attention_heads": 4,
@@ -375,7 +383,8 @@ def llama_cfg(c):
     return dict(d_model=d, n_layers=c["num_hidden_layers"], n_heads=H, n_kv_heads=c["num_key_value_heads"],
                 d_head=d // H, d_mlp=c["intermediate_size"], d_vocab=c["vocab_size"], norm="RMS",
                 eps=c["rms_norm_eps"], pos="rotary", rotary_dim=d // H, rope_base=float(c["rope_theta"]),
-                rotary_style="half", parallel_residual=False, gated_mlp=True, act=c["hidden_act"])
+                rotary_style="half", parallel_residual=False, gated_mlp=True, act=c["hidden_act"],
+                rope_scaling=c.get("rope_scaling"))
 
 
 # ----------------------------------------------------------------------------
@@ -520,6 +529,77 @@ def case_phi3(root):
     exp, lg, cache = run_reference(cfg, canon_phi3, Sr, tr, mr, False)
     sanity("phi3", cfg, canon_phi3, Sr, exp, lg, cache, False)
     write_expected(os.path.join(d, "expected.safetensors"), exp)
+
+
+def llama3_rope_freqs(c):
+    """The rope_freqs tensor as llama.cpp's convert_hf_to_gguf.py writes it for Llama-3.1."""
+    r = c["rope_scaling"]
+    dh = c["hidden_size"] // c["num_attention_heads"]
+    freqs = 1.0 / (c["rope_theta"] ** (np.arange(0, dh, 2, dtype=np.float64) / dh))
+    out = []
+    for f in freqs:
+        wavelen = 2 * math.pi / f
+        if wavelen < r["original_max_position_embeddings"] / r["high_freq_factor"]:
+            out.append(1.0)
+        elif wavelen > r["original_max_position_embeddings"] / r["low_freq_factor"]:
+            out.append(r["factor"])
+        else:
+            smooth = (r["original_max_position_embeddings"] / wavelen - r["low_freq_factor"]) / (
+                r["high_freq_factor"] - r["low_freq_factor"])
+            out.append(1.0 / ((1 - smooth) / r["factor"] + smooth))
+    return np.asarray(out, dtype=np.float32)
+
+
+def case_llama3(root):
+    """HF "llama3" rope scaling, and the same weights as GGUF 'llama' with a rope_freqs tensor."""
+    d = fresh_dir(root, "llama3")
+    c = llama_hf_config("llama3")
+    ini = Init(9009)
+    S, _ = llama_weights(ini, c)
+    T = 8
+    tok = ini.tokens(T, c["vocab_size"])
+    F.write_safetensors(os.path.join(d, "model.safetensors"), stored(S, "F32"), {"format": "pt"})
+    write_json(os.path.join(d, "config.json"), c)
+    cfg = llama_cfg(c)
+    Sr = read_back([os.path.join(d, "model.safetensors")])
+    tr, mr = right_padded(tok)
+    exp, lg, cache = run_reference(cfg, R.canon_llama, Sr, tr, mr, False, only=GGUF_HOOKS)
+    sanity("llama3", cfg, R.canon_llama, Sr, exp, lg, cache, False)
+    plain, _ = R.forward(dict(cfg, rope_scaling=None), R.canon_llama(cfg, {k: t64(v) for k, v in Sr.items()}),
+                         torch.tensor(tr), torch.tensor(mr), R.hf_position_ids(torch.tensor(mr), False))
+    print(f"  {'':<22} logit change from the rope scaling {(lg - plain).abs().max().item():.3f}")
+    write_expected(os.path.join(d, "expected.safetensors"), exp)
+
+    g = fresh_dir(root, "gguf-llama3")
+    H, Hkv, L, dh = c["num_attention_heads"], c["num_key_value_heads"], c["num_hidden_layers"], c["hidden_size"] // 4
+    F32 = F.GGML_F32
+    tensors = [("token_embd.weight", F32, S["model.embed_tokens.weight"]),
+               ("rope_freqs.weight", F32, llama3_rope_freqs(c))]
+    hf_of = dict(attn_q="self_attn.q_proj", attn_k="self_attn.k_proj", attn_v="self_attn.v_proj",
+                 attn_output="self_attn.o_proj", ffn_gate="mlp.gate_proj", ffn_up="mlp.up_proj", ffn_down="mlp.down_proj")
+    for l in range(L):
+        h = f"model.layers.{l}"
+        tensors.append((f"blk.{l}.attn_norm.weight", F32, S[h + ".input_layernorm.weight"]))
+        for gname, hf in hf_of.items():
+            w = S[f"{h}.{hf}.weight"]
+            if gname in ("attn_q", "attn_k"):
+                w = hf_to_gguf_permute(w, H if gname == "attn_q" else Hkv)
+            tensors.append((f"blk.{l}.{gname}.weight", F32, w))
+        tensors.append((f"blk.{l}.ffn_norm.weight", F32, S[h + ".post_attention_layernorm.weight"]))
+    tensors += [("output_norm.weight", F32, S["model.norm.weight"]), ("output.weight", F32, S["lm_head.weight"])]
+    kvs = [("general.architecture", F.GGUF_STRING, "llama"), ("general.alignment", F.GGUF_UINT32, 32),
+           ("llama.context_length", F.GGUF_UINT32, c["max_position_embeddings"]),
+           ("llama.embedding_length", F.GGUF_UINT32, c["hidden_size"]), ("llama.block_count", F.GGUF_UINT32, L),
+           ("llama.feed_forward_length", F.GGUF_UINT32, c["intermediate_size"]),
+           ("llama.rope.dimension_count", F.GGUF_UINT32, dh), ("llama.attention.head_count", F.GGUF_UINT32, H),
+           ("llama.attention.head_count_kv", F.GGUF_UINT32, Hkv),
+           ("llama.attention.layer_norm_rms_epsilon", F.GGUF_FLOAT32, c["rms_norm_eps"]),
+           ("llama.rope.freq_base", F.GGUF_FLOAT32, c["rope_theta"])]
+    F.write_gguf(os.path.join(g, "model.gguf"), kvs, tensors, alignment=32)
+    cfg32 = llama_cfg(dict(c, rms_norm_eps=float(np.float32(c["rms_norm_eps"]))))
+    exp32, lg32, cache32 = run_reference(cfg32, R.canon_llama, Sr, tr, mr, False, only=GGUF_HOOKS)
+    sanity("gguf-llama3", cfg32, R.canon_llama, Sr, exp32, lg32, cache32, False)
+    write_expected(os.path.join(g, "expected.safetensors"), exp32)
 
 
 def case_gguf_neox_rope(root, arch, seed, T):
@@ -851,6 +931,7 @@ def main():
     case_gguf_llama(args.out, S_llama, c_llama, tok_llama)
     case_gguf_gpt2(args.out, S_gpt2, c_gpt2, tok_gpt2)
     case_phi3(args.out)
+    case_llama3(args.out)
     case_gguf_neox_rope(args.out, "qwen2", seed=7007, T=9)
     case_gguf_neox_rope(args.out, "phi3", seed=8008, T=8)
     total = 0

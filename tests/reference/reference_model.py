@@ -11,6 +11,8 @@ glassbox supports:
     "rotary_dim": int,             # dims of each head that rotate (partial rotary)
     "rope_base": float,
     "rotary_style": "half" | "interleaved",  # HF rotate_half or GPT-J/ggml adjacent pairs
+    "rope_scaling": None | {"rope_type": "llama3", "factor", "low_freq_factor",
+                            "high_freq_factor", "original_max_position_embeddings"},
     "parallel_residual": bool,     # NeoX: resid + attn(ln1(x)) + mlp(ln2(x))
     "gated_mlp": bool,             # act(x W_gate) * (x W_in)
     "act": "gelu_new" | "gelu" | "silu" | "relu",
@@ -70,6 +72,8 @@ def _rotary(cfg, x, position_ids):
         return x
     half = rd // 2
     inv_freq = 1.0 / (cfg["rope_base"] ** (torch.arange(0, rd, 2, dtype=DT) / rd))  # [rd/2]
+    if cfg.get("rope_scaling"):
+        inv_freq = _llama3_inv_freq(cfg["rope_scaling"], inv_freq)
     ang = position_ids.to(DT)[:, :, None] * inv_freq[None, None, :]  # [B,T,rd/2]
     cos = ang.cos()[:, :, None, :]  # [B,T,1,rd/2]
     sin = ang.sin()[:, :, None, :]
@@ -83,6 +87,18 @@ def _rotary(cfg, x, position_ids):
         o2 = x2 * cos + x1 * sin
         out = torch.stack([o1, o2], dim=-1).reshape(xr.shape)
     return torch.cat([out, xp], dim=-1)
+
+
+def _llama3_inv_freq(r, inv_freq):
+    """Llama-3.1 rope scaling, from the Llama 3 paper's description: long
+    wavelengths slowed by `factor`, short ones kept, a linear blend between."""
+    assert r["rope_type"] == "llama3"
+    factor, low, high = r["factor"], r["low_freq_factor"], r["high_freq_factor"]
+    old = r["original_max_position_embeddings"]
+    wavelen = 2 * math.pi / inv_freq
+    smooth = ((old / wavelen - low) / (high - low)).clamp(0.0, 1.0)
+    blended = (1 - smooth) * inv_freq / factor + smooth * inv_freq
+    return torch.where(wavelen < old / high, inv_freq, torch.where(wavelen > old / low, inv_freq / factor, blended))
 
 
 def _get(W, name):
