@@ -68,18 +68,6 @@ class _Namespace:
         return "(" + ", ".join(self.__dict__) + ")"
 
 
-def _fwd_hooks(fwd_hooks):
-    if fwd_hooks is None:
-        return None
-    out = []
-    for item in fwd_hooks:
-        name, fn = item
-        if callable(name):  # TransformerLens allows a filter function for the name
-            raise GlassboxError("fwd_hooks: give a hook name or glob (e.g. 'blocks.*.attn.hook_pattern'), not a function")
-        out.append((name, fn))
-    return out
-
-
 class Model:
     """A loaded model. ``model.cfg`` is its architecture; ``model.W_E``,
     ``model.blocks[l].attn.W_Q`` ... are read-only numpy views of its weights
@@ -108,6 +96,21 @@ class Model:
     def hook_names(self):
         """Every hook site of this architecture, in forward order."""
         return self._m.hook_names()
+
+    def _fwd_hooks(self, fwd_hooks):
+        # (name_or_glob, fn), or TransformerLens' (filter function, fn): one entry per name it accepts.
+        if fwd_hooks is None:
+            return None
+        out = []
+        for name, fn in fwd_hooks:
+            if callable(name):
+                names = [n for n in self.hook_names if name(n)]
+                if not names:
+                    raise GlassboxError("fwd_hooks: the name filter accepted none of the model's hooks")
+                out.extend((n, fn) for n in names)
+            else:
+                out.append((name, fn))
+        return out
 
     # ---- tokens
     def to_tokens(self, text, prepend_bos=True):
@@ -148,8 +151,8 @@ class Model:
         """Logits [batch, pos, d_vocab] (a numpy view, no copy), or with
         return_type="loss" the mean next-token cross-entropy."""
         if return_type == "loss":
-            return self._m.loss(tokens, interventions, _fwd_hooks(fwd_hooks))
-        logits = self._m.forward(tokens, interventions, _fwd_hooks(fwd_hooks))
+            return self._m.loss(tokens, interventions, self._fwd_hooks(fwd_hooks))
+        logits = self._m.forward(tokens, interventions, self._fwd_hooks(fwd_hooks))
         return None if return_type is None else logits
 
     forward = __call__
@@ -172,7 +175,7 @@ class Model:
         else:
             names = list(names_filter)
         logits, entries, toks = self._m.run_with_cache(tokens, names, list(positions or []), dtype, raw,
-                                                       interventions, _fwd_hooks(fwd_hooks))
+                                                       interventions, self._fwd_hooks(fwd_hooks))
         return logits, ActivationCache(entries, toks, self)
 
     def run_with_hooks(self, tokens, fwd_hooks=(), return_type="logits", interventions=None):
@@ -193,7 +196,7 @@ class Model:
         project_out, zero_ablate, patch, sae, ...), active for every token."""
         stop = [self._m.eos_id] if stop_at_eos and self._m.eos_id >= 0 else []
         new = self._m.generate(input, max_new_tokens, temperature, top_k, top_p, seed, stop, interventions,
-                               _fwd_hooks(fwd_hooks))
+                               self._fwd_hooks(fwd_hooks))
         if isinstance(input, str):
             return input + self._m.decode(new[0]) if len(new[0]) else input
         if isinstance(input, (list, tuple)) and input and isinstance(input[0], str):
@@ -227,7 +230,7 @@ class Model:
             metric = self.metric(metric, answer, wrong, pos)
         if isinstance(sites, str):
             sites = [sites]
-        value, grads = self._m.grad(tokens, metric, list(sites), interventions, _fwd_hooks(fwd_hooks))
+        value, grads = self._m.grad(tokens, metric, list(sites), interventions, self._fwd_hooks(fwd_hooks))
         return value, dict(grads)
 
     # ---- weights

@@ -90,14 +90,18 @@ static std::vector<int32_t> row_from(const Model& m, const pyb::handle& h, const
     if (!m.tokenizer()) fail(what, ": ", m.source(), " has no tokenizer; pass token ids instead of text");
     return m.tokenizer()->encode(h.cast<std::string>());
   }
-  pyb::array_t<int64_t, pyb::array::c_style | pyb::array::forcecast> a;
-  try {
-    a = pyb::array_t<int64_t, pyb::array::c_style | pyb::array::forcecast>::ensure(h);
-  } catch (const pyb::error_already_set&) {
-  }
-  if (!a || a.ndim() != 1) fail(what, ": expected text or a sequence of token ids");
+  pyb::array any = pyb::array::ensure(h);
+  if (!any || any.ndim() != 1) fail(what, ": expected text or a sequence of token ids");
+  // Floats would be truncated into other tokens: only integers are ids.
+  if (any.size() > 0 && any.dtype().kind() != 'i' && any.dtype().kind() != 'u')
+    fail(what, ": token ids must be integers, got an array of dtype ", std::string(pyb::str(any.dtype())));
+  const auto a = pyb::array_t<int64_t, pyb::array::c_style | pyb::array::forcecast>::ensure(any);
   std::vector<int32_t> ids(size_t(a.size()));
-  for (pyb::ssize_t i = 0; i < a.size(); ++i) ids[size_t(i)] = int32_t(a.data()[i]);
+  for (pyb::ssize_t i = 0; i < a.size(); ++i) {
+    const int64_t v = a.data()[i];
+    if (v < 0 || v > INT32_MAX) fail(what, ": token id ", v, " is outside the model's vocabulary of ", m.config().d_vocab);
+    ids[size_t(i)] = int32_t(v);
+  }
   return ids;
 }
 

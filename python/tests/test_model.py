@@ -218,3 +218,43 @@ def test_grad_of_loss(ioi):
     value, grads = ioi.grad(IOI_CLEAN, "loss", "blocks.*.hook_resid_pre")
     assert value == pytest.approx(loss, rel=1e-6) and 0 < loss < 20
     assert len(grads) == ioi.cfg.n_layers and all(np.abs(g).sum() > 0 for g in grads.values())
+
+
+def test_token_arguments(ioi):
+    toks = ioi.to_tokens(IOI_CLEAN)
+    np.testing.assert_array_equal(ioi(toks), ioi(toks[0].tolist()))
+    np.testing.assert_array_equal(ioi(toks), ioi(toks.astype(np.int64)))
+    with pytest.raises(glassbox.GlassboxError, match="integers"):
+        ioi(toks.astype(np.float32))
+    with pytest.raises(glassbox.GlassboxError, match="4294967296"):
+        ioi([1, 2 ** 32])
+    # Prompts of different lengths are padded and masked: each row's logits are its own.
+    short = "When Mary went to"
+    both = ioi([IOI_CLEAN, short])
+    n = ioi.to_tokens(short).shape[1]
+    np.testing.assert_allclose(both[1, :n], ioi(short)[0], rtol=1e-4, atol=1e-4)
+    with pytest.raises(glassbox.GlassboxError, match="different token lengths"):
+        ioi.to_tokens([IOI_CLEAN, short])
+
+
+def test_hook_name_filter_function(ioi):
+    names = []
+    ioi.run_with_hooks(IOI_CLEAN, fwd_hooks=[(lambda n: n.endswith("hook_pattern"), lambda a, h: names.append(h.name))])
+    assert names == [f"blocks.{l}.attn.hook_pattern" for l in range(ioi.cfg.n_layers)]
+
+
+def test_threads_share_a_model(ioi):
+    # Passes from several threads (the GIL released, the engine locked), some
+    # with Python hooks that take the GIL back: no deadlock, the same results.
+    from concurrent.futures import ThreadPoolExecutor
+    want = ioi(IOI_CLEAN).copy()
+    want_z = ioi(IOI_CLEAN, interventions=[{"type": "zero_ablate", "hook": "blocks.1.hook_attn_out"}]).copy()
+
+    def job(i):
+        if i % 2:
+            return "hook", ioi.run_with_hooks(IOI_CLEAN, fwd_hooks=[("blocks.1.hook_attn_out", lambda a, h: a * 0)]).copy()
+        return "plain", ioi(IOI_CLEAN).copy()
+
+    with ThreadPoolExecutor(4) as pool:
+        for kind, got in pool.map(job, range(16)):
+            np.testing.assert_array_equal(got, want_z if kind == "hook" else want)
