@@ -39,7 +39,7 @@ from ._glassbox import GlassboxError, HookPoint, LinearProbe, Owner, Sae  # noqa
 from .cache import ActivationCache, act_name  # noqa: E402
 from .model import Config, Model, load, models_dir, organisms  # noqa: E402
 from .analysis import (activation_patching, attribution_patching, circuit, copying_scores, dla,  # noqa: E402
-                       head_detectors, logit_lens, ov_circuit, path_patching, qk_circuit, train_tuned_lens,
+                       head_detectors, head_roles, logit_lens, ov_circuit, path_patching, qk_circuit, train_tuned_lens,
                        tuned_lens)
 from .features import (control_vector_interventions, fit_probe, load_steering, steering_from_pairs,  # noqa: E402
                        steering_interventions, write_control_vector)
@@ -58,7 +58,7 @@ def bf16_to_float32(raw):
 __all__ = [
     "ActivationCache", "Config", "GlassboxError", "HookPoint", "LinearProbe", "Model", "Owner", "Sae",
     "act_name", "activation_patching", "attribution_patching", "bf16_to_float32", "circuit",
-    "control_vector_interventions", "copying_scores", "dla", "fit_probe", "head_detectors", "load",
+    "control_vector_interventions", "copying_scores", "dla", "fit_probe", "head_detectors", "head_roles", "load",
     "load_steering", "logit_lens", "models_dir", "organisms", "ov_circuit", "path_patching", "qk_circuit",
     "steering_from_pairs", "steering_interventions", "train_tuned_lens", "tuned_lens", "write_control_vector",
 ]

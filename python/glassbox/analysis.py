@@ -136,6 +136,14 @@ def head_detectors(model, tokens=None, patterns=("previous_token", "duplicate_to
                                     exclude_current_token, matched_rows_only)
 
 
+def head_roles(models, names=None, seq_len=20, rows=8, seed=1, copying=True):
+    """`glassbox compare`'s head roles: previous-token, duplicate-token,
+    induction (and OV copying) scores of several models side by side, with
+    each model's best head per role."""
+    names = list(names) if names is not None else [m.source for m in models]
+    return _glassbox.head_roles([m._m for m in models], names, seq_len, rows, seed, copying)
+
+
 def copying_scores(model, tokens=None):
     """The OV circuit's copying score (positivity of its eigenvalues) of every head: [n_layers, n_heads]."""
     return _glassbox.copying_scores(model._m, _ids(model, tokens) if tokens is not None else [])

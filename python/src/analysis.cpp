@@ -6,6 +6,7 @@
 
 #include "bind.h"
 #include "glassbox/analysis/circuit.h"
+#include "glassbox/analysis/cross_model.h"
 #include "glassbox/analysis/dla.h"
 #include "glassbox/analysis/head_circuits.h"
 #include "glassbox/analysis/head_detectors.h"
@@ -21,13 +22,6 @@ namespace glassbox::py {
 namespace {
 
 using namespace glassbox::analysis;
-
-template <class F>
-auto with_engine(ModelHandle& h, F&& f) {
-  pyb::gil_scoped_release release;
-  std::lock_guard<std::mutex> lock(h.mutex);
-  return f(h.engine);
-}
 
 // A patching grid's JSON with its values as a [n_layers, n_cols] array.
 pyb::dict grid_dict(const PatchGrid& g) {
@@ -250,6 +244,26 @@ void bind_analysis(pyb::module_& m) {
         pyb::arg("patterns") = std::vector<std::string>{"previous_token", "duplicate_token", "induction"},
         pyb::arg("seq_len") = 0, pyb::arg("rows") = 4, pyb::arg("seed") = 0, pyb::arg("exclude_bos") = false,
         pyb::arg("exclude_current_token") = false, pyb::arg("matched_rows_only") = true);
+
+  // `glassbox compare`'s head roles: the detector scores (and copying) of several models side by side.
+  m.def("head_roles",
+        [](const std::vector<ModelPtr>& models, const std::vector<std::string>& names, int64_t seq, int64_t rows,
+           uint64_t seed, bool copying) {
+          std::vector<const Model*> ms;
+          for (const ModelPtr& p : models) ms.push_back(&p->model);  // read only: no engine lock needed
+          RoleOptions o;
+          o.seq = seq;
+          o.rows = rows;
+          o.seed = seed;
+          o.copying = copying;
+          const RoleTable t = [&] {
+            pyb::gil_scoped_release release;
+            return head_roles(ms, names, o);
+          }();
+          return from_json(t.to_json());
+        },
+        pyb::arg("models"), pyb::arg("names"), pyb::arg("seq") = 20, pyb::arg("rows") = 8, pyb::arg("seed") = 1,
+        pyb::arg("copying") = true);
 
   m.def("copying_scores",
         [](ModelHandle& h, const std::vector<int32_t>& tokens) {

@@ -33,6 +33,14 @@ struct ModelHandle {
 };
 using ModelPtr = std::shared_ptr<ModelHandle>;
 
+// Runs f(engine) with the GIL released and the engine locked, in that order.
+template <class F>
+auto with_engine(ModelHandle& h, F&& f) {
+  pybind11::gil_scoped_release release;
+  std::lock_guard<std::mutex> lock(h.mutex);
+  return f(h.engine);
+}
+
 // What a numpy array's `base` is: the owner of the memory it views (a
 // Tensor's storage, a loaded model). Visible in Python as glassbox.Owner so
 // tests and users can see who keeps the memory alive.

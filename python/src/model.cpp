@@ -39,14 +39,6 @@ struct CallHooks {
   }
 };
 
-// Runs f with the GIL released and the engine locked (in that order: see ModelHandle).
-template <class F>
-auto with_engine(ModelHandle& h, F&& f) {
-  pyb::gil_scoped_release release;
-  std::lock_guard<std::mutex> lock(h.mutex);
-  return f(h.engine);
-}
-
 pyb::list named_arrays(const std::vector<std::pair<std::string, Tensor>>& xs, bool raw) {
   pyb::list out;
   for (const auto& [name, t] : xs)

@@ -99,3 +99,9 @@ def test_tuned_lens_train_and_decode(ioi, tmp_path):
     assert t["cells"][-1][0]["top_tokens"] == l["cells"][-1][0]["top_tokens"]
     with pytest.raises(glassbox.GlassboxError):
         glassbox.tuned_lens(ioi, tmp_path / "missing", IOI_CLEAN)
+
+
+def test_head_roles_side_by_side(ioi, induction):
+    t = glassbox.head_roles([induction, ioi], names=["induction", "ioi"], copying=False)
+    assert t["roles"] == ["previous_token", "duplicate_token", "induction"]
+    assert [m["name"] for m in t["models"]] == ["induction", "ioi"]

@@ -150,6 +150,12 @@ def test_hooks_in_place_replace_and_interventions_agree(ioi):
 
     a = ioi.run_with_hooks(IOI_CLEAN, fwd_hooks=[("blocks.*.hook_attn_out", zero)]).copy()
     b = ioi.run_with_hooks(IOI_CLEAN, fwd_hooks=[("blocks.*.hook_attn_out", lambda act, hook: act * 0)]).copy()
+
+    def zero_and_return(act, hook):  # TransformerLens' idiom: change in place, return the activation
+        act *= 0
+        return act
+
+    np.testing.assert_array_equal(ioi.run_with_hooks(IOI_CLEAN, fwd_hooks=[("blocks.*.hook_attn_out", zero_and_return)]), a)
     c = ioi(IOI_CLEAN, interventions=[{"type": "zero_ablate", "hook": "blocks.*.hook_attn_out"}])
     assert [s[0] for s in seen] == [f"blocks.{l}.hook_attn_out" for l in range(ioi.cfg.n_layers)]
     assert [s[1] for s in seen] == list(range(ioi.cfg.n_layers))
