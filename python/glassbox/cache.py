@@ -1,6 +1,8 @@
 """ActivationCache: hook name -> numpy view, as TransformerLens' cache reads."""
 from collections.abc import Mapping
 
+import numpy as np
+
 from . import _glassbox
 
 # TransformerLens' get_act_name aliases -> glassbox site names.
@@ -53,6 +55,40 @@ class ActivationCache(Mapping):
 
     def __len__(self):
         return len(self._acts)
+
+    def _n_layers(self):
+        if self.model is None:
+            raise KeyError("this cache has no model to read the number of layers from")
+        return self.model.cfg.n_layers
+
+    def accumulated_resid(self, layer=None, return_labels=False):
+        """The residual stream entering each layer up to `layer` (default:
+        all, plus the final stream), stacked: [n, batch, pos, d_model]. A new
+        array (stacking copies). Needs hook_resid_pre cached (and the last
+        hook_resid_post for the final stream)."""
+        L = self._n_layers()
+        layer = L if layer is None else layer
+        names = [f"blocks.{l}.hook_resid_pre" for l in range(min(layer, L))]
+        labels = [f"{l}_pre" for l in range(min(layer, L))]
+        if layer >= L:
+            names.append(f"blocks.{L - 1}.hook_resid_post")
+            labels.append("final_post")
+        stacked = np.stack([self[n] for n in names])
+        return (stacked, labels) if return_labels else stacked
+
+    def decompose_resid(self, layer=None, return_labels=False):
+        """The components that sum to the residual stream entering `layer`
+        (default: the final stream): embeddings, then each layer's attention
+        and MLP outputs, stacked [n, batch, pos, d_model] (a new array)."""
+        L = self._n_layers()
+        layer = L if layer is None else layer
+        names = [n for n in ("hook_embed", "hook_pos_embed") if n in self._acts]
+        for l in range(min(layer, L)):
+            names.append(f"blocks.{l}.hook_attn_out")
+            if f"blocks.{l}.hook_mlp_out" in self._acts or not self.model.cfg.attn_only:
+                names.append(f"blocks.{l}.hook_mlp_out")
+        stacked = np.stack([self[n] for n in names])
+        return (stacked, names) if return_labels else stacked
 
     def __repr__(self):
         return f"ActivationCache({len(self._acts)} hooks: {', '.join(list(self._acts)[:4])}{' ...' if len(self._acts) > 4 else ''})"

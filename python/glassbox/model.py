@@ -1,5 +1,6 @@
 """glassbox.Model: a loaded model with TransformerLens' calls (to_tokens,
 run_with_cache, run_with_hooks, generate) plus gradients at hook sites."""
+import contextlib
 import os
 from pathlib import Path
 
@@ -78,6 +79,7 @@ class Model:
         self.cfg = Config(handle.config_json())
         self._weights = None
         self._blocks = None
+        self._hooks = []  # add_hook's: active in every call until reset_hooks()
 
     # ---- identity
     @property
@@ -97,11 +99,33 @@ class Model:
         """Every hook site of this architecture, in forward order."""
         return self._m.hook_names()
 
-    def _fwd_hooks(self, fwd_hooks):
-        # (name_or_glob, fn), or TransformerLens' (filter function, fn): one entry per name it accepts.
+    def add_hook(self, name, fn):
+        """Adds a hook to every later call (TransformerLens' add_hook); it
+        fires before the call's own fwd_hooks. reset_hooks() removes them all."""
+        self._hooks.extend(self._fwd_hooks([(name, fn)], persistent=False))
+
+    def reset_hooks(self):
+        """Removes every hook add_hook added."""
+        self._hooks = []
+
+    @contextlib.contextmanager
+    def hooks(self, fwd_hooks=()):
+        """``with model.hooks(fwd_hooks=[...]):`` the hooks are active for
+        every call inside the block, and removed on leaving it (also on an
+        exception)."""
+        before = list(self._hooks)
+        self._hooks.extend(self._fwd_hooks(list(fwd_hooks), persistent=False))
+        try:
+            yield self
+        finally:
+            self._hooks = before
+
+    def _fwd_hooks(self, fwd_hooks, persistent=True):
+        # (name_or_glob, fn), or TransformerLens' (filter function, fn): one
+        # entry per name it accepts; add_hook's persistent hooks first.
+        out = list(self._hooks) if persistent else []
         if fwd_hooks is None:
-            return None
-        out = []
+            return out or None
         for name, fn in fwd_hooks:
             if callable(name):
                 names = [n for n in self.hook_names if name(n)]

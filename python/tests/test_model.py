@@ -264,3 +264,30 @@ def test_threads_share_a_model(ioi):
     with ThreadPoolExecutor(4) as pool:
         for kind, got in pool.map(job, range(16)):
             np.testing.assert_array_equal(got, want_z if kind == "hook" else want)
+
+
+def test_persistent_hooks(ioi):
+    clean = ioi(IOI_CLEAN).copy()
+    zeroed = ioi(IOI_CLEAN, interventions=[{"type": "zero_ablate", "hook": "blocks.0.hook_mlp_out"}]).copy()
+    zero = ("blocks.0.hook_mlp_out", lambda a, h: a * 0)
+    with ioi.hooks(fwd_hooks=[zero]):
+        np.testing.assert_array_equal(ioi(IOI_CLEAN), zeroed)
+        _, cache = ioi.run_with_cache(IOI_CLEAN, names_filter="blocks.0.hook_mlp_out")
+        assert not cache["blocks.0.hook_mlp_out"].any()
+    np.testing.assert_array_equal(ioi(IOI_CLEAN), clean)
+    ioi.add_hook(*zero)
+    try:
+        np.testing.assert_array_equal(ioi(IOI_CLEAN), zeroed)
+    finally:
+        ioi.reset_hooks()
+    np.testing.assert_array_equal(ioi(IOI_CLEAN), clean)
+
+
+def test_accumulated_and_decomposed_resid(ioi):
+    _, c = ioi.run_with_cache(IOI_CLEAN)
+    acc, labels = c.accumulated_resid(return_labels=True)
+    assert acc.shape[0] == ioi.cfg.n_layers + 1 and labels[-1] == "final_post"
+    np.testing.assert_array_equal(acc[2], c["blocks.2.hook_resid_pre"])
+    parts, names = c.decompose_resid(return_labels=True)
+    assert names[:2] == ["hook_embed", "hook_pos_embed"] and len(names) == 2 + 2 * ioi.cfg.n_layers
+    np.testing.assert_allclose(parts.sum(0), acc[-1], rtol=1e-4, atol=1e-4)
