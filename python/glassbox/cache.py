@@ -26,12 +26,21 @@ class ActivationCache(Mapping):
     """The activations of one pass by hook name. Values are numpy arrays that
     view the engine's tensors (no copies); ``cache[name].base`` is the
     :class:`glassbox.Owner` keeping the tensor alive. Index by full name,
-    or TransformerLens-style by ``(name, layer)``: ``cache["resid_post", 0]``."""
+    or TransformerLens-style by ``(name, layer)``: ``cache["resid_post", 0]``.
+    A cache can be the "source" of a patch intervention as it is:
+    ``{"type": "patch", "hook": "blocks.1.attn.hook_z", "heads": [0], "source": clean_cache}``."""
 
-    def __init__(self, entries, tokens, model=None):
+    def __init__(self, entries, tokens, model=None, ref=None):
         self._acts = dict(entries)
         self.tokens = tokens
         self.model = model
+        self._ref = ref  # the C++ cache: save(), and the "source" of patch / mean_ablate interventions
+
+    def save(self, path):
+        """Writes glassbox's cache file (safetensors, tensors named by hook,
+        plus "logits" and "tokens"), what `glassbox cache` writes and a
+        patch intervention's "source" reads. Atomic."""
+        self._ref.save(str(path))
 
     def _key(self, key):
         if isinstance(key, tuple):

@@ -198,9 +198,9 @@ class Model:
                 raise GlassboxError("run_with_cache: names_filter accepted none of the model's hooks")
         else:
             names = list(names_filter)
-        logits, entries, toks = self._m.run_with_cache(tokens, names, list(positions or []), dtype, raw,
-                                                       interventions, self._fwd_hooks(fwd_hooks))
-        return logits, ActivationCache(entries, toks, self)
+        logits, entries, toks, ref = self._m.run_with_cache(tokens, names, list(positions or []), dtype, raw,
+                                                            interventions, self._fwd_hooks(fwd_hooks))
+        return logits, ActivationCache(entries, toks, self, ref)
 
     def run_with_hooks(self, tokens, fwd_hooks=(), return_type="logits", interventions=None):
         """Runs with ``fwd_hooks=[(name_or_glob, fn)]``. ``fn(activation, hook)``

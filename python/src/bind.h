@@ -12,6 +12,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include "glassbox/cache.h"
 #include "glassbox/engine.h"
 #include "glassbox/interventions.h"
 #include "glassbox/model.h"
@@ -49,6 +50,13 @@ struct Owner {
   std::string what;  // "activation blocks.0.hook_resid_post", "weights of models/ioi"
 };
 
+// A cache from run_with_cache, kept whole (Python's ActivationCache holds it
+// as `_ref`): saved as glassbox's cache file, or the source of a patch /
+// mean_ablate intervention without a file.
+struct CacheRef {
+  std::shared_ptr<const ActivationCache> cache;
+};
+
 // A view of `t`'s memory: float32 (F32), float16 (F16) or uint16 holding
 // raw bfloat16 bits (BF16), int32 (I32). Its base is an Owner sharing t's storage.
 pyb::array tensor_view(const Tensor& t, const std::string& what);
@@ -71,10 +79,10 @@ std::vector<int32_t> to_ids(const Model& m, const pyb::handle& tokens, const cha
 nlohmann::json to_json(const pyb::handle& h);
 pyb::object from_json(const nlohmann::json& j);
 
-// Interventions from a Python argument: None, a dict, a list of dicts or a
-// JSON string (interventions.h's format; "sae" dictionaries load through the
-// SAELens loader, relative paths from the working directory), or
-// glassbox.Intervention-like objects with a to_json() method.
+// Interventions from a Python argument: None, a dict, a list of dicts, a JSON
+// string or a file path (interventions.h's format; "sae" dictionaries load
+// through the SAELens loader, relative paths from the working directory). A
+// patch / mean_ablate "source" may be a cache from run_with_cache.
 std::vector<Intervention> to_interventions(const pyb::handle& h);
 
 // Hooks written in Python: fwd_hooks=[(name_or_glob, fn)], fn(activation, hook)

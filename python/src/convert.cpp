@@ -2,6 +2,7 @@
 // Python hooks the engine fires.
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include <pybind11/stl.h>
 
@@ -186,24 +187,56 @@ pyb::object from_json(const nlohmann::json& j) {
   }
 }
 
+namespace {
+
+std::vector<Intervention> interventions_of(const nlohmann::json& j) {
+  return interventions_from_json(j, "", [](const std::string& dir) { return features::load_sae_codec(dir); });
+}
+
+// A patch / mean_ablate whose "source" is a cache from run_with_cache (a
+// Python object holding the C++ cache) instead of a file: parsed as it
+// stands, then pointed at that cache, no file written.
+std::optional<Intervention> with_cache_source(const pyb::handle& item) {
+  if (!pyb::isinstance<pyb::dict>(item)) return std::nullopt;
+  const pyb::dict d = pyb::reinterpret_borrow<pyb::dict>(item);
+  if (!d.contains("source")) return std::nullopt;
+  const pyb::object src = d["source"];
+  if (!pyb::hasattr(src, "_ref")) return std::nullopt;
+  const CacheRef& ref = src.attr("_ref").cast<const CacheRef&>();
+  pyb::dict copy(d);
+  copy["source"] = "<cache from run_with_cache>";
+  Intervention iv = Intervention::from_json(to_json(copy));
+  iv.source.clear();
+  iv.source_cache = ref.cache;
+  return iv;
+}
+
+}  // namespace
+
 std::vector<Intervention> to_interventions(const pyb::handle& h) {
   if (h.is_none()) return {};
-  nlohmann::json j;
   if (pyb::isinstance<pyb::str>(h)) {
     const std::string s = h.cast<std::string>();
-    if (!s.empty() && (s[0] == '{' || s[0] == '[')) {
-      try {
-        j = nlohmann::json::parse(s);
-      } catch (const nlohmann::json::exception& e) {
-        fail("interventions: not valid JSON: ", e.what());
-      }
-    } else {
-      return features::load_interventions(s);  // a file
+    if (s.empty() || (s[0] != '{' && s[0] != '[')) return features::load_interventions(s);  // a file
+    try {
+      return interventions_of(nlohmann::json::parse(s));
+    } catch (const nlohmann::json::exception& e) {
+      fail("interventions: not valid JSON: ", e.what());
     }
-  } else {
-    j = to_json(h);
   }
-  return interventions_from_json(j, "", [](const std::string& dir) { return features::load_sae_codec(dir); });
+  if (!pyb::isinstance<pyb::list>(h) && !pyb::isinstance<pyb::tuple>(h)) {
+    if (auto iv = with_cache_source(h)) return {std::move(*iv)};
+    return interventions_of(to_json(h));
+  }
+  std::vector<Intervention> out;
+  for (const pyb::handle item : h) {
+    if (auto iv = with_cache_source(item)) {
+      out.push_back(std::move(*iv));
+    } else {
+      for (auto& x : interventions_of(to_json(item))) out.push_back(std::move(x));
+    }
+  }
+  return out;
 }
 
 // ---- Python hooks

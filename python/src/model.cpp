@@ -95,6 +95,10 @@ pyb::dict weight_views(const ModelPtr& h) {
 }  // namespace
 
 void bind_model(pyb::module_& m) {
+  pyb::class_<CacheRef, std::shared_ptr<CacheRef>>(m, "CacheRef", "The C++ cache behind an ActivationCache")
+      .def("save", [](const CacheRef& r, const std::string& path) { r.cache->save(path); }, pyb::arg("path"),
+           "Writes glassbox's cache file (safetensors named by hook; atomic)")
+      .def("nbytes", [](const CacheRef& r) { return r.cache->nbytes(); });
   m.def("act_name",
         [](const std::string& site, int layer) {
           const Site s = from_string<Site>(site);
@@ -175,9 +179,10 @@ void bind_model(pyb::module_& m) {
              o.dtype = from_string<DType>(dtype);
              CallHooks hooks(h.model.config());
              hooks.add(interventions, fwd_hooks);
-             const ActivationCache c = with_engine(h, [&](Engine& e) { return run_with_cache(e, b, o, &hooks.reg); });
-             return pyb::make_tuple(tensor_view(c.logits, "logits"), named_arrays(c.entries, raw),
-                                    tensor_view(c.tokens, "tokens"));
+             auto c = std::make_shared<const ActivationCache>(
+                 with_engine(h, [&](Engine& e) { return run_with_cache(e, b, o, &hooks.reg); }));
+             return pyb::make_tuple(tensor_view(c->logits, "logits"), named_arrays(c->entries, raw),
+                                    tensor_view(c->tokens, "tokens"), std::make_shared<CacheRef>(CacheRef{c}));
            },
            pyb::arg("tokens"), pyb::arg("names") = std::vector<std::string>{}, pyb::arg("positions") = std::vector<int64_t>{},
            pyb::arg("dtype") = "f32", pyb::arg("raw") = false, pyb::arg("interventions") = pyb::none(),

@@ -291,3 +291,22 @@ def test_accumulated_and_decomposed_resid(ioi):
     parts, names = c.decompose_resid(return_labels=True)
     assert names[:2] == ["hook_embed", "hook_pos_embed"] and len(names) == 2 + 2 * ioi.cfg.n_layers
     np.testing.assert_allclose(parts.sum(0), acc[-1], rtol=1e-4, atol=1e-4)
+
+
+def test_patch_intervention_from_a_cache(ioi, tmp_path):
+    # Patching head 1.0's z from the clean run into the corrupted one: the
+    # same with the cache object, with its saved file, and with a hand-written hook.
+    hook = "blocks.1.attn.hook_z"
+    _, clean = ioi.run_with_cache(IOI_CLEAN, names_filter=hook)
+    patch = {"type": "patch", "hook": hook, "heads": [0], "source": clean}
+    a = ioi(IOI_CORRUPT, interventions=[patch]).copy()
+    clean.save(tmp_path / "clean.safetensors")
+    b = ioi(IOI_CORRUPT, interventions=[dict(patch, source=str(tmp_path / "clean.safetensors"))])
+    np.testing.assert_array_equal(a, b)
+    src = clean[hook]
+
+    def by_hand(z, h):
+        z[:, :, 0] = src[:, :, 0]
+
+    np.testing.assert_array_equal(a, ioi.run_with_hooks(IOI_CORRUPT, fwd_hooks=[(hook, by_hand)]))
+    assert np.abs(a - ioi(IOI_CORRUPT)).max() > 0.1
