@@ -16,11 +16,16 @@ PACKAGES=(
   python3
   chromium                 # headless browser tests of HTML reports
   libcpp-httplib-dev       # HTTP: the OpenAI-compatible autointerp client (and its loopback test server)
+  # The Python module (python/, `import glassbox`) and its tests: pybind11 and
+  # numpy to build it, pytest to test it, nbclient + ipykernel to run the
+  # example notebooks in the tests.
+  pybind11-dev python3-numpy python3-pytest
+  python3-nbclient python3-nbformat python3-ipykernel
 )
 # Only to regenerate golden fixtures (tests/reference) and run the PyTorch
 # baseline in bench/: `scripts/install-deps.sh --reference`.
 if [[ "${1:-}" == "--reference" ]]; then
-  PACKAGES+=(python3-numpy python3-torch)
+  PACKAGES+=(python3-torch)
 fi
 
 missing=()
