@@ -11,21 +11,23 @@
 
 #include "glassbox/error.h"
 #include "glassbox/steering/monitor.h"
+#include "kernels/kernels.h"
 
 namespace glassbox::steering {
 
-double logits_entropy(const float* logits, int64_t V) {
-  const float mx = *std::max_element(logits, logits + V);
-  double z = 0, s = 0;  // z = sum e^(l - mx), s = sum e^(l - mx) (l - mx)
-  for (int64_t i = 0; i < V; ++i) {
-    const double d = double(logits[i]) - mx, e = std::exp(d);
-    z += e;
-    s += e * d;
-  }
-  return std::log(z) - s / z;  // H = log Z - E[l - mx]
-}
-
 namespace {
+
+// H = -sum p log p = lse - sum p z, and lse = z[i*] - log p[i*] at the argmax
+// i* (p[i*] >= 1/V, so its log is well conditioned): one vectorised softmax
+// and no per-entry exp or log in double. Per generated token this is the
+// cost of the entropy monitor, which the overhead budget (5%) is about.
+double entropy_from_softmax(const float* z, const float* p, int64_t V) {
+  const int64_t top = std::max_element(z, z + V) - z;
+  float pz = 0;  // float lanes: sum p = 1, so rounding stays ~V * 1e-7 of max |z|
+#pragma omp simd reduction(+ : pz)
+  for (int64_t i = 0; i < V; ++i) pz += p[i] * z[i];
+  return double(z[top]) - std::log(double(p[top])) - double(pz);
+}
 
 std::vector<float> unit(const std::vector<float>& v) {
   double nn = 0;
@@ -35,6 +37,16 @@ std::vector<float> unit(const std::vector<float>& v) {
   for (size_t i = 0; i < v.size(); ++i) u[i] = float(v[i] * inv);
   return u;
 }
+
+}  // namespace
+
+double logits_entropy(const float* logits, int64_t V) {
+  std::vector<float> p(static_cast<size_t>(V));
+  kernels::softmax_forward(p.data(), logits, 1, V);
+  return entropy_from_softmax(logits, p.data(), V);
+}
+
+namespace {
 
 // One monitor's state during a generation.
 struct Live {
@@ -66,7 +78,7 @@ MonitoredGeneration generate_monitored(Engine& e, const std::vector<std::vector<
 
   std::vector<Live> live(monitors.size());
   std::vector<HookHandle> handles;
-  bool need_lens = false;
+  bool need_lens = false, need_entropy = false;
   for (size_t i = 0; i < monitors.size(); ++i) {
     const Monitor& m = monitors[i];
     Live& L = live[i];
@@ -74,6 +86,7 @@ MonitoredGeneration generate_monitored(Engine& e, const std::vector<std::vector<
     L.value.assign(size_t(B), std::numeric_limits<double>::quiet_NaN());
     L.steering.assign(size_t(B), 0);
     need_lens = need_lens || m.kind == MonitorKind::LogitLens;
+    need_entropy = need_entropy || m.kind == MonitorKind::Entropy;
     if (m.kind == MonitorKind::Probe) {
       L.read = m.direction;
       L.offset = m.bias;
@@ -112,22 +125,25 @@ MonitoredGeneration generate_monitored(Engine& e, const std::vector<std::vector<
     }
   }
 
-  // Logit lens: every layer's last-position resid_post, [n_layers * B, d].
-  const int64_t D = c.d_model;
+  // Logit lens: the last-position resid_post of every block but the last,
+  // [(n_layers - 1) * B, d] (the last block's is what the final logits read).
+  const int64_t D = c.d_model, n_lens = c.n_layers - 1;
   std::vector<float> lens_resid;
-  if (need_lens) {
-    lens_resid.assign(size_t(c.n_layers * B * D), 0.f);
-    handles.push_back(reg.add(
-        "blocks.*.hook_resid_post",
-        [&lens_resid, B, D](TensorView& act, const HookContext& ctx) {
-          for_last_rows(act, [&](int64_t b, const float* x, int64_t d) {
-            std::copy(x, x + d, lens_resid.data() + (int64_t(ctx.point.layer) * B + b) * D);
-          });
-        },
-        HookMode::Observe));
+  if (need_lens && n_lens > 0) {
+    lens_resid.assign(size_t(n_lens * B * D), 0.f);
+    for (int l = 0; l < n_lens; ++l)
+      handles.push_back(reg.add(
+          HookPoint{Site::resid_post, l},
+          [&lens_resid, B, D, l](TensorView& act, const HookContext&) {
+            for_last_rows(act, [&](int64_t b, const float* x, int64_t d) {
+              std::copy(x, x + d, lens_resid.data() + (int64_t(l) * B + b) * D);
+            });
+          },
+          HookMode::Observe));
   }
+  std::vector<float> probs(need_entropy ? static_cast<size_t>(B * c.d_vocab) : 0);
   Batch lens_batch;
-  lens_batch.B = c.n_layers * B;
+  lens_batch.B = n_lens * B;
   lens_batch.T = 1;
   lens_batch.tokens.assign(size_t(lens_batch.B), 0);
   ForwardOptions lens_opt;
@@ -143,15 +159,19 @@ MonitoredGeneration generate_monitored(Engine& e, const std::vector<std::vector<
                                                          : monitors[i].name);
 
   auto observe = [&](GenerateStep& st) {
+    if (need_entropy) kernels::softmax_forward(probs.data(), st.logits, B, st.V);
     if (need_lens) {
-      lens_opt.start_resid = lens_resid.data();
-      const ForwardResult lr = e.forward(lens_batch, nullptr, nullptr, lens_opt);
-      const float* lz = lr.logits.f32();
+      ForwardResult lr;
+      if (n_lens > 0) {
+        lens_opt.start_resid = lens_resid.data();
+        lr = e.forward(lens_batch, nullptr, nullptr, lens_opt);
+      }
       for (int64_t b = 0; b < B; ++b) {
         const float* fin = st.logits + b * st.V;
         const int64_t top = std::max_element(fin, fin + st.V) - fin;
-        lens_layer[size_t(b)] = c.n_layers;  // never: an intervention after the last block changed it
-        for (int l = 0; l < c.n_layers; ++l) {
+        lens_layer[size_t(b)] = n_lens;  // the last block, when no earlier one ranks it first
+        for (int l = 0; l < n_lens; ++l) {
+          const float* lz = lr.logits.f32();
           const float* z = lz + (int64_t(l) * B + b) * st.V;
           if (std::max_element(z, z + st.V) - z == top) {
             lens_layer[size_t(b)] = l;
@@ -166,7 +186,8 @@ MonitoredGeneration generate_monitored(Engine& e, const std::vector<std::vector<
       for (int64_t b = 0; b < B; ++b) {
         if (st.done[b]) continue;
         double v = L.value[size_t(b)];
-        if (m.kind == MonitorKind::Entropy) v = logits_entropy(st.logits + b * st.V, st.V);
+        if (m.kind == MonitorKind::Entropy)
+          v = entropy_from_softmax(st.logits + b * st.V, probs.data() + b * st.V, st.V);
         if (m.kind == MonitorKind::LogitLens) v = lens_layer[size_t(b)];
         out.values[i][size_t(b)].push_back(float(v));
         if (!m.triggered(v)) continue;

@@ -48,11 +48,11 @@ TEST(MonitorEntropy, MatchesTheDefinition) {
   double s = 0, h = 0;
   for (float v : z) s += std::exp(double(v));
   for (float v : z) h -= std::exp(double(v)) / s * std::log(std::exp(double(v)) / s);
-  EXPECT_NEAR(logits_entropy(z.data(), 4), h, 1e-12);
+  EXPECT_NEAR(logits_entropy(z.data(), 4), h, 1e-5);
   std::vector<float> flat(50, 3.f);
-  EXPECT_NEAR(logits_entropy(flat.data(), 50), std::log(50.0), 1e-12);
+  EXPECT_NEAR(logits_entropy(flat.data(), 50), std::log(50.0), 1e-5);
   z = {0.f, 1000.f};  // no overflow
-  EXPECT_NEAR(logits_entropy(z.data(), 2), 0.0, 1e-12);
+  EXPECT_NEAR(logits_entropy(z.data(), 2), 0.0, 1e-5);
 }
 
 // Every signal, read during generation, against a fresh full pass over

@@ -9,10 +9,11 @@
 //   projection  x . direction / |direction| at a hook site
 //   entropy     the next-token distribution's entropy, in nats
 //   logit_lens  the first layer whose logit lens (its resid_post through
-//               ln_final and W_U) already ranks the final prediction first:
-//               early = settled, late = the model decided at the last moment.
-//               Costs one unembedding per layer per token, so it is computed
-//               only when such a monitor is on.
+//               ln_final and W_U) already ranks the final prediction (the
+//               argmax of the logits) first; the last layer when no earlier
+//               one does. Early = settled, late = decided at the last moment.
+//               Costs one unembedding per layer but the last per token, so it
+//               is computed only when such a monitor is on.
 //
 // Actions, when the value is above (or, "when": "below", below) the threshold:
 //   flag   record an event (token index, value)
