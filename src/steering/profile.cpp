@@ -31,7 +31,10 @@ int64_t vector_width(Site s, const Config& c) {
 nlohmann::json Profile::to_json() const {
   nlohmann::json ms = nlohmann::json::array();
   for (const Monitor& m : monitors) ms.push_back(m.to_json());
-  return {{"interventions", interventions_to_json(interventions)}, {"monitors", ms}};
+  nlohmann::json j = {{"interventions", interventions_to_json(interventions)}, {"monitors", ms}};
+  if (!name.empty()) j["name"] = name;
+  if (!description.empty()) j["description"] = description;
+  return j;
 }
 
 Profile Profile::from_json(const nlohmann::json& j, const std::string& base_dir, const std::string& what,
@@ -41,6 +44,8 @@ Profile Profile::from_json(const nlohmann::json& j, const std::string& base_dir,
     if (!json_fields::is_one_of(key, {"interventions", "monitors", "name", "description"}))
       fail(what, ".", key, ": unknown field (a profile has \"interventions\" and \"monitors\")");
   Profile p;
+  if (j.contains("name")) p.name = json_fields::string(j, "name", what);
+  if (j.contains("description")) p.description = json_fields::string(j, "description", what);
   for (const char* list : {"interventions", "monitors"})
     if (j.contains(list) && !j[list].is_array()) fail(what, ".", list, ": expected an array");
   if (j.contains("interventions")) {

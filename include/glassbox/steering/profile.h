@@ -1,10 +1,11 @@
 // Per-request profiles: what one request wants changed and watched while the
 // model generates for it, as one JSON document:
 //
-//   {"interventions": [... interventions.h's JSON: add_vector, project_out, ...],
+//   {"name": "...", "description": "...",
+//    "interventions": [... interventions.h's JSON: add_vector, project_out, ...],
 //    "monitors":      [... monitor.h's JSON: probe, projection, entropy, logit_lens ...]}
 //
-// Both lists are optional. A profile is plain data, round-trips through JSON
+// Every field is optional. A profile is plain data, round-trips through JSON
 // (to_json / from_json), and is checked against the model before anything
 // runs, with errors naming the field ("interventions[1].vector: 64 values,
 // but 'blocks.1.hook_resid_post' has width 128", "monitors[0].type: ...").
@@ -29,6 +30,7 @@
 namespace glassbox::steering {
 
 struct Profile {
+  std::string name, description;  // for people (a constitution names its profile)
   std::vector<Intervention> interventions;
   std::vector<Monitor> monitors;
 
