@@ -2,6 +2,7 @@
 // for every generated token.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -29,6 +30,23 @@ struct Generation {
 // token sits at the same step. Throws Error if prompt + max_new_tokens exceeds the context.
 Generation generate(Engine& e, const std::vector<std::vector<int32_t>>& prompts, const SamplingOptions& o,
                     const HookRegistry* hooks = nullptr);
+
+// What a per-step observer sees after each forward pass, before sampling:
+// the last position's logits of every row ([B, V]) and which rows already
+// ended. Setting stop[b] ends row b without emitting this step's token (a
+// monitor that stops generation before the token it flagged is written).
+struct GenerateStep {
+  int step = 0;  // index of the token about to be sampled (0: right after the prompt)
+  const float* logits = nullptr;
+  int64_t B = 0, V = 0;
+  const uint8_t* done = nullptr;  // [B]
+  uint8_t* stop = nullptr;        // [B], all 0 on entry
+};
+using GenerateObserver = std::function<void(GenerateStep&)>;
+// generate() calling `observe` once per step (monitors read activations
+// through hooks during the same pass and act here; no extra forward pass).
+Generation generate(Engine& e, const std::vector<std::vector<int32_t>>& prompts, const SamplingOptions& o,
+                    const HookRegistry* hooks, const GenerateObserver& observe);
 
 // n tokens the model writes itself (temperature 1, from BOS or token 0, in
 // windows of its context, each window starting with that BOS): text for

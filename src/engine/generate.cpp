@@ -37,6 +37,11 @@ int32_t sample_token(const float* logits, int64_t V, const SamplingOptions& o, s
 
 Generation generate(Engine& e, const std::vector<std::vector<int32_t>>& prompts, const SamplingOptions& o,
                     const HookRegistry* hooks) {
+  return generate(e, prompts, o, hooks, GenerateObserver{});
+}
+
+Generation generate(Engine& e, const std::vector<std::vector<int32_t>>& prompts, const SamplingOptions& o,
+                    const HookRegistry* hooks, const GenerateObserver& observe) {
   const Config& c = e.model().config();
   if (o.max_new_tokens < 0) fail("generate: max_new_tokens must be >= 0");
   if (o.top_p <= 0 || o.top_p > 1) fail("generate: top_p must be in (0, 1], got ", o.top_p);
@@ -50,11 +55,17 @@ Generation generate(Engine& e, const std::vector<std::vector<int32_t>>& prompts,
   std::mt19937_64 rng(o.seed);
   Generation g;
   g.tokens.resize(size_t(batch.B));
-  std::vector<uint8_t> done(size_t(batch.B), 0);
+  std::vector<uint8_t> done(size_t(batch.B), 0), stop(size_t(batch.B), 0);
   ForwardOptions fo;
   fo.logits = LogitsMode::Last;
   for (int step = 0; step < o.max_new_tokens; ++step) {
     ForwardResult r = e.forward(batch, hooks, &kv, fo);
+    if (observe) {
+      std::fill(stop.begin(), stop.end(), uint8_t(0));
+      GenerateStep st{step, r.logits.f32(), batch.B, c.d_vocab, done.data(), stop.data()};
+      observe(st);
+      for (int64_t b = 0; b < batch.B; ++b) done[size_t(b)] |= stop[size_t(b)];
+    }
     Batch next;
     next.B = batch.B;
     next.T = 1;
@@ -62,7 +73,7 @@ Generation generate(Engine& e, const std::vector<std::vector<int32_t>>& prompts,
     for (int64_t b = 0; b < batch.B; ++b) {
       const int32_t t = sample_token(r.logits.f32() + b * c.d_vocab, c.d_vocab, o, rng);
       next.tokens[size_t(b)] = t;
-      if (!done[size_t(b)]) {
+      if (!done[size_t(b)]) {  // (a row stopped by the observer emits nothing this step)
         g.tokens[size_t(b)].push_back(t);
         if (std::find(o.stop_tokens.begin(), o.stop_tokens.end(), t) != o.stop_tokens.end()) done[size_t(b)] = 1;
       }

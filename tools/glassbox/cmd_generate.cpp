@@ -7,13 +7,14 @@
 #include "glassbox/error.h"
 #include "glassbox/generate.h"
 #include "glassbox/steering/control_vector.h"
+#include "glassbox/steering/profile.h"
 #include "glassbox/tokenizer.h"
 
 namespace glassbox::cli {
 
 Command add_generate_command(CLI::App& parent) {
   struct Opts {
-    std::string model, prompt, tokens, intervene;
+    std::string model, prompt, tokens, intervene, profile;
     std::vector<std::string> control_vectors;
     std::vector<float> control_vector_scales;
     bool any_model = false;
@@ -40,6 +41,8 @@ Command add_generate_command(CLI::App& parent) {
   cmd->add_flag("--greedy", o->greedy, "Always take the most likely token (same as --temperature 0)");
   cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating after the end-of-text token");
   cmd->add_option("--intervene", o->intervene, "Interventions JSON file, active for every generated token");
+  cmd->add_option("--profile", o->profile, "Profile JSON ({\"interventions\": [...], \"monitors\": [...]}): its "
+                                           "interventions act and its monitors watch (events in --json)");
   // llama.cpp's flags: a file at strength 1, or a file and its strength; several add up.
   cmd->add_option("--control-vector", o->control_vectors, "llama.cpp control-vector GGUF, added at strength 1 "
                                                           "(repeatable)");
@@ -67,10 +70,28 @@ Command add_generate_command(CLI::App& parent) {
                                                                                  m.config(), scale, f, !o->any_model)))
                 cv_handles.push_back(std::move(h));
             }
-            const std::vector<int32_t> out = generate(e, {ids}, s, &reg).tokens.at(0);
+            // A profile's interventions act after --intervene's and the control vectors.
+            steering::Profile profile;
+            if (!o->profile.empty()) {
+              profile = steering::load_profile(o->profile);
+              profile.check_fits(m.config(), o->profile);
+            }
+            const auto profile_handles = attach(reg, profile.interventions);
+            const steering::MonitoredGeneration g = steering::generate_monitored(e, {ids}, s, profile.monitors, &reg);
+            const std::vector<int32_t>& out = g.tokens.at(0);
             const Tokenizer* t = m.tokenizer();
+            if (!o->json && !g.events.empty())
+              std::fprintf(stderr, "%zu monitor events (first: %s at token %d, value %.4g, %s)\n", g.events.size(),
+                           g.events[0].name.c_str(), g.events[0].token, g.events[0].value,
+                           steering::to_string(g.events[0].action));
             if (o->json) {
               nlohmann::json j = {{"prompt_tokens", ids}, {"tokens", out}};
+              if (!o->profile.empty()) {
+                nlohmann::json ev = nlohmann::json::array();
+                for (const auto& x : g.events) ev.push_back(x.to_json());
+                j["events"] = ev;
+                j["monitors"] = g.monitor_names;
+              }
               j["text"] = t ? nlohmann::json(t->decode(out)) : nlohmann::json(nullptr);
               print_json(j);
             } else if (t) {
