@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   ensure_passive_openmp(argv);  // as the glassbox CLI runs
   std::string model, mode = "plain", dtype = "f32", logits = "all";
   int tokens = 1024, threads = 2, repeat = 3, batch = 1;
+  bool keep_quantized = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -44,9 +45,10 @@ int main(int argc, char** argv) {
     else if (a == "--batch") batch = std::stoi(next());
     else if (a == "--dtype") dtype = next();
     else if (a == "--logits") logits = next();
+    else if (a == "--dequantize") keep_quantized = false;  // quantised GGUF weights to F32 at load
     else {
       std::fprintf(stderr, "usage: bench_forward --model DIR [--tokens N] [--mode plain|cache|cache_result|load] "
-                           "[--threads N] [--repeat N] [--batch B] [--dtype f32|bf16|f16] [--logits all|last]\n");
+                           "[--threads N] [--repeat N] [--batch B] [--dtype f32|bf16|f16] [--logits all|last] [--dequantize]\n");
       return 2;
     }
   }
@@ -61,10 +63,10 @@ int main(int argc, char** argv) {
   try {
     set_num_threads(threads);
     const auto t0 = Clock::now();
-    const Model m = Model::load(model);
+    const Model m = Model::load(model, {.keep_quantized = keep_quantized});
     // Touch every weight page once so load time includes paging the file in, as the reference does.
     volatile float sink = 0;
-    for (const auto& lw : m.weights().layers) sink = sink + lw.W_O.data[0];
+    for (const auto& lw : m.weights().layers) sink = sink + (lw.W_O.q ? float(lw.W_O.q->base[0]) : lw.W_O.data[0]);
     const double load_s = seconds_since(t0);
     std::vector<double> times;
     size_t n_cached = 0, cached_bytes = 0;

@@ -13,6 +13,10 @@
 #                         logits ("result_output") included; it takes the
 #                         common flags, --control-vector among them, so it can
 #                         serve as llama.cpp's side of a logits comparison.
+#   llama-quantize        writes the golden quant blocks of tests/data/quant
+#                         (scripts/make-quant-fixtures.sh) and the Q4_K_M /
+#                         Q8_0 files the quantized benchmarks run on.
+#   llama-perplexity      the perplexity comparison of bench/.
 # Idempotent: exits at once when the binaries are already built. Prints the
 # bin directory on its last line.
 set -euo pipefail
@@ -21,7 +25,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEST="${1:-$ROOT/out/llama.cpp}"
 JOBS="${JOBS:-2}"
 LLAMA_NPM="node-llama-cpp@3.22.1"
-TARGETS=(llama-bench llama-batched-bench llama-eval-callback)
+TARGETS=(llama-bench llama-batched-bench llama-eval-callback llama-quantize llama-perplexity)
 BIN="$DEST/build/bin"
 
 built() {

@@ -12,7 +12,13 @@ enum class DType : uint8_t {
   F32, F16, BF16, F64, I8, I16, I32, I64, U8, BOOL,
   Q8_0,  // GGUF block quant: 32 values = f16 scale + 32 x int8
   Q4_0,  // GGUF block quant: 32 values = f16 scale + 16 bytes of nibbles
+  // The other ggml block quants glassbox reads (layouts in src/core/quant_legacy.cpp
+  // and quant_k.cpp); dequantised bit for bit as ggml-quants.c dequantises them.
+  Q4_1, Q5_0, Q5_1,                  // 32 values per block
+  Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,      // 256-value super-blocks
 };
+// True for the block-quantised types (Q8_0 ... Q6_K).
+bool dtype_is_quantized(DType t);
 
 std::string_view to_string(DType t);  // "F32", "BF16", "Q8_0" ...
 // Any DType name, in either case ("F16" as in file headers, "f16" as on the CLI).
@@ -24,7 +30,7 @@ bool dtype_from_safetensors(std::string_view s, DType* out);
 
 // Bytes for `n` elements (n must be a multiple of the block size for block types).
 size_t dtype_nbytes(DType t, int64_t n);
-int64_t dtype_block_size(DType t);  // 1 for plain types, 32 for Q8_0/Q4_0
+int64_t dtype_block_size(DType t);  // 1 for plain types, 32 for Q8_0/Q4_0/Q4_1/Q5_*, 256 for *_K
 
 float f16_to_f32(uint16_t h);
 uint16_t f32_to_f16(float f);   // round to nearest even

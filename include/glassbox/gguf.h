@@ -40,8 +40,11 @@ struct GgufValue {
 };
 
 // ggml tensor type ids (subset glassbox reads).
-enum class GgmlType : uint32_t { F32 = 0, F16 = 1, Q4_0 = 2, Q8_0 = 8, BF16 = 30 };
-const char* to_string(GgmlType t);  // "F32", "F16", "Q4_0", "Q8_0", "BF16"
+enum class GgmlType : uint32_t {
+  F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8,
+  Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, BF16 = 30,
+};
+const char* to_string(GgmlType t);  // "F32", "F16", "Q4_0", "Q8_0", "Q4_K", "BF16"
 template <> GgmlType from_string<GgmlType>(std::string_view s);
 
 class GgufFile {
@@ -73,7 +76,7 @@ class GgufFile {
 // Writer (used by tests, control-vector export and converters). Atomic.
 struct GgufWriter {
   std::vector<std::pair<std::string, GgufValue>> kv;
-  std::vector<TensorToWrite> tensors;  // shape row-major outermost-first; dtype F32/F16/BF16/Q8_0/Q4_0
+  std::vector<TensorToWrite> tensors;  // shape row-major outermost-first; dtype F32/F16/BF16 or any block quant
   void set(const std::string& key, GgufValue v) { kv.emplace_back(key, std::move(v)); }
   void save(const std::string& path, uint32_t version = 3, size_t alignment = 32) const;
 };

@@ -31,6 +31,18 @@ class Model {
   // config.json beside it, or a .gguf file. Throws Error naming the file and
   // the tensor / field at fault.
   static Model load(const std::string& path);
+  // keep_quantized (GGUF, the default): block-quantised matrices and the
+  // embedding stay in the mapped file's blocks and every matmul dequantises
+  // cache-sized tiles, so memory stays near the file's size (an 8B Q4_K_M
+  // model in ~5 GB, not 32). Forward, hooks, caches, interventions and
+  // gradients w.r.t. activations work as on F32 weights (equal up to the
+  // GEMM's rounding); weight gradients are an Error, and code that reads
+  // weights as floats must handle MatRef::q / Weights::W_E_q (W_E is null).
+  // false: every weight dequantised to F32 at load (4 bytes a parameter).
+  struct LoadOptions {
+    bool keep_quantized = true;
+  };
+  static Model load(const std::string& path, const LoadOptions& opt);
 
   const Config& config() const { return cfg_; }
   const Weights& weights() const { return w_; }

@@ -1,6 +1,7 @@
 // Canonical weights: the engine's view of any checkpoint. Every matrix is a
 // strided view into a memory-mapped file (zero-copy for F32) or into a buffer
-// converted once at load time (F16/BF16/quantised). Names follow TransformerLens
+// converted once at load time (F16/BF16/quantised), or, for a quantised GGUF
+// loaded with keep_quantized, a QuantMat view of the file's blocks. Names follow TransformerLens
 // (W_Q, W_O, W_in, W_U ...) so analysis code reads like the papers.
 #pragma once
 #include <cstdint>
@@ -21,13 +22,20 @@ struct HeadProj {
   const float* b = nullptr;
   int64_t b_head_stride = 0;
   int n_heads = 0, d_model = 0, d_head = 0;
+  // Kept quantised (w == nullptr): head h is logical rows [q_row0 + h*head_stride/cs, + d_head)
+  // of *q, with rs == 1 and cs == d_model as for a float nn.Linear matrix.
+  const QuantMat* q = nullptr;
+  int64_t q_row0 = 0;
 
-  MatRef head(int h) const { return {w + h * head_stride, d_model, d_head, rs, cs}; }
+  MatRef head(int h) const {
+    if (q) return {nullptr, d_model, d_head, rs, cs, q, q_row0 + h * head_stride / cs, 0};
+    return {w + h * head_stride, d_model, d_head, rs, cs};
+  }
   // True when all heads form one [d_model, n_heads*d_head] matrix (one GEMM).
   bool fused() const {
     return (cs == 1 && head_stride == int64_t(d_head)) || (rs == 1 && head_stride == d_head * cs);
   }
-  MatRef all() const { return {w, d_model, int64_t(n_heads) * d_head, rs, cs}; }
+  MatRef all() const { return {w, d_model, int64_t(n_heads) * d_head, rs, cs, q, q_row0, 0}; }
   bool bias_fused() const { return b == nullptr || b_head_stride == d_head; }
 };
 
@@ -42,7 +50,8 @@ struct LayerWeights {
 };
 
 struct Weights {
-  const float* W_E = nullptr;    // [d_vocab, d_model] row-major
+  const float* W_E = nullptr;    // [d_vocab, d_model] row-major (null when W_E_q is set)
+  const QuantMat* W_E_q = nullptr;  // the embedding kept quantised (keep_quantized loads)
   const float* W_pos = nullptr;  // [n_ctx, d_model] (learned positions only)
   std::vector<LayerWeights> layers;
   const float *ln_final_w = nullptr, *ln_final_b = nullptr;

@@ -102,4 +102,14 @@ std::vector<int32_t> per_row(const std::vector<int32_t>& v, int64_t B, const cha
   return out;
 }
 
+float quant_at(const MatRef& m, int64_t i, int64_t j) {
+  float block[256];  // the largest ggml block
+  const QuantMat& q = *m.q;
+  const int64_t bs = dtype_block_size(q.dtype), col = m.q_col0 + i, row = m.q_row0 + j;
+  const int64_t stored = q.row_map ? q.row_map[row] : row;
+  const uint8_t* src = q.base + size_t(stored) * q.row_bytes + dtype_nbytes(q.dtype, (col / bs) * bs);
+  to_f32(block, src, q.dtype, bs);
+  return block[col % bs];
+}
+
 }  // namespace glassbox::analysis::detail

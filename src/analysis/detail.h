@@ -11,7 +11,9 @@
 
 namespace glassbox::analysis::detail {
 
-inline float at(const MatRef& m, int64_t i, int64_t j) { return m.data[i * m.rs + j * m.cs]; }
+// Element (i, j) of a weight view; a quantised view dequantises its block.
+float quant_at(const MatRef& m, int64_t i, int64_t j);
+inline float at(const MatRef& m, int64_t i, int64_t j) { return m.q ? quant_at(m, i, j) : m.data[i * m.rs + j * m.cs]; }
 
 // The analysis side's only GEMMs, both kernels' checked matmul (sizes and
 // strides validated, never a raw cblas call):

@@ -5,6 +5,7 @@
 #include "analysis/detail.h"
 #include "analysis/eigen.h"
 #include "glassbox/error.h"
+#include "kernels/kernels.h"
 
 namespace glassbox::analysis {
 
@@ -28,6 +29,10 @@ std::vector<int32_t> token_set(const Config& c, const std::vector<int32_t>& toke
 std::vector<float> embed_rows(const Model& m, const std::vector<int32_t>& S) {
   const int64_t d = m.config().d_model;
   std::vector<float> E(S.size() * size_t(d));
+  if (const QuantMat* q = m.weights().W_E_q) {  // kept quantised: dequantise the rows
+    kernels::embedding_forward_quant(E.data(), S.data(), *q, int64_t(S.size()), d);
+    return E;
+  }
   for (size_t i = 0; i < S.size(); ++i) std::copy(m.weights().W_E + S[i] * d, m.weights().W_E + (S[i] + 1) * d, &E[i * size_t(d)]);
   return E;
 }
@@ -36,7 +41,7 @@ int kv_head(const Config& c, int h) { return h / (c.n_heads / c.n_kv_heads); }
 
 // W_O^h as a [d_head, d_model] view.
 MatRef w_o(const LayerWeights& lw, const Config& c, int h) {
-  return {lw.W_O.data + int64_t(h) * c.d_head * lw.W_O.rs, c.d_head, c.d_model, lw.W_O.rs, lw.W_O.cs};
+  return lw.W_O.row_block(int64_t(h) * c.d_head, c.d_head);
 }
 
 // C [M, N] = A [M, K] . B^T (B: [N, K]), row-major.

@@ -137,6 +137,27 @@ float* WeightLoader::get_copy(const std::string& name, const Shape& expected) {
   return dst;
 }
 
+const QuantMat* WeightLoader::quant(const std::string& name, const Shape& expected, const int32_t* row_map) {
+  if (!keep_quantized || create_ || !ckpt_.find(name)) return nullptr;
+  const RawTensor& t = checked(name, expected);
+  if (!dtype_is_quantized(t.dtype) || t.shape.size() != 2) return nullptr;
+  if (used_.insert(name).second) n_params_ += t.numel();
+  zero_copy_[name] = true;
+  auto q = std::make_unique<QuantMat>();
+  q->base = static_cast<const uint8_t*>(t.data);
+  q->dtype = t.dtype;
+  q->n_rows = t.shape[0];
+  q->row_len = t.shape[1];
+  q->row_bytes = dtype_nbytes(t.dtype, t.shape[1]);
+  if (row_map) {
+    st_.row_maps.push_back(std::make_unique<int32_t[]>(size_t(q->n_rows)));
+    std::copy(row_map, row_map + q->n_rows, st_.row_maps.back().get());
+    q->row_map = st_.row_maps.back().get();
+  }
+  st_.quant.push_back(std::move(q));
+  return st_.quant.back().get();
+}
+
 float* WeightLoader::alloc(size_t n) {
   st_.owned.push_back(std::make_unique<float[]>(n));
   st_.owned_bytes += n * sizeof(float);

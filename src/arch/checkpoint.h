@@ -17,6 +17,10 @@ struct Model::Storage {
   std::vector<std::shared_ptr<MappedFile>> mappings;
   std::vector<std::unique_ptr<float[]>> owned;  // converted tensors
   size_t owned_bytes = 0;
+  // keep_quantized loads: views of block-quantised tensors (into `mappings`)
+  // and the row permutations some of them read through.
+  std::vector<std::unique_ptr<QuantMat>> quant;
+  std::vector<std::unique_ptr<int32_t[]>> row_maps;
 };
 
 // Model's constructor is private: a Model comes from Model::load or a Trainable.
@@ -63,6 +67,12 @@ class WeightLoader {
   float* get_copy(const std::string& name, const Shape& expected);
   // An owned scratch buffer that lives as long as the model.
   float* alloc(size_t n);
+  // keep_quantized loads (LoadOptions): a block-quantised [out, in] matrix as
+  // a view of its blocks in the mapping, rows read through row_map (out
+  // entries, copied; null = identity). Null when the tensor is not quantised
+  // or keep_quantized is off: the caller then takes the F32 path (get).
+  const QuantMat* quant(const std::string& name, const Shape& expected, const int32_t* row_map = nullptr);
+  bool keep_quantized = false;
   // Create mode (fresh trainable models): a tensor absent from the checkpoint is
   // created zero-filled in `store` (optional ones only if create_optional).
   void create_into(std::map<std::string, Tensor>* store, bool create_optional) {

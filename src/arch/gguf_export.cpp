@@ -4,6 +4,7 @@
 // matrices, GPT-2's Q|K|V rows fused into attn_qkv, and Llama's attn_q /
 // attn_k rows permuted within each head as convert_hf_to_gguf.py does (llama.cpp
 // rotates adjacent pairs; gguf_llama.cpp undoes the permutation on load).
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <filesystem>
@@ -41,9 +42,24 @@ class Gather {
   void rows(const std::string& name, const float* x, int64_t rows, int64_t cols) {
     matrix(name, std::vector<float>(x, x + rows * cols), rows, cols);
   }
+  // The same of a table kept quantised (a keep_quantized load), dequantised.
+  void rows(const std::string& name, const QuantMat& q) {
+    std::vector<float> x(size_t(q.n_rows * q.row_len));
+    for (int64_t r = 0; r < q.n_rows; ++r) q.dequantize_row(r, &x[size_t(r * q.row_len)]);
+    matrix(name, std::move(x), q.n_rows, q.row_len);
+  }
   // nn.Linear layout [out, in] of a MatRef mapping in -> out.
   void linear(const std::string& name, const MatRef& W) {
     std::vector<float> out(size_t(W.rows * W.cols));
+    if (W.q) {  // kept quantised: its logical rows are the output features
+      std::vector<float> row(size_t(W.q->row_len));
+      for (int64_t o = 0; o < W.cols; ++o) {
+        W.q->dequantize_row(W.q_row0 + o, row.data());
+        std::copy_n(row.data() + W.q_col0, W.rows, &out[size_t(o * W.rows)]);
+      }
+      matrix(name, std::move(out), W.cols, W.rows);
+      return;
+    }
     for (int64_t o = 0; o < W.cols; ++o)
       for (int64_t i = 0; i < W.rows; ++i) out[o * W.rows + i] = W.data[i * W.rs + o * W.cs];
     matrix(name, std::move(out), W.cols, W.rows);
@@ -76,6 +92,10 @@ std::vector<float> head_rows(const HeadProj& p, bool rope_permute) {
     for (int64_t j = 0; j < dh; ++j) {
       const int64_t to = rope_permute ? (j < half ? 2 * j : 2 * (j - half) + 1) : j;
       float* row = out.data() + (h * dh + to) * d;
+      if (p.q) {  // kept quantised: logical row j of head h (a quantised row is one head row, d wide)
+        p.q->dequantize_row(p.head(h).q_row0 + j, row);
+        continue;
+      }
       const float* base = p.w + h * p.head_stride + j * p.cs;
       for (int64_t i = 0; i < d; ++i) row[i] = base[i * p.rs];
     }
@@ -125,7 +145,8 @@ void write_llama_tensors(const Model& m, Gather& g) {
   const Config& c = m.config();
   const Weights& w = m.weights();
   const int64_t d = c.d_model, dh = c.d_head;
-  g.rows(gguf_name(GgufTensor::TokenEmbd), w.W_E, c.d_vocab, d);
+  if (w.W_E_q) g.rows(gguf_name(GgufTensor::TokenEmbd), *w.W_E_q);
+  else g.rows(gguf_name(GgufTensor::TokenEmbd), w.W_E, c.d_vocab, d);
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& lw = w.layers[l];
     const std::string where = m.source() + ": layer " + std::to_string(l);

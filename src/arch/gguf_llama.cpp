@@ -59,9 +59,67 @@ static const float* unpermute_rows(WeightLoader& ld, const std::string& name, in
   return dst;
 }
 
+// The same inverse permutation as a row map: logical row s*half + i of head h
+// reads stored row 2*i + s, so quantised Q/K stay in the file's order.
+static std::vector<int32_t> unpermute_map(int n_heads, const Config& c) {
+  const int64_t dh = c.d_head, half = dh / 2;
+  std::vector<int32_t> map(size_t(n_heads * dh));
+  for (int64_t h = 0; h < n_heads; ++h)
+    for (int64_t i = 0; i < half; ++i)
+      for (int64_t s = 0; s < 2; ++s) map[size_t(h * dh + s * half + i)] = int32_t(h * dh + 2 * i + s);
+  return map;
+}
+
+// A projection's heads, kept quantised when the loader keeps quantised tensors.
+static HeadProj heads(WeightLoader& ld, const std::string& name, const std::string& bias, int n_heads,
+                      bool permuted, const Config& c) {
+  const int64_t rows = int64_t(n_heads) * c.d_head;
+  const float* b = ld.get_opt(bias, {rows});
+  const std::vector<int32_t> map = permuted ? unpermute_map(n_heads, c) : std::vector<int32_t>{};
+  if (const QuantMat* q = ld.quant(name, {rows, c.d_model}, permuted ? map.data() : nullptr)) {
+    // linear_heads only offsets its pointer argument; the strides are what a float view would have.
+    HeadProj p = linear_heads(nullptr, b, 0, c.d_head, c, n_heads);
+    p.w = nullptr;
+    p.q = q;
+    return p;
+  }
+  const float* W = permuted ? unpermute_rows(ld, name, n_heads, c) : ld.get(name, {rows, c.d_model});
+  return linear_heads(W, b, 0, c.d_head, c, n_heads);
+}
+
+// An [out, in] matrix: a quantised view when kept quantised, else F32.
+static MatRef linear_any(WeightLoader& ld, const std::string& name, int64_t out, int64_t in) {
+  if (const QuantMat* q = ld.quant(name, {out, in})) return {nullptr, in, out, 1, in, q, 0, 0};
+  return linear(ld.get(name, {out, in}), out, in);
+}
+
 static void gguf_llama_weights(WeightLoader& ld, const Config& c, Weights& w) {
   using T = GgufTensor;
-  const int64_t d = c.d_model, m = c.d_mlp, V = c.d_vocab, dh = c.d_head;
+  const int64_t d = c.d_model, m = c.d_mlp, V = c.d_vocab;
+  if (ld.keep_quantized) {
+    w.W_E_q = ld.quant(gguf_name(T::TokenEmbd), {V, d});
+    w.W_E = w.W_E_q ? nullptr : ld.get(gguf_name(T::TokenEmbd), {V, d});
+    w.layers.resize(c.n_layers);
+    for (int l = 0; l < c.n_layers; ++l) {
+      auto& lw = w.layers[l];
+      lw.ln1_w = ld.get(gguf_name(T::AttnNorm, l), {d});
+      lw.ln2_w = ld.get(gguf_name(T::FfnNorm, l), {d});
+      lw.W_Q = heads(ld, gguf_name(T::AttnQ, l), gguf_name(T::AttnQBias, l), c.n_heads, true, c);
+      lw.W_K = heads(ld, gguf_name(T::AttnK, l), gguf_name(T::AttnKBias, l), c.n_kv_heads, true, c);
+      lw.W_V = heads(ld, gguf_name(T::AttnV, l), gguf_name(T::AttnVBias, l), c.n_kv_heads, false, c);
+      lw.W_O = linear_any(ld, gguf_name(T::AttnOut, l), d, int64_t(c.n_heads) * c.d_head);
+      lw.b_O = ld.get_opt(gguf_name(T::AttnOutBias, l), {d});
+      lw.W_gate = linear_any(ld, gguf_name(T::FfnGate, l), m, d);
+      lw.W_in = linear_any(ld, gguf_name(T::FfnUp, l), m, d);
+      lw.W_out = linear_any(ld, gguf_name(T::FfnDown, l), d, m);
+    }
+    w.ln_final_w = ld.get(gguf_name(T::OutputNorm), {d});
+    if (!c.tied_embeddings) w.W_U = linear_any(ld, gguf_name(T::Output), V, d);
+    else if (w.W_E_q) w.W_U = {nullptr, d, V, 1, d, w.W_E_q, 0, 0};
+    else w.W_U = linear(w.W_E, V, d);
+    return;
+  }
+  const int64_t dh = c.d_head;
   const int64_t q_out = int64_t(c.n_heads) * dh, kv_out = int64_t(c.n_kv_heads) * dh;
   const bool permuted = c.family == "llama";  // see the top of this file
   const auto q_or_k = [&](T t, int l, int n_heads) {

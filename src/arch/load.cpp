@@ -21,7 +21,8 @@ size_t Model::converted_bytes() const { return storage_ ? storage_->owned_bytes 
 
 namespace detail {
 
-static Model build(const Family& fam, const ConfigSource& src, const Checkpoint& ckpt, const std::string& source) {
+static Model build(const Family& fam, const ConfigSource& src, const Checkpoint& ckpt, const std::string& source,
+                   bool keep_quantized = false) {
   Config cfg = fam.config(src);
   try {
     cfg.validate();
@@ -31,6 +32,7 @@ static Model build(const Family& fam, const ConfigSource& src, const Checkpoint&
   auto storage = std::make_shared<Model::Storage>();
   storage->mappings = ckpt.mappings();
   WeightLoader ld(ckpt, *storage);
+  ld.keep_quantized = keep_quantized;
   Weights w;
   fam.weights(ld, cfg, w);
   const auto extra = ld.unused(fam.ignorable);
@@ -45,7 +47,9 @@ static Model build(const Family& fam, const ConfigSource& src, const Checkpoint&
 
 }  // namespace detail
 
-Model Model::load(const std::string& path) {
+Model Model::load(const std::string& path) { return load(path, LoadOptions{}); }
+
+Model Model::load(const std::string& path, const LoadOptions& opt) {
   using namespace detail;
   if (!fs::exists(path)) fail(path, ": no such file or directory");
   if (path.size() > 5 && path.substr(path.size() - 5) == ".gguf") {
@@ -54,7 +58,7 @@ Model Model::load(const std::string& path) {
     const Family* fam = find_family("gguf:" + arch);
     if (!fam) fail(path, ": GGUF architecture \"", arch, "\" is not supported (supported: llama, gpt2)");
     ConfigSource src{nullptr, &f, path};
-    Model m = build(*fam, src, Checkpoint::from_gguf(f), path);
+    Model m = build(*fam, src, Checkpoint::from_gguf(f), path, opt.keep_quantized);
     if (f.find_kv("tokenizer.ggml.tokens"))
       m.set_tokenizer(std::make_shared<const Tokenizer>(Tokenizer::from_gguf(f)));
     return m;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/quant_blocks.h"
 #include "glassbox/error.h"
 
 namespace glassbox {
@@ -21,7 +22,7 @@ struct DTypeInfo {
   bool safetensors;    // spelled this way in safetensors headers
 };
 
-// ggml block layouts: Q8_0 = f16 d + 32 x int8; Q4_0 = f16 d + 16 bytes of nibbles.
+// ggml block layouts (bytes per block, values per block); see quant_legacy.cpp and quant_k.cpp.
 constexpr DTypeInfo kInfo[] = {
     {DType::F32, "F32", 4, 1, true},   {DType::F16, "F16", 2, 1, true},
     {DType::BF16, "BF16", 2, 1, true}, {DType::F64, "F64", 8, 1, true},
@@ -29,6 +30,10 @@ constexpr DTypeInfo kInfo[] = {
     {DType::I32, "I32", 4, 1, true},   {DType::I64, "I64", 8, 1, true},
     {DType::U8, "U8", 1, 1, true},     {DType::BOOL, "BOOL", 1, 1, true},
     {DType::Q8_0, "Q8_0", 34, 32, false}, {DType::Q4_0, "Q4_0", 18, 32, false},
+    {DType::Q4_1, "Q4_1", 20, 32, false}, {DType::Q5_0, "Q5_0", 22, 32, false},
+    {DType::Q5_1, "Q5_1", 24, 32, false}, {DType::Q2_K, "Q2_K", 84, 256, false},
+    {DType::Q3_K, "Q3_K", 110, 256, false}, {DType::Q4_K, "Q4_K", 144, 256, false},
+    {DType::Q5_K, "Q5_K", 176, 256, false}, {DType::Q6_K, "Q6_K", 210, 256, false},
 };
 
 const DTypeInfo& info(DType t) {
@@ -79,6 +84,8 @@ bool dtype_from_safetensors(std::string_view s, DType* out) {
 }
 
 int64_t dtype_block_size(DType t) { return info(t).block; }
+
+bool dtype_is_quantized(DType t) { return info(t).block > 1; }
 
 size_t dtype_nbytes(DType t, int64_t n) {
   const DTypeInfo& i = info(t);
@@ -204,26 +211,11 @@ void to_f32(float* dst, const void* src_v, DType t, int64_t n) {
     case DType::BOOL:
       for (int64_t i = 0; i < n; ++i) dst[i] = src[i] ? 1.0f : 0.0f;
       return;
-    case DType::Q8_0: {
-      if (n % 32) fail("to_f32: Q8_0 needs a multiple of 32 elements, got ", n);
-      for (int64_t b = 0; b < n / 32; ++b) {
-        const uint8_t* blk = src + b * 34;
-        const float d = f16_to_f32(load<uint16_t>(blk));
-        for (int j = 0; j < 32; ++j) dst[b * 32 + j] = d * static_cast<float>(static_cast<int8_t>(blk[2 + j]));
-      }
-      return;
-    }
-    case DType::Q4_0: {
-      if (n % 32) fail("to_f32: Q4_0 needs a multiple of 32 elements, got ", n);
-      for (int64_t b = 0; b < n / 32; ++b) {
-        const uint8_t* blk = src + b * 18;
-        const float d = f16_to_f32(load<uint16_t>(blk));
-        // ggml packs element j in the low nibble and element j+16 in the high nibble of byte j.
-        for (int j = 0; j < 16; ++j) {
-          dst[b * 32 + j] = d * static_cast<float>((blk[2 + j] & 0x0f) - 8);
-          dst[b * 32 + j + 16] = d * static_cast<float>((blk[2 + j] >> 4) - 8);
-        }
-      }
+    case DType::Q8_0: case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1:
+    case DType::Q2_K: case DType::Q3_K: case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: {
+      const DTypeInfo& qi = info(t);
+      if (n % qi.block) fail("to_f32: ", qi.name, " needs a multiple of ", qi.block, " elements, got ", n);
+      detail::dequantize_blocks(dst, src, t, n / qi.block);
       return;
     }
   }

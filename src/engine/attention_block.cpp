@@ -60,7 +60,7 @@ void attn_out_by_head(ForwardPass& p, int l, const float* z, float* attn_out) {
   const int64_t N = p.N, d = p.c.d_model, H = p.c.n_heads, dh = p.c.d_head;
   float* result = p.slice(Site::result, l);
   for (int64_t h = 0; h < H; ++h) {
-    const MatRef Wh{lw.W_O.data + h * dh * lw.W_O.rs, dh, d, lw.W_O.rs, lw.W_O.cs};
+    const MatRef Wh = lw.W_O.row_block(h * dh, dh);
     k::matmul_forward(result + h * d, H * d, z + h * dh, H * dh, Wh, nullptr, 1, N);
   }
   p.fire(Site::result, l, result);

@@ -13,7 +13,8 @@ float* embed_forward(ForwardPass& p, const int32_t* tokens) {
   const int64_t N = p.N, d = p.c.d_model;
   float* x = p.slice(Site::resid_pre, 0);
   float* embed = p.slice(Site::embed, -1);
-  k::embedding_forward(embed, tokens, p.w.W_E, N, d);
+  if (p.w.W_E_q) k::embedding_forward_quant(embed, tokens, *p.w.W_E_q, N, d);
+  else k::embedding_forward(embed, tokens, p.w.W_E, N, d);
   p.fire(Site::embed, -1, embed);
   if (p.c.positional == PosKind::Learned) {
     float* pe = p.slice(Site::pos_embed, -1);

@@ -7,6 +7,7 @@
 #include "engine/pass.h"
 #include "engine/positions.h"
 #include "glassbox/error.h"
+#include "kernels/kernels.h"
 
 namespace glassbox {
 
@@ -164,12 +165,17 @@ void unembed_chosen(detail::ForwardPass& p, const float* x, std::vector<float>& 
   const int64_t C = int64_t(cols.size());
   p.res.logits = detail::take_spare(p.spare, {B, P, C});
   float* out = p.res.logits.f32();
+  // A quantised W_U: the C chosen columns, dequantised once.
+  std::vector<float> wq(w.W_U.q ? size_t(C * d) : 0);
+  for (int64_t j = 0; j < C && w.W_U.q; ++j)
+    kernels::dequantize_weight_rows(&wq[size_t(j * d)], w.W_U, cols[size_t(j)], 1);
   // A few dot products (double sums: within rounding of the GEMM's column).
   for (int64_t n = 0; n < B * P; ++n)
     for (int64_t j = 0; j < C; ++j) {
-      const float* wu = w.W_U.data + int64_t(cols[size_t(j)]) * w.W_U.cs;
+      const float* wu = w.W_U.q ? &wq[size_t(j * d)] : w.W_U.data + int64_t(cols[size_t(j)]) * w.W_U.cs;
+      const int64_t rs = w.W_U.q ? 1 : w.W_U.rs;
       double s = w.b_U ? double(w.b_U[cols[size_t(j)]]) : 0.0;
-      for (int64_t k = 0; k < d; ++k) s += double(xf[n * d + k]) * wu[k * w.W_U.rs];
+      for (int64_t k = 0; k < d; ++k) s += double(xf[n * d + k]) * wu[k * rs];
       out[n * C + j] = float(s);
     }
 }

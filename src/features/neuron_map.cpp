@@ -4,6 +4,7 @@
 
 #include "glassbox/error.h"
 #include "glassbox/hooks.h"
+#include "kernels/kernels.h"
 
 namespace glassbox::features {
 
@@ -32,6 +33,12 @@ std::vector<float> NeuronMap::output_direction(int64_t j) const {
   if (j < 0 || j >= d_mlp_) fail("NeuronMap: neuron ", j, " is out of range [0, ", d_mlp_, ")");
   const MatRef& W = model_->weights().layers[size_t(layer_)].W_out;  // [d_mlp, d_model], strided
   std::vector<float> out(size_t(W.cols));
+  if (W.q) {  // kept quantised: dequantise its columns ([cols, rows] row-major) and read row j across them
+    std::vector<float> cols(size_t(W.cols * W.rows));
+    kernels::dequantize_weight_rows(cols.data(), W, 0, W.cols);
+    for (int64_t i = 0; i < W.cols; ++i) out[size_t(i)] = cols[size_t(i * W.rows + j)];
+    return out;
+  }
   for (int64_t i = 0; i < W.cols; ++i) out[size_t(i)] = W.data[j * W.rs + i * W.cs];
   return out;
 }

@@ -29,7 +29,15 @@ constexpr Pair kPairs[] = {{GgmlType::F32, DType::F32},
                            {GgmlType::F16, DType::F16},
                            {GgmlType::BF16, DType::BF16},
                            {GgmlType::Q8_0, DType::Q8_0},
-                           {GgmlType::Q4_0, DType::Q4_0}};
+                           {GgmlType::Q4_0, DType::Q4_0},
+                           {GgmlType::Q4_1, DType::Q4_1},
+                           {GgmlType::Q5_0, DType::Q5_0},
+                           {GgmlType::Q5_1, DType::Q5_1},
+                           {GgmlType::Q2_K, DType::Q2_K},
+                           {GgmlType::Q3_K, DType::Q3_K},
+                           {GgmlType::Q4_K, DType::Q4_K},
+                           {GgmlType::Q5_K, DType::Q5_K},
+                           {GgmlType::Q6_K, DType::Q6_K}};
 
 }  // namespace
 
@@ -47,6 +55,12 @@ bool dtype_from_ggml(uint32_t id, DType* out) {
     }
   }
   return false;
+}
+
+std::string ggml_readable_types() {
+  std::string list;
+  for (const Pair& p : kPairs) list += (list.empty() ? "" : ", ") + std::string(ggml_type_name(static_cast<uint32_t>(p.g)));
+  return list;
 }
 
 bool ggml_from_dtype(DType t, uint32_t* out) {

@@ -147,7 +147,7 @@ Info read_tensor_info(Cursor& c, const std::string& path) {
 
   if (!detail::dtype_from_ggml(type, &info.t.dtype))
     fail("unsupported ggml type ", type, " (", detail::ggml_type_name(type), ") for tensor '", info.t.name,
-         "' in ", path, " (glassbox reads F32, F16, BF16, Q8_0, Q4_0)");
+         "' in ", path, " (glassbox reads ", detail::ggml_readable_types(), ")");
   // ggml's ne[0] is the innermost (contiguous) dimension; RawTensor is outermost first.
   info.t.shape.assign(ne.rbegin(), ne.rend());
   int64_t numel;

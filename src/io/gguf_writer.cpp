@@ -117,7 +117,7 @@ void GgufWriter::save(const std::string& path, uint32_t version, size_t alignmen
     if (!names.insert(t.name).second) fail(where, ": duplicate tensor name");
     uint32_t type;
     if (!detail::ggml_from_dtype(t.dtype, &type))
-      fail(where, ": dtype ", dtype_name(t.dtype), " cannot be written to GGUF (F32, F16, BF16, Q8_0, Q4_0)");
+      fail(where, ": dtype ", dtype_name(t.dtype), " cannot be written to GGUF (", detail::ggml_readable_types(), ")");
     if (t.shape.size() > 4) fail(where, ": ", t.shape.size(), " dimensions, GGUF allows at most 4");
     int64_t numel;
     if (!detail::checked_numel(t.shape, &numel)) fail(where, ": invalid shape ", shape_str(t.shape));

@@ -32,6 +32,22 @@ void matmul_backward(float* dinp, int64_t lddi, MutMatRef dW, float* dbias, int6
                      const float* dout, int64_t lddo, const float* inp, int64_t ldi, MatRef W,
                      int64_t N);
 
+// Weights kept block-quantised (W.q set, W.data null; matmul_quant.cpp):
+// matmul_forward and matmul_backward dispatch to these. The weight is
+// dequantised in panels of output rows exactly as to_f32 dequantises it, so
+// results equal those of the same weight dequantised to F32 up to the GEMM's
+// summation order. Weight gradients of a quantised weight are an Error.
+void matmul_quant_forward(float* out, int64_t ldo, const float* inp, int64_t ldi, const MatRef& W, int64_t N,
+                          bool accumulate);
+void matmul_quant_backward_input(float* dinp, int64_t lddi, const float* dout, int64_t lddo, const MatRef& W,
+                                 int64_t N);
+// dst[j, :K] = column j0 + j of the quantised view W (its logical row of the
+// stored matrix), for j < n; dst is [n, W.rows] row-major.
+void dequantize_weight_rows(float* dst, const MatRef& W, int64_t j0, int64_t n);
+// out[t, :] (= or +=) row ids[t] of a quantised [V, C] table.
+void embedding_forward_quant(float* out, const int32_t* ids, const QuantMat& W, int64_t T, int64_t C,
+                             bool accumulate = false);
+
 // ---------------------------------------------------------------- norms
 // TransformerLens semantics: scale = sqrt(mean((x-mu)^2) + eps) (LayerNorm) or
 // sqrt(mean(x^2) + eps) (RMSNorm), normalized = (x - mu) / scale (mu = 0 for

@@ -41,21 +41,23 @@ void matmul_forward(float* out, int64_t ldo, const float* inp, int64_t ldi, MatR
                     const float* bias, int64_t bias_stride, int64_t N, bool accumulate) {
   const int64_t K = W.rows, M = W.cols;
   if (N <= 0 || M <= 0) return;
-  const BlasOperand b = as_blas(K, M, W.rs, W.cs);
   const int ldo_i = detail::blas_ld(ldo, N, M, "matmul: ldo");
-
-  if (K == 0) {
+  if (W.q) {
+    matmul_quant_forward(out, ldo, inp, ldi, W, N, accumulate);
+  } else if (K == 0) {
     for (int64_t n = 0; n < N; ++n)
       for (int64_t j = 0; j < M; ++j) {
         const float bj = bias ? bias[j * bias_stride] : 0.0f;
         out[n * ldo_i + j] = accumulate ? out[n * ldo_i + j] + bj : bj;
       }
     return;
+  } else {
+    const BlasOperand b = as_blas(K, M, W.rs, W.cs);
+    const int ldi_i = detail::blas_ld(ldi, N, K, "matmul: ldi");
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, b.trans, detail::blas_int(N, "matmul: N"),
+                detail::blas_int(M, "matmul: M"), detail::blas_int(K, "matmul: K"), 1.0f, inp,
+                ldi_i, W.data, b.ld, accumulate ? 1.0f : 0.0f, out, ldo_i);
   }
-  const int ldi_i = detail::blas_ld(ldi, N, K, "matmul: ldi");
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, b.trans, detail::blas_int(N, "matmul: N"),
-              detail::blas_int(M, "matmul: M"), detail::blas_int(K, "matmul: K"), 1.0f, inp,
-              ldi_i, W.data, b.ld, accumulate ? 1.0f : 0.0f, out, ldo_i);
   if (!bias) return;
   // Bias is added after the GEMM rather than pre-filled into out with
   // beta = 1: the traffic is the same, but a pre-fill puts an OpenMP region
@@ -84,8 +86,14 @@ void matmul_backward(float* dinp, int64_t lddi, MutMatRef dW, float* dbias, int6
   const int n_i = detail::blas_int(N, "matmul: N"), m_i = detail::blas_int(M, "matmul: M");
   const int k_i = detail::blas_int(K, "matmul: K");
   const int lddo_i = detail::blas_ld(lddo, N, M, "matmul: lddo");
+  if (W.q && dW.data)
+    fail("matmul_backward: this weight is kept quantised (", dtype_name(W.q->dtype),
+         "); weights of a quantised model cannot be trained or differentiated (gradients w.r.t. activations work;"
+         " load without keep_quantized for weight gradients)");
 
-  if (dinp && K > 0) {
+  if (dinp && K > 0 && W.q) {
+    matmul_quant_backward_input(dinp, lddi, dout, lddo, W, N);
+  } else if (dinp && K > 0) {
     const BlasOperand b = as_blas(K, M, W.rs, W.cs);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, flip(b.trans), n_i, k_i, m_i, 1.0f, dout, lddo_i,
                 W.data, b.ld, 1.0f, dinp, detail::blas_ld(lddi, N, K, "matmul: lddi"));
