@@ -3,8 +3,6 @@
 // through the engine's backward pass (ROME's compute_v, MEMIT's compute_z).
 #include <cmath>
 #include <random>
-#include <cstdio>
-#include <cstdlib>
 
 #include "glassbox/error.h"
 #include "glassbox/generate.h"
@@ -174,7 +172,6 @@ std::vector<float> optimise_delta(Editor& ed, const EditRequest& r, const std::v
     for (float& x : p) x = float(x / sum);
     if (p_essence0.empty()) p_essence0 = p;
     for (int64_t i = 0; i < V; ++i) dlogits[size_t(off + i)] += cfg.kl_factor * (p[size_t(i)] - p_essence0[size_t(i)]);
-    if (std::getenv("GB_EDIT_DEBUG")) std::fprintf(stderr, "step %d nll %.4f |d| %.4f v0 %.4f\n", step, nll, norm(std::vector<float>(d, d + D)), v0_norm);
     if (nll < 0.05) break;  // ROME's stop: the new object is already near certain everywhere
 
     std::fill(g, g + D, 0.f);
