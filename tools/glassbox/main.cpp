@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
       add_dashboard_command(app),
       add_sae_command(app),
       add_steer_command(app),
+      add_edit_command(app),
       add_convert_command(app),
       add_monitor_command(app),
   };

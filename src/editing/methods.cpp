@@ -1,0 +1,242 @@
+// ROME, MEMIT, FT and FT-L: how each turns requests into weight changes.
+#include <cmath>
+
+#include "glassbox/error.h"
+#include "glassbox/progress.h"
+
+#include "editing/detail.h"
+#include "train/optimizer.h"
+
+namespace glassbox::editing {
+
+namespace {
+
+constexpr enum_table::Names<Method, 4> kMethodNames = {
+    {Method::Rome, "rome"}, {Method::Memit, "memit"}, {Method::Ft, "ft"}, {Method::FtL, "ft-l"}};
+
+void check_layers(const Config& c, const std::vector<int>& layers, Method m) {
+  if (layers.empty()) fail("edit: no layer to edit");
+  if (m != Method::Memit && layers.size() != 1)
+    fail("edit: ", to_string(m), " edits one layer (", layers.size(), " given); MEMIT spreads edits over several");
+  for (int l : layers)
+    if (l < 0 || l >= c.n_layers) fail("edit: layer ", l, " out of range (the model has ", c.n_layers, " layers)");
+}
+
+// ROME: one request after another, each a rank-one change at one layer.
+std::vector<WeightDelta> rome(Editor& ed, const std::vector<EditRequest>& requests, const EditConfig& cfg,
+                              const std::vector<std::string>& contexts, const std::vector<KeyCovariance>& cov,
+                              ProgressBar& bar) {
+  const int l = cfg.layers[0];
+  const std::vector<double> C = detail::damped(detail::covariance_for(cov, l), cfg.cov_ridge);
+  std::vector<WeightDelta> out;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const EditRequest& r = requests[i];
+    const std::vector<TokenizedPrompt> prompts = detail::in_contexts(ed, r, contexts);
+    const std::vector<float> k = detail::subject_key(ed.engine(), l, prompts);
+    const std::vector<float> k_bare = detail::activation_at_subject(ed.engine(), Site::mlp_post, l, prompts[0]);
+    // The value v* = (the bare prompt's output) + delta leaves residual delta.
+    const std::vector<float> delta = detail::optimise_delta(ed, r, contexts, Site::mlp_out, l, cfg);
+    out.push_back(rome_delta(l, C, k, k_bare, delta, ed.config().d_model));
+    ed.add_delta(out.back());
+    bar.update(int64_t(i + 1), int64_t(requests.size()));
+  }
+  return out;
+}
+
+// MEMIT (Meng et al. 2023, Algorithm 1): a residual target z_i at the last
+// layer L for every request, then layer by layer from the lowest, the change
+// that writes each request's share of what is still missing at L,
+// (z_i - h_i^L) / (layers left), through the keys of that layer:
+// Delta W_out = (lambda C + K^T K)^-1 K^T R (K [n, d_mlp], R [n, d_model]).
+std::vector<WeightDelta> memit(Editor& ed, const std::vector<EditRequest>& requests, const EditConfig& cfg,
+                               const std::vector<std::string>& contexts, const std::vector<KeyCovariance>& cov,
+                               ProgressBar& bar) {
+  Engine& e = ed.engine();
+  const Config& c = ed.config();
+  const int64_t n = int64_t(requests.size()), Dm = c.d_mlp, D = c.d_model;
+  const int L = cfg.layers.back();
+  std::vector<std::vector<TokenizedPrompt>> prompts;
+  for (const EditRequest& r : requests) prompts.push_back(detail::in_contexts(ed, r, contexts));
+  auto resid_at_L = [&](size_t i) { return detail::activation_at_subject(e, Site::resid_post, L, prompts[i][0]); };
+  std::vector<std::vector<float>> z(static_cast<size_t>(n));
+  for (size_t i = 0; i < size_t(n); ++i) {
+    z[i] = resid_at_L(i);
+    const std::vector<float> delta = detail::optimise_delta(ed, requests[i], contexts, Site::resid_post, L, cfg);
+    for (int64_t j = 0; j < D; ++j) z[i][size_t(j)] += delta[size_t(j)];
+    bar.update(int64_t(i + 1), n + int64_t(cfg.layers.size()));
+  }
+  std::vector<WeightDelta> out;
+  for (size_t li = 0; li < cfg.layers.size(); ++li) {
+    const int l = cfg.layers[li];
+    std::vector<double> K(size_t(n * Dm)), R(size_t(n * D));
+    for (size_t i = 0; i < size_t(n); ++i) {
+      const std::vector<float> k = detail::subject_key(e, l, prompts[i]);
+      const std::vector<float> h = resid_at_L(i);
+      std::copy(k.begin(), k.end(), K.begin() + int64_t(i) * Dm);
+      for (int64_t j = 0; j < D; ++j)
+        R[size_t(int64_t(i) * D + j)] = (double(z[i][size_t(j)]) - h[size_t(j)]) / double(cfg.layers.size() - li);
+    }
+    // A = lambda C + K^T K; X = A^-1 K^T [Dm, n].
+    std::vector<double> A = detail::damped(detail::covariance_for(cov, l), cfg.cov_ridge);
+    for (double& a : A) a *= cfg.mom2_weight;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t a = 0; a < Dm; ++a) {
+        const double ka = K[size_t(i * Dm + a)];
+        for (int64_t b = 0; b < Dm; ++b) A[size_t(a * Dm + b)] += ka * K[size_t(i * Dm + b)];
+      }
+    std::vector<double> X(size_t(Dm * n));
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t a = 0; a < Dm; ++a) X[size_t(a * n + i)] = K[size_t(i * Dm + a)];
+    detail::solve_spd(std::move(A), X, Dm, n, "MEMIT (lambda C + K^T K)");
+    WeightDelta wd;
+    wd.layer = l;
+    wd.rank = n;
+    wd.d_mlp = Dm;
+    wd.d_model = D;
+    wd.left.assign(X.begin(), X.end());
+    wd.right.resize(size_t(D * n));
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < D; ++j) wd.right[size_t(j * n + i)] = float(R[size_t(i * D + j)]);
+    ed.add_delta(wd);
+    out.push_back(std::move(wd));
+    bar.update(n + int64_t(li + 1), n + int64_t(cfg.layers.size()));
+  }
+  return out;
+}
+
+// FT / FT-L: Adam on one layer's W_out alone, on -log p(new) after every
+// request's prompt in every context; FT-L projects the change back into
+// the L-infinity ball of radius ft_linf after every step (Zhu et al. 2020).
+std::vector<WeightDelta> finetune(Editor& ed, const std::vector<EditRequest>& requests, const EditConfig& cfg,
+                                  const std::vector<std::string>& contexts, ProgressBar& bar) {
+  Engine& e = ed.engine();
+  const Config& c = ed.config();
+  const int l = cfg.layers[0];
+  const int64_t V = c.d_vocab;
+  MutMatRef W = ed.w_out(l);
+  // The parameter holding W_out(l) and its gradient buffer.
+  Trainable& tr = ed.trainable();
+  Param* p = nullptr;
+  for (Param& q : tr.params())
+    if (W.data >= q.value.f32() && W.data < q.value.f32() + q.value.numel()) p = &q;
+  if (!p) fail("edit: the MLP output matrix of layer ", l, " is not one of the model's parameters");
+  const std::vector<float> w0(p->value.f32(), p->value.f32() + p->value.numel());
+
+  std::vector<std::vector<int32_t>> rows;
+  std::vector<int32_t> targets;
+  for (const EditRequest& r : requests) {
+    const int32_t t = ed.single_token(r.target_new, "new object");
+    for (const TokenizedPrompt& tp : detail::in_contexts(ed, r, contexts)) {
+      rows.push_back(tp.tokens);
+      targets.push_back(t);
+    }
+  }
+  const Batch batch = Batch::from_rows(rows);
+  const int64_t T = batch.T;
+  std::vector<float> dlogits(size_t(batch.B * T * V));
+  ForwardOptions opt;
+  opt.for_backward = true;
+  OptimizerConfig oc;
+  oc.lr = cfg.ft_lr;
+  oc.beta2 = 0.999f;
+  glassbox::detail::OptimizerState st;
+  std::vector<Param> params{*p};
+  for (int step = 0; step < cfg.ft_steps; ++step) {
+    tr.zero_grad();
+    const ForwardResult fwd = e.forward(batch, nullptr, nullptr, opt);
+    std::fill(dlogits.begin(), dlogits.end(), 0.f);
+    double nll = 0;
+    for (size_t b = 0; b < rows.size(); ++b) {
+      const int64_t off = (int64_t(b) * T + int64_t(rows[b].size()) - 1) * V;
+      nll += detail::nll_and_grad(fwd.logits.f32() + off, V, targets[b], 1.0f / float(rows.size()),
+                                  dlogits.data() + off) / double(rows.size());
+    }
+    if (nll < 0.01) break;
+    e.backward(batch, fwd, dlogits.data(), nullptr, &tr.grads());
+    glassbox::detail::adamw_step(params, st, oc, oc.lr);
+    if (cfg.method == Method::FtL) {
+      float* x = p->value.f32();
+      for (size_t i = 0; i < w0.size(); ++i) x[i] = std::clamp(x[i], w0[i] - cfg.ft_linf, w0[i] + cfg.ft_linf);
+    }
+    bar.update(step + 1, cfg.ft_steps);
+  }
+  // The change as a factor pair in W_out's logical orientation: left = Delta, right = I.
+  WeightDelta wd;
+  wd.layer = l;
+  wd.d_mlp = W.rows;
+  wd.d_model = W.cols;
+  wd.rank = W.cols;
+  wd.left.resize(size_t(W.rows * W.cols));
+  const float* x = p->value.f32();
+  const float* base = p->value.f32();
+  for (int64_t i = 0; i < W.rows; ++i)
+    for (int64_t j = 0; j < W.cols; ++j) {
+      const size_t at = size_t((W.data - base) + i * W.rs + j * W.cs);
+      wd.left[size_t(i * W.cols + j)] = x[at] - w0[at];
+    }
+  wd.right.assign(size_t(W.cols * W.cols), 0.f);
+  for (int64_t j = 0; j < W.cols; ++j) wd.right[size_t(j * W.cols + j)] = 1.f;
+  return {wd};
+}
+
+}  // namespace
+
+const char* to_string(Method m) { return enum_table::name(m, kMethodNames); }
+
+std::vector<int> default_layers(const Config& c, Method m) {
+  const int l = c.n_layers <= 4 ? 0 : c.n_layers * 17 / 48;
+  if (m == Method::Memit && l + 1 < c.n_layers) return {l, l + 1};
+  return {l};
+}
+
+WeightDelta rome_delta(int layer, const std::vector<double>& C, const std::vector<float>& k_star,
+                       const std::vector<float>& k_norm, const std::vector<float>& residual, int64_t d_model) {
+  const int64_t d = int64_t(k_star.size());
+  if (C.size() != size_t(d * d)) fail("rome: covariance is not [", d, " x ", d, "]");
+  if (k_norm.size() != k_star.size()) fail("rome: the keys have ", k_star.size(), " and ", k_norm.size(), " values");
+  if (residual.size() != size_t(d_model)) fail("rome: residual has ", residual.size(), " values, expected ", d_model);
+  std::vector<double> x(k_star.begin(), k_star.end());
+  detail::solve_spd(C, x, d, 1, "ROME (key covariance)");
+  double kx = 0;
+  for (int64_t i = 0; i < d; ++i) kx += double(k_norm[size_t(i)]) * x[size_t(i)];
+  if (!(std::abs(kx) > 1e-12)) fail("rome: the key is orthogonal to C^-1 k* (k^T C^-1 k* = ", kx, ")");
+  WeightDelta wd;
+  wd.layer = layer;
+  wd.rank = 1;
+  wd.d_mlp = d;
+  wd.d_model = d_model;
+  for (double v : x) wd.left.push_back(float(v / kx));
+  wd.right = residual;
+  return wd;
+}
+
+std::vector<WeightDelta> Editor::apply(const std::vector<EditRequest>& requests, const EditConfig& cfg_in,
+                                       const std::vector<KeyCovariance>& cov, bool progress) {
+  if (requests.empty()) fail("edit: no edit requests");
+  EditConfig cfg = cfg_in;
+  if (cfg.layers.empty()) cfg.layers = default_layers(config(), cfg.method);
+  check_layers(config(), cfg.layers, cfg.method);
+  for (const EditRequest& r : requests) {
+    tokenize(r.prompt, r.subject);  // subject present and tokenizing on its own
+    const int32_t t = single_token(r.target_new, "new object");
+    if (!r.target_true.empty() && single_token(r.target_true, "true object") == t)
+      fail("edit: the new object '", r.target_new, "' of '", r.subject, "' is the object it already has");
+  }
+  const std::vector<std::string> contexts = detail::prefix_contexts(*this, cfg.n_prefixes, cfg.prefix_tokens, cfg.seed);
+  ProgressBar bar(std::string("edit ") + to_string(cfg.method), "", progress ? ProgressWhen::Terminal : ProgressWhen::Never);
+  switch (cfg.method) {
+    case Method::Rome: return rome(*this, requests, cfg, contexts, cov, bar);
+    case Method::Memit: return memit(*this, requests, cfg, contexts, cov, bar);
+    case Method::Ft:
+    case Method::FtL: return finetune(*this, requests, cfg, {""}, bar);
+  }
+  fail("edit: unknown method");
+}
+
+}  // namespace glassbox::editing
+
+namespace glassbox {
+template <> editing::Method from_string<editing::Method>(std::string_view s) {
+  return enum_table::value(s, editing::kMethodNames, "edit method");
+}
+}  // namespace glassbox

@@ -1,0 +1,156 @@
+// Edits on the shipped facts organism: ROME flips a fact and leaves other
+// subjects alone, MEMIT writes several at once, FT-L keeps its bound, and
+// the edited model saves as a checkpoint that reloads with the same logits.
+#include <cmath>
+#include <filesystem>
+
+#include "glassbox/error.h"
+#include "glassbox/model.h"
+#include "test_util.h"
+
+using namespace glassbox;
+using namespace glassbox::editing;
+
+namespace {
+
+EditConfig quick(Method m) {
+  EditConfig c;
+  c.method = m;
+  c.n_prefixes = 4;
+  c.v_steps = 60;  // facts recalls at the final token: writing at the subject takes more steps
+  return c;
+}
+
+struct FactsFixture : ::testing::Test {
+  void SetUp() override {
+    if (!editing_test::shipped("facts")) GTEST_SKIP() << "no trained facts organism or no corpora (scripts/zoo-data.sh)";
+    ed = std::make_unique<Editor>(editing_test::model_dir("facts"));
+    text = organism_text("facts", 3000, 1);
+  }
+  std::unique_ptr<Editor> ed;
+  EditText text;
+};
+
+}  // namespace
+
+// `facts` recalls at the final token (its manifest says so), so writing at
+// the subject's MLP0 moves the answer far but not always past the old one:
+// each edit raises p(new) at least 100-fold, and the first flips the fact.
+TEST_F(FactsFixture, RomeFlipsAFactAndSparesNeighbours) {
+  const std::vector<EditRequest> reqs = fact_requests("facts", 3, 5);
+  const EditConfig cfg = quick(Method::Rome);
+  const auto cov = editing_test::covariances(*ed, text, default_layers(ed->config(), Method::Rome));
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    const EditRequest& r = reqs[i];
+    ed->reset();
+    const RequestScore before = score_request(*ed, r);
+    EXPECT_FALSE(before.efficacy) << r.subject;  // the organism knows the true object
+    const auto deltas = ed->apply({r}, cfg, cov);
+    ASSERT_EQ(deltas.size(), 1u);
+    EXPECT_EQ(deltas[0].rank, 1);
+    const RequestScore after = score_request(*ed, r);
+    EXPECT_GT(after.p_new, 100 * before.p_new) << r.subject;
+    if (i == 0) EXPECT_TRUE(after.efficacy) << r.subject << ": p(new) " << after.p_new << " p(true) " << after.p_true;
+    EXPECT_GE(after.neighbourhood, 0.8) << r.subject;
+  }
+  // reset() restores the loaded weights exactly.
+  ed->reset();
+  EXPECT_FALSE(score_request(*ed, reqs[0]).efficacy);
+}
+
+// MEMIT's residual target at layer 1 moves `facts` less than ROME's MLP0
+// value (the organism reads its subjects at layer 0): a small lambda, and at
+// least half the batch's new objects become 10x likelier, the neighbours kept.
+TEST_F(FactsFixture, MemitWritesABatch) {
+  const std::vector<EditRequest> reqs = fact_requests("facts", 6, 9);
+  EditConfig cfg = quick(Method::Memit);
+  cfg.layers = {0, 1};
+  cfg.mom2_weight = 1;
+  const auto cov = editing_test::covariances(*ed, text, cfg.layers);
+  std::vector<double> before;
+  for (const EditRequest& r : reqs) before.push_back(score_request(*ed, r).p_new);
+  const auto deltas = ed->apply(reqs, cfg, cov);
+  ASSERT_EQ(deltas.size(), 2u);
+  EXPECT_EQ(deltas[0].rank, 6);
+  int raised = 0;
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    const RequestScore s = score_request(*ed, reqs[i]);
+    raised += s.p_new > 10 * before[i];
+    EXPECT_GE(s.neighbourhood, 0.8) << reqs[i].subject;
+  }
+  EXPECT_GE(raised, 3);
+}
+
+TEST_F(FactsFixture, FtLStaysInItsBound) {
+  EditConfig cfg = quick(Method::FtL);
+  cfg.ft_linf = 1e-3f;
+  const std::vector<EditRequest> reqs = fact_requests("facts", 1, 2);
+  const auto deltas = ed->apply(reqs, cfg, {});
+  ASSERT_EQ(deltas.size(), 1u);
+  float mx = 0;
+  for (float x : deltas[0].left) mx = std::max(mx, std::abs(x));
+  EXPECT_GT(mx, 0.f);
+  EXPECT_LE(mx, 1e-3f * 1.0001f);
+}
+
+TEST_F(FactsFixture, ClearErrors) {
+  EditRequest r = fact_requests("facts", 1, 3)[0];
+  EditRequest two = r;
+  two.target_new = r.target_new + r.target_true;  // two words: two tokens
+  try {
+    ed->apply({two}, quick(Method::Rome), {});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is 2 tokens"), std::string::npos) << e.what();
+  }
+  EditRequest missing = r;
+  missing.prompt = "lives in";
+  EXPECT_THROW(ed->apply({missing}, quick(Method::Rome), {}), Error);
+  EditConfig bad = quick(Method::Rome);
+  bad.layers = {0, 1};
+  EXPECT_THROW(ed->apply({r}, bad, {}), Error);  // ROME edits one layer
+  bad.layers = {9};
+  EXPECT_THROW(ed->apply({r}, bad, {}), Error);
+}
+
+TEST_F(FactsFixture, SavedCheckpointReloadsWithTheSameLogits) {
+  const std::vector<EditRequest> reqs = fact_requests("facts", 1, 4);
+  const auto cov = editing_test::covariances(*ed, text, default_layers(ed->config(), Method::Rome));
+  const auto deltas = ed->apply(reqs, quick(Method::Rome), cov);
+  const TokenizedPrompt p = ed->tokenize(reqs[0].prompt, reqs[0].subject);
+  const Tensor want = ed->engine().logits(Batch::single(p.tokens));
+
+  const std::string dir = editing_test::scratch("edited");
+  ed->save(dir);
+  const Model m = Model::load(dir);
+  ASSERT_NE(m.tokenizer(), nullptr);
+  EXPECT_EQ(m.tokenizer()->encode("Mina"), ed->tokenizer().encode("Mina"));
+  Engine e(m);
+  const Tensor got = e.logits(Batch::single(p.tokens));
+  ASSERT_EQ(got.numel(), want.numel());
+  for (int64_t i = 0; i < got.numel(); ++i) ASSERT_EQ(got.f32()[i], want.f32()[i]) << "logit " << i;
+  // GGUF: the word-level tokenizer (add_prefix_space) has no GGUF form, and
+  // the error says so rather than writing a file llama.cpp would misread.
+  try {
+    ed->save(editing_test::scratch("edited.gguf"));
+    const Model g = Model::load(editing_test::scratch("edited.gguf"));
+    Engine eg(g);
+    const Tensor gl = eg.logits(Batch::single(p.tokens));
+    for (int64_t i = 0; i < gl.numel(); ++i) ASSERT_EQ(gl.f32()[i], want.f32()[i]) << "gguf logit " << i;
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("GGUF"), std::string::npos) << err.what();
+  }
+
+  // The compact edit file: applied to a fresh copy it gives the same change.
+  const std::string file = editing_test::scratch("edit.safetensors");
+  save_deltas(file, deltas, {{"method", "rome"}});
+  nlohmann::json about;
+  const auto loaded = load_deltas(file, &about);
+  EXPECT_EQ(about["method"], "rome");
+  ASSERT_EQ(loaded.size(), 1u);
+  EXPECT_LT(std::filesystem::file_size(file), 8192u);
+  Editor fresh(editing_test::model_dir("facts"));
+  fresh.add_delta(loaded[0]);
+  const Tensor again = fresh.engine().logits(Batch::single(p.tokens));
+  for (int64_t i = 0; i < again.numel(); ++i) ASSERT_NEAR(again.f32()[i], want.f32()[i], 1e-5f);
+}

@@ -1,0 +1,263 @@
+// glassbox edit: knowledge editing. `apply` writes one fact (ROME, MEMIT, FT,
+// FT-L) or a saved edit into a model and saves the result; `eval` runs every
+// method on counterfactual edits of a facts organism in batches of 1, 10,
+// 100 and prints them side by side (efficacy, paraphrase, neighbourhood,
+// fluency).
+#include <cmath>
+#include <memory>
+
+#include "common.h"
+#include "glassbox/editing/edit.h"
+#include "glassbox/editing/evaluate.h"
+#include "glassbox/engine.h"
+#include "glassbox/error.h"
+#include "glassbox/generate.h"
+#include "glassbox/pages/editing.h"
+#include "glassbox/report.h"
+#include "glassbox/tokenizer.h"
+
+namespace glassbox::cli {
+
+namespace {
+
+using namespace editing;
+
+std::vector<int> int_list(const std::string& s, const std::string& flag) {
+  std::vector<int> out;
+  for (int64_t x : parse_int_list(s, flag)) out.push_back(int(x));
+  return out;
+}
+
+void add_edit_options(CLI::App* cmd, EditConfig& c, std::string& layers) {
+  cmd->add_option("--layers", layers, "Layers to edit: one for rome / ft / ft-l, a range for memit (default: "
+                                      "the first MLP for models of up to 4 layers)");
+  cmd->add_option("--v-steps", c.v_steps, "Adam steps on the target value (default 25)");
+  cmd->add_option("--v-lr", c.v_lr, "Its learning rate (default 0.5)");
+  cmd->add_option("--kl-factor", c.kl_factor, "Weight of the KL term on '<subject> is a' (default 0.0625)");
+  cmd->add_option("--prefixes", c.n_prefixes, "Prefix contexts the model samples itself (default 10)");
+  cmd->add_option("--mom2-weight", c.mom2_weight, "MEMIT's lambda on the key covariance (default 10)");
+  cmd->add_option("--ft-steps", c.ft_steps, "FT / FT-L Adam steps (default 25)");
+  cmd->add_option("--ft-lr", c.ft_lr, "FT / FT-L learning rate (default 5e-3)");
+  cmd->add_option("--ft-linf", c.ft_linf, "FT-L's bound on each weight's change (default 5e-3)");
+  cmd->add_option("--seed", c.seed, "Seed of the prefix contexts (default 0)");
+}
+
+// The covariance of every layer the config edits: from the organism's
+// training text, or for any other model from text it samples itself.
+std::vector<KeyCovariance> estimate_covariances(Editor& ed, const std::string& organism,
+                                                const std::vector<int>& layers, int64_t n_tokens, bool progress) {
+  std::vector<std::vector<int32_t>> rows;
+  if (!organism.empty()) {
+    rows = organism_text(organism, n_tokens, 1).covariance_rows;
+  } else {
+    const std::vector<int32_t> s = sample_token_stream(ed.engine(), n_tokens, 1);
+    const int64_t w = ed.config().n_ctx;
+    for (size_t i = 0; i < s.size(); i += size_t(w))
+      rows.emplace_back(s.begin() + int64_t(i), s.begin() + int64_t(std::min(s.size(), i + size_t(w))));
+  }
+  std::vector<KeyCovariance> out;
+  for (int l : layers) out.push_back(key_covariance(ed.engine(), l, rows, progress));
+  return out;
+}
+
+Command add_apply(CLI::App& parent) {
+  struct Opts {
+    std::string model, method = "rome", prompt, subject, target_new, target_true, layers, out, save_edit, from_edit;
+    int64_t cov_tokens = 20000;
+    bool json = false;
+    EditConfig cfg;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = parent.add_subcommand("apply", "Write one fact into a model (or apply a saved edit) and save it");
+  add_model_option(*cmd, o->model);
+  cmd->add_option("--method", o->method, "rome (default), memit, ft or ft-l");
+  cmd->add_option("--prompt", o->prompt, "The prompt with the subject in it: \"Mina Selia lives in\"");
+  cmd->add_option("--subject", o->subject, "The subject, as written in the prompt: \"Mina Selia\"");
+  cmd->add_option("--new", o->target_new, "The new object, one token: \" Athens\"");
+  cmd->add_option("--old", o->target_true, "The current object, to report both probabilities");
+  cmd->add_option("--from-edit", o->from_edit, "Apply an edit file saved by --save-edit instead of editing");
+  cmd->add_option("-o,--out", o->out, "Save the edited model: a directory (safetensors) or a .gguf file");
+  cmd->add_option("--save-edit", o->save_edit, "Save the change itself (factor pairs, a .safetensors file)");
+  cmd->add_option("--cov-tokens", o->cov_tokens, "Tokens of text for the key covariance (default 20000)");
+  add_edit_options(cmd, o->cfg, o->layers);
+  add_json_flag(*cmd, o->json);
+  return {cmd, [o]() {
+            const std::string path = resolve_model_path(o->model);
+            Editor ed(path);
+            EditRequest r;
+            if (o->from_edit.empty()) {
+              if (o->prompt.empty() || o->subject.empty() || o->target_new.empty())
+                throw Error("edit apply: --prompt, --subject and --new are required (or --from-edit FILE)");
+              r.subject = o->subject;
+              r.prompt = prompt_template(o->prompt, o->subject);
+              r.target_new = o->target_new;
+              r.target_true = o->target_true;
+            }
+            auto probs = [&]() {
+              nlohmann::json j;
+              if (r.subject.empty()) return j;
+              const TokenizedPrompt p = ed.tokenize(r.prompt, r.subject);
+              const Tensor L = ed.engine().forward(Batch::single(p.tokens)).logits;
+              const int64_t V = ed.config().d_vocab;
+              const float* z = L.f32() + (int64_t(p.tokens.size()) - 1) * V;
+              double mx = z[0], s = 0;
+              for (int64_t v = 1; v < V; ++v) mx = std::max(mx, double(z[v]));
+              for (int64_t v = 0; v < V; ++v) s += std::exp(z[v] - mx);
+              j["p_new"] = std::exp(z[ed.single_token(r.target_new, "new object")] - mx) / s;
+              if (!r.target_true.empty()) j["p_old"] = std::exp(z[ed.single_token(r.target_true, "old object")] - mx) / s;
+              int32_t top = 0;
+              for (int64_t v = 1; v < V; ++v)
+                if (z[v] > z[top]) top = int32_t(v);
+              j["top"] = ed.tokenizer().token_to_bytes(top);
+              return j;
+            };
+            const nlohmann::json before = probs();
+            std::vector<WeightDelta> deltas;
+            nlohmann::json about;
+            if (!o->from_edit.empty()) {
+              deltas = load_deltas(o->from_edit, &about);
+              for (const WeightDelta& d : deltas) ed.add_delta(d);
+            } else {
+              o->cfg.method = from_string<Method>(o->method);
+              if (!o->layers.empty()) o->cfg.layers = int_list(o->layers, "--layers");
+              if (o->cfg.layers.empty()) o->cfg.layers = default_layers(ed.config(), o->cfg.method);
+              std::vector<KeyCovariance> cov;
+              if (o->cfg.method == Method::Rome || o->cfg.method == Method::Memit)
+                cov = estimate_covariances(ed, organism_of(path), o->cfg.layers, o->cov_tokens, !o->json);
+              deltas = ed.apply({r}, o->cfg, cov, !o->json);
+              about = {{"method", o->method}, {"model", path}, {"layers", o->cfg.layers},
+                       {"subject", r.subject}, {"prompt", r.prompt}, {"new", r.target_new}, {"old", r.target_true}};
+            }
+            const nlohmann::json after = probs();
+            if (!o->save_edit.empty()) save_deltas(o->save_edit, deltas, about);
+            if (!o->out.empty()) ed.save(o->out);
+            if (o->json) {
+              nlohmann::json j = {{"edit", about}, {"before", before}, {"after", after}};
+              j["changes"] = nlohmann::json::array();
+              for (const WeightDelta& d : deltas) j["changes"].push_back({{"layer", d.layer}, {"rank", d.rank}});
+              if (!o->out.empty()) j["out"] = o->out;
+              if (!o->save_edit.empty()) j["edit_file"] = o->save_edit;
+              print_json(j);
+              return 0;
+            }
+            std::printf("%zu change(s):", deltas.size());
+            for (const WeightDelta& d : deltas) std::printf(" layer %d rank %lld;", d.layer, (long long)d.rank);
+            std::printf("\n");
+            for (const auto& [name, j] : {std::pair{"before", before}, std::pair{"after", after}})
+              if (!j.empty())
+                std::printf("%-7s p(new) %.4f%s  top %s\n", name, j["p_new"].get<double>(),
+                            j.contains("p_old") ? strf("  p(old) %.4f", j["p_old"].get<double>()).c_str() : "",
+                            escape_text(j["top"].get<std::string>()).c_str());
+            if (!o->save_edit.empty()) std::printf("wrote %s\n", o->save_edit.c_str());
+            if (!o->out.empty()) std::printf("wrote %s\n", o->out.c_str());
+            return 0;
+          }};
+}
+
+Command add_eval(CLI::App& parent) {
+  struct Opts {
+    std::string model, methods = "rome,memit,ft,ft-l", batches = "1,10,100", layers, memit_layers, html, text_organism;
+    int edits = 100, neighbours = 10;
+    int64_t cov_tokens = 20000;
+    uint64_t seed = 0;
+    bool json = false, per_request = false;
+    EditConfig cfg;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = parent.add_subcommand(
+      "eval", "Every method on counterfactual edits of a facts organism, in batches: efficacy, paraphrase, "
+              "neighbourhood, fluency");
+  add_model_option(*cmd, o->model);
+  cmd->add_option("--methods", o->methods, "Methods to compare (default rome,memit,ft,ft-l)");
+  cmd->add_option("--batches", o->batches, "Edits applied together (ROME: in sequence) (default 1,10,100)");
+  cmd->add_option("--edits", o->edits, "Counterfactual requests per method and batch size (default 100)");
+  cmd->add_option("--neighbours", o->neighbours, "Neighbourhood prompts per request (default 10)");
+  cmd->add_option("--memit-layers", o->memit_layers, "MEMIT's layers (default: see --layers)");
+  cmd->add_option("--cov-tokens", o->cov_tokens, "Tokens of training text for the key covariance (default 20000)");
+  cmd->add_option("--text-organism", o->text_organism,
+                  "The organism whose training text gives the covariance and fluency text (default: the model's, "
+                  "or its base's for a fine-tuned one)");
+  cmd->add_option("--data-seed", o->seed, "Seed of the chosen facts and new objects (default 0)");
+  cmd->add_option("--html", o->html, "Also write an HTML page with the chart and the table");
+  cmd->add_flag("--per-request", o->per_request, "--json: every request's scores too");
+  add_edit_options(cmd, o->cfg, o->layers);
+  add_json_flag(*cmd, o->json);
+  return {cmd, [o]() {
+            const std::string path = resolve_model_path(o->model);
+            const std::string organism = organism_of(path);
+            if (organism.empty())
+              throw Error("edit eval: " + path + " is not a shipped facts organism (its facts are the test set)");
+            Editor ed(path);
+            const std::vector<int> batches = int_list(o->batches, "--batches");
+            const std::vector<EditRequest> reqs = fact_requests(organism, o->edits, o->seed, o->neighbours);
+            const EditText text =
+                organism_text(o->text_organism.empty() ? organism : o->text_organism, o->cov_tokens, 1);
+            std::vector<MethodScores> all;
+            std::string list = o->methods;
+            std::vector<Method> methods;
+            for (size_t i = 0; i <= list.size();) {
+              const size_t j = std::min(list.find(',', i), list.size());
+              if (j > i) methods.push_back(from_string<Method>(list.substr(i, j - i)));
+              i = j + 1;
+            }
+            std::vector<KeyCovariance> cov;
+            auto covariance_of = [&](const std::vector<int>& layers) {
+              for (int l : layers) {
+                bool have = false;
+                for (const KeyCovariance& c : cov) have |= c.layer == l;
+                if (!have) cov.push_back(key_covariance(ed.engine(), l, text.covariance_rows, !o->json));
+              }
+            };
+            for (Method m : methods) {
+              EditConfig cfg = o->cfg;
+              cfg.method = m;
+              const std::string& ls = m == Method::Memit && !o->memit_layers.empty() ? o->memit_layers : o->layers;
+              cfg.layers = ls.empty() || (m == Method::Memit && o->memit_layers.empty())
+                               ? default_layers(ed.config(), m)
+                               : int_list(ls, "--layers");
+              if (m == Method::Rome || m == Method::Memit) covariance_of(cfg.layers);
+              for (int b : batches) all.push_back(evaluate_method(ed, reqs, b, cfg, cov, text, !o->json));
+            }
+            if (!o->html.empty()) {
+              report::Page page("Knowledge editing: " + organism, path);
+              pages::add_editing_sections(page, all);
+              page.save(o->html);
+            }
+            if (o->json) {
+              nlohmann::json j = {{"model", path}, {"organism", organism}, {"methods", nlohmann::json::array()}};
+              for (const MethodScores& s : all) j["methods"].push_back(to_json(s, o->per_request));
+              if (!o->html.empty()) j["html"] = o->html;
+              print_json(j);
+              return 0;
+            }
+            std::printf("%-6s %6s %-7s %6s %9s %10s %13s %9s %8s %8s\n", "method", "batch", "layers", "edits",
+                        "efficacy", "paraphrase", "neighbourhood", "dCE", "entropy", "seconds");
+            for (const MethodScores& s : all) {
+              std::string ls;
+              for (int l : s.layers) ls += (ls.empty() ? "" : ",") + std::to_string(l);
+              std::printf("%-6s %6d %-7s %6d %9.3f %10.3f %13.3f %+9.4f %8.3f %8.1f\n", to_string(s.method),
+                          s.batch_size, ls.c_str(), s.n_edits, s.efficacy, s.paraphrase, s.neighbourhood,
+                          s.ce_after - s.ce_before, s.entropy_after, s.seconds);
+            }
+            if (!all.empty())
+              std::printf("unedited: held-out CE %.4f, n-gram entropy %.3f\n", all[0].ce_before, all[0].entropy_before);
+            if (!o->html.empty()) std::printf("wrote %s\n", o->html.c_str());
+            return 0;
+          }};
+}
+
+}  // namespace
+
+Command add_edit_command(CLI::App& parent) {
+  CLI::App* cmd = parent.add_subcommand(
+      "edit", "Knowledge editing: ROME, MEMIT and the FT / FT-L baselines (apply, eval)");
+  cmd->require_subcommand(1);
+  const std::vector<Command> subs = {add_apply(*cmd), add_eval(*cmd)};
+  return {cmd, [subs] {
+            for (const Command& c : subs)
+              if (c.app->parsed()) return c.run();
+            return 1;
+          }};
+}
+
+}  // namespace glassbox::cli
