@@ -1,7 +1,8 @@
 // glassbox steer: steering directions from contrastive data (build), their
-// coefficient x layer sweeps (sweep), and llama.cpp control-vector files
-// (export, import). Applying one during generation is `glassbox generate
+// coefficient x layer sweeps (sweep), llama.cpp control-vector files
+// (export, import), and a direction baked out of the weights (orthogonalize). Applying one during generation is `glassbox generate
 // --intervene FILE` or `--control-vector FILE --control-vector-scale S`.
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <memory>
@@ -12,11 +13,13 @@
 #include "glassbox/features/labels.h"
 #include "glassbox/features/model_stream.h"
 #include "glassbox/features/saelens.h"
+#include "glassbox/mmap_file.h"
 #include "glassbox/pages/steering.h"
 #include "glassbox/progress.h"
 #include "glassbox/steering/chat_style.h"
 #include "glassbox/steering/contrastive.h"
 #include "glassbox/steering/control_vector.h"
+#include "glassbox/steering/orthogonalize.h"
 #include "glassbox/steering/sae_direction.h"
 #include "glassbox/steering/sweep.h"
 #include "glassbox/tokenizer.h"
@@ -351,13 +354,78 @@ Command add_import(CLI::App& parent) {
           }};
 }
 
+Command add_orthogonalize(CLI::App& parent) {
+  struct Opts {
+    std::string model, direction, out, dtype = "f32", interventions;
+    int layer = -1;
+    bool verify = false, json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = parent.add_subcommand(
+      "orthogonalize", "Bake a direction out of every matrix that writes to the residual stream (Arditi et al. "
+                       "2024) and save the model in its own format");
+  cmd->add_option("model", o->model, "The model: a Hugging Face safetensors directory or a .gguf")->required();
+  cmd->add_option("out", o->out, "Where to save it: a directory (safetensors models) or FILE.gguf (GGUF models)")
+      ->required();
+  cmd->add_option("-d,--direction", o->direction, "The direction: a `steer build` JSON or a control-vector .gguf")
+      ->required();
+  cmd->add_option("--layer", o->layer, "Which layer's vector to ablate (needed when the file has several)");
+  cmd->add_option("--dtype", o->dtype, "GGUF models: f32 (default) or f16 matrices");
+  cmd->add_option("--interventions", o->interventions,
+                  "Also write the run-time form (project_out at every residual site) as an interventions JSON "
+                  "for `glassbox generate --intervene`");
+  cmd->add_flag("--verify", o->verify,
+                "Reload the saved model and compare its logits with the run-time ablation on a few tokens");
+  add_json_flag(*cmd, o->json);
+  return {cmd, [o] {
+            const SteeringVector v = load_direction(o->direction);
+            const std::vector<float> r = ablation_direction(v, o->layer, o->direction);
+            const DType dtype = from_string<DType>(o->dtype);
+            const Model m = load_model(o->model);
+            const std::vector<Intervention> ivs = ablation_interventions(r, m.config(), o->direction);
+            const OrthogonalizeResult res = save_orthogonalized(o->model, r, o->out, dtype, o->direction);
+            if (!o->interventions.empty()) {
+              const std::string text = interventions_to_json(ivs).dump() + "\n";
+              write_file_atomic(o->interventions, text.data(), text.size());
+            }
+            double max_diff = NAN;
+            if (o->verify) {
+              const Model saved = Model::load(o->out);
+              std::vector<int32_t> ids;
+              for (int64_t t = 0; t < std::min<int64_t>(16, m.config().n_ctx); ++t)
+                ids.push_back(int32_t((t * 7919 + 13) % m.config().d_vocab));
+              Engine ablated(m), baked(saved);
+              HookRegistry hooks(m.config());
+              const auto handles = attach(hooks, ivs);
+              const Tensor a = ablated.logits(Batch::single(ids), &hooks), b = baked.logits(Batch::single(ids));
+              max_diff = 0;
+              for (int64_t i = 0; i < a.numel(); ++i) max_diff = std::max(max_diff, double(std::fabs(a.f32()[i] - b.f32()[i])));
+            }
+            if (o->json) {
+              nlohmann::json j{{"out", res.out}, {"format", res.format}, {"tensors_edited", res.tensors_edited},
+                               {"untied_unembedding", res.untied}, {"direction", o->direction},
+                               {"layer", o->layer < 0 ? v.layers[0].layer : o->layer}};
+              if (!o->interventions.empty()) j["interventions"] = o->interventions;
+              if (o->verify) j["max_logit_diff"] = max_diff;
+              print_json(j);
+              return 0;
+            }
+            std::printf("wrote %s (%s): %lld tensors orthogonalised%s\n", res.out.c_str(), res.format.c_str(),
+                        (long long)res.tensors_edited, res.untied ? "; the tied unembedding untied" : "");
+            if (!o->interventions.empty()) std::printf("wrote %s\n", o->interventions.c_str());
+            if (o->verify) std::printf("max |logit difference| against run-time ablation: %.3g\n", max_diff);
+            return 0;
+          }};
+}
+
 }  // namespace
 
 Command add_steer_command(CLI::App& parent) {
   CLI::App* cmd = parent.add_subcommand(
-      "steer", "Steering vectors: build | sweep | export | import (llama.cpp control vectors)");
+      "steer", "Steering vectors: build | sweep | export | import (llama.cpp control vectors) | orthogonalize");
   cmd->require_subcommand(1);
-  const std::vector<Command> subs = {add_build(*cmd), add_sweep(*cmd), add_export(*cmd), add_import(*cmd)};
+  const std::vector<Command> subs = {add_build(*cmd), add_sweep(*cmd), add_export(*cmd), add_import(*cmd),
+                                     add_orthogonalize(*cmd)};
   return {cmd, [subs] {
             for (const Command& c : subs)
               if (c.app->parsed()) return c.run();
