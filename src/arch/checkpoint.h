@@ -21,6 +21,9 @@ struct Model::Storage {
   // and the row permutations some of them read through.
   std::vector<std::unique_ptr<QuantMat>> quant;
   std::vector<std::unique_ptr<int32_t[]>> row_maps;
+  // A model whose weights this one's views also point into (an edited copy
+  // keeps its original's mappings and converted buffers alive).
+  std::shared_ptr<const Model::Storage> base;
 };
 
 // Model's constructor is private: a Model comes from Model::load or a Trainable.
@@ -28,6 +31,15 @@ struct ModelFactory {
   static Model make(Config cfg, Weights w, std::shared_ptr<Model::Storage> storage, std::string source,
                     int64_t n_params, std::vector<StoredTensorInfo> stored) {
     return Model(std::move(cfg), std::move(w), std::move(storage), std::move(source), n_params, std::move(stored));
+  }
+  // `base` with some weights replaced: `w` points into base's storage and
+  // into `storage` (which keeps base's alive); the tokenizer is base's.
+  static Model edited(const Model& base, Config cfg, Weights w, std::shared_ptr<Model::Storage> storage,
+                      std::string source) {
+    storage->base = base.storage_;
+    Model m(std::move(cfg), std::move(w), std::move(storage), std::move(source), base.n_params_, base.stored_);
+    m.tokenizer_ = base.tokenizer_;
+    return m;
   }
 };
 

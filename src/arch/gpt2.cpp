@@ -18,7 +18,9 @@ static Config gpt2_config(const ConfigSource& s) {
   c.norm_eps = hf_opt<float>(s, "layer_norm_epsilon", 1e-5f);
   c.positional = PosKind::Learned;
   c.act = parse_act(s, hf_opt<std::string>(s, "activation_function", "gelu_new"));
-  c.tied_embeddings = true;
+  // HF GPT2LMHeadModel ties lm_head to wte unless the config says otherwise
+  // (an orthogonalised copy carries its own lm_head.weight).
+  c.tied_embeddings = hf_opt<bool>(s, "tie_word_embeddings", true);
   return c;
 }
 
