@@ -24,9 +24,16 @@ PACKAGES=(
 )
 # Only to regenerate golden fixtures (tests/reference) and run the PyTorch
 # baseline in bench/: `scripts/install-deps.sh --reference`.
-if [[ "${1:-}" == "--reference" ]]; then
-  PACKAGES+=(python3-torch)
-fi
+# Only for fuzzing and sanitizer builds (scripts/fuzz.sh, scripts/sanitize.sh):
+# `scripts/install-deps.sh --fuzz`. clang for libFuzzer, its sanitizer
+# runtimes, and libomp (with the Archer tool that lets TSan see OpenMP's barriers).
+for arg in "$@"; do
+  case "$arg" in
+    --reference) PACKAGES+=(python3-torch) ;;
+    --fuzz) PACKAGES+=(clang libclang-rt-dev libomp-dev) ;;
+    *) echo "install-deps: unknown option $arg (--reference, --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -50,6 +50,9 @@ template <> GgmlType from_string<GgmlType>(std::string_view s);
 class GgufFile {
  public:
   static GgufFile open(const std::string& path);
+  // The same checks over bytes already in memory (MappedFile::from_bytes);
+  // messages name file->path().
+  static GgufFile open(std::shared_ptr<MappedFile> file);
 
   uint32_t version() const { return version_; }
   size_t alignment() const { return alignment_; }

@@ -29,6 +29,9 @@ class SafetensorsFile {
   // Validates header length, JSON, dtypes, shapes vs byte ranges, ranges inside
   // the data section and non-overlapping. Throws Error naming path and tensor.
   static SafetensorsFile open(const std::string& path);
+  // The same checks over bytes already in memory (MappedFile::from_bytes);
+  // messages name file->path().
+  static SafetensorsFile open(std::shared_ptr<MappedFile> file);
 
   const std::vector<RawTensor>& tensors() const { return tensors_; }
   const RawTensor* find(const std::string& name) const;  // nullptr if absent

@@ -175,7 +175,8 @@ std::vector<StoredTensorInfo> WeightLoader::stored() const {
 
 std::vector<std::string> WeightLoader::unused(const std::vector<std::string>& ignorable) const {
   std::vector<std::string> out;
-  for (const auto& [name, t] : ckpt_.tensors()) {
+  for (const auto& entry : ckpt_.tensors()) {
+    const std::string& name = entry.first;  // not a structured binding: clang < 16 cannot capture one
     if (used_.count(name)) continue;
     bool ignore = std::any_of(ignorable.begin(), ignorable.end(), [&](const std::string& s) {
       return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;

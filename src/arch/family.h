@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "arch/checkpoint.h"
+#include "core/json_integer.h"
 #include "glassbox/config.h"
 #include "glassbox/error.h"
 #include "glassbox/weights.h"
@@ -47,11 +48,21 @@ int cap_context_at_window(int n_ctx, int window);
 
 // ---- helpers shared by the family files
 
+// An integer field must hold an integer that fits (json_integer_fits): 1e300
+// for "n_layer" is an Error, not undefined behaviour.
+template <class T>
+void check_integer(const ConfigSource& s, const char* key) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    if (!json_integer_fits<T>((*s.hf)[key]))
+      fail(s.where, ": field \"", key, "\" must be an integer in range, got ", (*s.hf)[key].dump());
+}
+
 // Required / optional config.json fields with errors naming the file and key.
 template <class T>
 T hf_req(const ConfigSource& s, const char* key) {
   const auto& j = *s.hf;
   if (!j.contains(key) || j[key].is_null()) fail(s.where, ": missing required field \"", key, "\"");
+  check_integer<T>(s, key);
   try {
     return j[key].get<T>();
   } catch (const std::exception&) {
@@ -62,6 +73,7 @@ template <class T>
 T hf_opt(const ConfigSource& s, const char* key, T dflt) {
   const auto& j = *s.hf;
   if (!j.contains(key) || j[key].is_null()) return dflt;
+  check_integer<T>(s, key);
   try {
     return j[key].get<T>();
   } catch (const std::exception&) {

@@ -1,5 +1,6 @@
 // Reads "<general.architecture>.<key>" hyper-parameters from a GGUF file.
 #pragma once
+#include <cstdint>
 #include <string>
 
 #include "arch/gguf_names.h"
@@ -14,12 +15,12 @@ class GgufKeys {
       : f_(f), arch_(f.kv("general.architecture").as_string("general.architecture")) {}
   int u(const std::string& key) const {
     const std::string k = arch_ + "." + key;
-    return int(f_.kv(k).as_uint(k));
+    return as_int(f_.kv(k), k);
   }
   int u_opt(const std::string& key, int dflt) const {
     const std::string k = arch_ + "." + key;
     const GgufValue* v = f_.find_kv(k);
-    return v ? int(v->as_uint(k)) : dflt;
+    return v ? as_int(*v, k) : dflt;
   }
   double f_opt(const std::string& key, double dflt) const {
     const std::string k = arch_ + "." + key;
@@ -37,6 +38,12 @@ class GgufKeys {
   }
 
  private:
+  // A count that fits int; a wrapped 2^32 + 2 layers would be a silent wrong model.
+  int as_int(const GgufValue& v, const std::string& k) const {
+    const uint64_t x = v.as_uint(k);
+    if (x > uint64_t(INT32_MAX)) fail(f_.path(), ": ", k, " = ", x, " is out of range");
+    return int(x);
+  }
   const GgufFile& f_;
   std::string arch_;
 };

@@ -48,8 +48,19 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
   return f;
 }
 
+std::shared_ptr<MappedFile> MappedFile::from_bytes(const void* bytes, size_t n, const std::string& name) {
+  std::shared_ptr<MappedFile> f(new MappedFile());
+  f->path_ = name;
+  f->size_ = n;
+  if (n == 0) return f;
+  f->owned_ = std::make_unique<uint8_t[]>(n);
+  std::memcpy(f->owned_.get(), bytes, n);
+  f->data_ = f->owned_.get();
+  return f;
+}
+
 MappedFile::~MappedFile() {
-  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (data_ && !owned_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 void write_file_atomic(const std::string& path, const void* bytes, size_t n) {

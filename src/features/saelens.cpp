@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "core/json_integer.h"
 #include "glassbox/error.h"
 #include "glassbox/json_file.h"
 #include "glassbox/mmap_file.h"
@@ -28,6 +29,9 @@ const char* const kOwnFields[] = {
 template <class T>
 T field(const nlohmann::json& j, const char* key, const std::string& path) {
   if (!j.contains(key)) fail(path, ": missing field '", key, "'");
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)  // get<int64_t>() of 1e300 is UB
+    if (!detail::json_integer_fits<T>(j.at(key)))
+      fail(path, ": field '", key, "' is ", j.at(key).dump(), ", not an integer in range");
   try {
     return j.at(key).get<T>();
   } catch (const nlohmann::json::exception&) {

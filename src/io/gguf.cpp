@@ -164,10 +164,13 @@ Info read_tensor_info(Cursor& c, const std::string& path) {
 
 }  // namespace
 
-GgufFile GgufFile::open(const std::string& path) {
+GgufFile GgufFile::open(const std::string& path) { return open(MappedFile::open(path)); }
+
+GgufFile GgufFile::open(std::shared_ptr<MappedFile> file) {
   GgufFile f;
-  f.path_ = path;
-  f.file_ = MappedFile::open(path);
+  f.path_ = file->path();
+  f.file_ = std::move(file);
+  const std::string& path = f.path_;
   Cursor c(f.file_->data(), f.file_->size(), path);
 
   if (f.file_->size() < 4) fail(path, ": file is ", f.file_->size(), " bytes, too short to be GGUF");

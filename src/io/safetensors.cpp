@@ -84,10 +84,13 @@ Entry parse_entry(const std::string& name, const json& j, const std::string& pat
 
 }  // namespace
 
-SafetensorsFile SafetensorsFile::open(const std::string& path) {
+SafetensorsFile SafetensorsFile::open(const std::string& path) { return open(MappedFile::open(path)); }
+
+SafetensorsFile SafetensorsFile::open(std::shared_ptr<MappedFile> file) {
   SafetensorsFile f;
-  f.path_ = path;
-  f.file_ = MappedFile::open(path);
+  f.path_ = file->path();
+  f.file_ = std::move(file);
+  const std::string& path = f.path_;
   const uint64_t size = f.file_->size();
   if (size < 8) fail(path, ": file is ", size, " bytes, too short for the 8-byte safetensors header length");
   const uint64_t hlen = detail::load_le<uint64_t>(f.file_->data());

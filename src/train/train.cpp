@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/json_integer.h"
 #include "glassbox/error.h"
 #include "glassbox/json_file.h"
 #include "glassbox/mmap_file.h"
@@ -43,7 +44,11 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   TrainConfig c;
   try {
     auto get = [&](const nlohmann::json& obj, const char* key, auto& field) {
-      if (obj.contains(key)) field = obj[key].get<std::decay_t<decltype(field)>>();
+      using T = std::decay_t<decltype(field)>;
+      if (!obj.contains(key)) return;
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)  // 1e300 steps: an Error, not UB
+        if (!detail::json_integer_fits<T>(obj[key])) fail("train config: \"", key, "\" must be an integer in range");
+      field = obj[key].get<T>();
     };
     if (j.contains("optimizer")) {
       const auto& o = j["optimizer"];
