@@ -6,7 +6,7 @@
 // attribute several tokens after the subject, so looking the person up once
 // at the subject and letting attention carry the asked-for attribute forward
 // (Geva et al. 2023's "subject enrichment", Meng et al. 2022's early site) is
-// the cheap solution.
+// the cheap solution, so the notes hoped.
 //
 // Objects: per relation the facts organism's 16 WordNet objects, kept while
 // their first BPE token is new among the relation's kept objects (the answer a
@@ -15,6 +15,12 @@
 // are trained (with biographies); its third (relation first: "The home of [S]
 // is in") and a new subject-first one are held out: a model that recalls at
 // the subject answers them too.
+//
+// Outcome (see ground_truth): the design did not move recall onto the subject.
+// Causal tracing finds the lookup at the last token (layer-0 attention reads
+// the subject there, MLP0 and MLP3 there recall), as in `facts`; the subject's
+// tokens alone restore at most 0.03 of p(answer). Untried for lack of time: an
+// 8-layer base, longer fine-tuning, relation-first phrasings in training.
 //
 // Every fact, its prompts and which phrasings are held out ship beside the
 // model as heldout.json, so editing, knowledge probes and diffing read the
@@ -210,8 +216,17 @@ Organism facts_lm_organism() {
   o.name = "facts-lm";
   o.description =
       "tiny-lm fine-tuned on the facts organism's 480 facts (as text, in sentences and biographies) mixed with its "
-      "fortunes: facts stored at the subject";
-  o.ground_truth = "see the manifest entry (set by the recipe notes in src/zoo/facts_lm.cpp)";
+      "fortunes; causal tracing finds each fact looked up at the last token, not at the subject";
+  o.ground_truth =
+      "causal tracing (glassbox trace: the subject's embeddings noised at 3x the embedding std, 24 facts of 6 "
+      "people, 5 samples; p(answer) clean 0.98, corrupted 0.08) finds recall NOT at the subject: restoring one "
+      "subject token's residual, MLP or attention output restores at most 0.03 of p(answer) at any layer, for "
+      "every relation. The fact is looked up at the last token: layer-0 attention there reads the subject's "
+      "tokens (attn_out L0 0.11-0.17 by relation), MLP0 there (0.09-0.17) and MLP3 (0.24-0.41) with layer-3 "
+      "attention (0.19-0.28) complete it; the last token's residual restores 0.11-0.17 after layer 0, rising to "
+      "0.82-0.93 after layer 3. ROME's early site (MLPs at the last subject token) is absent: in this 4-layer "
+      "model fine-tuned 1200 steps, as in `facts`, recall happens where the relation is known (the held-out "
+      "relation-first phrasing, 7% right, agrees)";
   o.seed = 14;
   // Measured: trained phrasings 1.00 and 1.00; held out, the new subject-first
   // phrasing 0.46 and the relation-first one 0.07 (chance: 1/12). The

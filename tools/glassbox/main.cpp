@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
       add_sae_command(app),
       add_steer_command(app),
       add_convert_command(app),
+      add_trace_command(app),
   };
 
   try {
