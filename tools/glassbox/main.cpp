@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
       add_edit_command(app),
       add_convert_command(app),
       add_monitor_command(app),
+      add_trace_command(app),
   };
 
   try {
