@@ -51,6 +51,8 @@ Command add_dashboard_command(CLI::App& parent);
 Command add_sae_command(CLI::App& parent);
 Command add_steer_command(CLI::App& parent);
 Command add_convert_command(CLI::App& parent);
+Command add_diff_command(CLI::App& parent);
+Command add_known_command(CLI::App& parent);
 
 // Where `glassbox tour` writes its checkpoint: the --model default when the
 // shipped organism (zoo::default_model(), models/ioi) is absent.

@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
       add_sae_command(app),
       add_steer_command(app),
       add_convert_command(app),
+      add_diff_command(app),
+      add_known_command(app),
   };
 
   try {
