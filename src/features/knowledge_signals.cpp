@@ -4,6 +4,7 @@
 // logit lens settles), all scored by AUROC on the same held-out subjects.
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "glassbox/error.h"
 #include "glassbox/features/knowledge.h"
@@ -154,6 +155,16 @@ KnowledgeReport knowledge_signals(Engine& e, const LabelSet& labels, const Knowl
   r.signals.push_back({"entropy", "output", auroc_on(neg_entropy, y, split.test)});
   r.signals.push_back({"top_prob", "output", auroc_on(o.top_prob, y, split.test)});
   r.signals.push_back({"settle_layer", "output", auroc_on(neg_settle, y, split.test)});
+  // The subject's mean entropy over all its prompts (every relation asked):
+  // what a monitor that has seen several answers about one subject can use.
+  std::map<std::string, std::pair<double, int64_t>> by_subject;
+  for (size_t i = 0; i < groups.size(); ++i) by_subject[groups[i]].first += o.entropy[i], by_subject[groups[i]].second += 1;
+  std::vector<double> subject_entropy;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const auto& [sum, n] = by_subject[groups[i]];
+    subject_entropy.push_back(-sum / double(n));
+  }
+  r.signals.push_back({"entropy (subject mean)", "output", auroc_on(subject_entropy, y, split.test)});
   r.entropy_known = mean_of(o.entropy, y, 1);
   r.entropy_unknown = mean_of(o.entropy, y, 0);
   r.settle_known = mean_of(o.settle, y, 1);

@@ -9,7 +9,9 @@
 //    probability (high: known);
 //  * the logit-lens layer where the answer settles: the first resid_post
 //    from which every later layer's top token is the final answer (early:
-//    known).
+//    known);
+//  * the subject's mean answer entropy over all its prompts (what a monitor
+//    that has seen several answers about one subject can use).
 //
 // The unseen subjects of `facts` (a word-level vocabulary holding only the
 // names it was trained on) are new pairings of its own first and last names:
@@ -44,7 +46,8 @@ struct KnowledgeOptions {
 };
 
 struct KnowledgeSignal {
-  std::string name;     // "probe subject blocks.1.hook_resid_post", "entropy", "top_prob", "settle_layer"
+  std::string name;     // "probe subject blocks.1.hook_resid_post", "entropy", "top_prob", "settle_layer",
+                        // "entropy (subject mean)"
   std::string kind;     // "probe" or "output"
   double auroc = 0;     // held-out subjects' prompts, known as the positive class
   double accuracy = NAN;  // probes only: held-out accuracy
