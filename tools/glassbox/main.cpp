@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
       add_convert_command(app),
       add_monitor_command(app),
       add_trace_command(app),
+      add_diff_command(app),
+      add_known_command(app),
   };
 
   try {

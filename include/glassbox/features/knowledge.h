@@ -1,0 +1,79 @@
+// Does the model know this? Subjects the facts organism was trained on
+// against subjects it never saw, asked in the same prompt templates, and
+// signals read from the model's internals that tell them apart, each scored
+// by its AUROC on held-out subjects:
+//
+//  * a linear probe on the residual stream at the last subject token (and at
+//    the final token), per layer (probe_sweep.h, split by subject);
+//  * the entropy of the answer distribution (low: known) and its top
+//    probability (high: known);
+//  * the logit-lens layer where the answer settles: the first resid_post
+//    from which every later layer's top token is the final answer (early:
+//    known);
+//  * the subject's mean answer entropy over all its prompts (what a monitor
+//    that has seen several answers about one subject can use).
+//
+// The unseen subjects of `facts` (a word-level vocabulary holding only the
+// names it was trained on) are new pairings of its own first and last names:
+// each token is familiar, the person is not. A probe saved from here is the
+// probe JSON `glassbox probe --json --with-probes` writes for a cell, plus
+// where it reads: a monitor scores generation with it (score > 0: known).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "glassbox/engine.h"
+#include "glassbox/features/labels.h"
+#include "glassbox/features/probe_sweep.h"
+
+namespace glassbox::features {
+
+// "facts-known": for every trained subject and as many unseen ones, its
+// canonical prompt of each relation; label 1 (known) or 0 (unseen), group the
+// subject, positions "subject" (its last token) and "end". Needs the zoo's
+// corpora (to rebuild the recipe) and a model with facts' vocabulary.
+LabelSet facts_known_labels(const Model& m, const LabelSetOptions& opt = {});
+
+struct KnowledgeOptions {
+  double test_fraction = 0.25;  // of the subjects, held out
+  uint64_t seed = 0;
+  ProbeOptions probe;
+  std::function<void(const char*, int64_t, int64_t)> progress;  // (stage, done, total)
+};
+
+struct KnowledgeSignal {
+  std::string name;     // "probe subject blocks.1.hook_resid_post", "entropy", "top_prob", "settle_layer",
+                        // "entropy (subject mean)"
+  std::string kind;     // "probe" or "output"
+  double auroc = 0;     // held-out subjects' prompts, known as the positive class
+  double accuracy = NAN;  // probes only: held-out accuracy
+};
+
+struct KnowledgeReport {
+  std::string label_set, model;
+  int64_t n_examples = 0, n_known = 0, n_unknown = 0, n_test = 0;
+  std::vector<KnowledgeSignal> signals;  // probes by position and layer, then the output signals
+  size_t best = 0;                       // the signal of highest AUROC
+  // The best probe (at either position) and where it reads.
+  LinearProbe best_probe;
+  std::string best_probe_hook, best_probe_position;
+  double best_probe_auroc = 0;
+  // Mean of each output signal over known / unseen subjects (all prompts).
+  double entropy_known = 0, entropy_unknown = 0, settle_known = 0, settle_unknown = 0;
+  // Fields: technique ("knowledge"), label_set, model, n_examples, n_known,
+  // n_unknown, n_test, signals [{name, kind, auroc, accuracy}], best (its
+  // name and auroc), means {entropy_known, ...}.
+  nlohmann::json to_json() const;
+  // What a monitor loads: {format ("glassbox-probe"), label_set, classes
+  // ["unknown", "known"], hook, position, auroc, probe (LinearProbe::to_json)}.
+  nlohmann::json probe_json() const;
+};
+
+// Error for a label set without both classes or without the named positions.
+KnowledgeReport knowledge_signals(Engine& e, const LabelSet& labels, const KnowledgeOptions& opt = {});
+
+}  // namespace glassbox::features

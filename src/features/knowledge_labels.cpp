@@ -1,0 +1,72 @@
+// The "facts-known" label set: the facts organism's trained subjects against
+// new pairings of its own first and last names, in the same canonical
+// prompts (src/zoo/facts.cpp builds the task; the recipe's seed is the
+// organism's, so the subjects are exactly the trained ones).
+#include <algorithm>
+#include <random>
+#include <set>
+
+#include "features/labels_detail.h"
+#include "glassbox/error.h"
+#include "glassbox/features/knowledge.h"
+#include "glassbox/zoo.h"
+#include "zoo/facts_task.h"
+
+namespace glassbox::features {
+
+LabelSet facts_known_labels(const Model& m, const LabelSetOptions& opt) {
+  const zoo::Organism& org = zoo::find_organism("facts");
+  const std::shared_ptr<zoo::detail::FactTask> t = zoo::detail::build_fact_task(zoo::data_dir(), org.seed);
+  const int64_t vocab = int64_t(t->vocab.size());
+  if (vocab != m.config().d_vocab)
+    fail("facts-known: the model at ", m.source(), " has ", m.config().d_vocab, " tokens, the facts organism ", vocab,
+         "; use --model models/facts");
+  LabelSet s;
+  s.name = "facts-known";
+  s.description =
+      "facts' canonical prompts about its trained subjects (known) and about new pairings of its own first and last "
+      "names (unseen): does the model know the subject?";
+  s.classes = {"unknown", "known"};
+  // Trained pairs, and the first / last name tokens they use.
+  std::set<std::pair<int32_t, int32_t>> trained;
+  std::set<int32_t> firsts, lasts;
+  for (const auto& sub : t->subjects) {
+    trained.insert({sub[0], sub[1]});
+    firsts.insert(sub[0]);
+    lasts.insert(sub[1]);
+  }
+  std::vector<std::pair<int32_t, int32_t>> unseen;
+  for (int32_t f : firsts)
+    for (int32_t l : lasts)
+      if (!trained.count({f, l})) unseen.emplace_back(f, l);
+  std::mt19937_64 rng(opt.seed ^ 0x6b6e6f776eull);
+  std::shuffle(unseen.begin(), unseen.end(), rng);
+  if (unseen.size() < t->subjects.size()) fail("facts-known: too few unseen name pairings");
+  unseen.resize(t->subjects.size());
+
+  const auto add = [&](int32_t first, int32_t last, int32_t label) {
+    zoo::detail::Fact f{0, 0, 0};
+    for (int r = 0; r < zoo::detail::kFactRelations; ++r) {
+      f.relation = r;
+      std::vector<int32_t> p = zoo::detail::fact_prompt(*t, f, 0);  // subject 0's prompt, then its names swapped in
+      const auto& s0 = t->subjects[0];
+      const auto at = std::find(p.begin(), p.end(), s0[0]);
+      if (at == p.end() || at + 1 == p.end() || at[1] != s0[1]) fail("facts-known: a prompt has no subject");
+      at[0] = first;
+      at[1] = last;
+      ProbeExample ex;
+      ex.label = label;
+      ex.group = t->vocab.surface(first) + t->vocab.surface(last);
+      ex.positions = {{"subject", int64_t(at - p.begin()) + 1}, {"end", int64_t(p.size()) - 1}};
+      for (size_t i = 1; i < p.size(); ++i) ex.text += t->vocab.surface(p[i]);
+      ex.tokens = std::move(p);
+      s.examples.push_back(std::move(ex));
+    }
+  };
+  for (const auto& sub : t->subjects) add(sub[0], sub[1], 1);
+  for (const auto& [f, l] : unseen) add(f, l, 0);
+  if (opt.limit > 0) limit_examples(s, opt.limit, opt.seed);
+  return s;
+}
+
+}  // namespace glassbox::features
