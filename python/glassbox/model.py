@@ -211,16 +211,31 @@ class Model:
         return self(tokens, return_type=return_type, interventions=interventions, fwd_hooks=list(fwd_hooks))
 
     def generate(self, input, max_new_tokens=32, temperature=1.0, top_k=0, top_p=1.0, seed=0, stop_at_eos=True,
-                 interventions=None, fwd_hooks=None):
+                 interventions=None, fwd_hooks=None, profile=None):
         """Samples a continuation (temperature 0: greedy). A string comes back
         as prompt + completion (TransformerLens' return); a list of strings as a
         list of them; token ids as an array of prompt + new ids (a list of
         arrays for several rows). ``interventions``: a dict, a list of dicts or
         a JSON string in glassbox's intervention format (add_vector,
-        project_out, zero_ablate, patch, sae, ...), active for every token."""
+        project_out, zero_ablate, patch, sae, ...), active for every token.
+
+        ``profile``: a per-request profile (a dict, JSON string or file path:
+        {"interventions": [...], "monitors": [...]}, as ``glassbox generate
+        --profile`` reads it). It runs in an engine of its own over the shared
+        weights, so requests with different profiles may run concurrently from
+        several threads. The return is then ``(output, monitors)``, monitors
+        being a dict: "monitors" (their names), "events" (row, token, value,
+        action) and "values" (values[m][row][token])."""
         stop = [self._m.eos_id] if stop_at_eos and self._m.eos_id >= 0 else []
         new = self._m.generate(input, max_new_tokens, temperature, top_k, top_p, seed, stop, interventions,
-                               self._fwd_hooks(fwd_hooks))
+                               self._fwd_hooks(fwd_hooks), profile)
+        if profile is not None:
+            monitors = {k: v for k, v in new.items() if k != "tokens"}
+            return self._generated(input, new["tokens"]), monitors
+        return self._generated(input, new)
+
+    def _generated(self, input, new):
+        """Prompt + new tokens in the form the prompt came in."""
         if isinstance(input, str):
             return input + self._m.decode(new[0]) if len(new[0]) else input
         if isinstance(input, (list, tuple)) and input and isinstance(input[0], str):

@@ -16,6 +16,7 @@
 #include "glassbox/engine.h"
 #include "glassbox/interventions.h"
 #include "glassbox/model.h"
+#include "glassbox/steering/profile.h"
 
 namespace glassbox::py {
 
@@ -84,6 +85,8 @@ pyb::object from_json(const nlohmann::json& j);
 // through the SAELens loader, relative paths from the working directory). A
 // patch / mean_ablate "source" may be a cache from run_with_cache.
 std::vector<Intervention> to_interventions(const pyb::handle& h);
+// A per-request profile (interventions + monitors): a dict, a JSON string or a file path.
+steering::Profile to_profile(const pyb::handle& h);
 
 // Hooks written in Python: fwd_hooks=[(name_or_glob, fn)], fn(activation, hook)
 // with activation a writable numpy view of the engine's buffer, valid during

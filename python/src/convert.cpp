@@ -213,6 +213,20 @@ std::optional<Intervention> with_cache_source(const pyb::handle& item) {
 
 }  // namespace
 
+steering::Profile to_profile(const pyb::handle& h) {
+  const auto codecs = [](const std::string& dir) { return features::load_sae_codec(dir); };
+  if (pyb::isinstance<pyb::str>(h)) {
+    const std::string s = h.cast<std::string>();
+    if (s.empty() || s[0] != '{') return steering::load_profile(s, codecs);  // a file
+    try {
+      return steering::Profile::from_json(nlohmann::json::parse(s), "", "profile", codecs);
+    } catch (const nlohmann::json::exception& e) {
+      fail("profile: not valid JSON: ", e.what());
+    }
+  }
+  return steering::Profile::from_json(to_json(h), "", "profile", codecs);
+}
+
 std::vector<Intervention> to_interventions(const pyb::handle& h) {
   if (h.is_none()) return {};
   if (pyb::isinstance<pyb::str>(h)) {

@@ -190,7 +190,7 @@ void bind_model(pyb::module_& m) {
       .def("generate",
            [](ModelHandle& h, const pyb::handle& tokens, int max_new_tokens, float temperature, int top_k, float top_p,
               uint64_t seed, std::vector<int32_t> stop_tokens, const pyb::handle& interventions,
-              const pyb::handle& fwd_hooks) {
+              const pyb::handle& fwd_hooks, const pyb::handle& profile) -> pyb::object {
              const Batch b = to_batch(h.model, tokens, "prompt");
              std::vector<std::vector<int32_t>> prompts(size_t(b.B));
              for (int64_t r = 0; r < b.B; ++r)
@@ -203,16 +203,35 @@ void bind_model(pyb::module_& m) {
              so.top_p = top_p;
              so.seed = seed;
              so.stop_tokens = std::move(stop_tokens);
+             const auto rows = [](const std::vector<std::vector<int32_t>>& tokens) {
+               pyb::list out;
+               for (const auto& row : tokens) out.append(pyb::array_t<int32_t>(pyb::ssize_t(row.size()), row.data()));
+               return out;
+             };
+             if (!profile.is_none()) {
+               // A request of its own: the profile's Engine and hooks over the
+               // shared weights, so no engine lock, only the GIL released.
+               if (!interventions.is_none() || !fwd_hooks.is_none())
+                 fail("generate: give a profile or interventions / fwd_hooks, not both (a profile holds its interventions)");
+               const steering::Profile p = to_profile(profile);
+               steering::MonitoredGeneration g;
+               {
+                 pyb::gil_scoped_release release;
+                 g = steering::generate_with_profile(h.model, prompts, so, p);
+               }
+               pyb::dict out = from_json(g.to_json());
+               out["tokens"] = rows(g.tokens);
+               return pyb::object(std::move(out));
+             }
              CallHooks hooks(h.model.config());
              hooks.add(interventions, fwd_hooks);
              const Generation g = with_engine(h, [&](Engine& e) { return generate(e, prompts, so, &hooks.reg); });
-             pyb::list out;
-             for (const auto& row : g.tokens) out.append(pyb::array_t<int32_t>(pyb::ssize_t(row.size()), row.data()));
-             return out;
+             return rows(g.tokens);
            },
            pyb::arg("tokens"), pyb::arg("max_new_tokens") = 32, pyb::arg("temperature") = 1.0f, pyb::arg("top_k") = 0,
            pyb::arg("top_p") = 1.0f, pyb::arg("seed") = 0, pyb::arg("stop_tokens") = std::vector<int32_t>{},
-           pyb::arg("interventions") = pyb::none(), pyb::arg("fwd_hooks") = pyb::none())
+           pyb::arg("interventions") = pyb::none(), pyb::arg("fwd_hooks") = pyb::none(),
+           pyb::arg("profile") = pyb::none())
       .def("grad",
            [](ModelHandle& h, const pyb::handle& tokens, const pyb::handle& metric, const std::vector<std::string>& sites,
               const pyb::handle& interventions, const pyb::handle& fwd_hooks) {

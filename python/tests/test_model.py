@@ -310,3 +310,47 @@ def test_patch_intervention_from_a_cache(ioi, tmp_path):
 
     np.testing.assert_array_equal(a, ioi.run_with_hooks(IOI_CORRUPT, fwd_hooks=[(hook, by_hand)]))
     assert np.abs(a - ioi(IOI_CORRUPT)).max() > 0.1
+
+
+def test_generate_with_profiles(ioi):
+    # A profile carries the interventions: the same steer as interventions=.
+    d = ioi.W_U[:, ioi.to_single_token(" John")] - ioi.W_U[:, ioi.to_single_token(" Mary")]
+    last = f"blocks.{ioi.cfg.n_layers - 1}.hook_resid_post"
+    steer = {"type": "add_vector", "hook": last, "vector": d.tolist(), "alpha": 50.0}
+    flag = {"name": "john", "type": "projection", "hook": last, "direction": d.tolist(), "threshold": 0.0}
+    entropy = {"type": "entropy", "threshold": 100.0}  # never crosses: values, no events
+    profile = {"interventions": [steer], "monitors": [flag, entropy]}
+    out, mon = ioi.generate(IOI_CLEAN, max_new_tokens=1, temperature=0, profile=profile)
+    assert out == IOI_CLEAN + " John"
+    assert mon["monitors"] == ["john", mon["monitors"][1]]
+    assert len(mon["events"]) == 1 and mon["events"][0]["name"] == "john" and mon["events"][0]["action"] == "flag"
+    assert mon["values"][1][0][0] > 0  # the entropy of the one step, in nats
+    # The same as a JSON string; a plain profile (no steer) keeps the model's answer.
+    out2, _ = ioi.generate(IOI_CLEAN, max_new_tokens=1, temperature=0, profile=json.dumps(profile))
+    assert out2 == out
+    plain, mon_plain = ioi.generate(IOI_CLEAN, max_new_tokens=1, temperature=0, profile={"monitors": [flag]})
+    assert plain == IOI_CLEAN + " Mary" and mon_plain["events"] == []
+    with pytest.raises(glassbox.GlassboxError, match="direction"):
+        ioi.generate(IOI_CLEAN, max_new_tokens=1, profile={"monitors": [dict(flag, direction=[1.0, 2.0])]})
+    with pytest.raises(glassbox.GlassboxError, match="not both"):
+        ioi.generate(IOI_CLEAN, max_new_tokens=1, profile=profile, interventions=[steer])
+
+
+def test_profiles_run_concurrently(ioi):
+    # Two profiles on one loaded model from several threads: each request gets
+    # exactly what it gets alone.
+    from concurrent.futures import ThreadPoolExecutor
+    d = ioi.W_U[:, ioi.to_single_token(" John")] - ioi.W_U[:, ioi.to_single_token(" Mary")]
+    last = f"blocks.{ioi.cfg.n_layers - 1}.hook_resid_post"
+    profiles = [{"interventions": [{"type": "add_vector", "hook": last, "vector": d.tolist(), "alpha": 50.0}]},
+                {"interventions": [{"type": "project_out", "hook": "blocks.*.hook_resid_post", "vector": d.tolist()}],
+                 "monitors": [{"type": "entropy", "threshold": 0.5, "when": "below"}]}]
+    alone = [ioi.generate(IOI_CLEAN, max_new_tokens=4, temperature=0, profile=p) for p in profiles]
+    assert alone[0][0] != alone[1][0]
+
+    def job(i):
+        return i % 2, ioi.generate(IOI_CLEAN, max_new_tokens=4, temperature=0, profile=profiles[i % 2])
+
+    with ThreadPoolExecutor(4) as pool:
+        for k, got in pool.map(job, range(8)):
+            assert got == alone[k]

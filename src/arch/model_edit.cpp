@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "arch/checkpoint.h"
+#include "glassbox/error.h"
 
 namespace glassbox {
 
@@ -31,6 +32,12 @@ Model edit_residual_writers(const Model& m, const ResidualRowsEdit& edit) {
     edit(y, n, d);
     return y;
   };
+  // Weights kept quantised live in the file's blocks; editing them would need
+  // a re-quantisation. Refuse rather than leave them unedited.
+  bool quantized = m.weights().W_E_q != nullptr;
+  for (const LayerWeights& lw : m.weights().layers) quantized |= lw.W_O.q != nullptr || lw.W_out.q != nullptr;
+  if (quantized)
+    fail(m.source(), ": its weights are kept quantised; load it with keep_quantized = false to edit the weights");
   const auto matrix = [&](MatRef& W) {  // W maps [rows] -> [d_model]
     if (!W.data) return;
     float* y = owned_copy(*s, W.data, W.rows, W.cols, W.rs, W.cs);

@@ -13,7 +13,7 @@ std::string num(double v, const char* f = "%.3f") { return report::format_number
 
 std::string layers_text(const std::vector<int>& ls) {
   std::string s;
-  for (int l : ls) s += (s.empty() ? "" : ",") + std::to_string(l);
+  for (int l : ls) s.append(s.empty() ? "" : ",").append(std::to_string(l));  // (GCC 12 -Wrestrict on "," + ...)
   return s;
 }
 

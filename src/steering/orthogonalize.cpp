@@ -168,7 +168,8 @@ OrthogonalizeResult save_orthogonalized(const std::string& model_path, const std
     return save_hf(model_path, direction, out, what);
   }
   if (!is_gguf_path(out)) fail(out, ": ", model_path, " is a GGUF model; name the output FILE.gguf");
-  const Model m = Model::load(model_path);
+  // The copy is written as F32 / F16, so a quantised file is read dequantised.
+  const Model m = Model::load(model_path, {.keep_quantized = false});
   const Model o = orthogonalized_model(m, direction, what);
   GgufExportOptions opt;
   opt.dtype = gguf_dtype;

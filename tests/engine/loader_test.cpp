@@ -8,21 +8,15 @@
 #include "glassbox/error.h"
 #include "glassbox/safetensors.h"
 #include "test_util.h"
+#include "common/expect_error.h"
 
 using namespace glassbox;
 using gbtest::fixture;
 namespace fs = std::filesystem;
 
-namespace {
+using gbtest::expect_error;
 
-void expect_error(const std::function<void()>& f, const std::vector<std::string>& needles) {
-  try {
-    f();
-    FAIL() << "expected an Error";
-  } catch (const Error& e) {
-    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
-  }
-}
+namespace {
 
 struct Copy {
   gbtest::TempDir dir;

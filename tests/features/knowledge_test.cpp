@@ -54,8 +54,11 @@ TEST(Knowledge, TheBestSignalTellsKnownFromUnseenSubjects) {
   // top probability 0.94; the residual probes only 0.47-0.62 (whether a
   // pairing of familiar names is a known person is not linear in the stream).
   EXPECT_GE(r.signals[r.best].auroc, 0.95) << r.signals[r.best].name;
-  for (const auto& sig : r.signals)
-    if (sig.name == "top_prob" || sig.name == "entropy") EXPECT_GE(sig.auroc, 0.9) << sig.name;
+  for (const auto& sig : r.signals) {
+    if (sig.name == "top_prob" || sig.name == "entropy") {
+      EXPECT_GE(sig.auroc, 0.9) << sig.name;
+    }
+  }
   EXPECT_GT(r.entropy_unknown, 10 * r.entropy_known);
   EXPECT_FALSE(r.best_probe_hook.empty());
   EXPECT_GT(r.n_test, 0);

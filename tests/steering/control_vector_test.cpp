@@ -10,21 +10,15 @@
 #include "glassbox/gguf.h"
 #include "glassbox/steering/control_vector.h"
 #include "test_util.h"
+#include "common/expect_error.h"
 
 using namespace glassbox;
 using namespace glassbox::steering;
 using steering_test::scratch;
 
-namespace {
+using gbtest::expect_error;
 
-void expect_error(const std::function<void()>& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no Error";
-  } catch (const Error& e) {
-    for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
-  }
-}
+namespace {
 
 // A file written with the GGUF writer directly: what another tool might produce.
 std::string raw_file(const std::string& name, const std::string& arch, const std::vector<std::string>& tensors,

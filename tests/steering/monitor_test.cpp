@@ -18,9 +18,12 @@
 #include "glassbox/threads.h"
 #include "glassbox/tokenizer.h"
 #include "test_util.h"
+#include "common/expect_error.h"
 
 using namespace glassbox;
 using namespace glassbox::steering;
+
+using gbtest::expect_error;
 
 namespace {
 
@@ -30,15 +33,6 @@ std::vector<float> random_vector(int64_t d, uint64_t seed) {
 
 std::vector<std::vector<int32_t>> prompts(const Model& m) {
   return {m.tokenizer()->encode("The old man said that"), m.tokenizer()->encode("IF SOMEONE CAN POINT ME TO")};
-}
-
-void expect_error_mentions(const std::function<void()>& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
-  }
 }
 
 }  // namespace
@@ -265,23 +259,23 @@ TEST(Monitor, JsonRoundTripsAndErrorsNameTheField) {
       k[key] = v;
     return k;
   };
-  expect_error_mentions([&] { Monitor::from_json(with("type", "vibes"), "monitors[2]"); },
+  expect_error([&] { Monitor::from_json(with("type", "vibes"), "monitors[2]"); },
                         {"monitors[2].type", "vibes", "logit_lens"});
-  expect_error_mentions([&] { Monitor::from_json(with("threshold", nullptr), "monitors[0]"); },
+  expect_error([&] { Monitor::from_json(with("threshold", nullptr), "monitors[0]"); },
                         {"monitors[0].threshold: missing"});
-  expect_error_mentions([&] { Monitor::from_json(with("threshold", "high"), "m"); }, {"m.threshold", "number"});
-  expect_error_mentions([&] { Monitor::from_json(with("action", "panic"), "m"); }, {"m.action", "flag, steer, stop"});
-  expect_error_mentions([&] { Monitor::from_json(with("colour", 1), "m"); }, {"m.colour: unknown field"});
-  expect_error_mentions([&] { Monitor::from_json(with("direction", {1, "x"}), "m"); }, {"m.direction[1]"});
-  expect_error_mentions([&] { Monitor::from_json(with("direction", {1, 2, 3}), "m").check_fits(c, "m"); },
+  expect_error([&] { Monitor::from_json(with("threshold", "high"), "m"); }, {"m.threshold", "number"});
+  expect_error([&] { Monitor::from_json(with("action", "panic"), "m"); }, {"m.action", "flag, steer, stop"});
+  expect_error([&] { Monitor::from_json(with("colour", 1), "m"); }, {"m.colour: unknown field"});
+  expect_error([&] { Monitor::from_json(with("direction", {1, "x"}), "m"); }, {"m.direction[1]"});
+  expect_error([&] { Monitor::from_json(with("direction", {1, 2, 3}), "m").check_fits(c, "m"); },
                         {"m.direction: 3 values", "width 4"});
-  expect_error_mentions(
+  expect_error(
       [&] { Monitor::from_json(with("hook", "blocks.7.hook_resid_post"), "m").check_fits(c, "m"); },
       {"m.hook", "layer 7 is out of range"});
-  expect_error_mentions([&] { Monitor::from_json(with("hook", "blocks.0.attn.hook_z"), "m").check_fits(c, "m"); },
+  expect_error([&] { Monitor::from_json(with("hook", "blocks.0.attn.hook_z"), "m").check_fits(c, "m"); },
                         {"m.hook", "per-head"});
-  expect_error_mentions([&] { Monitor::from_json({{"type", "entropy"}, {"threshold", 1}, {"action", "steer"}}, "m"); },
+  expect_error([&] { Monitor::from_json({{"type", "entropy"}, {"threshold", 1}, {"action", "steer"}}, "m"); },
                         {"steer_hook", "steer_direction"});
-  expect_error_mentions([&] { Monitor::from_json(with("direction", {0, 0, 0, 0}), "m").check_fits(c, "m"); },
+  expect_error([&] { Monitor::from_json(with("direction", {0, 0, 0, 0}), "m").check_fits(c, "m"); },
                         {"m.direction", "non-zero"});
 }

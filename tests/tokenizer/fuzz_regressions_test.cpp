@@ -7,22 +7,14 @@
 #include "glassbox/error.h"
 #include "glassbox/tokenizer.h"
 #include "tok_test_util.h"
+#include "common/expect_error.h"
 
 using glassbox::Tokenizer;
 using nlohmann::json;
 
-namespace {
+using gbtest::expect_error;
 
-template <class F>
-void expect_error(F f, std::initializer_list<std::string> needles) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown";
-  } catch (const glassbox::Error& e) {
-    const std::string msg = e.what();
-    for (const auto& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << "'" << n << "' not in: " << msg;
-  }
-}
+namespace {
 
 // A valid byte-level tokenizer.json (fuzz/corpus/fuzz_tokenizer_json/bytelevel-bpe) with one field replaced.
 json byte_level_doc() {

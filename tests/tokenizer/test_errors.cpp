@@ -5,23 +5,14 @@
 #include "glassbox/error.h"
 #include "glassbox/tokenizer.h"
 #include "tok_test_util.h"
+#include "common/expect_error.h"
 
 using glassbox::Tokenizer;
 using nlohmann::json;
 
-namespace {
+using gbtest::expect_error;
 
-// Runs f, expects an Error whose message contains every needle.
-template <class F>
-void expect_error(F f, std::initializer_list<std::string> needles) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown";
-  } catch (const glassbox::Error& e) {
-    const std::string msg = e.what();
-    for (const auto& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << "'" << n << "' not in: " << msg;
-  }
-}
+namespace {
 
 }  // namespace
 
