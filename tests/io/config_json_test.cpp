@@ -23,9 +23,11 @@ TEST(ConfigJson, NamesTheFeatureFields) {
   EXPECT_EQ(j["act"], "gelu_new");
   EXPECT_EQ(j["gated_mlp"], true);
   for (const char* k : {"d_model", "n_heads", "n_kv_heads", "d_head", "d_mlp", "d_vocab", "n_ctx", "norm_eps",
-                        "rotary_dim", "rope_theta", "parallel_residual", "attn_only", "tied_embeddings"})
+                        "rotary_dim", "rope_theta", "rope_freq_factors", "parallel_residual", "attn_only",
+                        "tied_embeddings"})
     EXPECT_TRUE(j.contains(k)) << k;
-  EXPECT_EQ(j.size(), 19u);
+  EXPECT_EQ(j.size(), 20u);
+  EXPECT_TRUE(j["rope_freq_factors"].empty());  // plain RoPE
 }
 
 }  // namespace
