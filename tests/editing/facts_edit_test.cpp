@@ -50,7 +50,9 @@ TEST_F(FactsFixture, RomeFlipsAFactAndSparesNeighbours) {
     EXPECT_EQ(deltas[0].rank, 1);
     const RequestScore after = score_request(*ed, r);
     EXPECT_GT(after.p_new, 100 * before.p_new) << r.subject;
-    if (i == 0) EXPECT_TRUE(after.efficacy) << r.subject << ": p(new) " << after.p_new << " p(true) " << after.p_true;
+    if (i == 0) {
+      EXPECT_TRUE(after.efficacy) << r.subject << ": p(new) " << after.p_new << " p(true) " << after.p_true;
+    }
     EXPECT_GE(after.neighbourhood, 0.8) << r.subject;
   }
   // reset() restores the loaded weights exactly.
