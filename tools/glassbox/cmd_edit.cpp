@@ -251,13 +251,7 @@ Command add_eval(CLI::App& parent) {
 Command add_edit_command(CLI::App& parent) {
   CLI::App* cmd = parent.add_subcommand(
       "edit", "Knowledge editing: ROME, MEMIT and the FT / FT-L baselines (apply, eval)");
-  cmd->require_subcommand(1);
-  const std::vector<Command> subs = {add_apply(*cmd), add_eval(*cmd)};
-  return {cmd, [subs] {
-            for (const Command& c : subs)
-              if (c.app->parsed()) return c.run();
-            return 1;
-          }};
+  return command_group(cmd, {add_apply(*cmd), add_eval(*cmd)});
 }
 
 }  // namespace glassbox::cli

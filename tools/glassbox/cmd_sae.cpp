@@ -402,14 +402,8 @@ Command add_info(CLI::App& sae) {
 Command add_sae_command(CLI::App& parent) {
   CLI::App* cmd =
       parent.add_subcommand("sae", "Sparse dictionaries: train | eval | info | dashboard (SAELens layout)");
-  cmd->require_subcommand(1);
   // `sae dashboard --sae DIR` is `glassbox dashboard --sae DIR`: one command, two places a user looks.
-  const std::vector<Command> subs = {add_train(*cmd), add_eval(*cmd), add_info(*cmd), add_dashboard_command(*cmd)};
-  return {cmd, [subs] {
-            for (const Command& c : subs)
-              if (c.app->parsed()) return c.run();
-            return 1;
-          }};
+  return command_group(cmd, {add_train(*cmd), add_eval(*cmd), add_info(*cmd), add_dashboard_command(*cmd)});
 }
 
 }  // namespace glassbox::cli

@@ -546,14 +546,8 @@ Command add_suppress(CLI::App& parent) {
 Command add_steer_command(CLI::App& parent) {
   CLI::App* cmd = parent.add_subcommand(
       "steer", "Steering vectors: build | sweep | export | import (llama.cpp control vectors) | orthogonalize | suppress");
-  cmd->require_subcommand(1);
-  const std::vector<Command> subs = {add_build(*cmd), add_sweep(*cmd), add_export(*cmd), add_import(*cmd),
-                                     add_orthogonalize(*cmd), add_suppress(*cmd)};
-  return {cmd, [subs] {
-            for (const Command& c : subs)
-              if (c.app->parsed()) return c.run();
-            return 1;
-          }};
+  return command_group(cmd, {add_build(*cmd), add_sweep(*cmd), add_export(*cmd), add_import(*cmd),
+                            add_orthogonalize(*cmd), add_suppress(*cmd)});
 }
 
 }  // namespace glassbox::cli

@@ -331,4 +331,13 @@ void print_predictions(const Model& m, const std::vector<Prediction>& ps) {
                 token_label(m, ps[i].id).c_str());
 }
 
+Command command_group(CLI::App* group, std::vector<Command> subs) {
+  group->require_subcommand(1);
+  return {group, [subs = std::move(subs)] {
+            for (const Command& c : subs)
+              if (c.app->parsed()) return c.run();
+            return 1;
+          }};
+}
+
 }  // namespace glassbox::cli

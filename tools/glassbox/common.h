@@ -27,6 +27,10 @@ struct Command {
   std::function<int()> run;
 };
 
+// A command that is only a group (`glassbox steer build|sweep|...`): exactly
+// one of `subs` (subcommands of `group`) must be given, and that one runs.
+Command command_group(CLI::App* group, std::vector<Command> subs);
+
 Command add_info_command(CLI::App& parent);
 Command add_tokenize_command(CLI::App& parent);
 Command add_hooks_command(CLI::App& parent);
