@@ -571,16 +571,14 @@ def case_llama3(root):
     write_expected(os.path.join(d, "expected.safetensors"), exp)
 
     g = fresh_dir(root, "gguf-llama3")
-    H, Hkv, L, dh = c["num_attention_heads"], c["num_key_value_heads"], c["num_hidden_layers"], c["hidden_size"] // 4
+    H, Hkv, L = c["num_attention_heads"], c["num_key_value_heads"], c["num_hidden_layers"]
     F32 = F.GGML_F32
     tensors = [("token_embd.weight", F32, S["model.embed_tokens.weight"]),
                ("rope_freqs.weight", F32, llama3_rope_freqs(c))]
-    hf_of = dict(attn_q="self_attn.q_proj", attn_k="self_attn.k_proj", attn_v="self_attn.v_proj",
-                 attn_output="self_attn.o_proj", ffn_gate="mlp.gate_proj", ffn_up="mlp.up_proj", ffn_down="mlp.down_proj")
     for l in range(L):
         h = f"model.layers.{l}"
         tensors.append((f"blk.{l}.attn_norm.weight", F32, S[h + ".input_layernorm.weight"]))
-        for gname, hf in hf_of.items():
+        for gname, hf in GGUF_TO_HF.items():
             w = S[f"{h}.{hf}.weight"]
             if gname in ("attn_q", "attn_k"):
                 w = hf_to_gguf_permute(w, H if gname == "attn_q" else Hkv)
@@ -588,13 +586,7 @@ def case_llama3(root):
         tensors.append((f"blk.{l}.ffn_norm.weight", F32, S[h + ".post_attention_layernorm.weight"]))
     tensors += [("output_norm.weight", F32, S["model.norm.weight"]), ("output.weight", F32, S["lm_head.weight"])]
     kvs = [("general.architecture", F.GGUF_STRING, "llama"), ("general.alignment", F.GGUF_UINT32, 32),
-           ("llama.context_length", F.GGUF_UINT32, c["max_position_embeddings"]),
-           ("llama.embedding_length", F.GGUF_UINT32, c["hidden_size"]), ("llama.block_count", F.GGUF_UINT32, L),
-           ("llama.feed_forward_length", F.GGUF_UINT32, c["intermediate_size"]),
-           ("llama.rope.dimension_count", F.GGUF_UINT32, dh), ("llama.attention.head_count", F.GGUF_UINT32, H),
-           ("llama.attention.head_count_kv", F.GGUF_UINT32, Hkv),
-           ("llama.attention.layer_norm_rms_epsilon", F.GGUF_FLOAT32, c["rms_norm_eps"]),
-           ("llama.rope.freq_base", F.GGUF_FLOAT32, c["rope_theta"])]
+           *llama_hparams("llama", c)]
     F.write_gguf(os.path.join(g, "model.gguf"), kvs, tensors, alignment=32)
     cfg32 = llama_cfg(dict(c, rms_norm_eps=float(np.float32(c["rms_norm_eps"]))))
     exp32, lg32, cache32 = run_reference(cfg32, R.canon_llama, Sr, tr, mr, False, only=GGUF_HOOKS)
@@ -638,15 +630,7 @@ def case_gguf_neox_rope(root, arch, seed, T):
         ("general.architecture", F.GGUF_STRING, arch),
         ("general.name", F.GGUF_STRING, "glassbox-fixture-" + arch),
         ("general.alignment", F.GGUF_UINT32, 32),
-        (arch + ".context_length", F.GGUF_UINT32, c["max_position_embeddings"]),
-        (arch + ".embedding_length", F.GGUF_UINT32, c["hidden_size"]),
-        (arch + ".block_count", F.GGUF_UINT32, L),
-        (arch + ".feed_forward_length", F.GGUF_UINT32, c["intermediate_size"]),
-        (arch + ".rope.dimension_count", F.GGUF_UINT32, dh),
-        (arch + ".attention.head_count", F.GGUF_UINT32, H),
-        (arch + ".attention.head_count_kv", F.GGUF_UINT32, Hkv),
-        (arch + ".attention.layer_norm_rms_epsilon", F.GGUF_FLOAT32, c["rms_norm_eps"]),
-        (arch + ".rope.freq_base", F.GGUF_FLOAT32, c["rope_theta"]),
+        *llama_hparams(arch, c),
     ]
     if arch == "phi3":
         kvs.append(("phi3.attention.sliding_window", F.GGUF_UINT32, c["sliding_window"]))
@@ -725,6 +709,28 @@ def case_attn_only(root):
     write_expected(os.path.join(d, "expected.safetensors"), exp)
 
 
+# llama.cpp's tensor names for the Llama-layout Hugging Face ones (per layer).
+GGUF_TO_HF = dict(attn_q="self_attn.q_proj", attn_k="self_attn.k_proj", attn_v="self_attn.v_proj",
+                  attn_output="self_attn.o_proj", ffn_gate="mlp.gate_proj", ffn_up="mlp.up_proj",
+                  ffn_down="mlp.down_proj")
+
+
+def llama_hparams(arch, c):
+    """The "<arch>.*" hyper-parameters of a Llama-style GGUF, from an HF config."""
+    H, Hkv = c["num_attention_heads"], c["num_key_value_heads"]
+    return [
+        (arch + ".context_length", F.GGUF_UINT32, c["max_position_embeddings"]),
+        (arch + ".embedding_length", F.GGUF_UINT32, c["hidden_size"]),
+        (arch + ".block_count", F.GGUF_UINT32, c["num_hidden_layers"]),
+        (arch + ".feed_forward_length", F.GGUF_UINT32, c["intermediate_size"]),
+        (arch + ".rope.dimension_count", F.GGUF_UINT32, c["hidden_size"] // H),
+        (arch + ".attention.head_count", F.GGUF_UINT32, H),
+        (arch + ".attention.head_count_kv", F.GGUF_UINT32, Hkv),
+        (arch + ".attention.layer_norm_rms_epsilon", F.GGUF_FLOAT32, c["rms_norm_eps"]),
+        (arch + ".rope.freq_base", F.GGUF_FLOAT32, c["rope_theta"]),
+    ]
+
+
 def hf_to_gguf_permute(w, n_head):
     """llama.cpp convert_hf_to_gguf.py LlamaModel.permute (q: n_head, k: n_kv_head)."""
     return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
@@ -737,19 +743,16 @@ def gguf_to_hf_unpermute(w, n_head):
 def case_gguf_llama(root, S, c, tok):
     d = fresh_dir(root, "gguf-llama")
     H, Hkv, L = c["num_attention_heads"], c["num_key_value_heads"], c["num_hidden_layers"]
-    dh = c["hidden_size"] // H
     Q8, Q4, F16, BF16, F32 = F.GGML_Q8_0, F.GGML_Q4_0, F.GGML_F16, F.GGML_BF16, F.GGML_F32
     types = [  # per layer: q, k, v, o, gate, up, down
         dict(attn_q=Q8, attn_k=Q4, attn_v=F16, attn_output=BF16, ffn_gate=Q4, ffn_up=Q8, ffn_down=F16),
         dict(attn_q=Q4, attn_k=Q8, attn_v=BF16, attn_output=F16, ffn_gate=BF16, ffn_up=Q4, ffn_down=Q8),
     ]
-    hf_of = dict(attn_q="self_attn.q_proj", attn_k="self_attn.k_proj", attn_v="self_attn.v_proj",
-                 attn_output="self_attn.o_proj", ffn_gate="mlp.gate_proj", ffn_up="mlp.up_proj", ffn_down="mlp.down_proj")
     tensors = [("token_embd.weight", F32, S["model.embed_tokens.weight"])]
     for l in range(L):
         h = f"model.layers.{l}"
         tensors.append((f"blk.{l}.attn_norm.weight", F32, S[h + ".input_layernorm.weight"]))
-        for g, hf in hf_of.items():
+        for g, hf in GGUF_TO_HF.items():
             w = S[f"{h}.{hf}.weight"]
             if g == "attn_q":
                 w = hf_to_gguf_permute(w, H)
@@ -766,15 +769,7 @@ def case_gguf_llama(root, S, c, tok):
         ("general.alignment", F.GGUF_UINT32, 32),
         ("general.file_type", F.GGUF_UINT32, 7),  # LLAMA_FTYPE_MOSTLY_Q8_0 (nominal; tensors are mixed)
         ("llama.vocab_size", F.GGUF_UINT32, c["vocab_size"]),
-        ("llama.context_length", F.GGUF_UINT32, c["max_position_embeddings"]),
-        ("llama.embedding_length", F.GGUF_UINT32, c["hidden_size"]),
-        ("llama.block_count", F.GGUF_UINT32, L),
-        ("llama.feed_forward_length", F.GGUF_UINT32, c["intermediate_size"]),
-        ("llama.rope.dimension_count", F.GGUF_UINT32, dh),
-        ("llama.attention.head_count", F.GGUF_UINT32, H),
-        ("llama.attention.head_count_kv", F.GGUF_UINT32, Hkv),
-        ("llama.attention.layer_norm_rms_epsilon", F.GGUF_FLOAT32, c["rms_norm_eps"]),
-        ("llama.rope.freq_base", F.GGUF_FLOAT32, c["rope_theta"]),
+        *llama_hparams("llama", c),
     ]
     path = os.path.join(d, "model.gguf")
     F.write_gguf(path, kvs, tensors, alignment=32)
@@ -787,7 +782,7 @@ def case_gguf_llama(root, S, c, tok):
         h = f"model.layers.{l}"
         Sg[h + ".input_layernorm.weight"] = G[f"blk.{l}.attn_norm.weight"][2]
         Sg[h + ".post_attention_layernorm.weight"] = G[f"blk.{l}.ffn_norm.weight"][2]
-        for g, hf in hf_of.items():
+        for g, hf in GGUF_TO_HF.items():
             w = G[f"blk.{l}.{g}.weight"][2]
             if g == "attn_q":
                 w = gguf_to_hf_unpermute(w, H)
