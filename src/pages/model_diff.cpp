@@ -112,4 +112,45 @@ void add_model_diff_sections(report::Page& page, const Model& tuned, const Model
   add_lens_table(page, tuned, d.lens_rest);
 }
 
+std::string crosscoder_diff_summary(const features::CrosscoderDiff& d) {
+  const bool specific = d.exclusivity_start > 1.2 * d.exclusivity_rest;
+  return glassbox::detail::cat(
+      "Of ", d.d_sae, " crosscoder latents at ", d.tuned_hook, ", ", d.tuned_only.latents,
+      " are exclusive to the tuned model, ", d.base_only.latents, " to the base and ", d.shared.latents,
+      " shared. ", specific ? "What fires at the response start is more model-specific than what fires after it"
+                            : "What fires at the response start is not more model-specific than what fires after it",
+      ": activation-weighted exclusivity ", num(d.exclusivity_start), " against ", num(d.exclusivity_rest),
+      ", decoder cosine ", num(d.cosine_start), " against ", num(d.cosine_rest), ".");
+}
+
+void add_crosscoder_diff_sections(report::Page& page, const Model& tuned, const features::CrosscoderDiff& d) {
+  page.add_heading("Crosscoder latents");
+  page.add_text(crosscoder_diff_summary(d) +
+                " Relative decoder norm r = ||d_tuned|| / (||d_base|| + ||d_tuned||): 0 base only, 0.5 shared, 1 tuned "
+                "only; exclusivity 2|r - 0.5|.");
+  std::vector<std::string> bins;
+  std::vector<float> counts;
+  const size_t n = d.relative_norm_histogram.size();
+  for (size_t i = 0; i < n; ++i) {
+    bins.push_back(num(double(i) / double(n), "%.2f"));
+    counts.push_back(float(d.relative_norm_histogram[i]));
+  }
+  page.add_chart(report::bar_chart("latents by relative decoder norm", bins, counts, "relative norm (bin start)",
+                                   "latents"));
+  const char* titles[] = {"Latents firing most at the response start", "Tuned-only latents", "Base-only latents"};
+  const std::vector<features::CrosscoderLatent>* lists[] = {&d.top_start, &d.top_tuned_only, &d.top_base_only};
+  for (int side = 0; side < 3; ++side) {
+    if (side > 0 && lists[side]->empty()) continue;
+    page.add_heading(titles[side], 3);
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& l : *lists[side])
+      rows.push_back({glassbox::detail::cat(l.latent), num(l.relative_norm), num(l.decoder_cosine), num(l.freq_start),
+                      num(l.freq_rest), num(l.mean_start), num(l.mean_rest),
+                      l.max_token >= 0 ? token_text(tuned, l.max_token) : "", num(l.max_activation)});
+    page.add_table({"latent", "relative norm", "decoder cosine", "fires at start", "fires after", "mean at start",
+                    "mean after", "token at max", "max"},
+                   rows);
+  }
+}
+
 }  // namespace glassbox::pages

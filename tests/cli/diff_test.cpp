@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "cli_util.h"
+#include "glassbox/features/saelens.h"
 
 namespace fs = std::filesystem;
 using namespace glassbox::cli_test;
@@ -65,4 +66,38 @@ TEST_F(DiffCli, ModelsThatCannotBeComparedAreClearErrors) {
   const CliRun bad = glassbox("diff " + models() + " --prompts-file missing.jsonl");
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.err.find("missing.jsonl"), std::string::npos) << bad.err;
+}
+
+// --crosscoder: the plumbing from a SAELens directory to the JSON and the page
+// (a random crosscoder: what it finds is tested in CrosscoderDiff, here only
+// that every latent is accounted for), and a one-source SAE refused.
+TEST_F(DiffCli, CrosscoderLatentsJoinTheReport) {
+  using namespace glassbox::features;
+  SaeConfig c;
+  c.arch = SaeArch::TopK;
+  c.d_in = 128;
+  c.d_sae = 32;
+  c.k = 4;
+  c.n_sources = 2;
+  c.source_names = {"tiny-lm/blocks.1.hook_resid_post", "tiny-lm-chat/blocks.1.hook_resid_post"};
+  c.hook_name = c.source_names[0];
+  save_saelens(Sae::init(c, 7), (tmp_ / "xc").string());
+  const CliRun r = glassbox("diff " + models() + " --chat 4 --max-new-tokens 10 --no-patching --crosscoder xc --json --html d.html");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto x = r.js()["crosscoder"];
+  EXPECT_EQ(x["technique"], "crosscoder_diff");
+  EXPECT_EQ(x["tuned_hook"], "blocks.1.hook_resid_post");
+  int64_t latents = 0;
+  for (const auto& n : x["relative_norm_histogram"]) latents += n.get<int64_t>();
+  EXPECT_EQ(latents, 32);
+  EXPECT_EQ(x["positions"]["start"].get<int64_t>(), 4 * 8);
+  EXPECT_NE(x["summary"].get<std::string>().find("crosscoder latents"), std::string::npos);
+  EXPECT_NE(slurp(tmp_ / "d.html").find("Crosscoder latents"), std::string::npos);
+
+  c.n_sources = 1;
+  c.source_names.clear();
+  save_saelens(Sae::init(c, 7), (tmp_ / "sae").string());
+  const CliRun bad = glassbox("diff " + models() + " --chat 2 --no-patching --crosscoder sae");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("two sources"), std::string::npos) << bad.err;
 }

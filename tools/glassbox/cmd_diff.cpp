@@ -3,12 +3,15 @@
 // continuation: KL by response position, the share of each component (patched
 // both ways), weight-difference norms, the lens of the difference.
 #include <memory>
+#include <optional>
 
 #include "analysis_cli.h"
 #include "common.h"
 #include "glassbox/analysis/model_diff.h"
 #include "glassbox/engine.h"
 #include "glassbox/error.h"
+#include "glassbox/features/crosscoder_diff.h"
+#include "glassbox/features/saelens.h"
 #include "glassbox/generate.h"
 #include "glassbox/json_file.h"
 #include "glassbox/pages/model_diff.h"
@@ -21,7 +24,7 @@ namespace glassbox::cli {
 namespace {
 
 struct Opts {
-  std::string base, tuned, prompts_file, response_by = "tuned", html;
+  std::string base, tuned, prompts_file, response_by = "tuned", html, crosscoder;
   std::vector<std::string> prompts, sites = {"attn_out", "mlp_out"};
   int chat = 16, max_new_tokens = 16, top_k = 8;
   int64_t start = 0;
@@ -123,6 +126,29 @@ nlohmann::json diff_json(const Model& m, const analysis::ModelDiff& d, const std
   return j;
 }
 
+nlohmann::json crosscoder_json(const Model& m, const features::CrosscoderDiff& x) {
+  nlohmann::json j = x.to_json();
+  j["summary"] = pages::crosscoder_diff_summary(x);
+  for (const char* side : {"top_tuned_only", "top_base_only", "top_start"})
+    for (auto& l : j[side])
+      if (l["max_token"].get<int32_t>() >= 0) l["max_token_text"] = token_text_json(m, l["max_token"].get<int32_t>());
+  return j;
+}
+
+void print_crosscoder(const Model& m, const features::CrosscoderDiff& x) {
+  std::printf("\ncrosscoder latents: %s\n", pages::crosscoder_diff_summary(x).c_str());
+  const char* titles[] = {"firing most at the response start", "tuned only", "base only"};
+  const std::vector<features::CrosscoderLatent>* lists[] = {&x.top_start, &x.top_tuned_only, &x.top_base_only};
+  for (int side = 0; side < 3; ++side) {
+    if (lists[side]->empty()) continue;
+    std::printf("  %s (latent, relative norm, decoder cosine, fires at start / after, token at max):\n", titles[side]);
+    for (const auto& l : *lists[side])
+      std::printf("    %5lld  %.3f  %.3f  %.2f / %.2f  %s\n", static_cast<long long>(l.latent), l.relative_norm,
+                  l.decoder_cosine, l.freq_start, l.freq_rest,
+                  l.max_token >= 0 ? token_label(m, l.max_token).c_str() : "");
+  }
+}
+
 }  // namespace
 
 Command add_diff_command(CLI::App& parent) {
@@ -150,6 +176,9 @@ Command add_diff_command(CLI::App& parent) {
       ->delimiter(',');
   cmd->add_flag("--no-patching", o->no_patching, "Skip the per-component patching (two passes per component)");
   cmd->add_option("--top-k", o->top_k, "Tokens per layer in the lens of the difference")->check(CLI::PositiveNumber);
+  cmd->add_option("--crosscoder", o->crosscoder,
+                  "A crosscoder over the base's and the tuned model's site (SAELens directory, source 0 the base): "
+                  "report its latents exclusive to each model and where they fire");
   cmd->add_option("--html", o->html, "Also write an HTML report with the charts");
   add_json_flag(*cmd, o->json);
   return {cmd, [o] {
@@ -169,18 +198,27 @@ Command add_diff_command(CLI::App& parent) {
             ProgressBar bar("diff", "passes", o->json ? ProgressWhen::Never : ProgressWhen::Terminal);
             mo.progress = [&](int64_t done, int64_t total) { bar.update(done, total); };
             const analysis::ModelDiff d = analysis::model_diff(base, tuned, prompts, mo);
+            std::optional<features::CrosscoderDiff> xd;
+            if (!o->crosscoder.empty()) {
+              features::CrosscoderDiffOptions xo;
+              xo.start_positions = mo.start_positions;
+              xd = features::crosscoder_diff(base, tuned, features::load_saelens(o->crosscoder), prompts, xo);
+            }
             if (!o->html.empty()) {
               report::Page page("Model diff", d.base + " vs " + d.tuned + " on " + source);
               pages::add_model_diff_sections(page, tuned, d);
+              if (xd) pages::add_crosscoder_diff_sections(page, tuned, *xd);
               page.save(o->html);
             }
             if (o->json) {
               nlohmann::json j = diff_json(tuned, d, source);
+              if (xd) j["crosscoder"] = crosscoder_json(tuned, *xd);
               if (!o->html.empty()) j["html"] = o->html;
               print_json(j);
               return 0;
             }
             print_diff(tuned, d, source);
+            if (xd) print_crosscoder(tuned, *xd);
             if (!o->html.empty()) std::printf("wrote %s\n", o->html.c_str());
             return 0;
           }};
