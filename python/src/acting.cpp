@@ -18,6 +18,7 @@
 #include "glassbox/features/saelens.h"
 #include "glassbox/features/simulate.h"
 #include "glassbox/features/superposition.h"
+#include "glassbox/json_file.h"
 #include "glassbox/mmap_file.h"
 #include "glassbox/pages/dashboard.h"
 #include "glassbox/steering/control_vector.h"
@@ -299,13 +300,20 @@ void bind_acting(pyb::module_& m) {
             so.seed = seed + 1;
             all = features::superposition_examples(sm, features::SuperpositionReadout(sm), so);
             names = sm.names;
-          } else if (pyb::isinstance<pyb::str>(examples)) {
-            all = features::read_feature_examples(examples.cast<std::string>());
           } else {
-            const nlohmann::json j = to_json(examples);
-            const nlohmann::json& list = j.is_object() && j.contains("features") ? j["features"] : j;
-            if (list.is_object()) all.push_back(features::feature_examples_from_json(list));
-            else for (const auto& f : list) all.push_back(features::feature_examples_from_json(f));
+            // A FeatureExamples file or document, or a dashboards.json (feature_dashboards' "dashboards").
+            const bool file = pyb::isinstance<pyb::str>(examples);
+            const nlohmann::json j = file ? read_json_file(examples.cast<std::string>()) : to_json(examples);
+            if (j.is_object() && j.contains("features") && j.contains("context_before")) {
+              features::FeatureDashboardData data;
+              features::dashboard_from_json(j, all, data, file ? examples.cast<std::string>() : "dashboards");
+            } else if (file) {
+              all = features::read_feature_examples(examples.cast<std::string>());
+            } else {
+              const nlohmann::json& list = j.is_object() && j.contains("features") ? j["features"] : j;
+              if (list.is_object()) all.push_back(features::feature_examples_from_json(list));
+              else for (const auto& f : list) all.push_back(features::feature_examples_from_json(f));
+            }
           }
           std::vector<features::FeatureExamples> pick;
           if (latents.empty()) pick = std::move(all);
