@@ -142,3 +142,38 @@ def test_train_sae_on_a_live_model_and_splice(tiny_lm, corpus, tmp_path):
     m = glassbox.evaluate_sae(sae, model=tiny_lm, corpus=corpus, context=16, max_tokens=32)
     assert m["rows"] == 32 and "splice" in m
     assert m["splice"]["ce_spliced_with_error"] == pytest.approx(m["splice"]["ce_clean"], abs=1e-3)
+
+
+def test_crosscoder_on_a_two_model_harvest_and_transcoder(tiny_lm, corpus, tmp_path, cli):
+    chat = glassbox.load("tiny-lm-chat")
+    r = glassbox.harvest([tiny_lm, chat], HARVEST_HOOK, corpus, tmp_path / "h2", context=16, max_tokens=128)
+    h = glassbox.load_harvest(tmp_path / "h2")
+    sites = h.sites
+    assert sites == [f"tiny-lm/{HARVEST_HOOK}", f"tiny-lm-chat/{HARVEST_HOOK}"] and r["rows"] == 128
+    cc = glassbox.train_sae(h, sources=sites, d_sae=16, k=4, tokens=256, batch=64, out=tmp_path / "cc")["saes"][0]
+    assert cc.n_sources == 2 and cc.source_names == sites and cc.W_enc.shape == (2 * cc.d_in, 16)
+    x = np.concatenate([h.read()[s] for s in sites], axis=1)
+    assert cc.encode(x).shape == (128, 16) and cc(x).shape == x.shape
+    info = glassbox.sae_info(cc)
+    want = cli("sae", "info", tmp_path / "cc")
+    for k in ("source_names", "latents_exclusive_to_source", "latents_shared", "d_sae", "architecture"):
+        assert info[k] == want[k], k
+    assert info["decoder_norm"] == pytest.approx(want["decoder_norm"], rel=1e-5)
+    # A transcoder: reads one site, predicts another.
+    acts = {"in": x[:, :cc.d_in], "out": x[:, cc.d_in:]}
+    tc = glassbox.train_sae(acts, "in", target="out", d_sae=16, k=4, tokens=256, batch=64)["saes"][0]
+    assert tc.hook_name_out == "out" and tc.decode(tc.encode(acts["in"])).shape == acts["out"].shape
+    with pytest.raises(glassbox.GlassboxError, match="target"):
+        glassbox.train_sae(acts, ["in", "out"], target="out", tokens=256, batch=64)
+
+
+def test_bf16_harvest_shards_are_raw_bits(tiny_lm, corpus, tmp_path):
+    glassbox.harvest(tiny_lm, HARVEST_HOOK, corpus, tmp_path / "bf", context=16, max_tokens=32, dtype="bf16")
+    h = glassbox.load_harvest(tmp_path / "bf")
+    raw = h.shard(0)[HARVEST_HOOK]
+    assert raw.dtype == np.uint16 and raw.shape == (32, tiny_lm.cfg.d_model)
+    np.testing.assert_array_equal(glassbox.bf16_to_float32(raw), h.read()[HARVEST_HOOK])
+    with pytest.raises(glassbox.GlassboxError, match="no shard 5"):
+        h.shard(5)
+    with pytest.raises(glassbox.GlassboxError, match="no site"):
+        h.read(["blocks.9.nothing"])
