@@ -114,7 +114,14 @@ void bind_features(pyb::module_& m) {
         },
         pyb::arg("model"), pyb::arg("vector"), pyb::arg("coefficient") = 1.0f, pyb::arg("layers") = std::vector<int>{},
         pyb::arg("positions") = std::vector<int64_t>{});
-  m.def("load_steering", [](const std::string& path) { return from_json(steering::load_steering_json(path).to_json()); },
+  // A `steer build` JSON, or a llama.cpp control-vector .gguf (`glassbox steer import`).
+  m.def("load_steering",
+        [](const std::string& path) {
+          const bool gguf = path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0;
+          return from_json((gguf ? steering::to_steering_vector(steering::read_control_vector(path), path)
+                                 : steering::load_steering_json(path))
+                               .to_json());
+        },
         pyb::arg("path"));
 
   // llama.cpp control-vector files (GGUF), both ways.

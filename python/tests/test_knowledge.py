@@ -95,3 +95,16 @@ def test_model_diff_matches_cli(cli):
     assert top["text"] == want["lens"]["start"][-1]["promoted"][0]["text"]
     with pytest.raises(glassbox.GlassboxError):
         glassbox.model_diff(base, glassbox.load("ioi"), prompts)
+
+
+def test_edit_eval_matches_cli(cli):
+    r = glassbox.edit_eval("facts", methods=["ft"], batches=[1], edits=1, cov_tokens=2000)
+    want = cli("edit", "eval", "-m", organism("facts"), "--methods", "ft", "--batches", "1", "--edits", "1",
+               "--cov-tokens", "2000")
+    (a,), (b,) = r["methods"], want["methods"]
+    for k in ("method", "edits", "layers", "efficacy", "paraphrase", "neighbourhood"):
+        assert a[k] == b[k], k
+    assert a["heldout_ce_after"] == pytest.approx(b["heldout_ce_after"], rel=1e-4)
+    assert a["efficacy"] == 1.0  # fine-tuning the MLP writes the fact
+    with pytest.raises(glassbox.GlassboxError, match="no facts"):
+        glassbox.edit_eval("ioi", methods=["ft"], batches=[1], edits=1)
