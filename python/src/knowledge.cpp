@@ -291,6 +291,20 @@ void bind_knowledge(pyb::module_& m) {
              p.deltas.clear();
            },
            "Back to the weights as loaded")
+      .def("W_out",
+           [](pyb::object self, int layer) {
+             PyEditor& p = self.cast<PyEditor&>();
+             if (layer < 0 || layer >= p.ed->config().n_layers)
+               fail("Editor.W_out: layer ", layer, " is outside [0, ", p.ed->config().n_layers, ")");
+             const MutMatRef w = p.ed->w_out(layer);
+             // A writable view of the editable weights (no copy); its base is the Editor, kept alive by it.
+             return pyb::array(pyb::dtype::of<float>(), {pyb::ssize_t(w.rows), pyb::ssize_t(w.cols)},
+                               {pyb::ssize_t(w.rs * int64_t(sizeof(float))), pyb::ssize_t(w.cs * int64_t(sizeof(float)))},
+                               w.data, self);
+           },
+           pyb::arg("layer"),
+           "The MLP output matrix of a layer, [d_mlp, d_model]: a writable view of the weights every later "
+           "pass reads (what ROME / MEMIT change; reset() restores it)")
       .def("logits",
            [](PyEditor& p, const std::string& text) {
              const std::vector<int32_t> ids = p.ed->encode_prompt(text);

@@ -60,8 +60,17 @@ def test_rome_edit_matches_cli_and_saves_a_checkpoint(facts, cli, tmp_path):
     about = ed.apply_edit_file(tmp_path / "mina.safetensors")
     assert about["subject"] == SUBJECT
     np.testing.assert_allclose(ed.logits(PROMPT)[-1], logits, rtol=1e-4, atol=1e-4)
+    # The change is rank one in layer 0's W_out, seen through a view of the editable weights.
+    W = ed.W_out(0)
+    assert W.shape == (facts.cfg.d_mlp, facts.cfg.d_model) and W.base is not None
+    delta = W - facts.blocks[0].mlp.W_out
+    assert np.linalg.matrix_rank(delta, tol=1e-4 * np.abs(delta).max()) == 1
     ed.reset()
     np.testing.assert_allclose(ed.logits(PROMPT)[-1], facts(PROMPT)[0, -1], rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(W, facts.blocks[0].mlp.W_out)  # the view sees the reset
+    W[:] = 0  # and writes reach the passes: no MLP output at layer 0
+    assert np.abs(ed.logits(PROMPT)[-1] - facts(PROMPT)[0, -1]).max() > 1e-3
+    ed.reset()
     with pytest.raises(glassbox.GlassboxError, match="one token"):
         ed.apply(PROMPT, SUBJECT, " Athens Greece")
     with pytest.raises(glassbox.GlassboxError, match="unknown option"):
