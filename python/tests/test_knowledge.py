@@ -40,15 +40,15 @@ def test_causal_trace_matches_cli(facts, cli, tmp_path):
 
 
 def test_rome_edit_matches_cli_and_saves_a_checkpoint(facts, cli, tmp_path):
-    r = glassbox.edit("facts", PROMPT, SUBJECT, " Athens", old=" Jerusalem", cov_tokens=2000,
+    r = glassbox.edit("facts", PROMPT, SUBJECT, " Athens", old=" Jerusalem", cov_tokens=1000, v_steps=10, prefixes=4,
                       out=tmp_path / "edited", save_edit=tmp_path / "mina.safetensors")
     want = cli("edit", "apply", "-m", organism("facts"), "--prompt", PROMPT, "--subject", SUBJECT, "--new", " Athens",
-               "--old", " Jerusalem", "--cov-tokens", "2000")
+               "--old", " Jerusalem", "--cov-tokens", "1000", "--v-steps", "10", "--prefixes", "4")
     assert r["changes"] == want["changes"] == [{"layer": 0, "rank": 1}]
     for when in ("before", "after"):
         for k in ("p_new", "p_old"):
             assert r[when][k] == pytest.approx(want[when][k], rel=2e-3, abs=1e-6), (when, k)
-    assert r["after"]["p_new"] > 100 * r["before"]["p_new"]  # the rank-one change moves p(new)
+    assert r["after"]["p_new"] > 10 * r["before"]["p_new"]  # the rank-one change moves p(new)
     # The saved checkpoint is an ordinary model whose margin of Athens over Jerusalem grew.
     edited = glassbox.load(tmp_path / "edited")
     logits = edited(PROMPT)[0, -1]
