@@ -21,7 +21,8 @@ def steering_from_pairs(model, pairs, method="mean-diff", site="resid_post", lay
 
 
 def load_steering(path):
-    """A steering direction file (`glassbox steer build --out X.json`) as a dict."""
+    """A steering direction file (`glassbox steer build --out X.json`), or a
+    llama.cpp control-vector .gguf (what `glassbox steer import` reads), as a dict."""
     return _glassbox.load_steering(str(path))
 
 

@@ -20,7 +20,7 @@ def test_sae_encode_decode_reconstructs(tiny_lm):
     x_hat = sae.decode(f)
     fvu = ((x_hat - x) ** 2).sum() / ((x - x.mean(0)) ** 2).sum()
     assert fvu < 0.5
-    with pytest.raises(glassbox.GlassboxError, match="Sae.encode"):
+    with pytest.raises(glassbox.GlassboxError, match="SAE.encode"):
         sae.encode(np.zeros((2, 3), np.float32))
     # Splicing the dictionary in with its error term added back changes nothing.
     text = "Once upon a time"
@@ -57,6 +57,9 @@ def test_steering_from_pairs_and_control_vectors(tiny_lm, tmp_path):
     path = tmp_path / "happy.gguf"
     glassbox.write_control_vector(tiny_lm, v, path, coefficient=8.0)
     back = glassbox.control_vector_interventions(tiny_lm, path, scale=1.0)
+    imported = glassbox.load_steering(path)  # `glassbox steer import`: the direction itself
+    assert [l["layer"] for l in imported["layers"]] == [1, 2]
+    np.testing.assert_allclose(imported["layers"][0]["vector"], 8.0 * np.array(v["layers"][0]["vector"]), rtol=1e-5)
     assert [x["hook"] for x in back] == [x["hook"] for x in xs]
     for a, b in zip(back, xs):
         np.testing.assert_allclose(np.array(a["vector"]) * a["alpha"], np.array(b["vector"]) * b["alpha"], rtol=1e-5)
