@@ -16,6 +16,7 @@ link every guide. A failure names the guide, the block's line and its output.
 
     run_guides.py --glassbox build/glassbox --pythonpath build/python [GUIDE ...]
     run_guides.py ... --screenshots      # also (re)take the PNGs with headless Chromium
+    run_guides.py --sync                 # only paste each examples/ file into its guide's cpp block
 """
 import argparse
 import os
@@ -98,6 +99,24 @@ def screenshot(html, png, width, height, scratch):
         raise GuideError(f"chromium failed on {html}: {r.stderr[-2000:]}")
 
 
+def sync(path):
+    """Rewrites every cpp block that follows an example marker with the file."""
+    lines = path.read_text().split("\n")
+    out, i = [], 0
+    while i < len(lines):
+        out.append(lines[i])
+        m = EXAMPLE.match(lines[i])
+        if m and i + 1 < len(lines) and lines[i + 1].startswith("```cpp"):
+            out.append(lines[i + 1])
+            i += 2
+            while i < len(lines) and not lines[i].startswith("```"):
+                i += 1
+            out.extend((ROOT / m.group(1)).read_text().rstrip("\n").split("\n"))
+            continue
+        i += 1
+    path.write_text("\n".join(out))
+
+
 def run_guide(path, args, env):
     text = path.read_text()
     scratch = Path(tempfile.mkdtemp(prefix=f"guide-{path.stem}-"))
@@ -133,8 +152,11 @@ def run_guide(path, args, env):
                 continue
             if lang == "sh":
                 firsts = commands(body)
-                if not firsts or any(f != "glassbox" for f in firsts):
+                if "glassbox" not in firsts:
                     continue  # setup a user runs once (build, source ...), not a glassbox example
+                if any(f != "glassbox" for f in firsts):
+                    raise GuideError(f"{where}: a sh block mixes glassbox commands with others ({', '.join(firsts)}); "
+                                     "keep glassbox commands in blocks of their own")
                 cmd = ["bash", "-euo", "pipefail", "-c", body]
             elif lang == "python":
                 if not args.pythonpath:
@@ -161,7 +183,8 @@ def run_guide(path, args, env):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--glassbox", required=True, help="the built CLI")
+    ap.add_argument("--glassbox", help="the built CLI")
+    ap.add_argument("--sync", action="store_true", help="paste the examples/ files into the guides and stop")
     ap.add_argument("--pythonpath", default="", help="the built module's folder (build/python)")
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--screenshots", action="store_true", help="retake docs/guides/img/*.png")
@@ -170,6 +193,12 @@ def main():
     ap.add_argument("--timeout", type=float, default=120, help="seconds per block")
     ap.add_argument("guides", nargs="*", help="guide names (default: all)")
     args = ap.parse_args()
+    if args.sync:
+        for p in sorted(GUIDES.glob("*.md")):
+            sync(p)
+        return
+    if not args.glassbox:
+        sys.exit("run_guides: --glassbox is required")
 
     cli = Path(args.glassbox).resolve()
     if not cli.exists():
