@@ -28,7 +28,7 @@ int main(int, char** argv) {
 
   editing::EditRequest req;
   req.subject = "Mina Selia";
-  req.prompt = "Mina Selia lives in";
+  req.prompt = "{} lives in";                      // a template: {} is where the subject goes
   req.target_new = " At";                         // one token: facts-lm's BPE splits " Athens"
   req.target_true = " J";
   editing::EditConfig cfg;

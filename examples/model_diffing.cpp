@@ -25,7 +25,7 @@ int main(int, char** argv) {
     prompts.push_back(p);
   }
   analysis::ModelDiffOptions o;
-  o.start_positions = 4;                         // " Indeed, friend!" is the response's start
+  o.start_positions = 8;                         // " Indeed, friend!" (7 tokens) and the next: the start
   analysis::ModelDiff d = analysis::model_diff(base, tuned, prompts, o);
 
   for (size_t i = 0; i < d.kl_by_position.size(); ++i) std::printf("%.2f ", d.kl_by_position[i]);
