@@ -35,7 +35,7 @@ def _find_resources():
 
 _find_resources()
 
-from ._glassbox import GlassboxError, HookPoint, LinearProbe, Owner, Sae  # noqa: E402
+from ._glassbox import SAE, Editor, GlassboxError, Harvest, HookPoint, LinearProbe, Owner  # noqa: E402
 from .cache import ActivationCache, act_name  # noqa: E402
 from .model import Config, Model, load, models_dir, organisms  # noqa: E402
 from .analysis import (activation_patching, attribution_patching, circuit, copying_scores, dla,  # noqa: E402
@@ -43,6 +43,14 @@ from .analysis import (activation_patching, attribution_patching, circuit, copyi
                        tuned_lens)
 from .features import (control_vector_interventions, fit_probe, load_steering, steering_from_pairs,  # noqa: E402
                        steering_interventions, write_control_vector)
+from .sae import evaluate_sae, sae_info, train_sae  # noqa: E402
+from .harvest import harvest, load_harvest  # noqa: E402
+from .knowledge import causal_trace, edit, edit_eval, known, model_diff  # noqa: E402
+from .compare import compare_circuits, convert, probe_sweep  # noqa: E402
+from .acting import (ablation_interventions, explain, feature_dashboards, monitor_run, orthogonalize,  # noqa: E402
+                     planted_monitor, steering_sweep, suppress, zoo_eval, zoo_info, zoo_list)
+
+Sae = SAE  # the name before SAE.load / train_sae existed
 
 
 def bf16_to_float32(raw):
@@ -56,7 +64,11 @@ def bf16_to_float32(raw):
 
 
 __all__ = [
-    "ActivationCache", "Config", "GlassboxError", "HookPoint", "LinearProbe", "Model", "Owner", "Sae",
+    "ActivationCache", "Config", "GlassboxError", "Harvest", "HookPoint", "LinearProbe", "Model", "Owner", "SAE", "Sae",
+    "evaluate_sae", "harvest", "load_harvest", "sae_info", "train_sae", "Editor", "causal_trace", "edit", "edit_eval",
+    "known", "model_diff", "ablation_interventions", "explain", "feature_dashboards", "monitor_run", "orthogonalize",
+    "planted_monitor", "suppress", "zoo_eval", "zoo_info", "zoo_list", "compare_circuits", "convert", "probe_sweep",
+    "steering_sweep",
     "act_name", "activation_patching", "attribution_patching", "bf16_to_float32", "circuit",
     "control_vector_interventions", "copying_scores", "dla", "fit_probe", "head_detectors", "head_roles", "load",
     "load_steering", "logit_lens", "models_dir", "organisms", "ov_circuit", "path_patching", "qk_circuit",

@@ -66,6 +66,10 @@ pyb::array tensor_as_float(const Tensor& t, const std::string& what);
 // A read-only strided view of model weights (strides in elements).
 pyb::array weight_view(const ModelPtr& m, const float* data, const std::vector<int64_t>& shape,
                        const std::vector<int64_t>& strides);
+// A C-contiguous view of memory `keep` owns (a dictionary's weights, a mapped
+// shard): numpy dtype as tensor_view's; read-only unless `writable`.
+pyb::array array_view(std::shared_ptr<const void> keep, const void* data, DType dtype, const std::vector<int64_t>& shape,
+                      const std::string& what, bool writable);
 // Copies `v` into a new array of `shape` (results computed in C++: no owner to share).
 pyb::array_t<float> to_array(const std::vector<float>& v, const std::vector<int64_t>& shape);
 pyb::array_t<double> to_array(const std::vector<double>& v, const std::vector<int64_t>& shape);
@@ -97,5 +101,10 @@ void bind_hook_point(pyb::module_& m);  // HookPoint and Owner
 void bind_model(pyb::module_& m);
 void bind_analysis(pyb::module_& m);
 void bind_features(pyb::module_& m);
+void bind_sae(pyb::module_& m);       // SAE, train_sae, evaluate_sae
+void bind_harvest(pyb::module_& m);   // harvest, shards read back
+void bind_knowledge(pyb::module_& m); // causal tracing, editing, known, model diff
+void bind_acting(pyb::module_& m);    // orthogonalisation, suppression, monitors, zoo, dashboards
+void bind_compare(pyb::module_& m);   // probe sweeps, circuit overlap across models, GGUF export
 
 }  // namespace glassbox::py

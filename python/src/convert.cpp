@@ -59,6 +59,16 @@ pyb::array tensor_as_float(const Tensor& t, const std::string& what) {
   return out;
 }
 
+pyb::array array_view(std::shared_ptr<const void> keep, const void* data, DType dtype, const std::vector<int64_t>& shape,
+                      const std::string& what, bool writable) {
+  const pyb::dtype dt = numpy_dtype(dtype);
+  const std::vector<pyb::ssize_t> s(shape.begin(), shape.end());
+  pyb::array a(dt, s, byte_strides(Shape(shape.begin(), shape.end()), size_t(dt.itemsize())), data,
+               owner_object(std::move(keep), what));
+  if (!writable) a.attr("setflags")(pyb::arg("write") = false);
+  return a;
+}
+
 pyb::array weight_view(const ModelPtr& m, const float* data, const std::vector<int64_t>& shape,
                        const std::vector<int64_t>& strides) {
   std::vector<pyb::ssize_t> s(shape.begin(), shape.end()), st;

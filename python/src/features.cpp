@@ -1,6 +1,5 @@
-// Features and steering from Python: sparse dictionaries (SAELens
-// directories) encoding and decoding numpy rows, linear probes, steering
-// directions from prompt pairs, and their interventions / control vectors.
+// Features and steering from Python: linear probes, steering directions from
+// prompt pairs, and their interventions / control vectors (dictionaries: sae.cpp).
 #include <cstring>
 
 #include <pybind11/stl.h>
@@ -8,7 +7,6 @@
 #include "bind.h"
 #include "glassbox/error.h"
 #include "glassbox/features/probe.h"
-#include "glassbox/features/saelens.h"
 #include "glassbox/steering/contrastive.h"
 #include "glassbox/steering/control_vector.h"
 #include "glassbox/tokenizer.h"
@@ -28,49 +26,9 @@ int64_t rows_of(const FloatRows& x, int64_t width, const char* what) {
   return x.ndim() == 2 ? int64_t(x.shape(0)) : 1;
 }
 
-// A dictionary as a Python object: glassbox.Sae.
-struct PySae {
-  std::string dir;
-  std::shared_ptr<const LatentCodec> codec;
-};
-
 }  // namespace
 
 void bind_features(pyb::module_& m) {
-  pyb::class_<PySae>(m, "Sae", "A sparse autoencoder loaded from a SAELens directory (cfg.json + sae_weights.safetensors)")
-      .def(pyb::init([](const std::string& dir) { return PySae{dir, features::load_sae_codec(dir)}; }), pyb::arg("dir"))
-      .def_readonly("dir", &PySae::dir)
-      .def_property_readonly("d_in", [](const PySae& s) { return s.codec->d_in(); })
-      .def_property_readonly("d_sae", [](const PySae& s) { return s.codec->n_latents(); })
-      .def("encode",
-           [](const PySae& s, const FloatRows& x) {
-             const int64_t rows = rows_of(x, s.codec->d_in(), "Sae.encode");
-             std::vector<pyb::ssize_t> shape(x.shape(), x.shape() + x.ndim());
-             shape.back() = pyb::ssize_t(s.codec->n_latents());
-             pyb::array_t<float> f(shape);
-             float* out = f.mutable_data();
-             {
-               pyb::gil_scoped_release release;
-               s.codec->encode(x.data(), rows, out);
-             }
-             return f;
-           },
-           pyb::arg("x"), "Latent activations [rows, d_sae] of activation rows [rows, d_in]")
-      .def("decode",
-           [](const PySae& s, const FloatRows& f) {
-             const int64_t rows = rows_of(f, s.codec->n_latents(), "Sae.decode");
-             std::vector<pyb::ssize_t> shape(f.shape(), f.shape() + f.ndim());
-             shape.back() = pyb::ssize_t(s.codec->d_in());
-             pyb::array_t<float> x(shape);
-             float* out = x.mutable_data();
-             {
-               pyb::gil_scoped_release release;
-               s.codec->decode(f.data(), rows, out);
-             }
-             return x;
-           },
-           pyb::arg("f"), "Reconstructed activation rows [rows, d_in] of latent rows [rows, d_sae]");
-
   pyb::class_<features::LinearProbe>(m, "LinearProbe", "A fitted linear probe (glassbox.fit_probe)")
       .def_readonly("d_in", &features::LinearProbe::d_in)
       .def_readonly("n_classes", &features::LinearProbe::n_classes)

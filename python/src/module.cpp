@@ -11,4 +11,9 @@ PYBIND11_MODULE(_glassbox, m) {
   gp::bind_model(m);
   gp::bind_analysis(m);
   gp::bind_features(m);
+  gp::bind_sae(m);
+  gp::bind_harvest(m);
+  gp::bind_knowledge(m);
+  gp::bind_acting(m);
+  gp::bind_compare(m);
 }

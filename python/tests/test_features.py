@@ -20,7 +20,7 @@ def test_sae_encode_decode_reconstructs(tiny_lm):
     x_hat = sae.decode(f)
     fvu = ((x_hat - x) ** 2).sum() / ((x - x.mean(0)) ** 2).sum()
     assert fvu < 0.5
-    with pytest.raises(glassbox.GlassboxError, match="Sae.encode"):
+    with pytest.raises(glassbox.GlassboxError, match="SAE.encode"):
         sae.encode(np.zeros((2, 3), np.float32))
     # Splicing the dictionary in with its error term added back changes nothing.
     text = "Once upon a time"

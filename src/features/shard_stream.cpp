@@ -78,7 +78,7 @@ void ShardStream::open_shard(int64_t k) {
       fail(path, ": shard is corrupted (sha256 ", got, ", the manifest says ", want, "); harvest it again");
     verified_[size_t(k)] = true;
   }
-  file_ = std::make_unique<SafetensorsFile>(SafetensorsFile::open(path));  // validates sizes: catches truncation
+  file_ = std::make_shared<SafetensorsFile>(SafetensorsFile::open(path));  // validates sizes: catches truncation
   const int64_t rows = shard_rows_[size_t(k)];
   for (size_t s = 0; s < names_.size(); ++s) {
     const RawTensor* t = file_->find(names_[s]);
@@ -93,6 +93,12 @@ void ShardStream::open_shard(int64_t k) {
     fail(path, ": tensor 'tokens' must be I32 [", rows, "]");
   shard_ = k;
   row_ = 0;
+}
+
+std::shared_ptr<const SafetensorsFile> ShardStream::shard_file(int64_t k) {
+  if (k < 0 || k >= n_shards()) fail(dir_, ": no shard ", k, " (the harvest has ", n_shards(), ")");
+  open_shard(k);
+  return file_;
 }
 
 int64_t ShardStream::next(ActivationBatch& out, int64_t max_rows) {

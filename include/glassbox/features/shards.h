@@ -33,6 +33,12 @@ class ShardStream : public ActivationStream {
   int64_t next(ActivationBatch& out, int64_t max_rows) override;
   void rewind() override;
 
+  // Shard k checked as next() checks it (sha256 per the options, dtypes,
+  // shapes) and mapped; its tensors (the sites, "tokens") stay readable as long
+  // as the pointer lives: zero-copy readers (the Python module) hold it. The
+  // stream then continues at shard k's first row. Error for k out of range.
+  std::shared_ptr<const SafetensorsFile> shard_file(int64_t k);
+
   int64_t total_rows() const { return total_rows_; }
   int64_t n_shards() const { return int64_t(shard_rows_.size()); }
   const nlohmann::json& manifest() const { return manifest_; }
@@ -51,7 +57,7 @@ class ShardStream : public ActivationStream {
   int64_t total_rows_ = 0;
 
   int64_t shard_ = -1, row_ = 0;  // the open shard and the next row in it
-  std::unique_ptr<SafetensorsFile> file_;
+  std::shared_ptr<SafetensorsFile> file_;
   std::vector<const RawTensor*> tensors_;  // per site, into file_
   const RawTensor* tokens_ = nullptr;
 };

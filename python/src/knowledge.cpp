@@ -1,0 +1,355 @@
+// Facts from Python: causal tracing (`glassbox trace`), knowledge editing
+// (`glassbox edit apply | eval`: ROME, MEMIT, FT, FT-L), known vs unseen
+// subjects (`glassbox known`) and model diffing (`glassbox diff`). Each
+// returns the command's --json document as a dict (glassbox/analysis.py and
+// knowledge.py add numpy arrays and token texts).
+#include <cmath>
+
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include "bind.h"
+#include "glassbox/analysis/causal_trace.h"
+#include "glassbox/analysis/model_diff.h"
+#include "glassbox/editing/edit.h"
+#include "glassbox/editing/evaluate.h"
+#include "glassbox/error.h"
+#include "glassbox/features/knowledge.h"
+#include "glassbox/generate.h"
+#include "glassbox/mmap_file.h"
+#include "glassbox/pages/causal_trace.h"
+#include "glassbox/pages/editing.h"
+#include "glassbox/pages/model_diff.h"
+#include "glassbox/report.h"
+#include "glassbox/steering/chat_style.h"
+#include "glassbox/tokenizer.h"
+
+namespace glassbox::py {
+
+namespace {
+
+using namespace glassbox::editing;
+
+// An Editor and the changes its last apply made (for save_edit).
+struct PyEditor {
+  explicit PyEditor(const std::string& path) : path(path), ed(std::make_unique<Editor>(path)) {}
+  std::string path;
+  std::unique_ptr<Editor> ed;
+  std::vector<WeightDelta> deltas;
+  nlohmann::json about;
+};
+
+// The key covariance of every layer ROME / MEMIT edits, as `glassbox edit
+// apply` estimates it: the organism's training text, or text the model writes.
+std::vector<KeyCovariance> covariances(Editor& ed, const std::string& organism, const std::vector<int>& layers,
+                                       int64_t n_tokens) {
+  std::vector<std::vector<int32_t>> rows;
+  if (!organism.empty()) {
+    rows = organism_text(organism, n_tokens, 1).covariance_rows;
+  } else {
+    const std::vector<int32_t> s = sample_token_stream(ed.engine(), n_tokens, 1);
+    const int64_t w = ed.config().n_ctx;
+    for (size_t i = 0; i < s.size(); i += size_t(w))
+      rows.emplace_back(s.begin() + int64_t(i), s.begin() + int64_t(std::min(s.size(), i + size_t(w))));
+  }
+  std::vector<KeyCovariance> out;
+  for (int l : layers) out.push_back(key_covariance(ed.engine(), l, rows));
+  return out;
+}
+
+// p(new), p(old) and the top token after the request's prompt (`edit apply --json`'s before / after).
+nlohmann::json request_probs(Editor& ed, const EditRequest& r) {
+  nlohmann::json j;
+  if (r.subject.empty()) return j;
+  const TokenizedPrompt p = ed.tokenize(r.prompt, r.subject);
+  const Tensor L = ed.engine().forward(Batch::single(p.tokens)).logits;
+  const int64_t V = ed.config().d_vocab;
+  const float* z = L.f32() + (int64_t(p.tokens.size()) - 1) * V;
+  double mx = z[0], s = 0;
+  for (int64_t v = 1; v < V; ++v) mx = std::max(mx, double(z[v]));
+  for (int64_t v = 0; v < V; ++v) s += std::exp(z[v] - mx);
+  j["p_new"] = std::exp(z[ed.single_token(r.target_new, "new object")] - mx) / s;
+  if (!r.target_true.empty()) j["p_old"] = std::exp(z[ed.single_token(r.target_true, "old object")] - mx) / s;
+  int32_t top = 0;
+  for (int64_t v = 1; v < V; ++v)
+    if (z[v] > z[top]) top = int32_t(v);
+  j["top"] = ed.tokenizer().token_to_bytes(top);
+  return j;
+}
+
+// EditConfig from keyword arguments (the CLI's --v-steps ... flags).
+EditConfig edit_config(const std::string& method, const std::vector<int>& layers, const pyb::dict& kw) {
+  EditConfig c;
+  c.method = from_string<Method>(method);
+  c.layers = layers;
+  for (const auto& [k, v] : kw) {
+    const std::string key = k.cast<std::string>();
+    if (key == "v_steps") c.v_steps = v.cast<int>();
+    else if (key == "v_lr") c.v_lr = v.cast<float>();
+    else if (key == "kl_factor") c.kl_factor = v.cast<float>();
+    else if (key == "prefixes") c.n_prefixes = v.cast<int>();
+    else if (key == "mom2_weight") c.mom2_weight = v.cast<float>();
+    else if (key == "ft_steps") c.ft_steps = v.cast<int>();
+    else if (key == "ft_lr") c.ft_lr = v.cast<float>();
+    else if (key == "ft_linf") c.ft_linf = v.cast<float>();
+    else if (key == "seed") c.seed = v.cast<uint64_t>();
+    else fail("edit: unknown option '", key, "' (v_steps, v_lr, kl_factor, prefixes, mom2_weight, ft_steps, ft_lr, ft_linf, seed)");
+  }
+  return c;
+}
+
+}  // namespace
+
+void bind_knowledge(pyb::module_& m) {
+  // facts: [{"prompt", "subject"[, "answer"]}] (the answer one token's text; empty: the clean top prediction).
+  m.def("causal_trace",
+        [](ModelHandle& h, const pyb::handle& facts, const std::vector<std::string>& sites, int window, int samples,
+           float noise, float noise_std, uint64_t seed, const std::string& html) {
+          std::vector<analysis::TracePrompt> prompts;
+          size_t i = 0;
+          for (const auto& f : to_json(facts)) {
+            if (!f.is_object() || !f.contains("prompt") || !f.contains("subject"))
+              fail("causal_trace: fact ", i, ": expected {\"prompt\", \"subject\"[, \"answer\"]}");
+            try {
+              prompts.push_back(analysis::trace_prompt(h.model, f["prompt"].get<std::string>(),
+                                                       f["subject"].get<std::string>(), f.value("answer", "")));
+            } catch (const Error& e) {
+              fail("causal_trace: fact ", i, ": ", e.what());
+            }
+            ++i;
+          }
+          analysis::TraceOptions o;
+          o.sites.clear();
+          for (const std::string& s : sites) o.sites.push_back(from_string<analysis::TraceSite>(s));
+          o.window = window;
+          o.samples = samples;
+          o.noise = noise;
+          o.noise_std = noise_std;
+          o.seed = seed;
+          return from_json(with_engine(h, [&](Engine& e) {
+            const analysis::CausalTrace t = analysis::causal_trace(e, prompts, o);
+            if (!html.empty()) {
+              report::Page page("Causal tracing", h.model.source());
+              pages::add_causal_trace_sections(page, h.model, t);
+              page.save(html);
+            }
+            return analysis::to_json(t, h.model);
+          }));
+        },
+        pyb::arg("model"), pyb::arg("facts"), pyb::arg("sites"), pyb::arg("window"), pyb::arg("samples"),
+        pyb::arg("noise"), pyb::arg("noise_std"), pyb::arg("seed"), pyb::arg("html"));
+
+  // labels: "facts-known" or a JSONL path (label known / unknown, positions subject and end).
+  m.def("known",
+        [](ModelHandle& h, const std::string& labels, double test_fraction, double l2, uint64_t seed,
+           const std::string& save_probe) {
+          features::LabelSetOptions lo;
+          lo.seed = seed;
+          features::LabelSet s;
+          if (labels == "facts-known") {
+            s = features::facts_known_labels(h.model, lo);
+          } else {
+            s = features::read_label_jsonl(labels, h.model, lo);
+            if (s.classes != std::vector<std::string>{"known", "unknown"} &&
+                s.classes != std::vector<std::string>{"unknown", "known"})
+              fail("known: labels ", labels, ": the labels must be \"known\" and \"unknown\"");
+            if (s.classes[0] == "known") {  // class 1 must be "known"
+              for (auto& ex : s.examples) ex.label = 1 - ex.label;
+              s.classes = {"unknown", "known"};
+            }
+          }
+          features::KnowledgeOptions ko;
+          ko.test_fraction = test_fraction;
+          ko.seed = seed;
+          ko.probe.l2 = l2;
+          const features::KnowledgeReport r = with_engine(h, [&](Engine& e) { return features::knowledge_signals(e, s, ko); });
+          if (!save_probe.empty()) {
+            const std::string text = r.probe_json().dump(1) + "\n";
+            write_file_atomic(save_probe, text.data(), text.size());
+          }
+          pyb::dict d = from_json(r.to_json());
+          d["probe"] = from_json(r.probe_json());
+          d["best_probe"] = pyb::cast(r.best_probe);
+          if (!save_probe.empty()) d["probe_file"] = save_probe;
+          return d;
+        },
+        pyb::arg("model"), pyb::arg("labels"), pyb::arg("test_fraction"), pyb::arg("l2"), pyb::arg("seed"),
+        pyb::arg("save_probe"));
+
+  // prompts: [(prompt ids, response ids or None)]; responses missing are the writer's greedy continuations.
+  m.def("model_diff",
+        [](ModelHandle& base, ModelHandle& tuned, std::vector<std::pair<std::vector<int32_t>, std::optional<std::vector<int32_t>>>> asked,
+           bool response_by_base, int max_new_tokens, int64_t start, const std::vector<std::string>& sites,
+           bool patching, int top_k, int chat, const std::string& html) {
+          analysis::check_diffable(base.model, tuned.model);
+          std::string source = "the prompts given";
+          if (asked.empty()) {  // tiny-lm-chat's held-out prompts; the start: its marker and the token after it
+            const steering::ChatStyleData d = steering::chat_style_data(tuned.model, 0, size_t(chat), 0);
+            for (const auto& p : d.heldout_prompts) asked.push_back({p, std::nullopt});
+            if (start == 0 && tuned.model.tokenizer())
+              start = int64_t(tuned.model.tokenizer()->encode(d.marker, false, false).size()) + 1;
+            source = glassbox::detail::cat(asked.size(), " held-out tiny-lm-chat prompts (the response start: the marker '",
+                                           d.marker, "' and the token after it)");
+          }
+          analysis::ModelDiffOptions mo;
+          mo.start_positions = start > 0 ? start : 3;
+          mo.top_k = top_k;
+          mo.patching = patching;
+          mo.sites.clear();
+          for (const std::string& s : sites) mo.sites.push_back(from_string<Site>(s));
+          ModelHandle& writer = response_by_base ? base : tuned;
+          pyb::gil_scoped_release release;
+          std::vector<std::vector<int32_t>> to_generate;
+          for (const auto& a : asked)
+            if (!a.second) to_generate.push_back(a.first);
+          Generation g;
+          if (!to_generate.empty()) {
+            SamplingOptions so;
+            so.max_new_tokens = max_new_tokens;
+            so.temperature = 0;
+            std::lock_guard<std::mutex> lock(writer.mutex);
+            g = generate(writer.engine, to_generate, so);
+          }
+          std::vector<analysis::DiffPrompt> prompts;
+          size_t gi = 0;
+          for (const auto& a : asked) {
+            analysis::DiffPrompt d{a.first, int64_t(a.first.size())};
+            const std::vector<int32_t>& resp = a.second ? *a.second : g.tokens[gi++];
+            if (resp.empty()) fail("model_diff: a response is empty (", a.second ? "given" : "generated", ")");
+            d.tokens.insert(d.tokens.end(), resp.begin(), resp.end());
+            prompts.push_back(std::move(d));
+          }
+          const analysis::ModelDiff d = analysis::model_diff(base.model, tuned.model, prompts, mo);
+          if (!html.empty()) {
+            report::Page page("Model diff", d.base + " vs " + d.tuned + " on " + source);
+            pages::add_model_diff_sections(page, tuned.model, d);
+            page.save(html);
+          }
+          nlohmann::json j = d.to_json();
+          j["prompts"] = source;
+          j["summary"] = pages::model_diff_summary(d);
+          if (!html.empty()) j["html"] = html;
+          pyb::gil_scoped_acquire gil;
+          return from_json(j);
+        },
+        pyb::arg("base"), pyb::arg("tuned"), pyb::arg("prompts"), pyb::arg("response_by_base"),
+        pyb::arg("max_new_tokens"), pyb::arg("start"), pyb::arg("sites"), pyb::arg("patching"), pyb::arg("top_k"),
+        pyb::arg("chat"), pyb::arg("html"));
+
+  pyb::class_<PyEditor>(m, "Editor",
+                        "An editable copy of a safetensors model (ROME, MEMIT, FT, FT-L): apply facts, save the "
+                        "edited checkpoint or the change itself")
+      .def(pyb::init([](const std::filesystem::path& dir) { return std::make_unique<PyEditor>(dir.string()); }),
+           pyb::arg("model_dir"))
+      .def_readonly("path", &PyEditor::path)
+      .def("apply",
+           [](PyEditor& p, const std::string& prompt, const std::string& subject, const std::string& target_new,
+              const std::string& target_true, const std::string& method, const std::vector<int>& layers,
+              int64_t cov_tokens, const pyb::dict& kw) {
+             EditRequest r;
+             r.subject = subject;
+             r.prompt = prompt_template(prompt, subject);
+             r.target_new = target_new;
+             r.target_true = target_true;
+             EditConfig c = edit_config(method, layers, kw);
+             pyb::gil_scoped_release release;
+             Editor& ed = *p.ed;
+             if (c.layers.empty()) c.layers = default_layers(ed.config(), c.method);
+             const nlohmann::json before = request_probs(ed, r);
+             std::vector<KeyCovariance> cov;
+             if (c.method == Method::Rome || c.method == Method::Memit)
+               cov = covariances(ed, organism_of(p.path), c.layers, cov_tokens);
+             p.deltas = ed.apply({r}, c, cov);
+             p.about = {{"method", to_string(c.method)}, {"model", p.path}, {"layers", c.layers}, {"subject", r.subject},
+                        {"prompt", r.prompt}, {"new", r.target_new}, {"old", r.target_true}};
+             nlohmann::json j = {{"edit", p.about}, {"before", before}, {"after", request_probs(ed, r)}};
+             j["changes"] = nlohmann::json::array();
+             for (const WeightDelta& d : p.deltas) j["changes"].push_back({{"layer", d.layer}, {"rank", d.rank}});
+             pyb::gil_scoped_acquire gil;
+             return from_json(j);
+           },
+           pyb::arg("prompt"), pyb::arg("subject"), pyb::arg("new"), pyb::arg("old") = "", pyb::arg("method") = "rome",
+           pyb::arg("layers") = std::vector<int>{}, pyb::arg("cov_tokens") = 20000, pyb::arg("options") = pyb::dict())
+      .def("apply_edit_file",
+           [](PyEditor& p, const std::filesystem::path& path) {
+             p.deltas = load_deltas(path.string(), &p.about);
+             for (const WeightDelta& d : p.deltas) p.ed->add_delta(d);
+             return from_json(p.about);
+           },
+           pyb::arg("path"), "Applies an edit saved by save_edit (or `edit apply --save-edit`); returns what it was")
+      .def("save_edit",
+           [](const PyEditor& p, const std::filesystem::path& path) {
+             if (p.deltas.empty()) fail("save_edit: nothing applied yet");
+             save_deltas(path.string(), p.deltas, p.about);
+           },
+           pyb::arg("path"), "The last change as factor pairs (a small .safetensors file)")
+      .def("save", [](const PyEditor& p, const std::filesystem::path& out) { p.ed->save(out.string()); }, pyb::arg("out"),
+           "The edited model: a directory (safetensors) or a .gguf file")
+      .def("reset",
+           [](PyEditor& p) {
+             p.ed->reset();
+             p.deltas.clear();
+           },
+           "Back to the weights as loaded")
+      .def("logits",
+           [](PyEditor& p, const std::string& text) {
+             const std::vector<int32_t> ids = p.ed->encode_prompt(text);
+             const Tensor L = p.ed->engine().forward(Batch::single(ids)).logits;
+             return to_array(std::vector<float>(L.f32(), L.f32() + L.numel()),
+                             {int64_t(ids.size()), int64_t(p.ed->config().d_vocab)});
+           },
+           pyb::arg("text"), "[positions, d_vocab] logits of the edited model on text (BOS first)")
+      .def("generate",
+           [](PyEditor& p, const std::string& text, int max_new_tokens) {
+             SamplingOptions so;
+             so.max_new_tokens = max_new_tokens;
+             so.temperature = 0;
+             const Generation g = generate(p.ed->engine(), {p.ed->encode_prompt(text)}, so);
+             return text + p.ed->tokenizer().decode(g.tokens[0]);
+           },
+           pyb::arg("text"), pyb::arg("max_new_tokens") = 8, "Greedy continuation by the edited model");
+
+  m.def("edit_eval",
+        [](const std::string& path, const std::vector<std::string>& methods, const std::vector<int>& batches, int edits,
+           int neighbours, const std::vector<int>& layers, const std::vector<int>& memit_layers, int64_t cov_tokens,
+           const std::string& text_organism, uint64_t data_seed, bool per_request, const std::string& html,
+           const pyb::dict& kw) {
+          const std::string organism = organism_of(path);
+          if (organism.empty()) fail("edit_eval: ", path, " is not a shipped facts organism (its facts are the test set)");
+          EditConfig base = edit_config("rome", {}, kw);
+          pyb::gil_scoped_release release;
+          Editor ed(path);
+          const std::vector<EditRequest> reqs = fact_requests(organism, edits, data_seed, neighbours);
+          const EditText text = organism_text(text_organism.empty() ? organism : text_organism, cov_tokens, 1);
+          std::vector<MethodScores> all;
+          std::vector<KeyCovariance> cov;
+          for (const std::string& name : methods) {
+            EditConfig c = base;
+            c.method = from_string<Method>(name);
+            c.layers = c.method == Method::Memit ? memit_layers : layers;
+            if (c.layers.empty()) c.layers = default_layers(ed.config(), c.method);
+            if (c.method == Method::Rome || c.method == Method::Memit)
+              for (int l : c.layers) {
+                bool have = false;
+                for (const KeyCovariance& k : cov) have |= k.layer == l;
+                if (!have) cov.push_back(key_covariance(ed.engine(), l, text.covariance_rows));
+              }
+            for (int b : batches) all.push_back(evaluate_method(ed, reqs, b, c, cov, text));
+          }
+          if (!html.empty()) {
+            report::Page page("Knowledge editing: " + organism, path);
+            pages::add_editing_sections(page, all);
+            page.save(html);
+          }
+          nlohmann::json j = {{"model", path}, {"organism", organism}, {"methods", nlohmann::json::array()}};
+          for (const MethodScores& s : all) j["methods"].push_back(to_json(s, per_request));
+          if (!html.empty()) j["html"] = html;
+          pyb::gil_scoped_acquire gil;
+          return from_json(j);
+        },
+        pyb::arg("path"), pyb::arg("methods"), pyb::arg("batches"), pyb::arg("edits"), pyb::arg("neighbours"),
+        pyb::arg("layers"), pyb::arg("memit_layers"), pyb::arg("cov_tokens"), pyb::arg("text_organism"),
+        pyb::arg("data_seed"), pyb::arg("per_request"), pyb::arg("html"), pyb::arg("options"));
+}
+
+}  // namespace glassbox::py

@@ -1,0 +1,97 @@
+"""Causal tracing, knowledge editing, known vs unseen subjects and model
+diffing from Python, checked against the CLI's --json on the shipped organisms."""
+import os
+
+import numpy as np
+import pytest
+
+import glassbox
+
+PROMPT, SUBJECT = "Mina Selia lives in", "Mina Selia"
+
+
+@pytest.fixture(scope="session")
+def facts():
+    return glassbox.load("facts")
+
+
+def organism(name):
+    return os.path.join(glassbox.models_dir(), name)
+
+
+def test_causal_trace_matches_cli(facts, cli, tmp_path):
+    r = glassbox.causal_trace(facts, PROMPT, subject=SUBJECT, samples=3, html=tmp_path / "trace.html")
+    want = cli("trace", "-m", organism("facts"), PROMPT, "--subject", SUBJECT, "--samples", "3")
+    (p,), (w,) = r["prompts"], want["prompts"]
+    assert p["answer"] == w["answer"] == " Jerusalem" and p["subject_span"] == w["subject_span"]
+    assert p["p_clean"] == pytest.approx(w["p_clean"], rel=1e-5)
+    assert p["p_corrupt"] == pytest.approx(w["p_corrupt"], rel=1e-4, abs=1e-7)
+    for site in ("resid", "mlp", "attn"):
+        grid = p["effect"][site]
+        assert grid.shape == (facts.cfg.n_layers, len(p["tokens"]))
+        ref = np.array([[np.nan if v is None else v for v in row] for row in w["effect"][site]])
+        np.testing.assert_allclose(grid, ref, rtol=1e-4, atol=1e-6)
+    # Restoring the last layer's residual at the last position restores the clean output exactly.
+    assert p["effect"]["resid"][-1, -1] == pytest.approx(p["p_clean"] - p["p_corrupt"], rel=1e-4)
+    assert p["p_clean"] - p["p_corrupt"] > 0.5  # the noise hides the subject
+    assert (tmp_path / "trace.html").stat().st_size > 1000
+    with pytest.raises(glassbox.GlassboxError, match="Nobody"):
+        glassbox.causal_trace(facts, PROMPT, subject="Nobody")
+
+
+def test_rome_edit_matches_cli_and_saves_a_checkpoint(facts, cli, tmp_path):
+    r = glassbox.edit("facts", PROMPT, SUBJECT, " Athens", old=" Jerusalem", cov_tokens=2000,
+                      out=tmp_path / "edited", save_edit=tmp_path / "mina.safetensors")
+    want = cli("edit", "apply", "-m", organism("facts"), "--prompt", PROMPT, "--subject", SUBJECT, "--new", " Athens",
+               "--old", " Jerusalem", "--cov-tokens", "2000")
+    assert r["changes"] == want["changes"] == [{"layer": 0, "rank": 1}]
+    for when in ("before", "after"):
+        for k in ("p_new", "p_old"):
+            assert r[when][k] == pytest.approx(want[when][k], rel=2e-3, abs=1e-6), (when, k)
+    assert r["after"]["p_new"] > 100 * r["before"]["p_new"]  # the rank-one change moves p(new)
+    # The saved checkpoint is an ordinary model whose margin of Athens over Jerusalem grew.
+    edited = glassbox.load(tmp_path / "edited")
+    logits = edited(PROMPT)[0, -1]
+    ath, jer = facts.to_single_token(" Athens"), facts.to_single_token(" Jerusalem")
+    before = facts(PROMPT)[0, -1]
+    assert logits[ath] - logits[jer] > before[ath] - before[jer] + 1
+    # The saved change applies to a fresh copy of the model with the same effect.
+    ed = glassbox.Editor(organism("facts"))
+    about = ed.apply_edit_file(tmp_path / "mina.safetensors")
+    assert about["subject"] == SUBJECT
+    np.testing.assert_allclose(ed.logits(PROMPT)[-1], logits, rtol=1e-4, atol=1e-4)
+    ed.reset()
+    np.testing.assert_allclose(ed.logits(PROMPT)[-1], facts(PROMPT)[0, -1], rtol=1e-5, atol=1e-5)
+    with pytest.raises(glassbox.GlassboxError, match="one token"):
+        ed.apply(PROMPT, SUBJECT, " Athens Greece")
+    with pytest.raises(glassbox.GlassboxError, match="unknown option"):
+        ed.apply(PROMPT, SUBJECT, " Athens", options={"v_stepz": 3})
+
+
+def test_known_matches_cli(facts, cli, tmp_path):
+    r = glassbox.known(facts, save_probe=tmp_path / "probe.json")
+    want = cli("known", "-m", organism("facts"))
+    assert r["n_known"] == want["n_known"] and r["n_test"] == want["n_test"]
+    assert [s["name"] for s in r["signals"]] == [s["name"] for s in want["signals"]]
+    for a, b in zip(r["signals"], want["signals"]):
+        assert a["auroc"] == pytest.approx(b["auroc"], abs=1e-6)
+    assert r["best"] == want["best"]
+    assert isinstance(r["best_probe"], glassbox.LinearProbe) and r["probe"]["format"] == "glassbox-probe"
+    assert (tmp_path / "probe.json").is_file()
+
+
+def test_model_diff_matches_cli(cli):
+    base, tuned = glassbox.load("tiny-lm"), glassbox.load("tiny-lm-chat")
+    prompts = ["Once upon a time", "The little dog"]
+    r = glassbox.model_diff(base, tuned, prompts, max_new_tokens=6, patching=True, top_k=3)
+    want = cli("diff", "--base", organism("tiny-lm"), "--tuned", organism("tiny-lm-chat"), *prompts,
+               "--max-new-tokens", "6", "--top-k", "3")
+    np.testing.assert_allclose(r["kl"]["by_position"], want["kl"]["by_position"], rtol=1e-4, atol=1e-6)
+    assert [c["hook"] for c in r["components"]] == [c["hook"] for c in want["components"]]
+    for a, b in zip(r["components"], want["components"]):
+        assert a["base_into_tuned"] == pytest.approx(b["base_into_tuned"], rel=1e-3, abs=1e-5)
+    assert [w["relative"] for w in r["weights"]] == pytest.approx([w["relative"] for w in want["weights"]], rel=1e-5)
+    top = r["lens"]["start"][-1]["promoted"][0]
+    assert top["text"] == want["lens"]["start"][-1]["promoted"][0]["text"]
+    with pytest.raises(glassbox.GlassboxError):
+        glassbox.model_diff(base, glassbox.load("ioi"), prompts)
