@@ -12,5 +12,8 @@ function(glassbox_explorer_assets target)
                      DEPENDS ${dir}/explorer.html ${dir}/explorer.js ${dir}/explorer_embed.cmake
                      COMMENT "Embedding the explorer page")
   target_sources(${target} PRIVATE ${out})
+  # Its charts are the report library's (pages/charts.h); the page is styled
+  # and its vega inlined by the report layer.
+  target_link_libraries(${target} PUBLIC glassbox_pages)
   target_include_directories(${target} PRIVATE ${PROJECT_BINARY_DIR}/generated)
 endfunction()

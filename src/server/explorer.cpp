@@ -47,9 +47,15 @@ int32_t optional_token(const Model& m, const json& body, const char* key) {
   return fields::single_token(m, *v, key);
 }
 
-std::string token_text(const Model& m, int32_t id) {
-  return report::display_token(m.tokenizer() ? m.tokenizer()->token_to_bytes(id) : "#" + std::to_string(id));
+// The answer box holds a token as a person types it (" Mary"), the charts
+// as they display it ("␣Mary").
+std::string answer_text(const Model& m, int32_t id) {
+  if (m.tokenizer()) return m.tokenizer()->token_to_bytes(id);
+  std::string s = "#";  // appended: GCC 12 warns (-Wrestrict, falsely) on "#" + std::string&&
+  return s.append(std::to_string(id));
 }
+
+std::string token_text(const Model& m, int32_t id) { return report::display_token(answer_text(m, id)); }
 
 json tokens_json(const Model& m, const std::vector<int32_t>& ids) {
   json out = json::array();
@@ -82,12 +88,6 @@ json dla_answer(const Model& m, Engine& e, const std::vector<int32_t>& ids, int3
           {"logit", r.logit},
           {"spec", std::move(spec)},
           {"heads_spec", r.by_head.empty() ? json(nullptr) : pages::dla_head_heatmap(r)}};
-}
-
-// The answer box holds the token as a person types it (" Mary"), not as
-// the charts display it ("␣Mary").
-std::string answer_text(const Model& m, int32_t id) {
-  return m.tokenizer() ? m.tokenizer()->token_to_bytes(id) : "#" + std::to_string(id);
 }
 
 std::string model_name(const Model& m) {

@@ -58,13 +58,36 @@
     el.appendChild(d);
   }
 
+  function embed(el, spec) {
+    return vegaEmbed(el, spec, {renderer: 'svg', config: CHART_CONFIG,
+                                actions: {export: true, source: false, compiled: false, editor: false}});
+  }
+
+  // The library sizes heatmap cells for a report column (up to 30 px); a
+  // panel is narrower, so a heatmap that overflows is drawn again with
+  // cells that fit (square, at least 6 px).
+  function fitHeatmap(el, spec) {
+    var svg = el.querySelector('svg');
+    var step = spec.width && spec.width.step;
+    if (!svg || !step || !spec.data || !spec.data.values) return null;
+    var cols = 0;
+    spec.data.values.forEach(function (d) { cols = Math.max(cols, d.col + 1); });
+    var width = +svg.getAttribute('width'), avail = el.clientWidth - 4;
+    if (!cols || width <= avail) return null;
+    var cell = Math.max(6, Math.floor((avail - (width - cols * step)) / cols));
+    if (cell >= step) return null;
+    spec.width = {step: cell};
+    spec.height = {step: cell};
+    return embed(el, spec);
+  }
+
   function draw(id, spec) {
     var el = $(id);
     el.classList.remove('busy');
+    el.className = 'chart';
     if (!spec) { el.innerHTML = ''; return Promise.resolve(); }
-    // Fit the panel: the library's specs size cells for a report column.
-    return vegaEmbed(el, spec, {renderer: 'svg', config: CHART_CONFIG,
-                                actions: {export: true, source: false, compiled: false, editor: false}})
+    return embed(el, spec)
+      .then(function () { return fitHeatmap(el, spec); })
       .catch(function (e) { el.innerHTML = ''; el.className = 'chart chart-failed';
                             el.textContent = 'Chart failed to render: ' + e.message; });
   }
@@ -229,40 +252,45 @@
     pre.appendChild(document.createTextNode(r.choices[0].text));
   }
 
+  // Monitor events (steering/monitor.h: name, action, token index, value),
+  // the first few as a table and a count.
   function renderEvents(r) {
     var box = $('events');
     box.innerHTML = '';
     var g = r.glassbox || {}, events = g.monitors || [];
     if (!Array.isArray(events)) events = events.events || [];
-    if (!events.length) {
-      if (g.monitors !== undefined) box.innerHTML = '<span class="muted">monitors: no events</span>';
-      return;
-    }
-    var keys = Object.keys(events[0]);
-    var t = document.createElement('table');
-    var head = '<thead><tr>' + keys.map(function (k) { return '<th>' + k + '</th>'; }).join('') + '</tr></thead>';
-    t.innerHTML = head;
+    var cap = document.createElement('div');
+    cap.className = 'muted';
+    cap.textContent = events.length ? 'monitor events: ' + events.length
+                                    : (g.monitors !== undefined ? 'monitor events: none' : '');
+    box.appendChild(cap);
+    if (!events.length) return;
+    var shown = 6, t = document.createElement('table');
+    t.innerHTML = '<thead><tr><th>monitor</th><th>action</th><th class="num">token</th>' +
+                  '<th class="num">value</th></tr></thead>';
     var tb = document.createElement('tbody');
-    events.slice(0, 50).forEach(function (e) {
+    events.slice(0, shown).forEach(function (e) {
       var tr = document.createElement('tr');
-      keys.forEach(function (k) {
-        var td = document.createElement('td');
-        var v = e[k];
-        td.textContent = typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(3))
-                                               : (typeof v === 'object' ? JSON.stringify(v) : v);
-        tr.appendChild(td);
-      });
+      [e.name || ('#' + e.monitor), e.action, e.token, typeof e.value === 'number' ? e.value.toFixed(3) : e.value]
+        .forEach(function (v, i) {
+          var td = document.createElement('td');
+          if (i >= 2) td.className = 'num';
+          td.textContent = v;
+          tr.appendChild(td);
+        });
       tb.appendChild(tr);
     });
     t.appendChild(tb);
     var wrap = document.createElement('div');
     wrap.className = 'panel table';
     wrap.appendChild(t);
-    var cap = document.createElement('div');
-    cap.className = 'muted';
-    cap.textContent = 'monitor events (' + events.length + ')';
-    box.appendChild(cap);
     box.appendChild(wrap);
+    if (events.length > shown) {
+      var more = document.createElement('div');
+      more.className = 'muted';
+      more.textContent = '… and ' + (events.length - shown) + ' more';
+      box.appendChild(more);
+    }
   }
 
   function generate() {

@@ -89,11 +89,12 @@ try {
   await page.type('#prompt', prompt);
   await page.keyboard.press('Enter');
 
-  // vega's SVG renderer draws each rect mark as a <path> in g.mark-rect.
-  const marks = (id) => page.$$eval(`#${id} svg g.mark-rect path`, (ps) => ps.length);
+  // vega's SVG renderer draws each rect mark as a <path> in g.mark-rect.role-mark
+  // (legend gradients are g.mark-rect.role-legend-gradient).
+  const marks = (id) => page.$$eval(`#${id} svg g.mark-rect.role-mark path`, (ps) => ps.length);
   await page.waitForFunction(
       () => ['attention-chart', 'lens-chart', 'dla-chart', 'dla-heads-chart'].every(
-          (id) => document.querySelectorAll(`#${id} svg g.mark-rect path`).length > 0),
+          (id) => document.querySelectorAll(`#${id} svg g.mark-rect.role-mark path`).length > 0),
       {timeout: 30000});
   const T = await page.$$eval('#tokens .tok', (ts) => ts.length);
   check(T > 3, `the prompt shows as ${T} tokens`);
@@ -129,8 +130,9 @@ try {
   const steered = await text('gen-steered');
   check(steered.startsWith(prompt) && steered !== unsteered, `coefficient 8 changes the text:\n     ${JSON.stringify(unsteered)}\n  -> ${JSON.stringify(steered)}`);
   check(await text('gen-base') === unsteered, 'the unsteered text stays as it was');
-  const events = await page.$$eval('#events tbody tr', (rs) => rs.length);
-  check(events > 0, `the projection monitor flags ${events} tokens`);
+  const events = +(/monitor events: (\d+)/.exec(await text('events')) || [0, 0])[1];
+  check(events > 0 && await page.$$eval('#events tbody tr', (rs) => rs.length) > 0,
+        `the projection monitor flags ${events} tokens`);
   check(JSON.parse(await page.$eval('#profile-json', (e) => e.value)).interventions[0].alpha === 8,
         'the profile JSON shows the coefficient');
 
