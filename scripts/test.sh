@@ -6,6 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/fetch-test-data.sh"
 "$ROOT/scripts/zoo-data.sh"
 "$ROOT/scripts/label-data.sh"
+"$ROOT/scripts/fetch-node-tools.sh"
 "$ROOT/scripts/build.sh"
 cd "${GLASSBOX_BUILD_DIR:-$ROOT/build}"
 # ctest lists disabled and skipped tests after its summary; repeat the summary

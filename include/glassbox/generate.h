@@ -41,6 +41,9 @@ struct GenerateStep {
   int64_t B = 0, V = 0;
   const uint8_t* done = nullptr;  // [B]
   uint8_t* stop = nullptr;        // [B], all 0 on entry
+  // [B] the token each row sampled at the previous step (what this pass read;
+  // null at step 0): a streaming caller sends a row's token one step late.
+  const int32_t* last_tokens = nullptr;
 };
 using GenerateObserver = std::function<void(GenerateStep&)>;
 // generate() calling `observe` once per step (monitors read activations

@@ -62,7 +62,8 @@ Generation generate(Engine& e, const std::vector<std::vector<int32_t>>& prompts,
     ForwardResult r = e.forward(batch, hooks, &kv, fo);
     if (observe) {
       std::fill(stop.begin(), stop.end(), uint8_t(0));
-      GenerateStep st{step, r.logits.f32(), batch.B, c.d_vocab, done.data(), stop.data()};
+      GenerateStep st{step, r.logits.f32(), batch.B, c.d_vocab, done.data(), stop.data(),
+                       step > 0 ? batch.tokens.data() : nullptr};
       observe(st);
       for (int64_t b = 0; b < batch.B; ++b) done[size_t(b)] |= stop[size_t(b)];
     }

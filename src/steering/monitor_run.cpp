@@ -69,7 +69,7 @@ void for_last_rows(TensorView& act, Fn fn) {
 
 MonitoredGeneration generate_monitored(Engine& e, const std::vector<std::vector<int32_t>>& prompts,
                                        const SamplingOptions& o, const std::vector<Monitor>& monitors,
-                                       HookRegistry* hooks) {
+                                       HookRegistry* hooks, const GenerateObserver& observe_after) {
   const Config& c = e.model().config();
   for (size_t i = 0; i < monitors.size(); ++i) monitors[i].check_fits(c, "monitors[" + std::to_string(i) + "]");
   HookRegistry own(c);
@@ -196,6 +196,7 @@ MonitoredGeneration generate_monitored(Engine& e, const std::vector<std::vector<
         if (m.action == MonitorAction::Steer) L.steering[size_t(b)] = 1;
       }
     }
+    if (observe_after) observe_after(st);
   };
   Generation g = generate(e, prompts, o, &reg, observe);
   out.tokens = std::move(g.tokens);

@@ -98,12 +98,13 @@ void save_profile(const Profile& p, const std::string& path) {
 }
 
 MonitoredGeneration generate_with_profile(const Model& m, const std::vector<std::vector<int32_t>>& prompts,
-                                          const SamplingOptions& o, const Profile& p) {
+                                          const SamplingOptions& o, const Profile& p,
+                                          const GenerateObserver& observe) {
   p.check_fits(m.config());
   Engine e(m);  // this request's scratch; the weights are the Model's, shared
   HookRegistry reg(m.config());
   const std::vector<HookHandle> handles = attach(reg, p.interventions);
-  return generate_monitored(e, prompts, o, p.monitors, &reg);
+  return generate_monitored(e, prompts, o, p.monitors, &reg, observe);
 }
 
 }  // namespace glassbox::steering

@@ -26,7 +26,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const nodeModules = nodeModulesArg || path.join(here, '..', '..', 'third_party', 'node', 'node_modules');
 
 function skip(why) {
-  console.log(`SKIPPED: ${why}`);
+  console.log(`skipped: ${why}`);
   process.exit(77);
 }
 

@@ -108,10 +108,12 @@ struct MonitoredGeneration {
 // generate() with monitors on: their hooks are added to `hooks` (null: a
 // registry of their own) after whatever it holds (interventions act first,
 // monitors read their result) and removed on return. Error when a monitor
-// does not fit the model.
+// does not fit the model. `observe` (optional) runs every step after the
+// monitors acted (st.stop holds the rows they stopped; it may stop more): how
+// a server streams tokens and ends a request that ran out of time.
 MonitoredGeneration generate_monitored(Engine& e, const std::vector<std::vector<int32_t>>& prompts,
                                        const SamplingOptions& o, const std::vector<Monitor>& monitors,
-                                       HookRegistry* hooks = nullptr);
+                                       HookRegistry* hooks = nullptr, const GenerateObserver& observe = {});
 
 // Entropy (nats) of softmax(logits[0..V)), in double.
 double logits_entropy(const float* logits, int64_t V);

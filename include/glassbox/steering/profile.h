@@ -50,7 +50,9 @@ void save_profile(const Profile& p, const std::string& path);  // atomic
 
 // Checks the profile against the model, then generates with its
 // interventions attached and its monitors on, in an Engine of its own.
+// `observe` as generate_monitored() takes it (after the monitors, every step).
 MonitoredGeneration generate_with_profile(const Model& m, const std::vector<std::vector<int32_t>>& prompts,
-                                          const SamplingOptions& o, const Profile& p);
+                                          const SamplingOptions& o, const Profile& p,
+                                          const GenerateObserver& observe = {});
 
 }  // namespace glassbox::steering
