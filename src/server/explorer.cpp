@@ -103,7 +103,8 @@ std::vector<std::string> example_prompts(const Model& m) {
   try {
     const json manifest = zoo::read_manifest();
     const std::string name = model_name(m);
-    for (const auto& [key, entry] : manifest.value("organisms", json::object()).items()) {
+    const json& organisms = manifest.at("organisms");  // read_manifest() guarantees the object
+    for (const auto& [key, entry] : organisms.items()) {
       if (key != name && entry.value("dir", "") != name) continue;
       for (const json& p : entry.value("probes", json::array()))
         if (p.is_object() && p.contains("clean") && p["clean"].is_string() && out.size() < 4)

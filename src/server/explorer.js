@@ -171,6 +171,7 @@
     busy(['lens-chart', 'dla-chart', 'dla-heads-chart'], true);
     var main = api('/v1/glassbox/explorer/analyze', {prompt: prompt, answer: $('answer').value, wrong: $('wrong').value})
       .then(function (r) {
+        state.nTokens = r.tokens.length;
         renderTokens(r.tokens);
         $('answer').value = r.answer;
         $('dla-logit').textContent = (r.wrong ? 'logit difference ' : 'logit ') + r.logit.toFixed(3);
@@ -179,7 +180,8 @@
       })
       .catch(function (e) { busy(['lens-chart', 'dla-chart', 'dla-heads-chart'], false);
                             showError('analyze-error', e); });
-    return Promise.all([main, loadAttention(), generate()]).then(function () { $('analyze').disabled = false; });
+    // Generation waits for the token count: it must fit the context.
+    return Promise.all([main.then(generate), loadAttention()]).then(function () { $('analyze').disabled = false; });
   }
 
   // ---- generation -----------------------------------------------------------
@@ -200,7 +202,7 @@
     var sel = $('steer-layer'), keep = sel.value;
     sel.innerHTML = '';
     layers.forEach(function (l) { sel.add(new Option('L' + l, l)); });
-    if (layers.indexOf(+keep) >= 0) sel.value = keep;
+    if (keep !== '' && layers.indexOf(+keep) >= 0) sel.value = keep;
     else if (!d) sel.value = String(Math.min(1, state.info.n_layers - 1));
   }
 
@@ -236,8 +238,11 @@
   }
 
   function completion(profile) {
-    var body = {model: state.modelId, prompt: state.prompt, max_tokens: +$('max-tokens').value || 16,
-                temperature: 0};
+    // As many tokens as asked for and the model's context leaves.
+    var room = state.info.n_ctx - (state.nTokens || 0);
+    if (room < 1) return Promise.reject(new Error('the prompt fills the model\'s context of ' + state.info.n_ctx + ' tokens'));
+    var body = {model: state.modelId, prompt: state.prompt,
+                max_tokens: Math.min(+$('max-tokens').value || 16, room), temperature: 0};
     if (profile !== null) body.glassbox = {profile: profile};
     return api('/v1/completions', body);
   }

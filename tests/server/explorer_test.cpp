@@ -69,6 +69,8 @@ TEST(Explorer, AnalyzeGivesThePredictionTheLensAndDlaThatSumsToTheLogit) {
   const int32_t mary = m.tokenizer()->encode(" Mary", false).at(0);
   EXPECT_NEAR(r.at("logit").get<double>(), logits.f32()[(int64_t(ids.size()) - 1) * V + mary], 1e-3);
   EXPECT_EQ(cells(r.at("dla_heads_spec")).size(), size_t(m.config().n_layers * m.config().n_heads));
+  // The example prompts are the organism's probes from the zoo manifest.
+  EXPECT_EQ(glassbox::server::explorer_info_json(ctx).at("examples").at(0), kIoi);
 
   // A given answer and wrong token: the logit difference, which the DLA endpoint gives alike.
   const json diff = glassbox::server::explorer_analyze_json(ctx, {{"prompt", kIoi}, {"answer", " Mary"}, {"wrong", " John"}});
