@@ -273,3 +273,30 @@ TEST(ServerApi, AnalysisEndpointsAnswerTheLibrarysJson) {
                 .rfind("corrupt: ", 0),
             0u);
 }
+
+TEST(ServerApi, GenerateObserverSeesThePreviousStepsTokens) {
+  // What streaming rests on: at step s the observer is told the token each row
+  // sampled at step s - 1, and (through generate_with_profile) runs after the monitors.
+  const Model& m = chat_model();
+  SamplingOptions o;
+  o.max_new_tokens = 6;
+  o.temperature = 1;
+  o.seed = 9;
+  const std::vector<std::vector<int32_t>> prompts = {{5, 6, 7}, {8, 9, 10}};
+  std::vector<std::vector<int32_t>> seen(2);
+  int calls = 0;
+  steering::Profile p;
+  p.monitors.push_back(steering::Monitor::from_json({{"type", "entropy"}, {"threshold", 0.0}}));
+  const steering::MonitoredGeneration g =
+      steering::generate_with_profile(m, prompts, o, p, [&](GenerateStep& st) {
+        EXPECT_EQ(st.last_tokens == nullptr, st.step == 0);
+        if (st.last_tokens)
+          for (int64_t b = 0; b < 2; ++b) seen[size_t(b)].push_back(st.last_tokens[b]);
+        ++calls;
+      });
+  EXPECT_EQ(calls, 6);
+  for (size_t b = 0; b < 2; ++b) {
+    ASSERT_EQ(g.tokens[b].size(), 6u);
+    EXPECT_EQ(seen[b], std::vector<int32_t>(g.tokens[b].begin(), g.tokens[b].end() - 1));
+  }
+}

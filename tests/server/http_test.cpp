@@ -292,3 +292,33 @@ TEST(ServerHttp, ConcurrentRequestsWithDifferentProfilesGetWhatTheyGetAlone) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(mismatches.load(), 0);
 }
+
+TEST(ServerHttp, AClientLeavingMidStreamStopsItsGenerationOnly) {
+  ServerOptions o;
+  o.max_concurrent = 1;  // the slot must come back when the stream is abandoned
+  RunningServer s(server_test::context(), o);
+  httplib::Client c = s.client();
+  json body = completion_body("The old man said", 100);
+  body["stream"] = true;
+  int chunks = 0;
+  httplib::Request req;
+  req.method = "POST";
+  req.path = "/v1/completions";
+  req.body = body.dump();
+  req.set_header("Content-Type", "application/json");
+  req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) { return ++chunks < 2; };  // hang up
+  const auto res = c.send(req);
+  EXPECT_FALSE(res);  // cancelled by the receiver
+  EXPECT_GE(chunks, 1);
+  // The server answers the next request on its one slot (retrying while the
+  // abandoned generation notices the closed socket).
+  httplib::Client c2 = s.client();
+  int status = 0;
+  for (int i = 0; i < 100 && status != 200; ++i) {
+    const auto r = c2.Post("/v1/completions", completion_body("A ship", 4).dump(), "application/json");
+    ASSERT_TRUE(r);
+    status = r->status;
+    if (status == 429) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(status, 200);
+}
