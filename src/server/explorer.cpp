@@ -1,12 +1,9 @@
 // The explorer page and the endpoints that feed its charts (explorer.h).
 #include "server/explorer.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <semaphore>
 
 #include "glassbox/analysis/dla.h"
 #include "glassbox/analysis/logit_lens.h"
@@ -145,50 +142,6 @@ steering::SteeringVector contrast_direction(const Model& m, const json& contrast
   bo.name = "'" + pos + "' - '" + neg + "'";
   Engine e(m);
   return steering::build_from_pairs(e, {pair}, bo);
-}
-
-// ---- HTTP -------------------------------------------------------------------
-
-// At most this many explorer requests do model work at once; more get 429.
-// (The page sends at most three at a time.)
-constexpr ptrdiff_t kMaxConcurrent = 4;
-
-void send_error(httplib::Response& res, int status, const std::string& message, const char* type) {
-  // OpenAI's error shape, as the rest of the API answers.
-  const size_t colon = message.find(": ");
-  const json param = colon != std::string::npos && colon > 0 && message.find(' ') > colon
-                         ? json(message.substr(0, colon)) : json(nullptr);
-  const json body = {{"error", {{"message", message}, {"type", type}, {"param", param}, {"code", nullptr}}}};
-  res.status = status;
-  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
-}
-
-template <class Fn>
-void answer(std::counting_semaphore<kMaxConcurrent>& slots, httplib::Response& res, Fn&& fn) {
-  if (!slots.try_acquire()) {
-    res.set_header("Retry-After", "1");
-    return send_error(res, 429, "the explorer is already running its limit of requests; retry shortly",
-                      "rate_limit_error");
-  }
-  struct Release {
-    std::counting_semaphore<kMaxConcurrent>& s;
-    ~Release() { s.release(); }
-  } release{slots};
-  try {
-    res.set_content(fn().dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
-  } catch (const Error& e) {
-    send_error(res, 400, e.what(), "invalid_request_error");
-  } catch (const json::exception& e) {
-    send_error(res, 400, std::string("body: ") + e.what(), "invalid_request_error");
-  }
-}
-
-json parse_body(const std::string& body) {
-  try {
-    return json::parse(body);
-  } catch (const json::parse_error& e) {
-    fail("body: malformed JSON (", e.what(), ")");
-  }
 }
 
 }  // namespace
@@ -341,33 +294,13 @@ json explorer_steering_json(const ServerContext& ctx, const json& body) {
   return p.to_json();
 }
 
-void add_explorer_routes(httplib::Server& http, const ServerContext& ctx) {
-  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    try {
-      // Built per request (a string copy of ~1 MB): the assets are read once
-      // and cached by the report layer.
-      res.set_content(explorer_page_html(), "text/html; charset=utf-8");
-    } catch (const Error& e) {
-      res.status = 500;
-      res.set_content(std::string("glassbox serve: the explorer page cannot be built: ") + e.what() + "\n",
-                      "text/plain; charset=utf-8");
-    }
-  });
-  auto slots = std::make_shared<std::counting_semaphore<kMaxConcurrent>>(kMaxConcurrent);
-  const ServerContext* c = &ctx;
-  http.Get("/v1/glassbox/explorer/info", [c, slots](const httplib::Request&, httplib::Response& res) {
-    answer(*slots, res, [&] { return explorer_info_json(*c); });
-  });
-  using Endpoint = json (*)(const ServerContext&, const json&);
-  const std::pair<const char*, Endpoint> endpoints[] = {
+const std::vector<ExplorerEndpoint>& explorer_endpoints() {
+  static const std::vector<ExplorerEndpoint> endpoints = {
       {"/v1/glassbox/explorer/analyze", explorer_analyze_json},
       {"/v1/glassbox/explorer/attention", explorer_attention_json},
       {"/v1/glassbox/explorer/dla", explorer_dla_json},
       {"/v1/glassbox/explorer/steering", explorer_steering_json}};
-  for (const auto& [path, fn] : endpoints)
-    http.Post(path, [c, slots, fn = fn](const httplib::Request& req, httplib::Response& res) {
-      answer(*slots, res, [&] { return fn(*c, parse_body(req.body)); });
-    });
+  return endpoints;
 }
 
 }  // namespace glassbox::server

@@ -25,17 +25,19 @@
 #include "glassbox/model.h"
 #include "glassbox/steering/direction.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace glassbox::server {
 
 struct ServerContext;
 
-// Registers GET / and the endpoints above. Called once, from the server's
-// route registration.
-void add_explorer_routes(httplib::Server& http, const ServerContext& ctx);
+// The POST endpoints above, which the server answers as its other analysis
+// endpoints (under --max-concurrent, errors in OpenAI's shape); GET / and
+// GET .../info it registers itself.
+using ExplorerHandler = nlohmann::json (*)(const ServerContext&, const nlohmann::json&);
+struct ExplorerEndpoint {
+  const char* path;
+  ExplorerHandler handler;
+};
+const std::vector<ExplorerEndpoint>& explorer_endpoints();
 
 // The page with the report stylesheet and the vega builds inlined; Error when
 // the web assets are missing (naming scripts/fetch-web-assets.sh).

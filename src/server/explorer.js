@@ -28,7 +28,10 @@
   // for once, kept for this tab.
   function apiKey() { return sessionStorage.getItem('glassbox-api-key') || ''; }
 
-  function api(path, body) {
+  // A 429 (the server's --max-concurrent, which the page shares with every
+  // other client) is retried after the Retry-After the server sends.
+  function api(path, body, tries) {
+    tries = tries === undefined ? 5 : tries;
     var headers = {};
     if (apiKey()) headers.Authorization = 'Bearer ' + apiKey();
     var init = {headers: headers};
@@ -38,6 +41,10 @@
       init.body = JSON.stringify(body);
     }
     return fetch(path, init).then(function (r) {
+      if (r.status === 429 && tries > 1) {
+        var wait = 1000 * (parseFloat(r.headers.get('Retry-After')) || 1);
+        return new Promise(function (ok) { setTimeout(ok, wait); }).then(function () { return api(path, body, tries - 1); });
+      }
       return r.text().then(function (text) {
         var j;
         try { j = JSON.parse(text); } catch (e) { throw new Error(path + ': ' + r.status + ' ' + text.slice(0, 200)); }

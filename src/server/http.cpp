@@ -137,14 +137,15 @@ struct Routes {
   const ServerOptions& opt;
   Gate& gate;
 
-  // Runs fn(body) -> JSON under a slot of the gate, errors as OpenAI's.
+  // Runs fn(body) -> JSON under a slot of the gate, errors as OpenAI's. A GET
+  // has no body: fn gets an empty object.
   template <class Fn>
   void answer(const httplib::Request& req, httplib::Response& res, Fn&& fn) const {
     Slot slot = enter(gate);
     if (!slot) return busy(res);
     json body;
     try {
-      body = parse_body(req);
+      body = req.method == "GET" ? json::object() : parse_body(req);
       res.set_content(dump(fn(body)), "application/json");
     } catch (const Error& e) {
       send_bad_request(res, e.what(), body);
@@ -269,7 +270,25 @@ void add_routes(httplib::Server& http, const ServerContext& ctx, const ServerOpt
     http.Post(path, [routes, fn = fn](const httplib::Request& req, httplib::Response& res) {
       routes->answer(req, res, [&](const json& body) { return fn(routes->ctx, body); });
     });
-  add_explorer_routes(http, ctx);
+  // The explorer: the page, and its endpoints answered as the ones above.
+  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    try {
+      // Built per request (a string copy of ~1 MB): the assets are read once
+      // and cached by the report layer.
+      res.set_content(explorer_page_html(), "text/html; charset=utf-8");
+    } catch (const Error& e) {
+      res.status = 500;
+      res.set_content(std::string("glassbox serve: the explorer page cannot be built: ") + e.what() + "\n",
+                      "text/plain; charset=utf-8");
+    }
+  });
+  http.Get("/v1/glassbox/explorer/info", [routes](const httplib::Request& req, httplib::Response& res) {
+    routes->answer(req, res, [&](const json&) { return explorer_info_json(routes->ctx); });
+  });
+  for (const ExplorerEndpoint& ep : explorer_endpoints())
+    http.Post(ep.path, [routes, fn = ep.handler](const httplib::Request& req, httplib::Response& res) {
+      routes->answer(req, res, [&](const json& body) { return fn(routes->ctx, body); });
+    });
 }
 
 }  // namespace
