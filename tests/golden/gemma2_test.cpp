@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -71,6 +72,27 @@ TEST(Gemma2, ConfigFromBothFormats) {
   // HF: query_pre_attn_scalar 24. GGUF has no such key: llama.cpp scales by d_head^-1/2 except for the 27B model.
   EXPECT_FLOAT_EQ(Model::load(fixture("gemma2")).config().scores_scale(), 1.f / std::sqrt(24.f));
   EXPECT_FLOAT_EQ(Model::load(gguf_path()).config().scores_scale(), 1.f / std::sqrt(16.f));
+}
+
+// Logits of both formats against the float64 reference, tighter than golden_test's 1e-4.
+TEST(Gemma2, LogitsMatchTheReferenceToFloatRounding) {
+  for (const std::string& c : {std::string("gemma2"), std::string("gguf-gemma2")}) {
+    const SafetensorsFile ex = SafetensorsFile::open(fixture(c) + "/expected.safetensors");
+    const Batch b = batch_of(ex);
+    const Model m = Model::load(c == "gemma2" ? fixture(c) : gguf_path());
+    Engine e(m);
+    const Tensor lg = e.logits(b);
+    const std::vector<float> want = f32_of(*ex.find("logits"));
+    ASSERT_EQ(size_t(lg.numel()), want.size());
+    const int64_t V = int64_t(want.size()) / (b.B * b.T);
+    double worst = 0;
+    for (int64_t r = 0; r < b.B * b.T; ++r)
+      if (b.mask[size_t(r)])
+        for (int64_t v = 0; v < V; ++v)
+          worst = std::max(worst, double(std::fabs(lg.f32()[r * V + v] - want[size_t(r * V + v)])));
+    EXPECT_LT(worst, 1e-5) << c << ": max |logit error| " << worst;
+    std::printf("%s: max |logit - reference| = %.2e\n", c.c_str(), worst);
+  }
 }
 
 // The post-norm hooks exist for Gemma-2 only; TransformerLens' names.
