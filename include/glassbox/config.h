@@ -16,7 +16,7 @@ enum class PosKind : uint8_t { Learned, Rotary, None };
 enum class ActKind : uint8_t { GeluNew, GeluExact, Silu, Relu };
 
 struct Config {
-  std::string family;       // "gpt2", "gpt_neox", "llama", "qwen2", "hooked_transformer" (informational)
+  std::string family;       // "gpt2", "gpt_neox", "llama", "qwen2", "gemma2", "hooked_transformer" (informational)
   int n_layers = 0;
   int d_model = 0;
   int n_heads = 0;
@@ -40,8 +40,21 @@ struct Config {
   bool attn_only = false;
   bool tied_embeddings = false;
   float attn_scale = 0.f;   // scores multiplier; 0 means 1/sqrt(d_head)
+  // Gemma-2's features. Each is off by default, and off a model runs exactly
+  // the code it ran before they existed.
+  bool post_norms = false;     // a norm on attention's and the MLP's outputs too (ln1_post, ln2_post)
+  float embed_scale = 1.f;     // token embeddings times this (Gemma: sqrt(d_model)); hook_embed is after it
+  float attn_softcap = 0.f;    // scores -> c * tanh(scores / c), before the mask; 0: none
+  float final_softcap = 0.f;   // logits -> c * tanh(logits / c); 0: none
+  // Sliding-window attention: a windowed layer's query at position i sees
+  // keys j with i - sliding_window < j <= i. Which layers: llama.cpp's swa
+  // pattern p, layer l windowed iff l % p < p - 1 (Gemma-2: p = 2, the even
+  // layers), every layer when p = 0. sliding_window = 0: no window anywhere.
+  int sliding_window = 0;
+  int sliding_window_pattern = 0;
 
   float scores_scale() const;
+  int window(int layer) const;  // the sliding window of layer l, 0 for full attention
   void validate() const;    // throws Error naming the first inconsistent field
 };
 

@@ -15,9 +15,9 @@ namespace glassbox {
 enum class Site : uint8_t {
   embed, pos_embed,                                  // global
   resid_pre, ln1_scale, ln1_normalized,              // per layer, in forward order ...
-  q, k, v, rot_q, rot_k, attn_scores, pattern, z, result, attn_out,
+  q, k, v, rot_q, rot_k, attn_scores, pattern, z, result, ln1_post_scale, ln1_post_normalized, attn_out,
   resid_mid, ln2_scale, ln2_normalized,
-  mlp_pre, mlp_pre_linear, mlp_post, mlp_out, resid_post,
+  mlp_pre, mlp_pre_linear, mlp_post, ln2_post_scale, ln2_post_normalized, mlp_out, resid_post,
   ln_final_scale, ln_final_normalized,               // global
   COUNT
 };
@@ -44,6 +44,8 @@ enum class SiteWhen : uint8_t {
   Mlp,            // not attention-only
   GatedMlp,       // mlp.hook_pre_linear
   SequentialMlp,  // hook_resid_mid: an MLP after attention, not beside it
+  PostNorm,       // ln1_post.*: a norm on attention's output (Gemma-2)
+  PostNormMlp,    // ln2_post.*: and on the MLP's
 };
 
 // Whether Engine::backward reads the forward's value of the site (the pass
@@ -92,6 +94,10 @@ inline constexpr SiteInfo kSiteTable[] = {
     {S::pattern, "pattern", "attn.hook_pattern", false, Sh::Scores, W::Always, Bw::Yes, P::Head},
     {S::z, "z", "attn.hook_z", false, Sh::Heads, W::Always, Bw::Yes, P::Head},
     {S::result, "result", "attn.hook_result", false, Sh::HeadOut, W::Always, Bw::No, P::Head},
+    // Gemma-2's post-norms (TransformerLens' ln1_post / ln2_post): hook_attn_out and hook_mlp_out are after them.
+    {S::ln1_post_scale, "ln1_post_scale", "ln1_post.hook_scale", false, Sh::Scale, W::PostNorm, Bw::Yes, P::None},
+    {S::ln1_post_normalized, "ln1_post_normalized", "ln1_post.hook_normalized", false, Sh::Resid, W::PostNorm, Bw::Yes,
+     P::None},
     {S::attn_out, "attn_out", "hook_attn_out", false, Sh::Resid, W::Always, Bw::No, P::Position},
     {S::resid_mid, "resid_mid", "hook_resid_mid", false, Sh::Resid, W::SequentialMlp, Bw::WithoutNorm, P::Position},
     {S::ln2_scale, "ln2_scale", "ln2.hook_scale", false, Sh::Scale, W::NormMlp, Bw::Yes, P::None},
@@ -99,6 +105,9 @@ inline constexpr SiteInfo kSiteTable[] = {
     {S::mlp_pre, "mlp_pre", "mlp.hook_pre", false, Sh::Mlp, W::Mlp, Bw::Yes, P::None},
     {S::mlp_pre_linear, "mlp_pre_linear", "mlp.hook_pre_linear", false, Sh::Mlp, W::GatedMlp, Bw::Yes, P::None},
     {S::mlp_post, "mlp_post", "mlp.hook_post", false, Sh::Mlp, W::Mlp, Bw::Yes, P::None},
+    {S::ln2_post_scale, "ln2_post_scale", "ln2_post.hook_scale", false, Sh::Scale, W::PostNormMlp, Bw::Yes, P::None},
+    {S::ln2_post_normalized, "ln2_post_normalized", "ln2_post.hook_normalized", false, Sh::Resid, W::PostNormMlp,
+     Bw::Yes, P::None},
     {S::mlp_out, "mlp_out", "hook_mlp_out", false, Sh::Resid, W::Mlp, Bw::No, P::Position},
     {S::resid_post, "resid_post", "hook_resid_post", false, Sh::Resid, W::Always, Bw::WithoutNorm, P::Position},
     {S::ln_final_scale, "ln_final_scale", "ln_final.hook_scale", true, Sh::Scale, W::Norm, Bw::Yes, P::None},

@@ -42,6 +42,7 @@ struct HeadProj {
 struct LayerWeights {
   const float *ln1_w = nullptr, *ln1_b = nullptr;
   const float *ln2_w = nullptr, *ln2_b = nullptr;
+  const float *ln1_post_w = nullptr, *ln2_post_w = nullptr;  // post-norms (Config::post_norms)
   HeadProj W_Q, W_K, W_V;
   MatRef W_O;                  // [n_heads*d_head, d_model]
   const float* b_O = nullptr;

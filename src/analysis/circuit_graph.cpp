@@ -81,6 +81,10 @@ std::string CircuitGraph::edge_name(const CircuitEdge& e) const {
 }
 
 CircuitGraph circuit_graph(const Config& c) {
+  // Edges carry a head's (an MLP's) own output into the residual stream; with Gemma-2's post-norms it only
+  // gets there through a norm over all heads (the whole MLP) together.
+  if (c.post_norms)
+    fail("circuit: models with post-norms (", c.family, ") have no per-head edges into the residual stream");
   CircuitGraph g;
   g.kv_group = c.n_heads / c.n_kv_heads;
   g.nodes.push_back({NodeKind::Input, -1, -1});

@@ -51,6 +51,7 @@ void lens_logits(float* logits, const float* x, int64_t N, const Config& c, cons
   if (w.b_U)
     for (int64_t n = 0; n < N; ++n)
       for (int64_t v = 0; v < c.d_vocab; ++v) logits[n * c.d_vocab + v] += w.b_U[v];
+  if (c.final_softcap > 0) kernels::softcap_forward(logits, N * c.d_vocab, c.final_softcap);  // as the model's own
 }
 
 void log_softmax(const float* z, int64_t V, std::vector<double>& out) {

@@ -44,6 +44,10 @@ DlaResult direct_logit_attribution(Engine& e, const Batch& batch, const DlaOptio
   const auto wrong = opt.wrong.empty() ? std::vector<int32_t>{}
                                        : detail::per_row(opt.wrong, B, "direct_logit_attribution: wrong", int32_t(V));
   const bool norm = c.norm != NormKind::None, center = c.norm == NormKind::LayerNorm;
+  // Gemma-2's post-norms sit between the heads (neurons) and hook_attn_out (hook_mlp_out): their parts do not add up.
+  if (c.post_norms && (opt.heads || opt.neurons))
+    fail("direct_logit_attribution: per-head and per-neuron attribution are undefined for a model with post-norms (",
+         c.family, "): a norm sits between them and the residual stream; attribute by layer instead");
 
   CacheOptions co;
   co.positions = {pos};

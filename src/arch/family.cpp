@@ -2,8 +2,9 @@
 
 namespace glassbox::detail {
 
-static const Family* const kFamilies[] = {&kGpt2Family,   &kNeoxFamily,      &kLlamaFamily,    &kPhi3Family,
-                                          &kHookedFamily, &kGgufLlamaFamily, &kGgufGpt2Family};
+static const Family* const kFamilies[] = {&kGpt2Family,      &kNeoxFamily,     &kLlamaFamily,
+                                          &kPhi3Family,      &kGemma2Family,   &kHookedFamily,
+                                          &kGgufLlamaFamily, &kGgufGpt2Family, &kGgufGemma2Family};
 
 const Family* find_family(const std::string& name) {
   for (const Family* f : kFamilies)

@@ -35,8 +35,12 @@ std::vector<std::string> family_names();
 // families when there is none.
 const Family& family_of(const nlohmann::json& config, const std::string& where);
 
-extern const Family kGpt2Family, kNeoxFamily, kLlamaFamily, kPhi3Family, kHookedFamily,
-    kGgufLlamaFamily, kGgufGpt2Family;
+extern const Family kGpt2Family, kNeoxFamily, kLlamaFamily, kPhi3Family, kGemma2Family, kHookedFamily,
+    kGgufLlamaFamily, kGgufGpt2Family, kGgufGemma2Family;
+
+// The llama-style GGUF reader (gguf_llama.cpp), which gguf:gemma2 extends.
+Config gguf_llama_config(const ConfigSource& s);
+void gguf_llama_weights(WeightLoader& ld, const Config& c, Weights& w);
 
 // The Llama config.json fields (hidden_size, num_key_value_heads, rope_theta,
 // ...), which Mistral, Qwen2 and Phi-3 share.

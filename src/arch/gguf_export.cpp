@@ -179,6 +179,9 @@ std::string gguf_architecture(const Config& c) {
   check(!c.attn_only && c.d_mlp > 0, "no MLP (attention-only)");
   check(!c.parallel_residual, "parallel attention and MLP");
   check(c.d_head * c.n_heads == c.d_model, "d_head * n_heads != d_model");
+  check(!c.post_norms && c.embed_scale == 1.f && c.attn_softcap == 0.f && c.final_softcap == 0.f &&
+            c.sliding_window == 0,
+        "Gemma-2 features (post-norms, embedding scale, soft-capping, sliding windows)");
   check(c.attn_scale == 0.f || std::fabs(c.attn_scale * std::sqrt(float(c.d_head)) - 1.f) < 1e-6f,
         "an attention scale other than 1/sqrt(d_head)");
   if (c.norm == NormKind::LayerNorm && c.positional == PosKind::Learned) {

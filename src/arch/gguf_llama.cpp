@@ -12,7 +12,7 @@
 
 namespace glassbox::detail {
 
-static Config gguf_llama_config(const ConfigSource& s) {
+Config gguf_llama_config(const ConfigSource& s) {
   GgufKeys k(*s.gguf);
   Config c;
   c.family = s.gguf->kv("general.architecture").as_string("general.architecture");
@@ -22,7 +22,8 @@ static Config gguf_llama_config(const ConfigSource& s) {
   c.n_kv_heads = k.u_opt("attention.head_count_kv", c.n_heads);
   c.d_mlp = k.u("feed_forward_length");
   c.n_ctx = k.u("context_length");
-  c.d_head = c.n_heads ? c.d_model / c.n_heads : 0;
+  // attention.key_length: a head size independent of d_model / n_heads (gemma2 writes it; llama.cpp reads it for all)
+  c.d_head = k.u_opt("attention.key_length", c.n_heads ? c.d_model / c.n_heads : 0);
   c.d_vocab = k.vocab_size();
   c.norm = NormKind::RMSNorm;
   c.norm_eps = float(k.f_opt("attention.layer_norm_rms_epsilon", 1e-5));
@@ -105,7 +106,7 @@ static MatRef linear_any(WeightLoader& ld, const std::string& name, int64_t out,
   return linear(ld.get(name, {out, in}), out, in);
 }
 
-static void gguf_llama_weights(WeightLoader& ld, const Config& c, Weights& w) {
+void gguf_llama_weights(WeightLoader& ld, const Config& c, Weights& w) {
   using T = GgufTensor;
   const int64_t d = c.d_model, m = c.d_mlp, V = c.d_vocab, dh = c.d_head;
   const int64_t q_out = int64_t(c.n_heads) * dh, kv_out = int64_t(c.n_kv_heads) * dh;
@@ -148,6 +149,10 @@ static void gguf_llama_weights(WeightLoader& ld, const Config& c, Weights& w) {
       lw.W_in = linear(gate_up + m * d, m, d);
     }
     lw.W_out = linear_any(ld, gguf_name(T::FfnDown, l), d, m);
+    if (c.post_norms) {  // gemma2
+      lw.ln1_post_w = ld.get(gguf_name(T::AttnPostNorm, l), {d});
+      lw.ln2_post_w = ld.get(gguf_name(T::FfnPostNorm, l), {d});
+    }
   }
   w.ln_final_w = ld.get(gguf_name(T::OutputNorm), {d});
   if (!c.tied_embeddings) w.W_U = linear_any(ld, gguf_name(T::Output), V, d);

@@ -13,6 +13,7 @@ enum class GgufTensor : uint8_t {
   TokenEmbd, PosEmbd, OutputNorm, OutputNormBias, Output, RopeFreqs,
   AttnNorm, AttnNormBias, AttnQkv, AttnQkvBias, AttnQ, AttnQBias, AttnK, AttnKBias, AttnV, AttnVBias,
   AttnOut, AttnOutBias, FfnNorm, FfnNormBias, FfnGate, FfnUp, FfnUpBias, FfnDown, FfnDownBias,
+  AttnPostNorm, FfnPostNorm,
 };
 
 struct GgufTensorName {
@@ -47,6 +48,8 @@ inline constexpr GgufTensorName kGgufTensorNames[] = {
     {GgufTensor::FfnUpBias, "ffn_up.bias", true},
     {GgufTensor::FfnDown, "ffn_down.weight", true},
     {GgufTensor::FfnDownBias, "ffn_down.bias", true},
+    {GgufTensor::AttnPostNorm, "post_attention_norm.weight", true},  // gemma2: norms on the branch outputs
+    {GgufTensor::FfnPostNorm, "post_ffw_norm.weight", true},
 };
 
 // The file's name for tensor `t` (of layer `layer` for per-layer tensors).

@@ -56,7 +56,12 @@ Model Model::load(const std::string& path, const LoadOptions& opt) {
     GgufFile f = GgufFile::open(path);
     const std::string arch = f.kv("general.architecture").as_string("general.architecture");
     const Family* fam = find_family("gguf:" + arch);
-    if (!fam) fail(path, ": GGUF architecture \"", arch, "\" is not supported (supported: llama, gpt2)");
+    if (!fam) {
+      std::string known;
+      for (const auto& n : family_names())
+        if (n.rfind("gguf:", 0) == 0) known += (known.empty() ? "" : ", ") + n.substr(5);
+      fail(path, ": GGUF architecture \"", arch, "\" is not supported (supported: ", known, ")");
+    }
     ConfigSource src{nullptr, &f, path};
     Model m = build(*fam, src, Checkpoint::from_gguf(f), path, opt.keep_quantized);
     if (f.find_kv("tokenizer.ggml.tokens"))

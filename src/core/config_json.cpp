@@ -5,7 +5,7 @@
 namespace glassbox {
 
 nlohmann::json to_json(const Config& c) {
-  return {
+  nlohmann::json j = {
       {"family", c.family},
       {"n_layers", c.n_layers},
       {"d_model", c.d_model},
@@ -27,6 +27,16 @@ nlohmann::json to_json(const Config& c) {
       {"attn_only", c.attn_only},
       {"tied_embeddings", c.tied_embeddings},
   };
+  // Gemma-2's features, named only when a model has them.
+  if (c.post_norms) j["post_norms"] = true;
+  if (c.embed_scale != 1.f) j["embed_scale"] = c.embed_scale;
+  if (c.attn_softcap > 0) j["attn_softcap"] = c.attn_softcap;
+  if (c.final_softcap > 0) j["final_softcap"] = c.final_softcap;
+  if (c.sliding_window > 0) {
+    j["sliding_window"] = c.sliding_window;
+    j["sliding_window_pattern"] = c.sliding_window_pattern;
+  }
+  return j;
 }
 
 }  // namespace glassbox

@@ -16,6 +16,9 @@ const float* rope_factors(const Config& c) {
   return c.rope_freq_factors.empty() ? nullptr : c.rope_freq_factors.data();
 }
 
+// Layer l's soft-cap and sliding window (Gemma-2), for the score kernels.
+k::ScoreMods score_mods(const Config& c, int l) { return {c.attn_softcap, c.window(l)}; }
+
 // out [N, n_heads*d_head] = in [N, d_model] . W (+ b), per head when the heads
 // are not one contiguous matrix (e.g. NeoX's interleaved query_key_value).
 void project_heads(float* out, const float* in, int64_t N, const HeadProj& P) {
@@ -95,7 +98,7 @@ void materialised_attention(ForwardPass& p, int l, float* z, const float* rq, co
   for (int64_t b = 0; b < B; ++b)
     (tiled ? k::attn_tiled_scores : k::attn_scores_forward)(
         scores + b * H * T * Tk, rq + b * T * H * dh, H * dh, keys + b * kv_rows * Hkv * dh, Hkv * dh,
-        p.key_valid.data() + b * Tk, T, Tk, p.past, H, Hkv, dh, c.scores_scale());
+        p.key_valid.data() + b * Tk, T, Tk, p.past, H, Hkv, dh, c.scores_scale(), score_mods(c, l));
   p.fire(Site::attn_scores, l, scores);
   float* pattern = p.slice(Site::pattern, l);
   (tiled ? k::attn_tiled_softmax : k::softmax_forward)(pattern, scores, B * H * T, Tk);
@@ -146,7 +149,7 @@ float* attention_forward(ForwardPass& p, int l, const float* x) {
     for (int64_t b = 0; b < B; ++b)
       k::attn_fused_forward(z + b * T * H * dh, H * dh, rq + b * T * H * dh, H * dh, keys + b * kv_rows * Hkv * dh,
                             Hkv * dh, vals + b * kv_rows * Hkv * dh, Hkv * dh, p.key_valid.data() + b * Tk, T, Tk,
-                            p.past, H, Hkv, dh, c.scores_scale());
+                            p.past, H, Hkv, dh, c.scores_scale(), score_mods(c, l));
   } else {
     materialised_attention(p, l, z, rq, keys, vals, kv_rows);
   }
@@ -154,6 +157,7 @@ float* attention_forward(ForwardPass& p, int l, const float* x) {
   float* attn_out = p.slice(Site::attn_out, l);
   if (p.opt.compute_result || p.wanted(Site::result, l)) attn_out_by_head(p, l, z, attn_out);
   else k::matmul_forward(attn_out, d, z, H * dh, lw.W_O, lw.b_O, 1, N);
+  if (c.post_norms) post_norm_forward(p, Site::ln1_post_scale, Site::ln1_post_normalized, l, attn_out, lw.ln1_post_w);
   p.fire(Site::attn_out, l, attn_out);
   return attn_out;
 }
@@ -165,6 +169,10 @@ void attention_backward(BackwardPass& p, int l, const float* d_attn_out, float* 
   const int64_t B = p.B, T = p.T, N = p.N, d = c.d_model;
   const int64_t H = c.n_heads, Hkv = c.n_kv_heads, dh = c.d_head;
   p.grad(Site::attn_out, l, mut(d_attn_out));
+  // With a post-norm, what follows is the gradient of its input (the heads' summed output).
+  if (c.post_norms)
+    d_attn_out = post_norm_backward(p, Site::ln1_post_scale, Site::ln1_post_normalized, l, d_attn_out,
+                                    lw.ln1_post_w, lg ? lg->ln1_post_w : nullptr);
   if (p.wants_grad(Site::result, l)) {
     // attn_out = sum_h result[h] + b_O: every head's result gets d attn_out.
     p.d_result.resize(size_t(N * H * d));
@@ -192,6 +200,16 @@ void attention_backward(BackwardPass& p, int l, const float* d_attn_out, float* 
   const bool rotary = c.positional == PosKind::Rotary;
   const float* rq = p.act(rotary ? Site::rot_q : Site::q, l);
   const float* rk = p.act(rotary ? Site::rot_k : Site::k, l);
+  if (c.attn_softcap > 0) {
+    // d(scaled q.k) = d(capped scores) * (1 - (capped / c)^2): the capped scores recomputed from q and k,
+    // which costs one product and keeps attn_scores out of what a backward pass must hold.
+    p.capped_scores.resize(size_t(B * H * T * T));
+    for (int64_t b = 0; b < B; ++b)
+      k::attn_scores_forward(p.capped_scores.data() + b * H * T * T, rq + b * T * H * dh, H * dh,
+                             rk + b * T * Hkv * dh, Hkv * dh, nullptr, T, T, 0, H, Hkv, dh, c.scores_scale(),
+                             score_mods(c, l));
+    k::softcap_backward(dscores, p.capped_scores.data(), B * H * T * T, c.attn_softcap);
+  }
   float* drq = zeros(p.d_rot_q, N * H * dh);
   float* drk = zeros(p.d_rot_k, N * Hkv * dh);
   for (int64_t b = 0; b < B; ++b)

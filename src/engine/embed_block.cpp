@@ -15,6 +15,8 @@ float* embed_forward(ForwardPass& p, const int32_t* tokens) {
   float* embed = p.slice(Site::embed, -1);
   if (p.w.W_E_q) k::embedding_forward_quant(embed, tokens, *p.w.W_E_q, N, d);
   else k::embedding_forward(embed, tokens, p.w.W_E, N, d);
+  if (p.c.embed_scale != 1.f)  // Gemma: sqrt(d_model); hook_embed shows the scaled rows, as TransformerLens
+    for (int64_t i = 0; i < N * d; ++i) embed[i] *= p.c.embed_scale;
   p.fire(Site::embed, -1, embed);
   if (p.c.positional == PosKind::Learned) {
     float* pe = p.slice(Site::pos_embed, -1);
@@ -32,7 +34,13 @@ void embed_backward(BackwardPass& p, const int32_t* tokens, const float* dx) {
   const int64_t N = p.N, d = p.c.d_model;
   float* g = mut(dx);  // grad hooks get a mutable view, as at every other site
   p.grad(Site::embed, -1, g);
-  if (p.G) k::embedding_backward(mut(p.G->W_E), dx, tokens, N, d);
+  if (p.G && p.c.embed_scale != 1.f) {  // W_E's rows were scaled: so is their gradient
+    std::vector<float> scaled(dx, dx + N * d);
+    for (float& v : scaled) v *= p.c.embed_scale;
+    k::embedding_backward(mut(p.G->W_E), scaled.data(), tokens, N, d);
+  } else if (p.G) {
+    k::embedding_backward(mut(p.G->W_E), dx, tokens, N, d);
+  }
   if (p.c.positional == PosKind::Learned) {
     p.grad(Site::pos_embed, -1, g);
     if (p.G) k::embedding_backward(mut(p.G->W_pos), dx, p.pos.data(), N, d);
@@ -47,12 +55,14 @@ void unembed_forward(ForwardPass& p, const float* x) {
   if (p.opt.logits == LogitsMode::All) {
     p.res.logits = take_spare(p.spare, {B, T, V});
     k::matmul_forward(p.res.logits.f32(), V, xf, d, p.w.W_U, p.w.b_U, 1, p.N);
+    if (c.final_softcap > 0) k::softcap_forward(p.res.logits.f32(), p.N * V, c.final_softcap);
   } else if (p.opt.logits == LogitsMode::Last) {
     auto& rows = p.last_rows;
     rows.resize(size_t(B * d));
     for (int64_t b = 0; b < B; ++b) std::memcpy(&rows[size_t(b * d)], xf + ((b + 1) * T - 1) * d, size_t(d) * 4);
     p.res.logits = take_spare(p.spare, {B, 1, V});
     k::matmul_forward(p.res.logits.f32(), V, rows.data(), d, p.w.W_U, p.w.b_U, 1, B);
+    if (c.final_softcap > 0) k::softcap_forward(p.res.logits.f32(), B * V, c.final_softcap);
   }
 }
 
@@ -64,6 +74,12 @@ void unembed_backward(BackwardPass& p, const float* dlogits, bool last_only, flo
   const int64_t B = p.B, T = p.T, d = c.d_model, V = c.d_vocab;
   // ln_final reads the last block's output, or the start residual of a pass from start_at_layer == n_layers:
   // the forward keeps both under blocks.{n-1}.hook_resid_post.
+  if (c.final_softcap > 0) {  // d(W_U's output) = d(capped logits) * (1 - (capped / c)^2)
+    const int64_t n = (last_only ? B : p.N) * V;
+    p.d_logits.assign(dlogits, dlogits + n);
+    k::softcap_backward(p.d_logits.data(), p.fwd.logits.f32(), n, c.final_softcap);
+    dlogits = p.d_logits.data();
+  }
   const float* xf = norm_output(p, Site::ln_final_normalized, -1, Site::resid_post, c.n_layers - 1, w.ln_final_w,
                                 w.ln_final_b);
   float* dxf = zeros(p.d_norm_out, p.N * d);

@@ -178,6 +178,7 @@ void unembed_chosen(detail::ForwardPass& p, const float* x, std::vector<float>& 
       for (int64_t k = 0; k < d; ++k) s += double(xf[n * d + k]) * wu[k * rs];
       out[n * C + j] = float(s);
     }
+  if (c.final_softcap > 0) kernels::softcap_forward(out, B * P * C, c.final_softcap);
 }
 
 }  // namespace

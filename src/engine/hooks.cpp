@@ -61,6 +61,8 @@ bool site_exists(Site s, const Config& c) {
     case SiteWhen::Mlp: return mlp;
     case SiteWhen::GatedMlp: return mlp && c.gated_mlp;
     case SiteWhen::SequentialMlp: return mlp && !c.parallel_residual;
+    case SiteWhen::PostNorm: return norm && c.post_norms;
+    case SiteWhen::PostNormMlp: return norm && mlp && c.post_norms;
   }
   return false;
 }

@@ -29,6 +29,7 @@ float* mlp_forward(ForwardPass& p, int l, const float* m_in) {
   p.fire(Site::mlp_post, l, post);
   float* mlp_out = p.slice(Site::mlp_out, l);
   k::matmul_forward(mlp_out, d, post, dm, lw.W_out, lw.b_out, 1, N);
+  if (c.post_norms) post_norm_forward(p, Site::ln2_post_scale, Site::ln2_post_normalized, l, mlp_out, lw.ln2_post_w);
   p.fire(Site::mlp_out, l, mlp_out);
   return mlp_out;
 }
@@ -39,6 +40,9 @@ const float* mlp_backward(BackwardPass& p, int l, const float* d_mlp_out) {
   const LayerWeights* lg = p.G ? &p.G->layers[size_t(l)] : nullptr;
   const int64_t N = p.N, d = c.d_model, dm = c.d_mlp;
   p.grad(Site::mlp_out, l, mut(d_mlp_out));
+  if (c.post_norms)  // what follows is the gradient of the post-norm's input, W_out's output
+    d_mlp_out = post_norm_backward(p, Site::ln2_post_scale, Site::ln2_post_normalized, l, d_mlp_out, lw.ln2_post_w,
+                                   lg ? lg->ln2_post_w : nullptr);
   const float* post = p.act(Site::mlp_post, l);
   float* d_post = zeros(p.d_post, N * dm);
   k::matmul_backward(d_post, dm, lg ? mut(lg->W_out) : MutMatRef{}, lg ? mut(lg->b_out) : nullptr, 1, d_mlp_out, d,

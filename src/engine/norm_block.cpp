@@ -65,3 +65,20 @@ const float* norm_output(BackwardPass& p, Site norm_site, int norm_layer, Site r
 }
 
 }  // namespace glassbox::detail
+
+namespace glassbox::detail {
+
+void post_norm_forward(ForwardPass& p, Site scale_site, Site norm_site, int l, float* x, const float* w) {
+  // norm_forward reads x whole into the normalized slice before writing its output elsewhere: x may take it back.
+  const float* out = norm_forward(p, scale_site, norm_site, l, x, w, nullptr);
+  std::memcpy(x, out, size_t(p.N * p.c.d_model) * sizeof(float));
+}
+
+const float* post_norm_backward(BackwardPass& p, Site scale_site, Site norm_site, int l, const float* dout,
+                                const float* w, const float* dw) {
+  float* d_in = zeros(p.d_post_in, p.N * p.c.d_model);
+  norm_backward(p, scale_site, norm_site, l, d_in, dout, w, nullptr, mut(dw), nullptr);
+  return d_in;
+}
+
+}  // namespace glassbox::detail

@@ -66,6 +66,9 @@ struct BackwardPass {
   std::vector<float> d_post, d_pre, d_pre_linear;                          // MLP
   std::vector<float> d_attn_out, d_result, dz, d_pattern, d_scores, dv;  // attention
   std::vector<float> d_rot_q, d_rot_k, dq, dk;
+  std::vector<float> d_post_in;      // a post-norm's input gradient (Config::post_norms)
+  std::vector<float> capped_scores;  // scores recomputed for the soft-cap's backward (Config::attn_softcap)
+  std::vector<float> d_logits;       // dlogits through the final soft-cap (Config::final_softcap)
 
   const float* act(Site s, int l) const;  // a kept activation; Error if the forward did not keep it
   void grad(Site s, int l, float* g) const;
@@ -89,6 +92,12 @@ void norm_backward(BackwardPass& p, Site scale_site, Site norm_site, int l, floa
                    const float* w, const float* b, float* dw, float* db);
 // Recomputes a norm's output (a projection's input) from the kept normalized
 // value, or the residual stream itself without normalisation.
+// A post-norm (Config::post_norms) applied in place to a branch's output x
+// (attention's or the MLP's), firing its scale / normalized hooks.
+void post_norm_forward(ForwardPass& p, Site scale_site, Site norm_site, int l, float* x, const float* w);
+// d(the branch's raw output) given d(its normed output), into a buffer of p.
+const float* post_norm_backward(BackwardPass& p, Site scale_site, Site norm_site, int l, const float* dout,
+                                const float* w, const float* dw);
 const float* norm_output(BackwardPass& p, Site norm_site, int norm_layer, Site resid_site, int resid_layer,
                          const float* w, const float* b);
 

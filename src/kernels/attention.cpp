@@ -3,6 +3,7 @@
 // strided views of the fused q/k/v rows, so nothing is repacked.
 #include <cblas.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/detail.h"
@@ -33,7 +34,7 @@ int head_ld(int64_t ld, int64_t T, int64_t dh, const char* what) {
 
 void attn_scores_forward(float* scores, const float* q, int64_t ldq, const float* k, int64_t ldk,
                          const uint8_t* key_valid, int64_t Tq, int64_t Tk, int64_t q_offset,
-                         int64_t Hq, int64_t Hkv, int64_t dh, float scale) {
+                         int64_t Hq, int64_t Hkv, int64_t dh, float scale, ScoreMods mods) {
   const Dims d = check("attn_scores_forward", Tq, Tk, Hq, Hkv, dh);
   if (Tq == 0 || Tk == 0) return;
   const int lq = head_ld(ldq, Tq, dh, "attention: ldq"), lk = head_ld(ldk, Tk, dh, "attention: ldk");
@@ -45,11 +46,15 @@ void attn_scores_forward(float* scores, const float* q, int64_t ldq, const float
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d.tq, d.tk, d.dh, scale, q + h * dh, lq,
                 k + kvh * dh, lk, 0.0f, scores + h * Tq * Tk, d.tk);
   }
+  if (mods.softcap > 0) softcap_forward(scores, Hq * Tq * Tk, mods.softcap);  // before the mask, as HF and TL
 #pragma omp parallel for if (Hq * Tq * Tk >= detail::kParallelMin) schedule(static)
   for (int64_t r = 0; r < Hq * Tq; ++r) {
     float* row = scores + r * Tk;
     const int64_t last = q_offset + r % Tq;  // last visible key (causal)
     for (int64_t j = last < 0 ? 0 : last + 1; j < Tk; ++j) row[j] = -INFINITY;
+    // Keys that slid out of the window (none without one: the loop is empty).
+    const int64_t before = mods.window > 0 ? std::min(last - mods.window + 1, Tk) : 0;
+    for (int64_t j = 0; j < before; ++j) row[j] = -INFINITY;
     if (key_valid) {
       const int64_t lim = last + 1 < Tk ? last + 1 : Tk;
       for (int64_t j = 0; j < lim; ++j)

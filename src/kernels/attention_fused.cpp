@@ -77,10 +77,23 @@ void scores_tile(float* st, const float* qt, const float* k, int64_t ldk, int64_
   }
 }
 
+// Soft-caps a block's scores (ScoreMods::softcap), before the mask as
+// attn_scores_forward does. Serial: the block is one task of a parallel loop.
+void softcap_tile(float* st, int64_t n_keys, float cap) {
+  const float inv = 1.0f / cap;
+  for (int64_t i = 0; i < n_keys * kBq; ++i) st[i] = cap * std::tanh(st[i] * inv);
+}
+
 // Applies the causal and padding masks to a block's scores: query i may see
-// keys j <= last0 + i whose key_valid[j] is set; the others become -inf, as
-// attn_scores_forward shows them.
-void mask_tile(float* st, int64_t n_keys, int64_t last0, const uint8_t* key_valid) {
+// keys j <= last0 + i whose key_valid[j] is set (and, with a sliding window,
+// j > last0 + i - window); the others become -inf, as attn_scores_forward
+// shows them.
+void mask_tile(float* st, int64_t n_keys, int64_t last0, const uint8_t* key_valid, int64_t window) {
+  // Keys the window hides from some query of the block: j <= last0 + kBq - 1 - window.
+  const int64_t slid = window > 0 ? std::min(n_keys, last0 + kBq - window) : 0;
+  for (int64_t j = 0; j < slid; ++j)
+    for (int64_t i = 0; i < kBq; ++i)
+      if (j <= last0 + i - window) st[j * kBq + i] = -INFINITY;
   for (int64_t j = 0; j < n_keys; ++j) {
     float* row = st + j * kBq;
     if (key_valid && !key_valid[j]) {
@@ -226,7 +239,7 @@ void check_ld(const char* op, const char* what, int64_t ld, int64_t rows, int64_
 
 void attn_fused_forward(float* z, int64_t ldz, const float* q, int64_t ldq, const float* k, int64_t ldk,
                         const float* v, int64_t ldv, const uint8_t* key_valid, int64_t Tq, int64_t Tk,
-                        int64_t q_offset, int64_t Hq, int64_t Hkv, int64_t dh, float scale) {
+                        int64_t q_offset, int64_t Hq, int64_t Hkv, int64_t dh, float scale, ScoreMods mods) {
   const char* op = "attn_fused_forward";
   check_heads(op, Tq, Tk, Hq, Hkv, dh);
   check_ld(op, "ldq", ldq, Tq, Hq * dh), check_ld(op, "ldz", ldz, Tq, Hq * dh);
@@ -242,7 +255,8 @@ void attn_fused_forward(float* z, int64_t ldz, const float* q, int64_t ldq, cons
                    }
                    const int64_t kvh = h / group;
                    scores_tile(st, qt, k + kvh * dh, ldk, n_keys, dh, scale);
-                   mask_tile(st, n_keys, last0, key_valid);
+                   if (mods.softcap > 0) softcap_tile(st, n_keys, mods.softcap);
+                   mask_tile(st, n_keys, last0, key_valid, mods.window);
                    softmax_tile(st, n_keys);
                    z_block(zb, ldz, st, v + kvh * dh, ldv, n_keys, n_q, dh);
                  });
@@ -250,7 +264,7 @@ void attn_fused_forward(float* z, int64_t ldz, const float* q, int64_t ldq, cons
 
 void attn_tiled_scores(float* scores, const float* q, int64_t ldq, const float* k, int64_t ldk,
                        const uint8_t* key_valid, int64_t Tq, int64_t Tk, int64_t q_offset, int64_t Hq, int64_t Hkv,
-                       int64_t dh, float scale) {
+                       int64_t dh, float scale, ScoreMods mods) {
   const char* op = "attn_tiled_scores";
   check_heads(op, Tq, Tk, Hq, Hkv, dh);
   check_ld(op, "ldq", ldq, Tq, Hq * dh), check_ld(op, "ldk", ldk, Tk, Hkv * dh);
@@ -260,7 +274,8 @@ void attn_tiled_scores(float* scores, const float* q, int64_t ldq, const float* 
                  [&](int64_t h, int64_t i0, int64_t n_q, int64_t last0, int64_t n_keys, float* qt, float* st) {
                    if (n_keys > 0) {
                      scores_tile(st, qt, k + (h / group) * dh, ldk, n_keys, dh, scale);
-                     mask_tile(st, n_keys, last0, key_valid);
+                     if (mods.softcap > 0) softcap_tile(st, n_keys, mods.softcap);
+                     mask_tile(st, n_keys, last0, key_valid, mods.window);
                    }
                    for (int64_t i = 0; i < n_q; ++i) {
                      float* row = scores + (h * Tq + i0 + i) * Tk;

@@ -101,9 +101,17 @@ void rope_backward(float* dx, const float* dout, int64_t ld, const int32_t* pos,
 // cache). Head h reads kv head h / (Hq / Hkv) (GQA).
 // scores: [Hq, Tq, Tk] = q.k * scale; causal (key j > q_offset + i) and
 // key_valid[j] == 0 entries are -inf, as TransformerLens shows them.
+// ScoreMods (Gemma-2; all off by default): the scaled scores soft-capped,
+// softcap * tanh(s / softcap), before the mask; and a sliding window, query i
+// also not seeing keys j <= q_offset + i - window.
+struct ScoreMods {
+  float softcap = 0.f;  // 0: none
+  int64_t window = 0;   // 0: none
+};
 void attn_scores_forward(float* scores, const float* q, int64_t ldq, const float* k, int64_t ldk,
                          const uint8_t* key_valid, int64_t Tq, int64_t Tk, int64_t q_offset,
-                         int64_t Hq, int64_t Hkv, int64_t dh, float scale);
+                         int64_t Hq, int64_t Hkv, int64_t dh, float scale,
+                         ScoreMods mods = {});
 // Row-wise softmax over the last axis; a row that is all -inf becomes all 0.
 // out may alias in.
 void softmax_forward(float* out, const float* in, int64_t rows, int64_t cols);
@@ -129,10 +137,10 @@ void attn_z_forward(float* z, int64_t ldz, const float* pattern, const float* v,
 // attn_tiled_scores. No backward: passes that need one keep the pattern.
 void attn_fused_forward(float* z, int64_t ldz, const float* q, int64_t ldq, const float* k, int64_t ldk,
                         const float* v, int64_t ldv, const uint8_t* key_valid, int64_t Tq, int64_t Tk,
-                        int64_t q_offset, int64_t Hq, int64_t Hkv, int64_t dh, float scale);
+                        int64_t q_offset, int64_t Hq, int64_t Hkv, int64_t dh, float scale, ScoreMods mods = {});
 void attn_tiled_scores(float* scores, const float* q, int64_t ldq, const float* k, int64_t ldk,
                        const uint8_t* key_valid, int64_t Tq, int64_t Tk, int64_t q_offset, int64_t Hq, int64_t Hkv,
-                       int64_t dh, float scale);
+                       int64_t dh, float scale, ScoreMods mods = {});
 void attn_tiled_softmax(float* pattern, const float* scores, int64_t rows, int64_t cols);  // pattern may alias scores
 void attn_tiled_z(float* z, int64_t ldz, const float* pattern, const float* v, int64_t ldv, int64_t Tq, int64_t Tk,
                   int64_t Hq, int64_t Hkv, int64_t dh);
@@ -146,6 +154,13 @@ void attn_z_backward(float* dpattern, float* dv, int64_t lddv, const float* dz, 
 void attn_scores_backward(float* dq, int64_t lddq, float* dk, int64_t lddk, const float* dscores,
                           const float* q, int64_t ldq, const float* k, int64_t ldk, int64_t Tq,
                           int64_t Tk, int64_t Hq, int64_t Hkv, int64_t dh, float scale);
+
+// Soft-capping (Gemma-2's attention scores and final logits): x -> c * tanh(x / c)
+// in place, c > 0. Scores are capped before the mask: -inf would become -c.
+void softcap_forward(float* x, int64_t n, float c);
+// dx *= d(capped)/d(x) = 1 - (y / c)^2, given the capped values y; entries
+// where y is -inf (masked) get 0.
+void softcap_backward(float* dx, const float* y, int64_t n, float c);
 
 // ---------------------------------------------------------------- loss
 // losses[t] = -log softmax(logits[t])[targets[t]]; targets < 0 are ignored (loss 0).

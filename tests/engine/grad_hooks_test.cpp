@@ -76,7 +76,11 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"gpt2", "blocks.0.ln1.hook_scale", 2}, Case{"neox", "blocks.0.attn.hook_rot_k", 0},
                       Case{"neox", "blocks.1.hook_mlp_out", 1}, Case{"llama", "blocks.0.attn.hook_v", 2},
                       Case{"llama", "blocks.1.mlp.hook_pre_linear", 1}, Case{"qwen2", "blocks.0.attn.hook_pattern", 0},
-                      Case{"attn-only", "blocks.1.attn.hook_attn_scores", 1}, Case{"attn-only", "hook_pos_embed", 0}),
+                      Case{"attn-only", "blocks.1.attn.hook_attn_scores", 1}, Case{"attn-only", "hook_pos_embed", 0},
+                      // Gemma-2: through the score cap and window, the post-norms, the embedding scale, the logit cap
+                      Case{"gemma2", "blocks.0.attn.hook_rot_q", 0}, Case{"gemma2", "blocks.1.ln1_post.hook_scale", 1},
+                      Case{"gemma2", "blocks.2.ln2_post.hook_normalized", 2}, Case{"gemma2", "hook_embed", 0},
+                      Case{"gguf-gemma2", "blocks.2.attn.hook_attn_scores", 1}),
     [](const auto& i) {
       std::string s = i.param.model + "_" + std::to_string(i.index);
       for (char& c : s)

@@ -106,7 +106,8 @@ TEST_P(GoldenLeftPad, LeftPaddedBatchMatchesReference) { check_case(GetParam(), 
 
 INSTANTIATE_TEST_SUITE_P(Families, Golden,
                          ::testing::Values("gpt2", "neox", "neox-seq", "llama", "llama-tied", "qwen2", "phi3", "attn-only",
-                                           "llama3", "gguf-llama", "gguf-gpt2", "gguf-qwen2", "gguf-phi3", "gguf-llama3"),
+                                           "llama3", "gguf-llama", "gguf-gpt2", "gguf-qwen2", "gguf-phi3", "gguf-llama3",
+                                           "gemma2", "gguf-gemma2"),
                          [](const auto& info) {
                            std::string s = info.param;
                            for (char& ch : s) if (ch == '-') ch = '_';
