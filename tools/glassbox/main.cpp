@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
       add_trace_command(app),
       add_diff_command(app),
       add_known_command(app),
+      add_constitution_command(app),
   };
 
   try {
