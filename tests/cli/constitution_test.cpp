@@ -40,6 +40,7 @@ class ConstitutionCli : public ::testing::Test {
                             {"probe", {{"positive", {"a"}}, {"negative", {"b"}}}},
                             {"action", "flag"}};
     std::ofstream(tmp_ / "c.json") << nlohmann::json{{"name", "test"}, {"principles", {loud, other}}}.dump();
+    std::ofstream(tmp_ / "other.json") << nlohmann::json{{"principles", {other}}}.dump();
     loud["action"] = "shout";
     std::ofstream(tmp_ / "bad.json") << nlohmann::json{{"principles", {loud}}}.dump();
   }
@@ -70,7 +71,7 @@ TEST_F(ConstitutionCli, BuildsOneProfileAndReportsEachPrinciple) {
   const nlohmann::json profile = nlohmann::json::parse(slurp(tmp_ / "p.json"));
   ASSERT_EQ(profile["monitors"].size(), 1u);
   EXPECT_EQ(profile["monitors"][0]["action"], "steer");
-  EXPECT_EQ(profile["monitors"][0]["steer_hook"], "blocks.1.hook_resid_post");  // auto: the probe's layer
+  EXPECT_EQ(profile["monitors"][0]["steer_hook"], p["direction"]["hook"]);  // steered along the principle's direction
   // The profile is an ordinary one.
   const CliRun g = glassbox("generate " + model + " --profile p.json -n 3 --greedy 'YOU ARE NOT' --json");
   EXPECT_EQ(g.code, 0) << g.err;
@@ -81,8 +82,7 @@ TEST_F(ConstitutionCli, MalformedConstitutionNamesThePrincipleAndField) {
   const CliRun r = glassbox("constitution build bad.json --model " + quoted(source_path("models/tiny-lm")));
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("bad.json: principles[0] (quiet please).action"), std::string::npos) << r.err;
-  const CliRun none = glassbox("constitution build c.json --model " + quoted(source_path("models/tiny-lm")) +
-                               " --model-name other");
+  const CliRun none = glassbox("constitution build other.json --model " + quoted(source_path("models/tiny-lm")));
   EXPECT_NE(none.code, 0);
-  EXPECT_NE(none.err.find("no principle is for the model 'other'"), std::string::npos) << none.err;
+  EXPECT_NE(none.err.find("no principle is for the model 'tiny-lm'"), std::string::npos) << none.err;
 }
