@@ -61,6 +61,7 @@ Command add_trace_command(CLI::App& parent);
 Command add_diff_command(CLI::App& parent);
 Command add_known_command(CLI::App& parent);
 Command add_serve_command(CLI::App& parent);
+Command add_constitution_command(CLI::App& parent);
 
 // Where `glassbox tour` writes its checkpoint: the --model default when the
 // shipped organism (zoo::default_model(), models/ioi) is absent.

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
       add_diff_command(app),
       add_known_command(app),
       add_serve_command(app),
+      add_constitution_command(app),
   };
 
   try {

@@ -1,5 +1,6 @@
 #include "tour_report.h"
 #include "tour_analysis.h"
+#include "tour_constitution.h"
 #include "tour_features.h"
 
 #include <algorithm>
@@ -177,6 +178,7 @@ std::string write_tour_report(const std::string& out, const std::string& models_
     if (name == "induction") induction_patterns(page, m);
     add_analysis_sections(page, m, entry);
   }
+  add_constitution_page(site, models_dir);
   zoo_comparison_page(site, manifest, models_dir);
   features_page(site, manifest, models_dir, out);
   return site.save(out);

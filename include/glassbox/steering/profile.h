@@ -55,4 +55,16 @@ MonitoredGeneration generate_with_profile(const Model& m, const std::vector<std:
                                           const SamplingOptions& o, const Profile& p,
                                           const GenerateObserver& observe = {});
 
+// Mean next-token cross-entropy (nats) of texts under a profile, teacher-
+// forced, and the number of tokens scored: the side effect of a profile on
+// benign text. Its interventions act as in generation; a steer monitor acts
+// as if each token had been generated: from the first position where it
+// fires (probe / projection: read at every position; entropy: from that
+// position's logits, so from the next token on), found causally by
+// repeating the pass until the firing positions no longer change. Flag and
+// stop monitors change no distribution (a stopped row is not scored less).
+// Error for a logit_lens steer monitor (not computed teacher-forced).
+std::pair<double, int64_t> profile_cross_entropy(Engine& e, const std::vector<std::vector<int32_t>>& rows,
+                                                 const Profile& p);
+
 }  // namespace glassbox::steering
