@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "common.h"
-#include "constitution_page.h"
+#include "glassbox/pages/constitution.h"
 #include "glassbox/mmap_file.h"
 #include "glassbox/progress.h"
 #include "glassbox/report.h"
@@ -60,7 +60,7 @@ Command add_build(CLI::App& parent) {
             if (!o->html.empty()) {
               report::Page page("Constitution: " + b.constitution, m.source() + " — " +
                                 std::to_string(b.principles.size()) + " principles in one profile");
-              add_constitution_sections(page, j);
+              pages::add_constitution_sections(page, j);
               page.save(o->html);
               j["html"] = o->html;
             }

@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "constitution_page.h"
+#include "glassbox/pages/constitution.h"
 #include "glassbox/json_file.h"
 
 namespace fs = std::filesystem;
@@ -44,7 +44,7 @@ void add_constitution_page(report::Site& site, const std::string& models_dir) {
                 "The numbers are the build's, on held-out prompts: the share of continuations that break the "
                 "principle without and with the profile, the benign answers kept, and the cross-entropy on held-out "
                 "benign text.");
-  add_constitution_sections(page, merged);
+  pages::add_constitution_sections(page, merged);
 }
 
 }  // namespace glassbox::cli

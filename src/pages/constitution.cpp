@@ -1,10 +1,11 @@
-// Constitution reports as page sections (constitution_page.h).
-#include "constitution_page.h"
+// Constitution reports as page sections (pages/constitution.h).
+#include "glassbox/pages/constitution.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
-namespace glassbox::cli {
+namespace glassbox::pages {
 
 namespace {
 
@@ -57,4 +58,4 @@ void add_constitution_sections(report::Page& page, const nlohmann::json& build) 
                  "next-token cross-entropy on the principle's held-out benign text, with the profile vs without");
 }
 
-}  // namespace glassbox::cli
+}  // namespace glassbox::pages

@@ -5,10 +5,10 @@
 
 #include "glassbox/report.h"
 
-namespace glassbox::cli {
+namespace glassbox::pages {
 
 // `build` is ConstitutionBuild::to_json() (or the report saved beside a
 // shipped profile): one row per principle, AUROC and effect / side-effect charts.
 void add_constitution_sections(report::Page& page, const nlohmann::json& build);
 
-}  // namespace glassbox::cli
+}  // namespace glassbox::pages
