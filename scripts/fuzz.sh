@@ -51,6 +51,9 @@ run_one() {
   execs="$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo '?')"
   if ((rc == 0)); then
     printf '%-22s %12s execs  ok\n' "$t" "$execs"
+  elif ((rc == 72)); then  # libFuzzer's exit on SIGINT: stopped by hand, nothing found
+    printf '%-22s %12s execs  interrupted, nothing found\n' "$t" "$execs"
+    rc=0
   else
     printf '%-22s %12s execs  FOUND SOMETHING (exit %d): %s\n' "$t" "$execs" "$rc" "$log"
   fi

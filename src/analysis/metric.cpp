@@ -2,7 +2,7 @@
 #include <cmath>
 
 #include "analysis/detail.h"
-#include "core/json_integer.h"
+#include "core/json_integer_read.h"
 #include "glassbox/analysis/patching.h"
 #include "glassbox/error.h"
 

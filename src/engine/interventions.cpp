@@ -7,7 +7,7 @@
 #include "glassbox/error.h"
 #include "glassbox/json_file.h"
 
-#include "core/json_integer.h"
+#include "core/json_integer_read.h"
 
 namespace glassbox {
 

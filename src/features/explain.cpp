@@ -9,7 +9,7 @@
 
 #include "glassbox/error.h"
 
-#include "core/json_integer.h"
+#include "core/json_integer_read.h"
 
 namespace glassbox::features {
 

@@ -8,7 +8,7 @@
 #include "glassbox/json_file.h"
 #include "glassbox/mmap_file.h"
 
-#include "core/json_integer.h"
+#include "core/json_integer_read.h"
 
 namespace glassbox::steering {
 
