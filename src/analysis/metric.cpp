@@ -74,10 +74,10 @@ nlohmann::json PatchMetric::to_json() const {
 }
 
 PatchMetric PatchMetric::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) fail("metric: expected a JSON object, got ", j.type_name());
   PatchMetric m;
   try {
     m.kind = from_string<MetricKind>(j.value("kind", std::string("logit_diff")));
-    if (!j.is_object()) fail("metric: expected a JSON object, got ", j.type_name());
     if (j.contains("pos")) m.pos = glassbox::detail::json_integer<int64_t>(j["pos"], "metric: \"pos\"");
     if (j.contains("answer")) m.answer = glassbox::detail::json_integers<int32_t>(j["answer"], "metric: \"answer\"");
     if (j.contains("wrong")) m.wrong = glassbox::detail::json_integers<int32_t>(j["wrong"], "metric: \"wrong\"");
