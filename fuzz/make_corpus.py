@@ -162,6 +162,20 @@ put("fuzz_interventions", "list", json.dumps([
     {"type": "patch", "hook": "blocks.1.hook_resid_post", "source": "missing.safetensors", "positions": [-1]}]))
 put("fuzz_interventions", "one", json.dumps({"type": "mean_ablate", "hook": "blocks.*.hook_mlp_out", "positions": [0]}))
 
+# ---- per-request profiles (interventions + monitors), checked against a width-8, 3-layer Config
+v8 = [0.5, -1, 0.25, 2, 0, 1, -0.5, 1.5]
+put("fuzz_profile", "steer", json.dumps({"name": "calm", "description": "d",
+    "interventions": [{"type": "add_vector", "hook": "blocks.1.hook_resid_post", "vector": v8, "alpha": 2}],
+    "monitors": [{"type": "entropy", "threshold": 3.0},
+                 {"type": "projection", "hook": "blocks.2.hook_resid_post", "direction": v8, "threshold": 0.5,
+                  "action": "steer", "alpha": 4}]}))
+put("fuzz_profile", "probe", json.dumps({
+    "interventions": [{"type": "project_out", "hook": "blocks.*.hook_resid_post", "vector": v8}],
+    "monitors": [{"type": "logit_lens", "threshold": 2, "when": "below"},
+                 {"name": "unsure", "type": "entropy", "threshold": 5.5, "action": "stop"},
+                 {"type": "probe", "hook": "blocks.0.hook_resid_post",
+                  "probe": {"kind": "logistic", "direction": [v8], "mean": v8, "bias": [0.1]}, "threshold": 0.9}]}))
+
 # ---- train configs
 put("fuzz_train_config", "full", json.dumps({"steps": 5, "batch_size": 4, "seq_len": 16, "seed": 1,
                                              "optimizer": {"kind": "adamw", "lr": 0.001, "weight_decay": 0.1},

@@ -22,7 +22,8 @@ case "$mode" in
 esac
 
 flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
-       "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" -DGLASSBOX_BUILD_BENCH=OFF)
+       "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" -DGLASSBOX_BUILD_BENCH=OFF
+       -DGLASSBOX_BUILD_PYTHON=OFF)
 command -v ccache >/dev/null && flags+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 if [[ "$mode" == asan ]]; then
   if command -v clang++ >/dev/null; then

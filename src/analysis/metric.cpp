@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "analysis/detail.h"
+#include "core/json_integer_read.h"
 #include "glassbox/analysis/patching.h"
 #include "glassbox/error.h"
 
@@ -73,12 +74,13 @@ nlohmann::json PatchMetric::to_json() const {
 }
 
 PatchMetric PatchMetric::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) fail("metric: expected a JSON object, got ", j.type_name());
   PatchMetric m;
   try {
     m.kind = from_string<MetricKind>(j.value("kind", std::string("logit_diff")));
-    m.pos = j.value("pos", int64_t(-1));
-    if (j.contains("answer")) m.answer = j.at("answer").get<std::vector<int32_t>>();
-    if (j.contains("wrong")) m.wrong = j.at("wrong").get<std::vector<int32_t>>();
+    if (j.contains("pos")) m.pos = glassbox::detail::json_integer<int64_t>(j["pos"], "metric: \"pos\"");
+    if (j.contains("answer")) m.answer = glassbox::detail::json_integers<int32_t>(j["answer"], "metric: \"answer\"");
+    if (j.contains("wrong")) m.wrong = glassbox::detail::json_integers<int32_t>(j["wrong"], "metric: \"wrong\"");
     m.normalize = j.value("normalize", true);
   } catch (const nlohmann::json::exception& e) {
     fail("metric: malformed JSON: ", e.what());

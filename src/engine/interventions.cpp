@@ -7,6 +7,8 @@
 #include "glassbox/error.h"
 #include "glassbox/json_file.h"
 
+#include "core/json_integer_read.h"
+
 namespace glassbox {
 
 namespace {
@@ -238,20 +240,27 @@ Intervention Intervention::from_json(const nlohmann::json& j) {
   const auto* hook = field("hook");
   if (!hook || !hook->is_string()) fail("intervention: missing string field \"hook\" in ", j.dump());
   iv.hook = hook->get<std::string>();
+  const std::string where = "intervention on '" + iv.hook + "'";
   try {
-    if (auto* p = field("positions")) iv.positions = p->get<std::vector<int64_t>>();
-    if (auto* h = field("heads")) iv.heads = h->get<std::vector<int>>();
+    // Integers checked: get<int>() of 1e300 is undefined behaviour, not an error.
+    if (auto* p = field("positions")) iv.positions = detail::json_integers<int64_t>(*p, where + ": \"positions\"");
+    if (auto* h = field("heads")) iv.heads = detail::json_integers<int>(*h, where + ": \"heads\"");
     if (auto* v = field("vector")) iv.vector = v->get<std::vector<float>>();
     if (auto* a = field("alpha")) iv.alpha = a->get<float>();
     if (auto* s = field("source")) iv.source = s->get<std::string>();
     if (auto* s = field("sae")) iv.sae = s->get<std::string>();
-    if (auto* l = field("latents")) iv.latents = l->get<std::vector<int64_t>>();
+    if (auto* l = field("latents")) iv.latents = detail::json_integers<int64_t>(*l, where + ": \"latents\"");
     if (auto* e = field("edit")) iv.edit = from_string<LatentEdit>(e->get<std::string>());
     if (auto* v = field("value")) iv.value = v->get<float>();
     if (auto* k = field("keep_error")) iv.keep_error = k->get<bool>();
   } catch (const nlohmann::json::exception& e) {
     fail("intervention on '", iv.hook, "': a field has the wrong type (", e.what(), ")");
   }
+  // 1e300 in a float field reads as inf: a silently wrong run, not a value.
+  for (float x : iv.vector)
+    if (!std::isfinite(x)) fail(where, ": \"vector\" holds a value that is not a finite float");
+  if (!std::isfinite(iv.alpha)) fail(where, ": \"alpha\" is not a finite float");
+  if (!std::isfinite(iv.value)) fail(where, ": \"value\" is not a finite float");
   const bool needs_vector = iv.kind == InterventionKind::AddVector || iv.kind == InterventionKind::ProjectOut;
   if (needs_vector && iv.vector.empty()) fail("intervention ", type->get<std::string>(), " on '", iv.hook, "' needs \"vector\"");
   const bool needs_source = iv.kind == InterventionKind::Patch || iv.kind == InterventionKind::MeanAblate;

@@ -9,6 +9,8 @@
 
 #include "glassbox/error.h"
 
+#include "core/json_integer_read.h"
+
 namespace glassbox::features {
 
 namespace {
@@ -170,7 +172,7 @@ Explanation explanation_from_json(const nlohmann::json& j) {
   try {
     if (!j.is_object()) fail("explanation: expected a JSON object, got ", j.type_name());
     e.text = j.at("text").get<std::string>();
-    e.feature = j.value("feature", int64_t(-1));
+    if (j.contains("feature")) e.feature = glassbox::detail::json_integer<int64_t>(j["feature"], "explanation: \"feature\"");
     e.explainer = j.value("explainer", std::string());
     for (const auto& p : j.value("patterns", nlohmann::json::array())) {
       TokenPattern t;
@@ -178,7 +180,7 @@ Explanation explanation_from_json(const nlohmann::json& j) {
       t.previous = p.value("previous", std::string());
       t.activation = p.at("activation").get<double>();
       t.log_odds = p.value("log_odds", 0.0);
-      t.matches = p.value("matches", int64_t(0));
+      if (p.contains("matches")) t.matches = glassbox::detail::json_integer<int64_t>(p["matches"], "explanation: pattern \"matches\"");
       if (t.token.empty() && t.previous.empty()) fail("explanation: a pattern needs a token or a previous token");
       e.patterns.push_back(std::move(t));
     }

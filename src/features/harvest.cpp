@@ -160,10 +160,10 @@ json read_harvest_manifest(const std::string& dir) {
   const std::string path = (fs::path(dir) / "manifest.json").string();
   if (!fs::exists(path)) fail(dir, ": not a harvest directory (no manifest.json)");
   const json m = read_json_file(path);
-  if (!m.is_object() || m.value("format", "") != kFormat)
+  if (!m.is_object() || !m.contains("format") || m["format"] != kFormat)
     fail(path, ": not a glassbox harvest manifest (expected \"format\": \"", kFormat, "\")");
-  if (m.value("version", 0) != kVersion)
-    fail(path, ": manifest version ", m.value("version", 0), " is not supported (expected ", kVersion, ")");
+  if (!m.contains("version") || m["version"] != kVersion)
+    fail(path, ": manifest version ", m.value("version", json()).dump(), " is not supported (expected ", kVersion, ")");
   for (const char* k : {"hooks", "dims", "dtype", "rows", "shard_rows", "shards", "complete"})
     if (!m.contains(k)) fail(path, ": missing field \"", k, "\"");
   if (!m["hooks"].is_array() || !m["dims"].is_array() || m["hooks"].size() != m["dims"].size() || m["hooks"].empty())

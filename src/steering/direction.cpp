@@ -2,10 +2,13 @@
 #include "glassbox/steering/direction.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "glassbox/error.h"
 #include "glassbox/json_file.h"
 #include "glassbox/mmap_file.h"
+
+#include "core/json_integer_read.h"
 
 namespace glassbox::steering {
 
@@ -79,12 +82,14 @@ SteeringVector SteeringVector::from_json(const nlohmann::json& j, const std::str
     v.name = j.value("name", std::string());
     v.method = from_string<Method>(j.at("method").get<std::string>());
     v.site = residual_site(j.value("site", std::string("resid_post")));
-    v.d_model = j.at("d_model").get<int64_t>();
+    v.d_model = glassbox::detail::json_integer<int64_t>(j.at("d_model"), what + ": \"d_model\"");
     if (j.contains("provenance")) v.provenance = j.at("provenance");
     for (const auto& l : j.at("layers")) {
       LayerDirection d;
-      d.layer = l.at("layer").get<int>();
+      d.layer = glassbox::detail::json_integer<int>(l.at("layer"), what + ": \"layers\"[].layer");
       d.vector = l.at("vector").get<std::vector<float>>();
+      for (float x : d.vector)
+        if (!std::isfinite(x)) fail(what, ": layers[layer ", d.layer, "].vector holds a value that is not a finite float");
       if (l.contains("separation") && l["separation"].is_number()) d.separation = l["separation"].get<double>();
       if (int64_t(d.vector.size()) != v.d_model)
         fail(what, ": layers[layer ", d.layer, "].vector has ", d.vector.size(), " entries, d_model is ", v.d_model);

@@ -2,6 +2,7 @@
 // ("monitors[2].threshold: expected a number, got \"high\""): what profiles
 // and monitors need to reject a malformed document clearly.
 #pragma once
+#include <cmath>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -51,6 +52,7 @@ inline std::vector<float> floats(const nlohmann::json& v, const std::string& fie
   for (size_t i = 0; i < v.size(); ++i) {
     if (!v[i].is_number()) fail(field, "[", i, "]: expected a number, got ", v[i].dump());
     out.push_back(v[i].get<float>());
+    if (!std::isfinite(out.back())) fail(field, "[", i, "]: ", v[i].dump(), " is not a finite float");
   }
   return out;
 }

@@ -95,7 +95,8 @@ OrthogonalizeResult save_hf(const std::string& path, const std::vector<float>& d
   for (const auto& e : fs::directory_iterator(src)) {
     const std::string name = e.path().filename().string();
     if (!e.is_regular_file() || name == "config.json" || name.find(".safetensors") != std::string::npos) continue;
-    fs::copy_file(e.path(), fs::path(out) / name, fs::copy_options::overwrite_existing);
+    const auto bytes = MappedFile::open(e.path().string());  // atomically, as every output is
+    write_file_atomic((fs::path(out) / name).string(), bytes->data(), bytes->size());
   }
   return res;
 }

@@ -5,7 +5,8 @@
 // data is that version's) — never a torn mix, never a truncated file. Every
 // writer (safetensors, GGUF, caches, checkpoints, shards, reports) goes
 // through the same temp-file + fsync + rename (src/core/atomic_write.h);
-// safetensors and GGUF are the two container writers on top of it.
+// safetensors and GGUF are the two container writers on top of it, and the
+// streaming safetensors writer (caches, shards) fills the temp file at offsets.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 
 #include "glassbox/gguf.h"
 #include "glassbox/safetensors.h"
+#include "glassbox/safetensors_stream.h"
 #include "io/io_test_util.h"
 
 namespace glassbox {
@@ -31,6 +33,16 @@ std::vector<float> version(int v) { return std::vector<float>(size_t(kN), float(
 
 void write_safetensors(const std::string& p, const std::vector<float>& x) {
   save_safetensors(p, {{"x", DType::F32, {kN}, x.data(), x.size() * sizeof(float)}}, {{"n", std::to_string(x[0])}});
+}
+// The streaming writer (activation caches, harvest shards): a header fixed up
+// front, values appended in chunks and written at their offsets by a writer
+// thread, then AtomicFile's commit; small chunks so many are in flight.
+void write_streamed(const std::string& p, const std::vector<float>& x) {
+  StreamWriterOptions o;
+  o.chunk_bytes = 256 << 10;
+  SafetensorsStreamWriter w(p, {{"x", DType::F32, {kN}, nullptr, 0}}, {{"n", std::to_string(x[0])}}, o);
+  for (size_t i = 0; i < x.size(); i += 100000) w.append_f32(0, x.data() + i, std::min<size_t>(100000, x.size() - i));
+  w.finish();
 }
 void write_gguf(const std::string& p, const std::vector<float>& x) {
   GgufWriter w;
@@ -126,6 +138,10 @@ TEST(KillDuringWrite, SafetensorsIsThePreviousFileOrTheNewOneComplete) {
 
 TEST(KillDuringWrite, GgufIsThePreviousFileOrTheNewOneComplete) {
   EXPECT_EQ(torn_files_after_kills<GgufFile>(write_gguf, "w.gguf"), 0);
+}
+
+TEST(KillDuringWrite, StreamedSafetensorsIsThePreviousFileOrTheNewOneComplete) {
+  EXPECT_EQ(torn_files_after_kills<SafetensorsFile>(write_streamed, "s.safetensors"), 0);
 }
 
 TEST(KillDuringWrite, AWriterWithoutTheTempFileIsCaught) {  // the check can fail

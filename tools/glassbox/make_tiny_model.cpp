@@ -1,11 +1,11 @@
 #include "make_tiny_model.h"
 
 #include <filesystem>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "glassbox/error.h"
+#include "glassbox/mmap_file.h"
 #include "glassbox/trainable.h"
 
 #include "tokenizer/byte_level.h"
@@ -26,14 +26,8 @@ std::string byte_piece(int byte) {
 }
 
 void write_json(const fs::path& path, const json& j) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    if (!out) fail(tmp.string(), ": cannot open for writing");
-    out << j.dump(2) << '\n';
-    if (!out) fail(tmp.string(), ": write failed");
-  }
-  fs::rename(tmp, path);
+  const std::string text = j.dump(2) + "\n";
+  write_file_atomic(path.string(), text.data(), text.size());
 }
 
 json tokenizer_json() {
