@@ -10,6 +10,9 @@
 #include "glassbox/error.h"
 
 #ifdef GLASSBOX_MPI
+// The C API only: OpenMPI's deprecated C++ bindings would come along otherwise.
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 #endif
 

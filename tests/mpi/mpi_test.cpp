@@ -63,9 +63,17 @@ double max_difference(const fs::path& a, const fs::path& b, double tol) {
     if (ta.dtype != glassbox::DType::F32 || ta.shape != tb->shape) continue;
     const float* x = static_cast<const float*>(ta.data);
     const float* y = static_cast<const float*>(tb->data);
+    // GPT-2's key bias (the middle third of c_attn.bias) has a zero gradient
+    // in exact arithmetic (softmax ignores a constant added to every score), so
+    // what it gets is rounding noise, which Adam scales up to lr-sized steps:
+    // it wanders differently in any two runs without changing the model.
+    const bool key_bias = ta.name.find("c_attn.bias") != std::string::npos;
+    const int64_t n = ta.numel();
+    auto skipped = [&](int64_t i) { return key_bias && i >= n / 3 && i < 2 * n / 3; };
     double scale = 1e-12, diff = 0;
-    for (int64_t i = 0; i < ta.numel(); ++i) scale = std::max(scale, double(std::fabs(x[i])));
-    for (int64_t i = 0; i < ta.numel(); ++i) diff = std::max(diff, double(std::fabs(x[i] - y[i])) / scale);
+    for (int64_t i = 0; i < n; ++i) scale = std::max(scale, double(std::fabs(x[i])));
+    for (int64_t i = 0; i < n; ++i)
+      if (!skipped(i)) diff = std::max(diff, double(std::fabs(x[i] - y[i])) / scale);
     EXPECT_LE(diff, tol) << ta.name;
     worst = std::max(worst, diff);
   }
