@@ -11,7 +11,7 @@ set(GLASSBOX_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/glassbox
     CACHE STRING "Where glassboxConfig.cmake is installed, relative to the prefix")
 
 install(TARGETS glassbox glassbox_core glassbox_io glassbox_tokenizer glassbox_kernels glassbox_arch
-                glassbox_engine glassbox_analysis glassbox_train glassbox_zoo glassbox_features glassbox_steering glassbox_editing
+                glassbox_engine glassbox_dist glassbox_analysis glassbox_train glassbox_zoo glassbox_features glassbox_steering glassbox_editing
                 glassbox_report glassbox_pages
         EXPORT glassboxTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

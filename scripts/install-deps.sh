@@ -16,6 +16,7 @@ PACKAGES=(
   python3
   chromium                 # headless browser tests of HTML reports
   libcpp-httplib-dev       # HTTP: the OpenAI-compatible autointerp client (and its loopback test server)
+  libopenmpi-dev openmpi-bin  # MPI data parallelism (harvest, sae train, patch, circuit, train under mpirun)
   # The Python module (python/, `import glassbox`) and its tests: pybind11 and
   # numpy to build it, pytest to test it, nbclient + ipykernel to run the
   # example notebooks in the tests.

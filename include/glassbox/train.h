@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "glassbox/dist.h"
 #include "glassbox/enum_string.h"
 #include "glassbox/engine.h"
 #include "glassbox/trainable.h"
@@ -58,6 +59,11 @@ struct TrainConfig {
   std::string out_dir;         // checkpoints go to out_dir/checkpoint; the final model to out_dir
   bool resume = true;          // continue from out_dir/checkpoint if present
   bool progress = true;        // progress bar on stderr
+  // Data parallelism (mpirun; not part of the JSON): every rank draws the same
+  // batches and runs its share of each batch's sequences; gradients and loss
+  // are summed across ranks, so every rank takes the step one process would
+  // (up to float rounding) and rank 0 writes the files. Null: this process alone.
+  const dist::Comm* ranks = nullptr;
 
   static TrainConfig from_json(const nlohmann::json& j);  // Error naming the bad field
   nlohmann::json to_json() const;

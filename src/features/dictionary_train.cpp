@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "features/dictionary_state.h"
+#include "glassbox/dist.h"
 #include "glassbox/error.h"
 #include "glassbox/features/saelens.h"
 #include "glassbox/mmap_file.h"
@@ -158,28 +159,48 @@ void project_out_parallel(std::vector<float>& g, const std::vector<float>& W, in
   }
 }
 
+// Data-parallel step: this rank's rows [lo, hi) of the batch; every
+// gradient, the loss parts and the latents that fired are summed over the
+// ranks before the (identical) optimiser step, each rank's weighted by its
+// share of the rows: the batch mean of one process, up to float rounding.
 void step_dictionary(DictState& d, const ActivationStream& stream, const ActivationBatch& b, int64_t step,
-                     int64_t total_steps) {
+                     int64_t total_steps, const dist::Comm& comm) {
   Sae& s = d.sae;
   const SaeConfig& c = s.cfg;
   const int64_t S = c.d_sae;
+  const auto [lo, hi] = dist::share(b.rows, comm.rank(), comm.size());
   detail::gather_rows(d.x, b, d.sites.in, stream.dims(), float(d.norm_scale));
   if (d.sites.out == d.sites.in) d.y = d.x;
   else detail::gather_rows(d.y, b, d.sites.out, stream.dims(), float(d.norm_scale));
+  const float* x = d.x.data() + lo * c.in_width();
+  const float* y = d.y.data() + lo * c.out_width();
   d.dead.resize(size_t(S));
   for (int64_t j = 0; j < S; ++j) d.dead[size_t(j)] = d.since_fired[size_t(j)] >= d.spec.dead_after_tokens;
-  SaeLossOptions lo = d.spec.loss;
-  lo.dead = d.dead.data();
-  lo.train_batchtopk = true;
-  const SaeLossParts L = sae_loss_forward(d.fw, s, lo, d.x.data(), d.y.data(), b.rows);
+  SaeLossOptions lo_opt = d.spec.loss;
+  lo_opt.dead = d.dead.data();
+  lo_opt.train_batchtopk = true;
+  SaeLossParts L = sae_loss_forward(d.fw, s, lo_opt, x, y, hi - lo);
+  d.g.zero_like(s);
+  sae_loss_backward(d.g, d.fw, s, lo_opt, x, y);
+  if (comm.size() > 1) {
+    const float w = float(hi - lo) / float(b.rows);
+    double parts[4] = {L.mse * w, L.sparsity * w, L.aux * w, L.l0 * w};
+    comm.allreduce_sum(parts, 4);
+    L = {parts[0], parts[1], parts[2], parts[3]};
+    for (std::vector<float>* g : {&d.g.W_enc, &d.g.b_enc, &d.g.W_dec, &d.g.b_dec, &d.g.threshold}) {
+      for (float& v : *g) v *= w;
+      comm.allreduce_sum(g->data(), g->size());
+    }
+  }
   if (!std::isfinite(L.total()))
     fail("train_dictionaries: dictionary '", d.spec.name, "' loss became ", L.total(), " at step ", step,
          "; lower the learning rate");
-  d.g.zero_like(s);
-  sae_loss_backward(d.g, d.fw, s, lo, d.x.data(), d.y.data());
 
-  for (int64_t& t : d.since_fired) t += b.rows;
-  for (int32_t j : d.fw.f.idx) d.since_fired[size_t(j)] = 0;
+  // Dead-latent statistics from the whole batch: a latent fired if it fired on any rank.
+  std::vector<int64_t> fired(size_t(S), 0);
+  for (int32_t j : d.fw.f.idx) fired[size_t(j)] = 1;
+  comm.allreduce_max(fired.data(), fired.size());
+  for (int64_t j = 0; j < S; ++j) d.since_fired[size_t(j)] = fired[size_t(j)] ? 0 : d.since_fired[size_t(j)] + b.rows;
   if (c.arch == SaeArch::BatchTopK && d.fw.f.nnz() > 0)  // Bussmann et al.: a running estimate of the cut
     d.batchtopk_ema = d.batchtopk_ema == 0 ? d.fw.batch_threshold : 0.99f * d.batchtopk_ema + 0.01f * d.fw.batch_threshold;
 
@@ -266,8 +287,17 @@ TrainDictionariesResult train_dictionaries(ActivationStream& stream, const std::
   if (specs.size() > 1)
     for (const auto& s : specs)
       if (s.name.empty()) fail("train_dictionaries: with several dictionaries each needs a name (its subdirectory)");
+  const dist::Comm& comm = opt.ranks ? *opt.ranks : dist::Comm::self();
+  if (opt.batch_rows < comm.size())
+    fail("train_dictionaries: batch_rows (", opt.batch_rows, ") is less than the number of ranks (", comm.size(), ")");
   std::vector<DictState> ds;
-  for (size_t i = 0; i < specs.size(); ++i) ds.push_back(make_state(specs[i], stream, i));
+  for (size_t i = 0; i < specs.size(); ++i) {
+    // BatchTopK's cut is a top-k over the whole batch: not split across ranks (yet).
+    if (comm.size() > 1 && specs[i].sae.arch == SaeArch::BatchTopK)
+      fail("train_dictionaries: dictionary '", specs[i].name, "': batchtopk does not train data-parallel "
+           "(its selection spans the whole batch); use topk, relu or jumprelu under mpirun, or one process");
+    ds.push_back(make_state(specs[i], stream, i));
+  }
 
   TrainDictionariesResult res;
   RunCounters rc;
@@ -291,7 +321,7 @@ TrainDictionariesResult train_dictionaries(ActivationStream& stream, const std::
   for (; rc.step < end; ++rc.step) {
     draw(stream, batch, opt.batch_rows);
     ++rc.batches_drawn;
-    for (DictState& d : ds) step_dictionary(d, stream, batch, rc.step, total);
+    for (DictState& d : ds) step_dictionary(d, stream, batch, rc.step, total, comm);
     run_tokens += batch.rows, tok_since_log += batch.rows;
     const bool last = rc.step + 1 == end;
     // Not at a pause: the partial sums are checkpointed, so a resumed run logs what an uninterrupted one does.
@@ -307,7 +337,9 @@ TrainDictionariesResult train_dictionaries(ActivationStream& stream, const std::
       tok_since_log = 0;
       t0 = std::chrono::steady_clock::now();
     }
-    if (!opt.out_dir.empty() && opt.checkpoint_every > 0 && (rc.step + 1) % opt.checkpoint_every == 0 && !last) {
+    // Every rank holds the same state: rank 0 writes it.
+    if (!opt.out_dir.empty() && opt.checkpoint_every > 0 && (rc.step + 1) % opt.checkpoint_every == 0 && !last &&
+        comm.root()) {
       ++rc.step;
       detail::save_checkpoint(opt.out_dir, ds, rc);
       --rc.step;
@@ -316,7 +348,7 @@ TrainDictionariesResult train_dictionaries(ActivationStream& stream, const std::
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   res.tokens_per_s = double(run_tokens) / std::max(secs, 1e-9);
   res.steps_done = rc.step;
-  if (!opt.out_dir.empty()) {
+  if (!opt.out_dir.empty() && comm.root()) {
     detail::save_checkpoint(opt.out_dir, ds, rc);
     if (rc.step == total)
       for (const DictState& d : ds) {
@@ -328,6 +360,7 @@ TrainDictionariesResult train_dictionaries(ActivationStream& stream, const std::
         write_file_atomic((fs::path(dir) / "glassbox_train_log.json").string(), log.data(), log.size());
       }
   }
+  comm.barrier();  // every rank returns with the files on disk
   for (const DictState& d : ds) res.dictionaries.push_back({d.spec.name, folded(d), d.norm_scale, d.log});
   return res;
 }

@@ -122,6 +122,33 @@ int64_t shards_still_complete(const std::string& dir, json& m) {
   return int64_t(k);
 }
 
+// Checks out_dir against the manifest's settings (a harvest made with others
+// is refused), creates it, clears interrupted writes, and writes the manifest
+// with the shards still complete; returns their count.
+int64_t prepare_directory(const std::string& dir, json& manifest, int64_t n_shards) {
+  if (fs::exists(fs::path(dir) / "manifest.json")) {
+    json old = read_harvest_manifest(dir);
+    const std::string diff = differing_keys(comparable(old), comparable(manifest));
+    if (!diff.empty())
+      fail(dir, ": holds a harvest made with other settings (", diff,
+           " differ); rerun with the same arguments to resume it, or choose another --out");
+    manifest["shards"] = old["shards"];
+  } else if (fs::exists(dir)) {
+    if (!fs::is_directory(dir)) fail(dir, ": exists and is not a directory");
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.path().filename().string().rfind("shard_", 0) == 0)
+        fail(dir, ": holds shard files but no manifest.json; choose an empty or new directory");
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) fail(dir, ": cannot create the output directory: ", ec.message());
+  remove_stale_temp_files(dir);
+  const int64_t first = shards_still_complete(dir, manifest);
+  manifest["complete"] = first == n_shards;
+  write_manifest(dir, manifest);
+  return first;
+}
+
 }  // namespace
 
 std::string shard_file_name(int64_t index) {
@@ -193,33 +220,16 @@ HarvestResult harvest(const HarvestOptions& opt, const std::function<void(const 
   const int64_t total = stream.total_rows();
   const int64_t shard_rows = opt.shard_rows > 0 ? opt.shard_rows : std::max<int64_t>(1, kDefaultShardBytes / row_bytes);
   const int64_t n_shards = (total + shard_rows - 1) / shard_rows;
-  json manifest = settings_json(opt, stream, shard_rows);
-
+  const dist::Comm& comm = opt.ranks ? *opt.ranks : dist::Comm::self();
+  json manifest = comm.root() ? settings_json(opt, stream, shard_rows) : json();  // hashes the inputs
   const std::string& dir = opt.out_dir;
-  if (fs::exists(fs::path(dir) / "manifest.json")) {
-    json old = read_harvest_manifest(dir);
-    const std::string diff = differing_keys(comparable(old), comparable(manifest));
-    if (!diff.empty())
-      fail(dir, ": holds a harvest made with other settings (", diff,
-           " differ); rerun with the same arguments to resume it, or choose another --out");
-    manifest["shards"] = old["shards"];
-  } else if (fs::exists(dir)) {
-    if (!fs::is_directory(dir)) fail(dir, ": exists and is not a directory");
-    for (const auto& e : fs::directory_iterator(dir))
-      if (e.path().filename().string().rfind("shard_", 0) == 0)
-        fail(dir, ": holds shard files but no manifest.json; choose an empty or new directory");
-  }
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) fail(dir, ": cannot create the output directory: ", ec.message());
-  remove_stale_temp_files(dir);
-
   HarvestResult res;
   res.shards_total = int(n_shards);
-  const int64_t first = shards_still_complete(dir, manifest);
+  // Rank 0 owns the directory and the manifest; the others learn where to start.
+  int64_t first = 0;
+  if (comm.root()) first = prepare_directory(dir, manifest, n_shards);
+  first = std::stoll(comm.broadcast(std::to_string(first)));
   res.shards_kept = int(first);
-  manifest["complete"] = first == n_shards;
-  write_manifest(dir, manifest);
 
   HarvestProgress pr;
   pr.rows_total = total;
@@ -227,57 +237,71 @@ HarvestResult harvest(const HarvestOptions& opt, const std::function<void(const 
   pr.shards_done = int(first);
   pr.rows_done = std::min(total, first * shard_rows);
   const auto t_compute = Clock::now();
-  if (first < n_shards) stream.seek(first * shard_rows);
 
   const std::vector<std::string>& names = stream.site_names();
+  const int64_t N = comm.size();
   ActivationBatch batch;
-  for (int64_t k = first; k < n_shards; ++k) {
-    const int64_t rows = std::min(shard_rows, total - k * shard_rows);
-    const std::string file = shard_file_name(k);
-    const std::string path = (fs::path(dir) / file).string();
-    // The shard streams to disk as its rows come (a writer thread converts
-    // and writes while the model runs): memory holds the writer's chunks, not the shard.
-    std::vector<TensorToWrite> ts;
-    for (size_t s = 0; s < dims.size(); ++s) ts.push_back({names[s], opt.dtype, {rows, dims[s]}, nullptr, 0});
-    ts.push_back({"tokens", DType::I32, {rows}, nullptr, 0});
-    std::unique_ptr<SafetensorsStreamWriter> w;
-    auto writing = [&](auto&& fn) {
-      try {
-        fn();
-      } catch (const Error& e) {
-        fail("harvest: shard ", k, " of ", n_shards, " was not written (", e.what(), "); ", dir,
-             "/manifest.json lists the ", k,
-             " shards complete before it: free space and rerun with the same arguments to resume");
-      }
-    };
-    writing([&] {
-      w = std::make_unique<SafetensorsStreamWriter>(path, ts, std::map<std::string, std::string>{
-                                                                  {"format", kFormat}, {"shard", std::to_string(k)}});
-    });
-    for (int64_t filled = 0; filled < rows;) {
-      const int64_t n = stream.next(batch, rows - filled);
-      if (n == 0) fail("harvest: the stream ended at row ", k * shard_rows + filled, " of ", total);
+  int64_t next_row = -1;  // where the stream stands; a shard elsewhere seeks
+  for (int64_t round = first; round < n_shards; round += N) {
+    const int64_t k = round + comm.rank();
+    json record;  // this rank's shard of the round, for the manifest
+    if (k < n_shards) {
+      const int64_t rows = std::min(shard_rows, total - k * shard_rows);
+      if (next_row != k * shard_rows) stream.seek(k * shard_rows);
+      const std::string file = shard_file_name(k);
+      const std::string path = (fs::path(dir) / file).string();
+      // The shard streams to disk as its rows come (a writer thread converts
+      // and writes while the model runs): memory holds the writer's chunks, not the shard.
+      std::vector<TensorToWrite> ts;
+      for (size_t s = 0; s < dims.size(); ++s) ts.push_back({names[s], opt.dtype, {rows, dims[s]}, nullptr, 0});
+      ts.push_back({"tokens", DType::I32, {rows}, nullptr, 0});
+      std::unique_ptr<SafetensorsStreamWriter> w;
+      auto writing = [&](auto&& fn) {
+        try {
+          fn();
+        } catch (const Error& e) {
+          fail("harvest: shard ", k, " of ", n_shards, " was not written (", e.what(), "); ", dir,
+               "/manifest.json lists the ", round,
+               " shards complete before it: free space and rerun with the same arguments to resume");
+        }
+      };
       writing([&] {
-        for (size_t s = 0; s < dims.size(); ++s) w->append_f32(s, batch.sites[s].data(), size_t(n * dims[s]));
-        w->append_bytes(dims.size(), batch.tokens.data(), size_t(n) * sizeof(int32_t));
+        w = std::make_unique<SafetensorsStreamWriter>(
+            path, ts, std::map<std::string, std::string>{{"format", kFormat}, {"shard", std::to_string(k)}});
       });
-      filled += n;
-      pr.rows_done += n;
-      pr.rows_this_run += n;
-      pr.seconds = std::chrono::duration<double>(Clock::now() - t_compute).count();
-      if (progress) progress(pr);
+      for (int64_t filled = 0; filled < rows;) {
+        const int64_t n = stream.next(batch, rows - filled);
+        if (n == 0) fail("harvest: the stream ended at row ", k * shard_rows + filled, " of ", total);
+        writing([&] {
+          for (size_t s = 0; s < dims.size(); ++s) w->append_f32(s, batch.sites[s].data(), size_t(n * dims[s]));
+          w->append_bytes(dims.size(), batch.tokens.data(), size_t(n) * sizeof(int32_t));
+        });
+        filled += n;
+        pr.rows_done = std::min(total, pr.rows_done + n * N);
+        pr.rows_this_run = std::min(total - first * shard_rows, pr.rows_this_run + n * N);
+        pr.seconds = std::chrono::duration<double>(Clock::now() - t_compute).count();
+        if (progress) progress(pr);
+      }
+      writing([&] { w->finish(); });
+      next_row = k * shard_rows + rows;
+      record = {{"file", file}, {"rows", rows}, {"bytes", int64_t(fs::file_size(path))}, {"sha256", zoo::sha256_file(path)}};
     }
-    writing([&] { w->finish(); });
-    manifest["shards"].push_back({{"file", file},
-                                  {"rows", rows},
-                                  {"bytes", int64_t(fs::file_size(path))},
-                                  {"sha256", zoo::sha256_file(path)}});
-    manifest["complete"] = k + 1 == n_shards;
-    write_manifest(dir, manifest);
-    ++res.shards_written;
-    pr.shards_done = int(k + 1);
+    // The round's shards go into the manifest in shard order, so it always
+    // lists a complete prefix; one process gathers just its own.
+    const std::vector<std::string> records = comm.gather(record.dump());
+    const int64_t round_end = std::min(n_shards, round + N);
+    if (comm.root()) {
+      for (const std::string& r : records)
+        if (r != "null") manifest["shards"].push_back(json::parse(r));
+      manifest["complete"] = round_end == n_shards;
+      write_manifest(dir, manifest);
+    }
+    res.shards_written += int(round_end - round);
+    pr.shards_done = int(round_end);
+    pr.rows_done = std::min(total, round_end * shard_rows);
     if (progress) progress(pr);
   }
+  comm.barrier();  // every rank returns with the manifest complete on disk
   res.manifest = manifest;
   res.rows = total;
   res.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();

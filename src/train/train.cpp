@@ -120,19 +120,32 @@ int64_t count_targets(const TrainBatch& tb) {
   return n;
 }
 
-// Mean cross-entropy over the batch's targets; fills dlogits with its gradient when given.
-double batch_loss(const Tensor& logits, const TrainBatch& tb, Tensor* dlogits) {
+// Mean cross-entropy over the batch's targets; fills dlogits with its gradient
+// when given, as a part of a mean over n_mean targets (default: this batch's).
+double batch_loss(const Tensor& logits, const TrainBatch& tb, Tensor* dlogits, int64_t n_mean = -1) {
   const int64_t N = tb.batch.B * tb.batch.T, V = logits.shape.back();
   const double loss = kernels::cross_entropy_forward(nullptr, logits.f32(), tb.targets.data(), N, V);
   if (dlogits) {
     *dlogits = Tensor::zeros(logits.shape);
-    const int64_t n = count_targets(tb);
+    const int64_t n = n_mean >= 0 ? n_mean : count_targets(tb);
     if (n) {
       std::vector<float> scale(static_cast<size_t>(N), 1.0f / float(n));
       kernels::cross_entropy_backward(dlogits->f32(), logits.f32(), tb.targets.data(), scale.data(), N, V);
     }
   }
   return loss;
+}
+
+// Sequences [first, last) of a batch, with their targets: one rank's share.
+TrainBatch sequences(const TrainBatch& tb, int64_t first, int64_t last) {
+  const int64_t T = tb.batch.T;
+  TrainBatch s;
+  s.batch.B = last - first;
+  s.batch.T = T;
+  s.batch.tokens.assign(tb.batch.tokens.begin() + first * T, tb.batch.tokens.begin() + last * T);
+  if (!tb.batch.mask.empty()) s.batch.mask.assign(tb.batch.mask.begin() + first * T, tb.batch.mask.begin() + last * T);
+  s.targets.assign(tb.targets.begin() + first * T, tb.targets.begin() + last * T);
+  return s;
 }
 
 nlohmann::json log_json(const std::vector<LogEntry>& log) {
@@ -251,21 +264,38 @@ TrainResult train(Trainable& tr, const TrainConfig& cfg, const BatchFn& train_ba
   const int end = cfg.stop_at > 0 ? std::min(cfg.stop_at, cfg.steps) : cfg.steps;
   ProgressBar bar("train", "steps", cfg.progress ? ProgressWhen::Always : ProgressWhen::Never);
   bar.set_start(step);
+  const dist::Comm& comm = cfg.ranks ? *cfg.ranks : dist::Comm::self();
   for (; step < end; ++step) {
-    const TrainBatch tb = train_batches(rng);
-    check_batch(tb);
-    const ForwardResult fwd = e.forward(tb.batch, nullptr, nullptr, fo);
+    const TrainBatch full = train_batches(rng);
+    check_batch(full);
+    double loss = 0;
     Tensor dlogits;
-    const double loss = batch_loss(fwd.logits, tb, &dlogits);
-    if (!std::isfinite(loss)) fail("train: loss became ", loss, " at step ", step, "; lower the learning rate");
     tr.zero_grad();
-    e.backward(tb.batch, fwd, dlogits.f32(), nullptr, &tr.grads());
+    if (comm.size() == 1) {
+      const ForwardResult fwd = e.forward(full.batch, nullptr, nullptr, fo);
+      loss = batch_loss(fwd.logits, full, &dlogits);
+      e.backward(full.batch, fwd, dlogits.f32(), nullptr, &tr.grads());
+    } else {
+      // This rank's sequences, each target weighted by 1 / (the batch's targets):
+      // summed over ranks, the gradient and loss of the whole batch's mean.
+      if (full.batch.B < comm.size())
+        fail("train: a batch of ", full.batch.B, " sequences cannot be split across ", comm.size(), " ranks");
+      const auto [first, last] = dist::share(full.batch.B, comm.rank(), comm.size());
+      const TrainBatch tb = sequences(full, first, last);
+      const int64_t n_all = count_targets(full), n_mine = count_targets(tb);
+      const ForwardResult fwd = e.forward(tb.batch, nullptr, nullptr, fo);
+      loss = batch_loss(fwd.logits, tb, &dlogits, n_all) * double(n_mine) / double(std::max<int64_t>(n_all, 1));
+      e.backward(tb.batch, fwd, dlogits.f32(), nullptr, &tr.grads());
+      comm.allreduce_sum(&loss, 1);
+      for (Param& p : tr.params()) comm.allreduce_sum(p.grad.f32(), size_t(p.grad.numel()));
+    }
+    if (!std::isfinite(loss)) fail("train: loss became ", loss, " at step ", step, "; lower the learning rate");
     const double gnorm = detail::clip_grad_norm(tr.params(), cfg.grad_clip);
     const float lr = lr_at(cfg.optimizer, cfg.schedule, step, cfg.steps);
     if (cfg.optimizer.kind == "sgd") detail::sgd_step(tr.params(), st, cfg.optimizer, lr);
     else detail::adamw_step(tr.params(), st, cfg.optimizer, lr);
     loss_acc += loss;
-    tok_acc += double(tb.batch.B * tb.batch.T);
+    tok_acc += double(full.batch.B * full.batch.T);
     ++acc_n;
     const bool last = step + 1 == end;
     const bool do_eval = cfg.eval_every > 0 && ((step + 1) % cfg.eval_every == 0 || last);
@@ -280,17 +310,20 @@ TrainResult train(Trainable& tr, const TrainConfig& cfg, const BatchFn& train_ba
       acc_n = 0;
       t0 = std::chrono::steady_clock::now();
     }
-    if (!cfg.out_dir.empty() && cfg.checkpoint_every > 0 && (step + 1) % cfg.checkpoint_every == 0 && !last)
+    // Every rank holds the same weights: rank 0 writes them.
+    if (!cfg.out_dir.empty() && cfg.checkpoint_every > 0 && (step + 1) % cfg.checkpoint_every == 0 && !last &&
+        comm.root())
       save_checkpoint(cfg.out_dir, tr, st, step + 1, rng, res.log);
   }
   res.steps_done = step;
   res.final_eval_loss = res.log.empty() ? -1 : res.log.back().eval_loss;
-  if (!cfg.out_dir.empty()) {
+  if (!cfg.out_dir.empty() && comm.root()) {
     save_checkpoint(cfg.out_dir, tr, st, step, rng, res.log);
     if (step == cfg.steps) tr.save(cfg.out_dir);
     const std::string log = log_json(res.log).dump(1);
     write_file_atomic((fs::path(cfg.out_dir) / "train_log.json").string(), log.data(), log.size());
   }
+  comm.barrier();  // every rank returns with the files on disk
   return res;
 }
 

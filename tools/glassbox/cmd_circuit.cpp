@@ -4,6 +4,7 @@
 
 #include "analysis_cli.h"
 #include "common.h"
+#include "pairs_cli.h"
 #include "glassbox/analysis/circuit.h"
 #include "glassbox/engine.h"
 #include "glassbox/error.h"
@@ -15,12 +16,35 @@ namespace {
 
 struct Opts {
   PairFlags pair;
-  std::string model, method = "eap-ig", ablation = "resample", criterion = "kl", html;
+  std::string model, method = "eap-ig", ablation = "resample", criterion = "kl", html, pairs;
   double threshold = 0.01, target = 0.9;
   int64_t keep = 0;
   int ig_steps = 5;
   bool json = false;
 };
+
+analysis::Circuit circuit_of_pair(const Model& m, const Opts& o, const PairFlags& pf) {
+  const PromptPair pp = pf.pair(m);
+  analysis::CircuitOptions co;
+  co.method = parse_choice<analysis::CircuitMethod>("--method", o.method);
+  co.ablation = parse_choice<analysis::AblationKind>("--ablation", o.ablation);
+  co.criterion = parse_choice<analysis::CircuitCriterion>("--criterion", o.criterion);
+  co.threshold = o.threshold;
+  co.keep_top = o.keep;
+  co.target_faithfulness = o.target;
+  co.ig_steps = o.ig_steps;
+  if (pf.wrong.empty()) fail("--wrong is required: the metric is the logit difference");
+  co.metric.answer = {parse_single_token(m, pf.answer, "--answer")};
+  co.metric.wrong = {parse_single_token(m, pf.wrong, "--wrong")};
+  Engine e(m);
+  return analysis::discover_circuit(e, Batch::single(pp.clean), Batch::single(pp.corrupt), co);
+}
+
+// --pairs without --json: a line per pair.
+std::string pair_summary(const nlohmann::json& j) {
+  return strf("%lld of %lld edges kept, faithfulness %.3f", (long long)j.value("n_kept", int64_t(0)),
+              (long long)j.value("n_edges", int64_t(0)), j.value("circuit_faithfulness", 0.0));
+}
 
 }  // namespace
 
@@ -41,22 +65,16 @@ Command add_circuit_command(CLI::App& parent) {
   cmd->add_option("--ig-steps", o->ig_steps, "eap-ig: interpolation steps")->check(CLI::PositiveNumber);
   cmd->add_option("--html", o->html, "Also write an HTML page: interactive graph and faithfulness curve");
   add_json_flag(*cmd, o->json);
+  add_pairs_flag(*cmd, o->pairs);
   return {cmd, [o] {
             const Model m = load_model(o->model);
-            const PromptPair pp = o->pair.pair(m);
-            analysis::CircuitOptions co;
-            co.method = parse_choice<analysis::CircuitMethod>("--method", o->method);
-            co.ablation = parse_choice<analysis::AblationKind>("--ablation", o->ablation);
-            co.criterion = parse_choice<analysis::CircuitCriterion>("--criterion", o->criterion);
-            co.threshold = o->threshold;
-            co.keep_top = o->keep;
-            co.target_faithfulness = o->target;
-            co.ig_steps = o->ig_steps;
-            co.metric.answer = {parse_single_token(m, o->pair.answer, "--answer")};
-            co.metric.wrong = {parse_single_token(m, o->pair.wrong, "--wrong")};
-            Engine e(m);
-            const analysis::Circuit c =
-                analysis::discover_circuit(e, Batch::single(pp.clean), Batch::single(pp.corrupt), co);
+            if (!o->pairs.empty()) {
+              if (!o->html.empty()) fail("--html draws one circuit; it does not combine with --pairs");
+              return run_pairs(o->pairs, o->json,
+                               [&](const PairFlags& pf) { return circuit_of_pair(m, *o, pf).to_json(); }, pair_summary);
+            }
+            if (o->pair.answer.empty()) fail("--answer is required (or give --pairs FILE)");
+            const analysis::Circuit c = circuit_of_pair(m, *o, o->pair);
             if (!o->html.empty()) pages::circuit_page(c, "Circuit: " + m.source()).save(o->html);
             if (o->json) {
               print_json(c.to_json());
@@ -64,7 +82,7 @@ Command add_circuit_command(CLI::App& parent) {
             }
             std::printf("%s, %s ablation: %lld of %zu edges kept; logit difference clean %.3f, all ablated %.3f, "
                         "circuit %.3f (faithfulness %.3f)\n",
-                        analysis::to_string(co.method), analysis::to_string(co.ablation),
+                        analysis::to_string(c.options.method), analysis::to_string(c.options.ablation),
                         static_cast<long long>(c.n_kept()), c.edges.size(), c.clean_metric, c.ablated_metric,
                         c.circuit_metric, c.circuit_faithfulness);
             for (const auto& ed : c.edges)

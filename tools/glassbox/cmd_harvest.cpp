@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "common.h"
+#include "glassbox/dist.h"
 #include "glassbox/error.h"
 #include "glassbox/features/harvest.h"
 #include "glassbox/progress.h"
@@ -88,9 +89,12 @@ Command add_harvest_command(CLI::App& parent) {
             ho.dtype = from_string<DType>(o->dtype);
             ho.shard_rows = o->shard_tokens;
             ho.out_dir = o->out;
-            ProgressBar bar("harvest", "tokens", o->quiet || o->json ? ProgressWhen::Never : ProgressWhen::Always);
+            ho.ranks = &dist::world();  // under mpirun: this rank's share of the shards
+            const bool show = !o->quiet && !o->json && ho.ranks->root();
+            ProgressBar bar("harvest", "tokens", show ? ProgressWhen::Always : ProgressWhen::Never);
             const features::HarvestResult r =
                 features::harvest(ho, [&bar](const features::HarvestProgress& p) { draw(bar, p); });
+            if (!ho.ranks->root()) return 0;  // rank 0 reports for all
             const nlohmann::json& m = r.manifest;
             if (o->json) {
               print_json({{"out", o->out},

@@ -1,10 +1,12 @@
 // glassbox patch: activation patching (and its gradient estimate,
 // attribution patching) between a clean and a corrupted prompt of the same
 // length: which (layer, position) or (layer, head) carries the behaviour.
+#include <cmath>
 #include <memory>
 
 #include "analysis_cli.h"
 #include "common.h"
+#include "pairs_cli.h"
 #include "glassbox/analysis/patching_compare.h"
 #include "glassbox/analysis/path_patching.h"
 #include "glassbox/engine.h"
@@ -18,7 +20,7 @@ namespace {
 
 struct Opts {
   PairFlags pair;
-  std::string model, method = "activation", direction, metric = "logit_diff", html;
+  std::string model, method = "activation", direction, metric = "logit_diff", html, pairs;
   std::vector<std::string> sites = {"resid_pre", "attn_out", "mlp_out", "z"};
   std::vector<std::string> receivers = {"logits"};
   bool json = false, raw = false;
@@ -33,6 +35,72 @@ analysis::PathReceiver parse_receiver(const std::string& s, const Config& c) {
     fail("--receivers: '", s, "' is not 'logits' or LAYER.HEAD.q|k|v (e.g. 2.1.k)");
   const auto [layer, head] = parse_layer_head(s.substr(0, d2), "--receivers", c);
   return analysis::PathReceiver::head_input(layer, head, which == "q" ? Site::q : which == "k" ? Site::k : Site::v);
+}
+
+// One prompt pair's sweep: what a single run prints, and its JSON.
+struct PairRun {
+  PromptPair pp;
+  analysis::PatchingOptions po;
+  std::vector<analysis::PatchGrid> grids;
+  nlohmann::json json;
+};
+
+PairRun patch_pair(const Model& m, const Opts& o, const PairFlags& pf) {
+  PairRun r;
+  const PromptPair pp = pf.pair(m);
+  analysis::PatchingOptions& po = r.po;
+  po.metric.kind = parse_choice<analysis::MetricKind>("--metric", o.metric);
+  po.metric.answer = {parse_single_token(m, pf.answer, "--answer")};
+  if (po.metric.kind == analysis::MetricKind::LogitDiff) {
+    if (pf.wrong.empty()) fail("--metric logit_diff needs --wrong (or choose --metric logit)");
+    po.metric.wrong = {parse_single_token(m, pf.wrong, "--wrong")};
+  }
+  po.metric.normalize = !o.raw;
+  const bool path = o.method == "path";
+  const std::string direction = !o.direction.empty() ? o.direction : path ? "noise" : "denoise";
+  po.direction = parse_choice<analysis::PatchDirection>("--direction", direction);
+  if (o.method != "activation" && o.method != "attribution" && o.method != "both" && !path)
+    fail("--method: expected activation, attribution, both or path, got '", o.method, "'");
+  std::vector<Site> sites;
+  for (const auto& s : o.sites) sites.push_back(parse_patch_site(s, "--sites"));
+
+  Engine e(m);
+  const Batch clean = Batch::single(pp.clean), corrupt = Batch::single(pp.corrupt);
+  analysis::PatchRun run;
+  if (path) {
+    analysis::PathPatchingOptions pa;
+    pa.metric = po.metric;
+    pa.direction = po.direction;
+    std::vector<analysis::PathReceiver> rs;
+    for (const auto& rc : o.receivers) rs.push_back(parse_receiver(rc, m.config()));
+    run.activation = {analysis::path_patching(e, clean, corrupt, rs, pa)};
+  } else {
+    run = analysis::run_patching(e, clean, corrupt, sites, po, o.method != "attribution", o.method != "activation");
+  }
+  r.grids = run.grids();
+  r.json = {{"clean_tokens", pp.clean}, {"corrupt_tokens", pp.corrupt},
+            {"metric", po.metric.to_json()}, {"grids", nlohmann::json::array()}};
+  for (const auto& g : r.grids) r.json["grids"].push_back(g.to_json());
+  if (o.method == "both") r.json["correlation"] = run.correlation;
+  r.pp = pp;
+  return r;
+}
+
+// --pairs without --json: a line per pair, the strongest cell of each grid.
+std::string pair_summary(const nlohmann::json& j) {
+  std::string s;
+  for (const auto& g : j["grids"]) {
+    const auto& v = g["values"];
+    size_t best = 0;
+    for (size_t i = 1; i < v.size(); ++i)
+      if (std::fabs(v[i].get<double>()) > std::fabs(v[best].get<double>())) best = i;
+    const int64_t cols = g.value("n_cols", int64_t(1));
+    if (!v.empty())
+      s += strf("%s%s %s: %.3f at layer %lld col %lld", s.empty() ? "" : "; ", g.value("technique", "").c_str(),
+                g.value("hook", "").c_str(), v[best].get<double>(), (long long)(int64_t(best) / cols),
+                (long long)(int64_t(best) % cols));
+  }
+  return s;
 }
 
 }  // namespace
@@ -61,44 +129,19 @@ Command add_patch_command(CLI::App& parent) {
   cmd->add_flag("--raw", o->raw, "Report the raw metric instead of (m - corrupt) / (clean - corrupt)");
   cmd->add_option("--html", o->html, "Also write an HTML page with the heatmaps");
   add_json_flag(*cmd, o->json);
+  add_pairs_flag(*cmd, o->pairs);
   return {cmd, [o] {
             const Model m = load_model(o->model);
-            const PromptPair pp = o->pair.pair(m);
-            analysis::PatchingOptions po;
-            po.metric.kind = parse_choice<analysis::MetricKind>("--metric", o->metric);
-            po.metric.answer = {parse_single_token(m, o->pair.answer, "--answer")};
-            if (po.metric.kind == analysis::MetricKind::LogitDiff) {
-              if (o->pair.wrong.empty()) fail("--metric logit_diff needs --wrong (or choose --metric logit)");
-              po.metric.wrong = {parse_single_token(m, o->pair.wrong, "--wrong")};
+            if (!o->pairs.empty()) {
+              if (!o->html.empty()) fail("--html draws one pair; it does not combine with --pairs");
+              return run_pairs(o->pairs, o->json, [&](const PairFlags& pf) { return patch_pair(m, *o, pf).json; },
+                               pair_summary);
             }
-            po.metric.normalize = !o->raw;
-            const bool path = o->method == "path";
-            const std::string direction = !o->direction.empty() ? o->direction : path ? "noise" : "denoise";
-            po.direction = parse_choice<analysis::PatchDirection>("--direction", direction);
-            if (o->method != "activation" && o->method != "attribution" && o->method != "both" && !path)
-              fail("--method: expected activation, attribution, both or path, got '", o->method, "'");
-            std::vector<Site> sites;
-            for (const auto& s : o->sites) sites.push_back(parse_patch_site(s, "--sites"));
-
-            Engine e(m);
-            const Batch clean = Batch::single(pp.clean), corrupt = Batch::single(pp.corrupt);
-            analysis::PatchRun run;
-            if (path) {
-              analysis::PathPatchingOptions pa;
-              pa.metric = po.metric;
-              pa.direction = po.direction;
-              std::vector<analysis::PathReceiver> rs;
-              for (const auto& r : o->receivers) rs.push_back(parse_receiver(r, m.config()));
-              run.activation = {analysis::path_patching(e, clean, corrupt, rs, pa)};
-            } else {
-              run = analysis::run_patching(e, clean, corrupt, sites, po, o->method != "attribution",
-                                           o->method != "activation");
-            }
-            const std::vector<analysis::PatchGrid> grids = run.grids();
-            nlohmann::json out = {{"clean_tokens", pp.clean}, {"corrupt_tokens", pp.corrupt},
-                                  {"metric", po.metric.to_json()}, {"grids", nlohmann::json::array()}};
-            for (const auto& g : grids) out["grids"].push_back(g.to_json());
-            if (o->method == "both") out["correlation"] = run.correlation;
+            if (o->pair.answer.empty()) fail("--answer is required (or give --pairs FILE)");
+            const PairRun pr = patch_pair(m, *o, o->pair);
+            const PromptPair& pp = pr.pp;
+            const std::vector<analysis::PatchGrid>& grids = pr.grids;
+            const nlohmann::json& out = pr.json;
             const std::vector<std::string> cols = pages::position_labels(m, pp.clean);
             if (!o->html.empty()) {
               report::Page page("Patching", m.source());

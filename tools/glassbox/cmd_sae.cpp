@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "common.h"
+#include "glassbox/dist.h"
 #include "glassbox/error.h"
 #include "glassbox/features/dictionary_eval.h"
 #include "glassbox/features/dictionary_train.h"
@@ -291,7 +292,10 @@ Command add_train(CLI::App& sae) {
             topt.checkpoint_every = o->checkpoint_every;
             topt.stop_at_step = o->stop_at;
             topt.resume = !o->no_resume;
+            topt.ranks = &dist::world();  // under mpirun: data-parallel, gradients summed across ranks
+            topt.progress = topt.ranks->root();
             const TrainDictionariesResult r = train_dictionaries(*stream, specs, topt);
+            if (!topt.ranks->root()) return 0;  // rank 0 reports for all
             nlohmann::json out = r.to_json();
             out["out_dir"] = o->out;
             out["finished"] = r.steps_done == topt.steps();

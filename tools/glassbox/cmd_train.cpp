@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "common.h"
+#include "glassbox/dist.h"
 #include "glassbox/error.h"
 #include "glassbox/json_file.h"
 #include "glassbox/text_data.h"
@@ -80,8 +81,11 @@ Command add_train_command(CLI::App& parent) {
                 fail(o->config, ": data.seq_len ", seq, " exceeds the model's context of ", tr.model().config().n_ctx);
               const TokenSplit split =
                   split_tokens(tok.encode(read_text_file(rel(base, d["text"].get<std::string>()))), d.value("val_fraction", 0.05));
+              tc.ranks = &dist::world();  // under mpirun: data-parallel, gradients summed across ranks
+              tc.progress = tc.progress && tc.ranks->root();
               const TrainResult r = train(tr, tc, random_windows(split.train, batch, seq),
                                           sequential_windows(split.val, batch, seq));
+              if (!tc.ranks->root()) return 0;  // rank 0 reports for all
               fs::copy_file(tok_path, fs::path(tc.out_dir) / "tokenizer.json", fs::copy_options::overwrite_existing);
               const double unigram = unigram_loss(*split.train, *split.val, tr.model().config().d_vocab);
               const nlohmann::json out = {{"out_dir", tc.out_dir}, {"steps", r.steps_done}, {"resumed", r.resumed},

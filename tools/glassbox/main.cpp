@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common.h"
+#include "glassbox/dist.h"
 #include "glassbox/error.h"
 #include "glassbox/threads.h"
 
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {  // glassbox::Error and anything else
     std::fflush(stdout);
     std::fprintf(stderr, "glassbox: error: %s\n", e.what());
+    glassbox::dist::abort_others(1);  // under mpirun: the other ranks may be waiting for this one
     return 1;
   }
   return 0;

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "glassbox/dist.h"
 #include "glassbox/features/activations.h"
 #include "glassbox/features/sae.h"
 #include "glassbox/train.h"
@@ -49,6 +50,12 @@ struct TrainDictionariesOptions {
   bool resume = true;           // continue from out_dir/checkpoint when present
   bool progress = true;         // progress bar with tokens/s on stderr
   int log_every = 10;
+  // Data parallelism (mpirun): every rank draws the same batches from its own
+  // copy of the stream and trains on its share of each batch's rows; the
+  // gradients, losses and dead-latent statistics are summed across ranks, so
+  // every rank takes the same optimiser step and rank 0 writes the files.
+  // Null: this process alone.
+  const dist::Comm* ranks = nullptr;
   int64_t steps() const { return batch_rows > 0 ? total_tokens / batch_rows : 0; }
 };
 

@@ -12,6 +12,13 @@
 // after its shard, so an interrupted run leaves complete shards only; a rerun
 // with the same settings continues after the last shard listed and writes
 // shards byte-identical to an uninterrupted run's.
+//
+// Under mpirun (HarvestOptions::ranks), the shards still to write are dealt out
+// round by round: in each round rank r writes shard first + round * N + r,
+// then rank 0 gathers what the round wrote and lists it in the manifest (the
+// only file rank 0 alone writes). The output is the same files, byte for byte,
+// as one process writes, and a rerun with any number of ranks resumes it.
+// The directory must be one file system every rank sees.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -20,6 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "glassbox/dist.h"
 #include "glassbox/dtype.h"
 #include "glassbox/features/model_stream.h"
 
@@ -33,9 +41,11 @@ struct HarvestOptions {
   DType dtype = DType::F32;         // F32, BF16 or F16 on disk
   int64_t shard_rows = 0;           // rows (tokens) per shard; 0: about 256 MiB per shard
   std::string out_dir;
+  const dist::Comm* ranks = nullptr;  // the ranks sharing the work (dist::world()); null: this process alone
 };
 
 struct HarvestProgress {
+  // Several ranks: rank 0's progress, counting every rank as fast as itself.
   int64_t rows_done = 0;      // in complete shards and the shard being filled, earlier runs included
   int64_t rows_total = 0;
   int64_t rows_this_run = 0;  // computed by this run (tokens/s and ETA come from these)
@@ -46,7 +56,7 @@ struct HarvestProgress {
 struct HarvestResult {
   nlohmann::json manifest;
   int shards_total = 0;
-  int shards_written = 0;  // by this run
+  int shards_written = 0;  // by this run (all ranks)
   int shards_kept = 0;     // complete from an earlier run
   int64_t rows = 0;
   double seconds = 0;      // this run, setup included
