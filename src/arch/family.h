@@ -100,6 +100,12 @@ HeadProj linear_heads(const float* W, const float* b, int64_t row0, int64_t head
 HeadProj conv1d_heads(const float* W, const float* b, int64_t ld, int64_t col0, const Config& c,
                       int n_heads);
 
+// The Llama-style attention and gated MLP of one layer under the HF prefix
+// `h` ("model.layers.3."): separate q/k/v/o projections (optional biases,
+// Qwen2's on q/k/v) and gate/up/down. Llama, Mistral, Qwen2 and Gemma-2
+// share it; only their norms differ.
+void llama_layer_projections(WeightLoader& ld, const Config& c, const std::string& h, LayerWeights& lw);
+
 inline std::string L(const char* fmt_prefix, int l, const char* suffix) {
   return std::string(fmt_prefix) + std::to_string(l) + suffix;
 }

@@ -75,8 +75,7 @@ const float* gemma_norm(WeightLoader& ld, const std::string& name, int64_t d) {
 }
 
 void gemma2_weights(WeightLoader& ld, const Config& c, Weights& w) {
-  const int64_t d = c.d_model, m = c.d_mlp, V = c.d_vocab, dh = c.d_head;
-  const int64_t q_out = int64_t(c.n_heads) * dh, kv_out = int64_t(c.n_kv_heads) * dh;
+  const int64_t d = c.d_model, V = c.d_vocab;
   w.W_E = ld.get("model.embed_tokens.weight", {V, d});
   w.layers.resize(c.n_layers);
   for (int l = 0; l < c.n_layers; ++l) {
@@ -87,17 +86,7 @@ void gemma2_weights(WeightLoader& ld, const Config& c, Weights& w) {
     lw.ln1_post_w = gemma_norm(ld, h + "post_attention_layernorm.weight", d);
     lw.ln2_w = gemma_norm(ld, h + "pre_feedforward_layernorm.weight", d);
     lw.ln2_post_w = gemma_norm(ld, h + "post_feedforward_layernorm.weight", d);
-    lw.W_Q = linear_heads(ld.get(h + "self_attn.q_proj.weight", {q_out, d}),
-                          ld.get_opt(h + "self_attn.q_proj.bias", {q_out}), 0, dh, c, c.n_heads);
-    lw.W_K = linear_heads(ld.get(h + "self_attn.k_proj.weight", {kv_out, d}),
-                          ld.get_opt(h + "self_attn.k_proj.bias", {kv_out}), 0, dh, c, c.n_kv_heads);
-    lw.W_V = linear_heads(ld.get(h + "self_attn.v_proj.weight", {kv_out, d}),
-                          ld.get_opt(h + "self_attn.v_proj.bias", {kv_out}), 0, dh, c, c.n_kv_heads);
-    lw.W_O = linear(ld.get(h + "self_attn.o_proj.weight", {d, q_out}), d, q_out);
-    lw.b_O = ld.get_opt(h + "self_attn.o_proj.bias", {d});
-    lw.W_gate = linear(ld.get(h + "mlp.gate_proj.weight", {m, d}), m, d);
-    lw.W_in = linear(ld.get(h + "mlp.up_proj.weight", {m, d}), m, d);
-    lw.W_out = linear(ld.get(h + "mlp.down_proj.weight", {d, m}), d, m);
+    llama_layer_projections(ld, c, h, lw);
   }
   w.ln_final_w = gemma_norm(ld, "model.norm.weight", d);
   const float* U = c.tied_embeddings && !ld.has("lm_head.weight") ? w.W_E : ld.get("lm_head.weight", {V, d});

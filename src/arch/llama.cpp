@@ -70,9 +70,24 @@ Config llama_like_config(const ConfigSource& s) {
   return c;
 }
 
-static void llama_weights(WeightLoader& ld, const Config& c, Weights& w) {
-  const int64_t d = c.d_model, m = c.d_mlp, V = c.d_vocab, dh = c.d_head;
+void llama_layer_projections(WeightLoader& ld, const Config& c, const std::string& h, LayerWeights& lw) {
+  const int64_t d = c.d_model, m = c.d_mlp, dh = c.d_head;
   const int64_t q_out = int64_t(c.n_heads) * dh, kv_out = int64_t(c.n_kv_heads) * dh;
+  lw.W_Q = linear_heads(ld.get(h + "self_attn.q_proj.weight", {q_out, d}),
+                        ld.get_opt(h + "self_attn.q_proj.bias", {q_out}), 0, dh, c, c.n_heads);
+  lw.W_K = linear_heads(ld.get(h + "self_attn.k_proj.weight", {kv_out, d}),
+                        ld.get_opt(h + "self_attn.k_proj.bias", {kv_out}), 0, dh, c, c.n_kv_heads);
+  lw.W_V = linear_heads(ld.get(h + "self_attn.v_proj.weight", {kv_out, d}),
+                        ld.get_opt(h + "self_attn.v_proj.bias", {kv_out}), 0, dh, c, c.n_kv_heads);
+  lw.W_O = linear(ld.get(h + "self_attn.o_proj.weight", {d, q_out}), d, q_out);
+  lw.b_O = ld.get_opt(h + "self_attn.o_proj.bias", {d});
+  lw.W_gate = linear(ld.get(h + "mlp.gate_proj.weight", {m, d}), m, d);
+  lw.W_in = linear(ld.get(h + "mlp.up_proj.weight", {m, d}), m, d);
+  lw.W_out = linear(ld.get(h + "mlp.down_proj.weight", {d, m}), d, m);
+}
+
+static void llama_weights(WeightLoader& ld, const Config& c, Weights& w) {
+  const int64_t d = c.d_model, V = c.d_vocab;
   w.W_E = ld.get("model.embed_tokens.weight", {V, d});
   w.layers.resize(c.n_layers);
   for (int l = 0; l < c.n_layers; ++l) {
@@ -80,17 +95,7 @@ static void llama_weights(WeightLoader& ld, const Config& c, Weights& w) {
     const std::string h = "model.layers." + std::to_string(l) + ".";
     lw.ln1_w = ld.get(h + "input_layernorm.weight", {d});
     lw.ln2_w = ld.get(h + "post_attention_layernorm.weight", {d});
-    lw.W_Q = linear_heads(ld.get(h + "self_attn.q_proj.weight", {q_out, d}),
-                          ld.get_opt(h + "self_attn.q_proj.bias", {q_out}), 0, dh, c, c.n_heads);
-    lw.W_K = linear_heads(ld.get(h + "self_attn.k_proj.weight", {kv_out, d}),
-                          ld.get_opt(h + "self_attn.k_proj.bias", {kv_out}), 0, dh, c, c.n_kv_heads);
-    lw.W_V = linear_heads(ld.get(h + "self_attn.v_proj.weight", {kv_out, d}),
-                          ld.get_opt(h + "self_attn.v_proj.bias", {kv_out}), 0, dh, c, c.n_kv_heads);
-    lw.W_O = linear(ld.get(h + "self_attn.o_proj.weight", {d, q_out}), d, q_out);
-    lw.b_O = ld.get_opt(h + "self_attn.o_proj.bias", {d});
-    lw.W_gate = linear(ld.get(h + "mlp.gate_proj.weight", {m, d}), m, d);
-    lw.W_in = linear(ld.get(h + "mlp.up_proj.weight", {m, d}), m, d);
-    lw.W_out = linear(ld.get(h + "mlp.down_proj.weight", {d, m}), d, m);
+    llama_layer_projections(ld, c, h, lw);
   }
   w.ln_final_w = ld.get("model.norm.weight", {d});
   const float* U = c.tied_embeddings && !ld.has("lm_head.weight") ? w.W_E : ld.get("lm_head.weight", {V, d});
