@@ -12,6 +12,7 @@
 #include "glassbox/error.h"
 #include "glassbox/json_file.h"
 #include "glassbox/mmap_file.h"
+#include "steering/cross_entropy.h"
 #include "steering/json_fields.h"
 
 namespace glassbox::steering {
@@ -212,18 +213,7 @@ std::pair<double, int64_t> profile_cross_entropy(Engine& e, const std::vector<st
     }
     if (!changed) break;
   }
-  double sum = 0;
-  int64_t n = 0;
-  for (int64_t r = 0; r < B; ++r)
-    for (int64_t t = 0; t + 1 < int64_t(rows[size_t(r)].size()); ++t) {
-      const float* x = logits.f32() + (r * T + t) * V;
-      const float mx = *std::max_element(x, x + V);
-      double z = 0;
-      for (int64_t v = 0; v < V; ++v) z += std::exp(double(x[v]) - mx);
-      sum += std::log(z) + mx - x[rows[size_t(r)][size_t(t + 1)]];
-      ++n;
-    }
-  return {n ? sum / double(n) : NAN, n};
+  return detail::rows_cross_entropy(logits, b);
 }
 
 }  // namespace glassbox::steering

@@ -14,6 +14,7 @@
 #include "glassbox/steering/contrastive.h"
 #include "glassbox/steering/orthogonalize.h"
 #include "glassbox/tokenizer.h"
+#include "steering/cross_entropy.h"
 
 namespace fs = std::filesystem;
 
@@ -54,23 +55,10 @@ bool has_toxic_word(const std::string& text, const std::set<std::string>& words)
   return false;
 }
 
-// Mean next-token cross-entropy over every position of every row (in double).
+// Mean next-token cross-entropy over every position of every row.
 std::pair<double, int64_t> rows_ce(Engine& e, const std::vector<std::vector<int32_t>>& rows, const HookRegistry* hooks) {
   const Batch b = Batch::from_rows(rows);
-  const Tensor L = e.logits(b, hooks);
-  const int64_t V = e.model().config().d_vocab;
-  double sum = 0;
-  int64_t n = 0;
-  for (int64_t r = 0; r < b.B; ++r)
-    for (int64_t t = 0; t + 1 < int64_t(rows[size_t(r)].size()); ++t) {
-      const float* x = L.f32() + (r * b.T + t) * V;
-      const float mx = *std::max_element(x, x + V);
-      double z = 0;
-      for (int64_t v = 0; v < V; ++v) z += std::exp(double(x[v]) - mx);
-      sum += std::log(z) + mx - x[rows[size_t(r)][size_t(t + 1)]];
-      ++n;
-    }
-  return {n ? sum / double(n) : NAN, n};
+  return detail::rows_cross_entropy(e.logits(b, hooks), b);
 }
 
 int32_t argmax_last(const Tensor& L, int64_t row, int64_t T, int64_t V) {
