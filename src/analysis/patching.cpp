@@ -15,6 +15,16 @@ namespace glassbox::analysis {
 bool patchable_by_position(Site s) { return site_info(s).patch == PatchAxis::Position; }
 bool patchable_by_head(Site s) { return site_info(s).patch == PatchAxis::Head; }
 
+Site parse_patch_site(const std::string& name, const std::string& what) {
+  std::string valid;
+  for (const SiteInfo& i : kSiteTable) {
+    if (i.patch == PatchAxis::None) continue;
+    if (name == i.name || name == i.suffix) return i.site;
+    valid += (valid.empty() ? "" : ", ") + std::string(i.name);
+  }
+  fail(what, ": '", name, "' is not a patchable site; expected one of ", valid);
+}
+
 nlohmann::json PatchGrid::to_json() const {
   nlohmann::json j = {{"technique", method}, {"hook", hook}, {"axis", by_head ? "head" : "position"},
                       {"n_layers", n_layers}, {"n_cols", n_cols}, {"values", values}, {"clean", clean},

@@ -41,17 +41,6 @@ std::vector<int64_t> int_list(const json& v, const std::string& field) {
   return out;
 }
 
-// "resid_pre", "z", ... or a suffix ("attn.hook_z"), as `glassbox patch --sites` reads them.
-Site patch_site(const std::string& s, const std::string& field) {
-  std::string valid;
-  for (const SiteInfo& i : kSiteTable) {
-    if (i.patch == PatchAxis::None) continue;
-    if (s == i.name || s == i.suffix) return i.site;
-    valid += (valid.empty() ? "" : ", ") + std::string(i.name);
-  }
-  fail(field, ": '", s, "' is not a patchable site; expected one of ", valid);
-}
-
 // The value of an enumerated field, spelled as the library spells it.
 template <class E>
 E choice(const json& v, const std::string& field) {
@@ -190,7 +179,7 @@ nlohmann::json patch_json(const ServerContext& ctx, const nlohmann::json& body) 
   }
   std::vector<Site> sites;
   for (size_t i = 0; i < site_names.size(); ++i)
-    sites.push_back(patch_site(site_names[i], "sites[" + std::to_string(i) + "]"));
+    sites.push_back(analysis::parse_patch_site(site_names[i], "sites[" + std::to_string(i) + "]"));
   if (sites.empty()) fail("sites: an empty list");
 
   Engine e(m);

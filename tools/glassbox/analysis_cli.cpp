@@ -40,16 +40,6 @@ std::pair<int, int> parse_layer_head(const std::string& s, const std::string& fl
   return {int(v[0]), int(v[1])};
 }
 
-Site parse_patch_site(const std::string& s, const std::string& flag) {
-  std::string valid;
-  for (const SiteInfo& i : kSiteTable) {
-    if (i.patch == PatchAxis::None) continue;
-    if (s == i.name || s == i.suffix) return i.site;
-    valid += (valid.empty() ? "" : ", ") + std::string(i.name);
-  }
-  fail(flag, ": '", s, "' is not a patchable site; expected one of ", valid);
-}
-
 void print_grid(const std::string& title, const std::vector<std::string>& rows, const std::vector<std::string>& cols,
                 const std::vector<float>& values) {
   std::printf("%s\n%8s", title.c_str(), "");

@@ -36,9 +36,9 @@ E parse_choice(const std::string& flag, const std::string& v) {
   }
 }
 
-// "resid_pre", "attn_out", "z" ... or a full suffix ("attn.hook_z"). Error
-// listing the patchable sites otherwise.
-Site parse_patch_site(const std::string& s, const std::string& flag);
+// "resid_pre", "attn_out", "z" ... or a full suffix ("attn.hook_z"), the
+// flag named in the error (the library's, shared with the server).
+using analysis::parse_patch_site;
 
 // A [rows x cols] grid on the terminal (labels from pages/charts.h).
 void print_grid(const std::string& title, const std::vector<std::string>& row_labels,

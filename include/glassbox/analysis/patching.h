@@ -96,6 +96,10 @@ struct PatchGrid {
 // Sites swept by head: q, k, v (kv heads with GQA), z, result, pattern.
 bool patchable_by_position(Site s);
 bool patchable_by_head(Site s);
+// A patchable site by name ("resid_pre", "z") or hook suffix ("attn.hook_z"),
+// as `glassbox patch --sites` and the server read them; Error naming `what`
+// (the flag or field) and listing the patchable sites otherwise.
+Site parse_patch_site(const std::string& name, const std::string& what);
 
 // Clean and corrupt batches must have the same shape (and padding).
 std::vector<PatchGrid> activation_patching(Engine& e, const Batch& clean, const Batch& corrupt,
