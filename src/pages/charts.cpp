@@ -70,7 +70,7 @@ report::json lens_heatmap(const Model& m, const analysis::LogitLensResult& r) {
                                       "top-1 probability", false, "residual stream", "position");
   for (size_t i = 0; i < top.size(); ++i) spec["data"]["values"][i]["top"] = top[i];
   auto& tooltip = spec["encoding"]["tooltip"];
-  tooltip.insert(tooltip.begin() + 2, {{"field", "top"}, {"type", "nominal"}, {"title", "top token"}});
+  tooltip.insert(tooltip.begin() + 2, report::json{{"field", "top"}, {"type", "nominal"}, {"title", "top token"}});
   const int cell = spec["width"]["step"].get<int>();
   if (cell >= 24) {  // legible: the token over its cell, white on the dark end of the scale
     report::json rect = {{"mark", spec["mark"]}, {"encoding", {{"color", spec["encoding"]["color"]}}}};
