@@ -133,6 +133,18 @@ TrainOutcome train_organism(const Organism& o, const TrainOptions& opt = {});
 // models_dir()/NAME). Metrics plus "passed" (all checks met) and "checks".
 nlohmann::json evaluate_organism(const Organism& o, const std::string& model_dir = "");
 
+// `glassbox zoo list --json` / glassbox.zoo_list(): per organism, in listing
+// order, {name, description, ground_truth, shipped, metrics} (metrics: the
+// manifest's, null when models_dir() has no trained copy).
+nlohmann::json list_organisms();
+
+// What a model argument names, for the CLI's --model and glassbox.load(): an
+// existing path as given, else the name of a model shipped in models_dir()
+// ("ioi", "tiny-lm-chat") as its directory. Error listing the shipped names.
+std::string resolve_model(const std::string& name_or_path);
+// The directories in models_dir() holding a config.json, sorted.
+std::vector<std::string> shipped_models();
+
 // models/manifest.json: {"organisms": {NAME: entry}}; an empty document if absent.
 nlohmann::json read_manifest(const std::string& path = "");
 

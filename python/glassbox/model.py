@@ -19,25 +19,15 @@ def models_dir():
 
 def organisms():
     """Names of the shipped models that load (``glassbox.load(name)``)."""
-    d = models_dir()
-    if d is None or not d.is_dir():
-        return []
-    return sorted(p.name for p in d.iterdir() if (p / "config.json").is_file())
+    return _glassbox.shipped_models()
 
 
 def load(name_or_path):
     """A model from a directory (config.json + model.safetensors), a
     .safetensors file with a config.json beside it, a .gguf file, or the name
     of a shipped organism ("ioi", "tiny-lm", "induction", ...)."""
-    p = Path(os.fspath(name_or_path))
-    if not p.exists():
-        d = models_dir()
-        if d is not None and len(p.parts) == 1 and (d / p).is_dir():
-            p = d / p
-        else:
-            known = ", ".join(organisms()) or "none found"
-            raise GlassboxError(f"{name_or_path}: no such file or directory, and not a shipped organism ({known})")
-    return Model(_glassbox.Model(str(p)))
+    p = _glassbox.resolve_model(os.fspath(name_or_path))
+    return Model(_glassbox.Model(p))
 
 
 class Config:

@@ -81,24 +81,4 @@ def sae_info(sae):
     """A dictionary's configuration and decoder statistics (`glassbox sae info --json`)."""
     if isinstance(sae, (str, os.PathLike)):
         sae = SAE.load(os.fspath(sae))
-    cfg = sae.cfg
-    j = {"dir": sae.dir, "architecture": sae.architecture, "hook_name": sae.hook_name, "d_in": sae.d_in,
-         "d_sae": sae.d_sae,
-         "apply_b_dec_to_input": bool(cfg.get("apply_b_dec_to_input", False)) and sae.d_out == sae.d_in
-         and not sae.hook_name_out,
-         "normalize_activations": cfg.get("normalize_activations", "none"), "model_name": cfg.get("model_name", "")}
-    if sae.architecture in ("topk", "batchtopk"):
-        j["k"] = sae.k
-    if sae.hook_name_out or sae.d_out != sae.d_in:
-        j["hook_name_out"], j["d_out"] = sae.hook_name_out, sae.d_out
-    norms = sae.decoder_norms_per_source().astype(np.float64)  # [d_sae, n_sources]
-    if sae.n_sources > 1:
-        # Share of each latent's decoder norm in each source: ~1/K shared, ~1 exclusive (as the CLI counts).
-        tot = norms.sum(1, keepdims=True)
-        excl = (tot > 0) & (norms / np.where(tot > 0, tot, 1) > 0.9)
-        j["source_names"] = sae.source_names
-        j["latents_exclusive_to_source"] = excl.sum(0).tolist()
-        j["latents_shared"] = int((~excl.any(1)).sum())
-    total = np.sqrt((norms ** 2).sum(1))
-    j["decoder_norm"] = {"min": float(total.min()), "mean": float(total.mean()), "max": float(total.max())}
-    return j
+    return _glassbox.sae_info(sae)

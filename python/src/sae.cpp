@@ -212,6 +212,8 @@ void bind_sae(pyb::module_& m) {
                std::to_string(s.sae->cfg.d_in) + " d_sae " + std::to_string(s.sae->cfg.d_sae) + ">";
       });
 
+  m.def("sae_info", [](const PySAE& p) { return from_json(sae_info_json(*p.sae, p.dir)); }, pyb::arg("sae"),
+        "A dictionary's configuration and decoder statistics (`glassbox sae info --json`)");
   m.def("evaluate_sae",
         [](const PySAE& s, const pyb::object& arrays, const std::string& file, const std::string& harvest,
            std::optional<ModelPtr> model, const pyb::object& corpus, int context, int64_t max_tokens, int64_t rows,

@@ -92,4 +92,29 @@ nlohmann::json AutointerpReport::to_json() const {
   return {{"summary", summary()}, {"latents", rows}};
 }
 
+nlohmann::json explain_report(const std::vector<FeatureExamples>& examples, const Explainer& explainer,
+                              const Simulator& simulator, uint64_t seed, const std::vector<std::string>& planted,
+                              const AutointerpProgress& progress) {
+  if (examples.size() == 1) {
+    const Explanation e = explainer.explain(examples[0]);
+    const Scores s = score(e, examples[0], simulator, seed);
+    return {{"latents", {{{"feature", examples[0].feature}, {"explanation", features::to_json(e)},
+                          {"scores", features::to_json(s)}}}},
+            {"summary", nullptr}};
+  }
+  const AutointerpReport r = autointerp(examples, explainer, simulator, seed, progress);
+  nlohmann::json report = r.to_json();
+  if (planted.empty()) return report;
+  int named = 0;
+  for (size_t i = 0; i < r.features.size(); ++i) {
+    const std::string& want = planted.at(size_t(r.features[i]));
+    const bool ok = r.explanations[i].text.find(want) != std::string::npos;
+    named += ok;
+    report["latents"][i]["planted_feature"] = want;
+    report["latents"][i]["names_planted_feature"] = ok;
+  }
+  report["named_planted_features"] = named;
+  return report;
+}
+
 }  // namespace glassbox::features

@@ -3,6 +3,7 @@
 
 #include "glassbox/error.h"
 #include "glassbox/features/autointerp.h"
+#include "glassbox/features/dashboard.h"
 #include "glassbox/json_file.h"
 
 namespace glassbox::features {
@@ -60,16 +61,26 @@ FeatureExamples feature_examples_from_json(const nlohmann::json& j, const std::s
   return ex;
 }
 
-std::vector<FeatureExamples> read_feature_examples(const std::string& path) {
-  const nlohmann::json j = read_json_file(path);
+std::vector<FeatureExamples> feature_examples_from_document(const nlohmann::json& j, const std::string& what) {
+  if (j.is_object() && j.contains("features") && j.contains("context_before")) {  // a dashboards export
+    std::vector<FeatureExamples> out;
+    FeatureDashboardData data;
+    dashboard_from_json(j, out, data, what);
+    return out;
+  }
   const nlohmann::json* list = &j;
   if (j.is_object() && j.contains("features")) list = &j["features"];
-  else if (j.is_object()) return {feature_examples_from_json(j, path)};
-  if (!list->is_array()) fail(path, ": expected a FeatureExamples object, an array of them, or {\"features\": [...]}");
+  else if (j.is_object()) return {feature_examples_from_json(j, what)};
+  if (!list->is_array())
+    fail(what, ": expected a FeatureExamples object, an array of them, {\"features\": [...]} or a dashboards export");
   std::vector<FeatureExamples> out;
   for (size_t i = 0; i < list->size(); ++i)
-    out.push_back(feature_examples_from_json((*list)[i], path + ": features[" + std::to_string(i) + "]"));
+    out.push_back(feature_examples_from_json((*list)[i], what + ": features[" + std::to_string(i) + "]"));
   return out;
+}
+
+std::vector<FeatureExamples> read_feature_examples(const std::string& path) {
+  return feature_examples_from_document(read_json_file(path), path);
 }
 
 }  // namespace glassbox::features

@@ -54,14 +54,36 @@ report::json head_score_heatmap(const analysis::HeadScores& s) {
 }
 
 report::json lens_heatmap(const Model& m, const analysis::LogitLensResult& r) {
-  // Colour: the probability of the row's top token; the tooltip's column
-  // label names the position, the row label the layer.
+  // Colour: the probability of the row's top token; the tooltip names the
+  // layer, the position and the predicted token, which large cells also show.
   std::vector<float> v;
-  for (const auto& c : r.cells) v.push_back(c.top_probs.empty() ? NAN : c.top_probs[0]);
+  std::vector<std::string> top;
+  for (const auto& c : r.cells) {
+    v.push_back(c.top_probs.empty() ? NAN : c.top_probs[0]);
+    top.push_back(c.top_tokens.empty() ? ""
+                  : m.tokenizer()   ? report::display_token(m.tokenizer()->token_to_bytes(c.top_tokens[0]))
+                                    : numbered("#", c.top_tokens[0]));
+  }
   std::vector<int32_t> toks;
   for (int64_t p : r.positions) toks.push_back(r.tokens[size_t(p)]);
-  return report::heatmap("logit lens: probability of the top token", r.layers, position_labels(m, toks), v,
-                         "top-1 probability", false, "residual stream", "position");
+  report::json spec = report::heatmap("logit lens: probability of the top token", r.layers, position_labels(m, toks), v,
+                                      "top-1 probability", false, "residual stream", "position");
+  for (size_t i = 0; i < top.size(); ++i) spec["data"]["values"][i]["top"] = top[i];
+  auto& tooltip = spec["encoding"]["tooltip"];
+  tooltip.insert(tooltip.begin() + 2, report::json{{"field", "top"}, {"type", "nominal"}, {"title", "top token"}});
+  const int cell = spec["width"]["step"].get<int>();
+  if (cell >= 24) {  // legible: the token over its cell, white on the dark end of the scale
+    report::json rect = {{"mark", spec["mark"]}, {"encoding", {{"color", spec["encoding"]["color"]}}}};
+    report::json text = {
+        {"mark", {{"type", "text"}, {"fontSize", 9}, {"limit", cell - 2}}},
+        {"encoding",
+         {{"text", {{"field", "top"}, {"type", "nominal"}}},
+          {"color", {{"condition", {{"test", "datum.value > 0.6"}, {"value", "white"}}}, {"value", "black"}}}}}};
+    spec.erase("mark");
+    spec["encoding"].erase("color");
+    spec["layer"] = report::json::array({rect, text});
+  }
+  return spec;
 }
 
 report::json dla_head_heatmap(const analysis::DlaResult& r) {

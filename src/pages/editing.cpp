@@ -33,8 +33,16 @@ report::json editing_scores_heatmap(const std::vector<MethodScores>& scores) {
     values.push_back(float(s.paraphrase));
     values.push_back(float(s.neighbourhood));
   }
-  return report::heatmap("Edit success by method and batch size (1 = perfect)", rows, cols, values, "score", false,
-                         "method x edits per batch", "measure");
+  report::json spec = report::heatmap("Edit success by method and batch size (1 = perfect)", rows, cols, values,
+                                      "score", false, "method x edits per batch", "measure");
+  // A score of 0 (no edit took) is a result, not a gap: the scale starts
+  // coloured (viridis: 0 dark, 1 yellow) and a missing score (NaN: nothing to
+  // score) is drawn grey, apart from both.
+  spec["mark"]["invalid"] = nullptr;
+  auto& color = spec["encoding"]["color"];
+  color["scale"] = {{"domain", {0, 1}}, {"scheme", "viridis"}};
+  color["condition"] = {{"test", "!isValid(datum.value) || !isFinite(datum.value)"}, {"value", "#c8ccd2"}};
+  return spec;
 }
 
 void add_editing_sections(report::Page& page, const std::vector<MethodScores>& scores) {

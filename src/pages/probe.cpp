@@ -33,10 +33,9 @@ std::vector<report::Series> by_site(const ProbeSweep& s, const std::string& suff
 
 bool regression(const ProbeSweep& s) { return s.classes.empty(); }
 
-// Layers are whole numbers on the axis; baselines (control tasks, the
-// majority class) are dashed so the task's own lines stand out.
+// Baselines (control tasks, the majority class) are dashed so the task's own
+// lines stand out (line_chart already keeps whole-number axes, as layers are, at whole ticks).
 report::json layer_axis(report::json spec, bool dash_baselines = false) {
-  spec["encoding"]["x"]["axis"] = {{"tickMinStep", 1}, {"format", "d"}};
   if (dash_baselines)
     spec["encoding"]["strokeDash"] = {
         {"condition", {{"test", "indexof(datum.series, '(control task)') >= 0 || datum.series == 'majority class'"},

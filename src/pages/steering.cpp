@@ -71,6 +71,12 @@ void add_steering_sections(report::Page& page, const Sweep& s, bool want_increas
     page.add_card({"Best cell (CE within " + num(100 * max_ce_ratio, "%g") + "%)",
                    {{"layer", layer_name(b->layer)}, {"coefficient", num(b->coefficient, "%+g")},
                     {"effect", num(b->effect)}, {"benign CE change", num(100 * b->ce_ratio, "%+.2f") + "%"}}});
+  else
+    page.add_card({"No cell reached the goal",
+                   {},
+                   "No cell " + std::string(want_increase ? "raised" : "lowered") + " the " + effect_label(s) +
+                       " from the unsteered " + num(s.baseline_effect) + " with the benign CE change within " +
+                       num(100 * max_ce_ratio, "%g") + "%."});
   page.add_heading("Effect");
   page.add_chart(steering_effect_heatmap(s), "The behaviour on held-out prompts in every cell of the grid.");
   const report::json tradeoff = steering_tradeoff_chart(s);

@@ -36,6 +36,7 @@ json line_chart(const std::string& title, const std::vector<Series>& series,
   json values = json::array();
   json names = json::array();
   size_t points = 0;
+  bool whole_x = true;  // layers, steps: ticks at whole numbers only, not 0.2, 0.4 ...
   for (const Series& s : series) {
     if (!s.x.empty() && s.x.size() != s.y.size()) {
       fail("report::line_chart '", title, "': series '", s.name, "' has ", s.x.size(),
@@ -44,6 +45,7 @@ json line_chart(const std::string& title, const std::vector<Series>& series,
     names.push_back(s.name);
     for (size_t i = 0; i < s.y.size(); ++i) {
       float x = s.x.empty() ? static_cast<float>(i) : s.x[i];
+      whole_x = whole_x && (!std::isfinite(x) || x == std::round(x));
       values.push_back({{"series", s.name}, {"x", number(x)}, {"y", number(s.y[i])}});
     }
     points += s.y.size();
@@ -59,6 +61,7 @@ json line_chart(const std::string& title, const std::vector<Series>& series,
       {"color", {{"field", "series"}, {"type", "nominal"}, {"title", nullptr},
                  {"sort", names}}}};
   if (series.size() <= 1) encoding["color"]["legend"] = nullptr;
+  if (whole_x) encoding["x"]["axis"] = {{"tickMinStep", 1}, {"format", "d"}};
 
   json layers = json::array();
   layers.push_back({{"mark", {{"type", "line"}, {"strokeWidth", 2}}}});

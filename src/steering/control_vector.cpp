@@ -123,6 +123,14 @@ SteeringVector to_steering_vector(const ControlVector& cv, const std::string& pa
   return v;
 }
 
+SteeringVector load_direction_file(const std::string& path) {
+  if (path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0)
+    return to_steering_vector(read_control_vector(path), path);
+  SteeringVector v = load_steering_json(path);
+  if (v.name.empty()) v.name = path;
+  return v;
+}
+
 std::vector<Intervention> control_vector_interventions(const ControlVector& cv, const Config& c, float scale,
                                                        const std::string& path, bool check_hint) {
   if (check_hint && !cv.model_hint.empty() && canonical_hint(cv.model_hint) != canonical_hint(c.family))

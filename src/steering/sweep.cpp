@@ -68,6 +68,9 @@ const SweepCell* Sweep::best(bool want_increase, double max_ce_ratio) const {
   for (const auto& c : cells) {
     const double ratio = std::isfinite(c.ce_ratio) ? c.ce_ratio : 0.0;
     if (ratio > max_ce_ratio || !std::isfinite(c.effect)) continue;
+    // A cell that leaves the effect where it was, or moves it the wrong way, reached nothing.
+    if (std::isfinite(baseline_effect) && (want_increase ? c.effect <= baseline_effect : c.effect >= baseline_effect))
+      continue;
     if (!out) {
       out = &c;
       continue;

@@ -592,6 +592,23 @@ TEST_F(Cli, LensJsonHasEveryLayerAndPositionAndWritesHtml) {
   EXPECT_TRUE(fs::exists(tmp_ / "lens.html"));
 }
 
+// `--model NAME` takes a shipped model's name as glassbox.load(NAME) does
+// (zoo::resolve_model): a directory in GLASSBOX_MODELS, here one holding the tiny model.
+TEST_F(Cli, ModelFlagAcceptsAShippedModelsName) {
+  const fs::path models = tmp_ / "named-models";
+  fs::create_directories(models);
+  fs::create_symlink(tmp_ / "tiny", models / "mytiny");
+  models_dir_ = models.string();
+  const CliRun r = glassbox("lens --model mytiny --tokens 1,2,3 --json");
+  const CliRun bad = glassbox("lens --model nosuch --tokens 1,2,3 --json");
+  models_dir_.clear();
+  EXPECT_OK(r);
+  EXPECT_EQ(r.js()["cells"][0].size(), 3u);
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("nosuch: no such file or directory, and not a shipped organism (mytiny)"), std::string::npos)
+      << bad.err;
+}
+
 TEST_F(Cli, DlaComponentsSumToTheLogitDifference) {
   const CliRun r = glassbox("dla " + gpt2() + " --tokens 1,2,3,4 --answer '#5' --wrong '#6' --json");
   EXPECT_OK(r);

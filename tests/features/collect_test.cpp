@@ -3,6 +3,7 @@
 // statistics, top contexts, windows, random contexts and co-occurrence counts
 // recomputed from it.
 #include "glassbox/features/collect.h"
+#include "glassbox/features/autointerp.h"
 #include "glassbox/features/model_stream.h"
 
 #include <gtest/gtest.h>
@@ -257,6 +258,12 @@ TEST(Collect, JsonExportReadsBack) {
   bad["features"][0].erase("top");
   EXPECT_THROW(dashboard_from_json(bad, ex, data, "x.json"), Error);
   EXPECT_THROW(dashboard_from_json(nlohmann::json::object(), ex, data), Error);
+  // `glassbox explain dashboards.json` reads the export as its examples (it
+  // failed on the format before feature_examples_from_document knew it).
+  const std::vector<FeatureExamples> read = feature_examples_from_document(j, "dashboards.json");
+  ASSERT_EQ(read.size(), 6u);
+  EXPECT_EQ(read[1].feature, ex[1].feature);
+  EXPECT_EQ(read[1].top.size(), ex[1].top.size());
 }
 
 TEST(Collect, LogitEffectsAreTheDirectionTimesTheUnembedding) {

@@ -82,3 +82,13 @@ TEST(Charts, InvalidUtf8LabelsDoNotBreakSerialisation) {
   json spec = report::heatmap("t", {std::string("\xE2\x96")}, {"x"}, {1.0f}, "v");
   EXPECT_NO_THROW((void)spec.dump(-1, ' ', false, json::error_handler_t::replace));
 }
+
+// Layers (and steps) are whole numbers: the axis ticks only at whole numbers
+// (a layer axis read 0, 0.2, 0.4 ... before); fractional x keeps a plain axis.
+TEST(LineChart, WholeNumberXGetsWholeNumberTicks) {
+  const json layers = report::line_chart("auroc", {{"resid_post", {0.5f, 0.9f, 0.7f}, {0, 1, 2}}}, "layer", "AUROC");
+  EXPECT_EQ(layers["encoding"]["x"]["axis"]["tickMinStep"], 1);
+  EXPECT_EQ(layers["encoding"]["x"]["axis"]["format"], "d");
+  const json frac = report::line_chart("ce", {{"c", {1, 2}, {0.5f, 1.5f}}}, "coefficient", "CE");
+  EXPECT_FALSE(frac["encoding"]["x"].contains("axis"));
+}

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "glassbox/error.h"
+#include "glassbox/steering/control_vector.h"
 #include "glassbox/steering/direction.h"
 #include "test_util.h"
 
@@ -26,6 +27,19 @@ TEST(SteeringDirection, JsonRoundTrips) {
   EXPECT_DOUBLE_EQ(w.layers[0].separation, 0.75);
   EXPECT_TRUE(std::isnan(w.layers[1].separation));
   EXPECT_EQ(w.provenance["pairs"], 12);
+}
+
+// A sweep's page and JSON say which direction ran: an unnamed one (`steer
+// build` without --name) is called by its file; a named one keeps its name.
+TEST(SteeringDirection, AnUnnamedDirectionFileIsNamedByItsPath) {
+  SteeringVector v = steering_test::random_direction(4, {1});
+  v.name = "";
+  const std::string path = steering_test::scratch("unnamed.json");
+  save_steering_json(v, path);
+  EXPECT_EQ(load_direction_file(path).name, path);
+  v.name = "style";
+  save_steering_json(v, path);
+  EXPECT_EQ(load_direction_file(path).name, "style");
 }
 
 TEST(SteeringDirection, MalformedJsonNamesTheFileAndField) {

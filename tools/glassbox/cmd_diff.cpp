@@ -31,25 +31,17 @@ struct Opts {
   bool no_patching = false, json = false;
 };
 
-// A prompt as read; response_text empty: the chosen model writes one.
-struct Asked {
-  std::vector<int32_t> prompt;
-  std::string response_text;
-  bool has_response = false;
-};
-
-std::vector<Asked> read_prompts(const Model& m, const Opts& o, std::string& source, int64_t& start) {
-  std::vector<Asked> out;
-  for (const auto& p : o.prompts) out.push_back({input_tokens(m, p, ""), {}, false});
+std::vector<analysis::AskedPrompt> read_prompts(const Model& m, const Opts& o, std::string& source, int64_t& start) {
+  std::vector<analysis::AskedPrompt> out;
+  for (const auto& p : o.prompts) out.push_back({input_tokens(m, p, ""), std::nullopt});
   if (!o.prompts_file.empty())
     for_each_jsonl_line(o.prompts_file, [&](const nlohmann::json& j, const std::string& where) {
       if (!j.is_object() || !j.contains("prompt") || !j["prompt"].is_string())
         fail(where, ": expected {\"prompt\": \"...\"} with an optional \"response\": \"...\"");
-      Asked a{input_tokens(m, j["prompt"].get<std::string>(), ""), {}, false};
+      analysis::AskedPrompt a{input_tokens(m, j["prompt"].get<std::string>(), ""), std::nullopt};
       if (j.contains("response")) {
         if (!j["response"].is_string()) fail(where, ": \"response\" must be a string");
-        a.response_text = j["response"].get<std::string>();
-        a.has_response = true;
+        a.response = require_tokenizer(m, "diff").encode(j["response"].get<std::string>(), false, false);
       }
       out.push_back(std::move(a));
     });
@@ -59,36 +51,10 @@ std::vector<Asked> read_prompts(const Model& m, const Opts& o, std::string& sour
   }
   // No prompts: tiny-lm-chat's held-out chat prompts; the start is its marker and the token after it.
   const steering::ChatStyleData d = steering::chat_style_data(m, 0, size_t(o.chat), 0);
-  for (const auto& p : d.heldout_prompts) out.push_back({p, {}, false});
+  for (const auto& p : d.heldout_prompts) out.push_back({p, std::nullopt});
   if (o.start == 0) start = int64_t(require_tokenizer(m, "diff").encode(d.marker, false, false).size()) + 1;
   source = glassbox::detail::cat(out.size(), " held-out tiny-lm-chat prompts (the response start: the marker '",
                                  d.marker, "' and the token after it)");
-  return out;
-}
-
-std::vector<analysis::DiffPrompt> with_responses(const std::vector<Asked>& asked, const Model& writer,
-                                                 const Model& tuned, const Opts& o) {
-  std::vector<std::vector<int32_t>> to_generate;
-  for (const auto& a : asked)
-    if (!a.has_response) to_generate.push_back(a.prompt);
-  Generation g;
-  if (!to_generate.empty()) {
-    Engine e(writer);
-    SamplingOptions so;
-    so.max_new_tokens = o.max_new_tokens;
-    so.temperature = 0;
-    g = generate(e, to_generate, so);
-  }
-  std::vector<analysis::DiffPrompt> out;
-  size_t gi = 0;
-  for (const auto& a : asked) {
-    analysis::DiffPrompt d{a.prompt, int64_t(a.prompt.size())};
-    const std::vector<int32_t> resp =
-        a.has_response ? require_tokenizer(tuned, "diff").encode(a.response_text, false, false) : g.tokens[gi++];
-    if (resp.empty()) fail("diff: a response is empty (", a.has_response ? "given" : "generated", ")");
-    d.tokens.insert(d.tokens.end(), resp.begin(), resp.end());
-    out.push_back(std::move(d));
-  }
   return out;
 }
 
@@ -186,9 +152,9 @@ Command add_diff_command(CLI::App& parent) {
             analysis::check_diffable(base, tuned);
             int64_t start = o->start;
             std::string source;
-            const std::vector<Asked> asked = read_prompts(tuned, *o, source, start);
-            const std::vector<analysis::DiffPrompt> prompts =
-                with_responses(asked, o->response_by == "base" ? base : tuned, tuned, *o);
+            const std::vector<analysis::AskedPrompt> asked = read_prompts(tuned, *o, source, start);
+            Engine writer(o->response_by == "base" ? base : tuned);
+            const std::vector<analysis::DiffPrompt> prompts = analysis::with_responses(writer, asked, o->max_new_tokens);
             analysis::ModelDiffOptions mo;
             mo.start_positions = start > 0 ? start : 3;
             mo.top_k = o->top_k;

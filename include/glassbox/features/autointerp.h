@@ -40,6 +40,16 @@ AutointerpReport score_explanations(const std::vector<Explanation>& explanations
                                     const std::vector<FeatureExamples>& examples, const Simulator& simulator,
                                     uint64_t seed = 0, const AutointerpProgress& progress = {});
 
+// `glassbox explain --json` / glassbox.explain: for one latent (no other to
+// shuffle with) {"latents": [{feature, explanation, scores}], "summary": null};
+// for several autointerp()'s report. With `planted` (the true feature of each
+// latent id, the superposition organism's names) every latent also gets
+// "planted_feature" and "names_planted_feature" (its explanation contains
+// it), and the report "named_planted_features".
+nlohmann::json explain_report(const std::vector<FeatureExamples>& examples, const Explainer& explainer,
+                              const Simulator& simulator, uint64_t seed, const std::vector<std::string>& planted = {},
+                              const AutointerpProgress& progress = {});
+
 // Built-in autointerp of every feature a dashboard collection saw active
 // (dead latents have nothing to explain), written into the dashboards'
 // explanation / score slots (score = simulation correlation on held-out
@@ -55,8 +65,12 @@ nlohmann::json to_json(const FeatureExamples& ex);
 // Error naming `where` and the field when malformed (lengths differ, a
 // non-finite activation, a missing list).
 FeatureExamples feature_examples_from_json(const nlohmann::json& j, const std::string& where = "feature examples");
-// A file holding one FeatureExamples object, an array of them, or
-// {"features": [...]}.
+// A document holding one FeatureExamples object, an array of them,
+// {"features": [...]}, or a dashboards export (`sae dashboard`'s
+// dashboards.json, features/dashboard.h): what `glassbox explain` and
+// glassbox.explain read. `what` names it in errors.
+std::vector<FeatureExamples> feature_examples_from_document(const nlohmann::json& j, const std::string& what);
+// The same from a file.
 std::vector<FeatureExamples> read_feature_examples(const std::string& path);
 
 }  // namespace glassbox::features

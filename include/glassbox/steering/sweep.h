@@ -68,8 +68,10 @@ struct Sweep {
   std::vector<SweepCell> cells;  // layer-major, coefficients in the order given
 
   // The cell with the highest (want_increase) or lowest effect whose
-  // ce_ratio is at most max_ce_ratio (NaN ratios count as 0); ties: the
-  // smaller |coefficient|, then the smaller ce. Null when none qualifies.
+  // ce_ratio is at most max_ce_ratio (NaN ratios count as 0) and whose effect
+  // moved past the unsteered one the wanted way; ties: the smaller
+  // |coefficient|, then the smaller ce. Null when none qualifies: no cell
+  // reached the goal.
   const SweepCell* best(bool want_increase, double max_ce_ratio = INFINITY) const;
   nlohmann::json to_json() const;
 };
