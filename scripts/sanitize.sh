@@ -55,4 +55,8 @@ cmake -S "$ROOT" -B "$dir" "${flags[@]}" >/dev/null
 # shellcheck disable=SC2086
 CCACHE_BASEDIR="$ROOT" cmake --build "$dir" -j"${JOBS:-$(nproc)}" --target ${SANITIZE_TARGETS:-all}
 cd "$dir"
-ctest --output-on-failure -j"${JOBS:-$(nproc)}" --timeout 1800 "$@"
+# Wall-clock bounds (the tokenizer's 1 s/MB throughput check) fail under
+# 2-5x instrumentation and say nothing about memory or UB: left out unless
+# SANITIZE_EXCLUDE says otherwise ("" runs everything).
+exclude="${SANITIZE_EXCLUDE-ThroughputOnRealText}"
+ctest --output-on-failure -j"${JOBS:-$(nproc)}" --timeout 1800 ${exclude:+-E "$exclude"} "$@"

@@ -170,7 +170,9 @@ PromptTrace trace_one(Engine& e, const TracePrompt& prompt, const TraceOptions& 
       for (int64_t l = cell.first; l < cell.last; ++l)
         restores[{hook_site(o.sites[size_t(cell.site)]), int(l)}].push_back({int64_t(j - c0), cell.pos});
     }
-    for (const auto& [point, list] : restores) {
+    for (const auto& entry : restores) {  // not a structured binding: clang < 16 cannot capture one
+      const HookPoint& point = entry.first;
+      const std::vector<std::pair<int64_t, int64_t>>& list = entry.second;
       const std::vector<float>& src = states.at(point);
       handles.push_back(reg.add(
           point,

@@ -31,7 +31,10 @@ void softmax_forward(float* out, const float* in, int64_t rows, int64_t cols) {
       o[c] = e;
       s += e;
     }
-    const float inv = static_cast<float>(1.0 / s);
+    // A max reduction may start from -FLT_MAX instead of -inf (clang's OpenMP
+    // does), so an all-masked row can get past the check above; its exps are
+    // then all 0, and it is zeros as well.
+    const float inv = s > 0.0 ? static_cast<float>(1.0 / s) : 0.0f;
 #pragma omp simd
     for (int64_t c = 0; c < cols; ++c) o[c] *= inv;
   }

@@ -54,6 +54,7 @@ ControlVector read_control_vector(const std::string& path) {
       fail(path, ": tensor 'direction.0': llama.cpp has no control vector for block 0 and rejects the file");
     if (t.dtype != DType::F32) fail(path, ": tensor '", t.name, "' is ", dtype_name(t.dtype), ", not F32");
     if (t.shape.size() != 1) fail(path, ": tensor '", t.name, "' has ", t.shape.size(), " dimensions, not 1");
+    if (t.shape[0] <= 0) fail(path, ": tensor '", t.name, "' has no entries");  // found by fuzz_control_vector
     if (cv.n_embd == 0) cv.n_embd = t.shape[0];
     if (t.shape[0] != cv.n_embd)
       fail(path, ": tensor '", t.name, "' has ", t.shape[0], " entries, the file's other directions ", cv.n_embd);

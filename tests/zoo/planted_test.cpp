@@ -275,7 +275,9 @@ TEST(Toxic, WordsAreTheMostNegativeAfinnEntries) {
   if (!fs::exists(afinn)) GTEST_SKIP() << afinn << " is missing: run scripts/label-data.sh";
   std::ifstream in(afinn);
   const std::string js((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  for (const auto& w : read_json(organism_dir("toxic") / "heldout.json")["toxic_words"]) {
+  // Held in a variable: a range-for over a temporary's ["toxic_words"] reads it after it is freed.
+  const nlohmann::json heldout = read_json(organism_dir("toxic") / "heldout.json");
+  for (const auto& w : heldout["toxic_words"]) {
     const std::string word = w.get<std::string>();
     const std::string key = "  " + word + ": ";
     const size_t at = js.find(key);

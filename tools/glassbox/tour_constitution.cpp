@@ -21,7 +21,9 @@ void add_constitution_page(report::Site& site, const std::string& models_dir) {
     const fs::path p = dir / (std::string("organisms.") + model + ".report.json");
     if (!fs::exists(p)) continue;
     models.push_back(model);
-    for (nlohmann::json pr : read_json_file(p.string()).at("principles")) {
+    // Held in a variable: a range-for over a temporary's .at(...) reads freed memory.
+    const nlohmann::json report = read_json_file(p.string());
+    for (nlohmann::json pr : report.at("principles")) {
       pr["name"] = pr["name"].get<std::string>() + " (" + model + ")";
       merged["principles"].push_back(pr);
     }
