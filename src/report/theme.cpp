@@ -60,14 +60,13 @@ a.card:hover{border-color:#9db8f5;box-shadow:0 4px 14px rgba(37,99,235,.10)}
 .card h3{margin:0 0 10px;font-size:15px}
 a.card h3{color:var(--accent)}
 .card p{margin:0;color:var(--muted);font-size:14px}
-/* A narrow card once wrapped the value "0.9958" one character per line, and
-   later the name "classes" as "class / es" beside a long list of values. The
-   name keeps at least 6em (a long snake_case name still wraps anywhere
-   inside it); the value wraps only between words. */
-.card dl{display:grid;grid-template-columns:minmax(6em,1fr) auto;gap:5px 14px;margin:0;font-size:14px}
+/* The value keeps its own width and never breaks (a narrow card once wrapped
+   "0.9958" one character per line); a long metric name wraps instead. */
+.card dl{display:grid;grid-template-columns:minmax(0,1fr) auto;gap:5px 14px;margin:0;font-size:14px}
 .card dl+p{margin-top:10px}
 .card dt{color:var(--muted);overflow-wrap:anywhere}
-.card dd{margin:0;text-align:right;font-family:var(--mono);font-size:13px;font-variant-numeric:tabular-nums}
+.card dd{margin:0;text-align:right;font-family:var(--mono);font-size:13px;
+font-variant-numeric:tabular-nums;white-space:nowrap}
 footer{max-width:1120px;margin:0 auto;padding:0 28px 36px;color:var(--muted);font-size:13px}
 )CSS";
 
