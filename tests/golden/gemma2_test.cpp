@@ -23,33 +23,18 @@
 #include "glassbox/safetensors.h"
 #include "glassbox/tokenizer.h"
 #include "steering/llama_cpp_util.h"
+#include "golden/fixture_util.h"
 
 namespace fs = std::filesystem;
 using namespace glassbox;
 
+using golden::f32_of;
+using golden::batch_of;
+using golden::fixture;
+
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(GLASSBOX_FIXTURES) + "/" + name; }
 std::string gguf_path() { return fixture("gguf-gemma2") + "/model.gguf"; }
-
-std::vector<float> f32_of(const RawTensor& r) {
-  std::vector<float> v(static_cast<size_t>(r.numel()));
-  to_f32(v.data(), r.data, r.dtype, r.numel());
-  return v;
-}
-
-Batch batch_of(const SafetensorsFile& ex) {
-  const RawTensor* tok = ex.find("tokens");
-  const RawTensor* mask = ex.find("attention_mask");
-  Batch b;
-  b.B = tok->shape[0];
-  b.T = tok->shape[1];
-  const auto t = static_cast<const int32_t*>(tok->data);
-  const auto m = static_cast<const int32_t*>(mask->data);
-  b.tokens.assign(t, t + b.B * b.T);
-  for (int64_t i = 0; i < b.B * b.T; ++i) b.mask.push_back(uint8_t(m[i] != 0));
-  return b;
-}
 
 TEST(Gemma2, ConfigFromBothFormats) {
   for (const std::string& path : {fixture("gemma2"), gguf_path()}) {

@@ -12,37 +12,20 @@
 #include "glassbox/model.h"
 #include "glassbox/gguf.h"
 #include "glassbox/safetensors.h"
+#include "golden/fixture_util.h"
 
 namespace fs = std::filesystem;
 using namespace glassbox;
 
-namespace {
+using golden::f32_of;
+using golden::batch_of;
+using golden::fixture;
 
-std::string fixture(const std::string& name) { return std::string(GLASSBOX_FIXTURES) + "/" + name; }
+namespace {
 
 std::string model_path(const std::string& c) {
   const std::string dir = fixture(c);
   return fs::exists(dir + "/model.gguf") ? dir + "/model.gguf" : dir;
-}
-
-std::vector<float> f32_of(const RawTensor& r) {
-  std::vector<float> v(static_cast<size_t>(r.numel()));
-  to_f32(v.data(), r.data, r.dtype, r.numel());
-  return v;
-}
-
-Batch batch_of(const SafetensorsFile& ex) {
-  const RawTensor* tok = ex.find("tokens");
-  const RawTensor* mask = ex.find("attention_mask");
-  EXPECT_TRUE(tok && mask);
-  Batch b;
-  b.B = tok->shape[0];
-  b.T = tok->shape[1];
-  const auto t = static_cast<const int32_t*>(tok->data);
-  const auto m = static_cast<const int32_t*>(mask->data);
-  b.tokens.assign(t, t + b.B * b.T);
-  for (int64_t i = 0; i < b.B * b.T; ++i) b.mask.push_back(uint8_t(m[i] != 0));
-  return b;
 }
 
 // Max |a - e| over valid entries, relative to the tensor's largest |e|.

@@ -7,16 +7,13 @@
 #include "glassbox/metrics.h"
 #include "glassbox/safetensors.h"
 #include "glassbox/trainable.h"
+#include "golden/fixture_util.h"
 
 using namespace glassbox;
 
-namespace {
+using golden::f32_of;
 
-std::vector<float> f32_of(const RawTensor& r) {
-  std::vector<float> v(static_cast<size_t>(r.numel()));
-  to_f32(v.data(), r.data, r.dtype, r.numel());
-  return v;
-}
+namespace {
 
 double rel_err(const float* a, const std::vector<float>& e) {
   double err = 0, ref = 1e-12;
