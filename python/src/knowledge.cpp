@@ -16,6 +16,7 @@
 #include "glassbox/editing/evaluate.h"
 #include "glassbox/error.h"
 #include "glassbox/features/knowledge.h"
+#include "glassbox/features/saelens.h"
 #include "glassbox/generate.h"
 #include "glassbox/mmap_file.h"
 #include "glassbox/pages/causal_trace.h"
@@ -105,26 +106,16 @@ void bind_knowledge(pyb::module_& m) {
   // labels: "facts-known" or a JSONL path (label known / unknown, positions subject and end).
   m.def("known",
         [](ModelHandle& h, const std::string& labels, double test_fraction, double l2, uint64_t seed,
-           const std::string& save_probe) {
+           const std::string& save_probe, const std::string& sae_dir) {
           features::LabelSetOptions lo;
           lo.seed = seed;
-          features::LabelSet s;
-          if (labels == "facts-known") {
-            s = features::facts_known_labels(h.model, lo);
-          } else {
-            s = features::read_label_jsonl(labels, h.model, lo);
-            if (s.classes != std::vector<std::string>{"known", "unknown"} &&
-                s.classes != std::vector<std::string>{"unknown", "known"})
-              fail("known: labels ", labels, ": the labels must be \"known\" and \"unknown\"");
-            if (s.classes[0] == "known") {  // class 1 must be "known"
-              for (auto& ex : s.examples) ex.label = 1 - ex.label;
-              s.classes = {"unknown", "known"};
-            }
-          }
+          const features::LabelSet s = features::known_label_set(h.model, labels, lo);
           features::KnowledgeOptions ko;
           ko.test_fraction = test_fraction;
           ko.seed = seed;
           ko.probe.l2 = l2;
+          features::Sae sae;
+          if (!sae_dir.empty()) sae = features::load_saelens(sae_dir), ko.sae = &sae;
           const features::KnowledgeReport r = with_engine(h, [&](Engine& e) { return features::knowledge_signals(e, s, ko); });
           if (!save_probe.empty()) {
             const std::string text = r.probe_json().dump(1) + "\n";
@@ -137,7 +128,7 @@ void bind_knowledge(pyb::module_& m) {
           return d;
         },
         pyb::arg("model"), pyb::arg("labels"), pyb::arg("test_fraction"), pyb::arg("l2"), pyb::arg("seed"),
-        pyb::arg("save_probe"));
+        pyb::arg("save_probe"), pyb::arg("sae"));
 
   // prompts: [(prompt ids, response ids or None)]; responses missing are the writer's greedy continuations.
   m.def("model_diff",

@@ -69,4 +69,16 @@ LabelSet facts_known_labels(const Model& m, const LabelSetOptions& opt) {
   return s;
 }
 
+LabelSet known_label_set(const Model& m, const std::string& spec, const LabelSetOptions& opt) {
+  if (spec == "facts-known") return facts_known_labels(m, opt);
+  LabelSet s = read_label_jsonl(spec, m, opt);
+  if (s.classes != std::vector<std::string>{"known", "unknown"} && s.classes != std::vector<std::string>{"unknown", "known"})
+    fail("known: labels ", spec, ": the labels must be \"known\" and \"unknown\"");
+  if (s.classes[0] == "known") {  // class 1 must be "known"
+    for (auto& ex : s.examples) ex.label = 1 - ex.label;
+    s.classes = {"unknown", "known"};
+  }
+  return s;
+}
+
 }  // namespace glassbox::features

@@ -1,11 +1,13 @@
 // Known against unseen subjects: probes at the last subject token and the
 // final token (probe_sweep, split by subject), and three signals read off
 // the output without training (entropy, top probability, the layer where the
-// logit lens settles), all scored by AUROC on the same held-out subjects.
+// logit lens settles), and an SAE's latents when given (knowledge_sae.cpp),
+// all scored by AUROC on the same held-out subjects.
 #include <algorithm>
 #include <cmath>
 #include <map>
 
+#include "features/knowledge_detail.h"
 #include "glassbox/error.h"
 #include "glassbox/features/knowledge.h"
 #include "glassbox/features/probe_metrics.h"
@@ -169,6 +171,7 @@ KnowledgeReport knowledge_signals(Engine& e, const LabelSet& labels, const Knowl
   r.entropy_unknown = mean_of(o.entropy, y, 0);
   r.settle_known = mean_of(o.settle, y, 1);
   r.settle_unknown = mean_of(o.settle, y, 0);
+  if (opt.sae) detail::add_sae_signals(e, labels, y, split, opt, r);
   for (size_t i = 0; i < r.signals.size(); ++i)
     if (r.signals[i].auroc > r.signals[r.best].auroc) r.best = i;
   return r;
@@ -195,7 +198,9 @@ nlohmann::json KnowledgeReport::to_json() const {
            {{"entropy_known", entropy_known},
             {"entropy_unknown", entropy_unknown},
             {"settle_layer_known", settle_known},
-            {"settle_layer_unknown", settle_unknown}}}};
+            {"settle_layer_unknown", settle_unknown}}},
+          {"sae", sae_latent < 0 ? json(nullptr)
+                                 : json{{"hook", sae_hook}, {"latent", sae_latent}, {"position", sae_latent_position}}}};
 }
 
 nlohmann::json KnowledgeReport::probe_json() const {

@@ -82,8 +82,13 @@ void add_probe_sections(report::Page& page, const ProbeSweep& s) {
   const bool reg = regression(s);
   std::string classes;
   for (const auto& c : s.classes) classes += (classes.empty() ? "" : ", ") + c;
-  page.add_card({"task", {{"label set", s.label_set}, {"classes", reg ? "scalar target" : classes},
-                          {"examples", std::to_string(s.n_examples)}}});
+  // The class names go in the card's text, not a field: a long list beside a
+  // short field name squeezed the name until it broke mid-word.
+  page.add_card({"task",
+                 {{"label set", s.label_set},
+                  {"classes", reg ? "scalar target" : std::to_string(s.classes.size())},
+                  {"examples", std::to_string(s.n_examples)}},
+                 reg ? "" : classes});
   page.add_card({"probe", {{"kind", to_string(s.kind)}, {"position", s.position},
                            {"train / test", std::to_string(s.n_train) + " / " + std::to_string(s.n_test)}}});
   if (!reg) page.add_card({"baseline", {{"majority class", num(s.majority)}}});

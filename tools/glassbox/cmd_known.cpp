@@ -1,8 +1,8 @@
 // glassbox known: does the model know the subject it is asked about? Known
 // against unseen subjects in the same prompts, and the internal signals that
 // tell them apart (probes per layer at the subject and at the final token,
-// answer entropy, top probability, the lens's settling layer), each scored
-// by held-out AUROC; the best probe saved for a monitor.
+// answer entropy, top probability, the lens's settling layer, an SAE's
+// latents), each scored by held-out AUROC; the best probe saved for a monitor.
 #include <cmath>
 #include <memory>
 
@@ -10,6 +10,7 @@
 #include "glassbox/engine.h"
 #include "glassbox/error.h"
 #include "glassbox/features/knowledge.h"
+#include "glassbox/features/saelens.h"
 #include "glassbox/mmap_file.h"
 #include "glassbox/zoo.h"
 #include "glassbox/progress.h"
@@ -20,26 +21,11 @@ namespace glassbox::cli {
 namespace {
 
 struct Opts {
-  std::string model, labels = "facts-known", save_probe, html;
+  std::string model, labels = "facts-known", save_probe, html, sae;
   double test_fraction = 0.25, l2 = 1e-2;
   uint64_t seed = 0;
   bool json = false;
 };
-
-features::LabelSet known_labels(const Model& m, const Opts& o) {
-  features::LabelSetOptions lo;
-  lo.seed = o.seed;
-  if (o.labels == "facts-known") return features::facts_known_labels(m, lo);
-  // A user's JSONL (label "known" / "unknown", positions "subject" and "end").
-  features::LabelSet s = features::read_label_jsonl(o.labels, m, lo);
-  if (s.classes != std::vector<std::string>{"known", "unknown"} && s.classes != std::vector<std::string>{"unknown", "known"})
-    fail("--labels ", o.labels, ": the labels must be \"known\" and \"unknown\"");
-  if (s.classes[0] == "known") {  // class 1 must be "known"
-    for (auto& ex : s.examples) ex.label = 1 - ex.label;
-    s.classes = {"unknown", "known"};
-  }
-  return s;
-}
 
 void add_html(const features::KnowledgeReport& r, const std::string& path) {
   report::Page page("Does the model know this?", r.model + " on " + r.label_set);
@@ -83,14 +69,21 @@ Command add_known_command(CLI::App& parent) {
   cmd->add_option("--save-probe", o->save_probe,
                   "Write the best probe (hook, position, LinearProbe JSON) for a monitor to load");
   cmd->add_option("--html", o->html, "Also write an HTML page with the AUROC chart");
+  cmd->add_option("--sae", o->sae,
+                  "Also score an SAE's latents (SAELens directory): its best latent and a probe on its code, at the "
+                  "subject and the final token");
   add_json_flag(*cmd, o->json);
   return {cmd, [o] {
             const Model m = load_model(o->model.empty() ? zoo::models_dir() + "/facts" : o->model);
-            const features::LabelSet labels = known_labels(m, *o);
+            features::LabelSetOptions lo;
+            lo.seed = o->seed;
+            const features::LabelSet labels = features::known_label_set(m, o->labels, lo);
             features::KnowledgeOptions ko;
             ko.test_fraction = o->test_fraction;
             ko.seed = o->seed;
             ko.probe.l2 = o->l2;
+            features::Sae sae;
+            if (!o->sae.empty()) sae = features::load_saelens(o->sae), ko.sae = &sae;
             std::unique_ptr<ProgressBar> bar;
             std::string stage_now;
             ko.progress = [&](const char* stage, int64_t done, int64_t total) {
@@ -116,7 +109,7 @@ Command add_known_command(CLI::App& parent) {
                         r.label_set.c_str(), static_cast<long long>(r.n_known), static_cast<long long>(r.n_unknown),
                         static_cast<long long>(r.n_test));
             for (const auto& s : r.signals)
-              std::printf("  %-44s AUROC %.3f%s\n", s.name.c_str(), s.auroc, s.kind == "probe" ? strf("  acc %.3f", s.accuracy).c_str() : "");
+              std::printf("  %-44s AUROC %.3f%s\n", s.name.c_str(), s.auroc, s.kind != "output" && std::isfinite(s.accuracy) ? strf("  acc %.3f", s.accuracy).c_str() : "");
             std::printf("best: %s (AUROC %.3f)\n", r.signals[r.best].name.c_str(), r.signals[r.best].auroc);
             std::printf("answer entropy: known %.3f, unseen %.3f nats; lens settles at layer %.2f vs %.2f\n",
                         r.entropy_known, r.entropy_unknown, r.settle_known, r.settle_unknown);
