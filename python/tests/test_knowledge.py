@@ -78,8 +78,15 @@ def test_rome_edit_matches_cli_and_saves_a_checkpoint(facts, cli, tmp_path):
 
 
 def test_known_matches_cli(facts, cli, tmp_path):
-    r = glassbox.known(facts, save_probe=tmp_path / "probe.json")
-    want = cli("known", "-m", organism("facts"))
+    # An SAE at the last layer (trained on random rows: the check is that
+    # Python and the CLI load and score it the same way).
+    hook = "blocks.3.hook_resid_post"
+    rows = np.random.default_rng(0).standard_normal((8192, 128)).astype(np.float32)
+    glassbox.train_sae({hook: rows}, arch="topk", k=8, d_sae=256, tokens=8192, batch=1024, out=tmp_path / "sae")
+    r = glassbox.known(facts, save_probe=tmp_path / "probe.json", sae=tmp_path / "sae")
+    want = cli("known", "-m", organism("facts"), "--sae", str(tmp_path / "sae"))
+    assert [s["kind"] for s in want["signals"]].count("sae") == 4 and want["sae"]["hook"] == hook
+    assert r["sae"] == want["sae"]
     assert r["n_known"] == want["n_known"] and r["n_test"] == want["n_test"]
     assert [s["name"] for s in r["signals"]] == [s["name"] for s in want["signals"]]
     for a, b in zip(r["signals"], want["signals"]):
