@@ -7,23 +7,25 @@
 #   write    glassbox convert --random llama3-8b
 #   load     glassbox info (open, tokenizer, weight views; pages not yet read)
 #   cache    one forward on a short prompt, caching blocks.{0,15,31}.hook_resid_post
-#   patch    activation patching, resid_pre x every layer x position, on a token pair
+#   patch    activation patching, resid_pre x position x the last 3 layers, on a token pair
 #   generate greedy tokens with a steering vector added at blocks.15.hook_resid_post,
 #            and the same without it (the steering must change the continuation)
 #   llama    llama.cpp's llama-bench -p 64 on the same file (when built)
 # Peak RSS is compared with the file size (issue 18: <= 1.1x). The file is
 # deleted at the end. Not a ctest: minutes, 5 GB of disk.
 #
-#   bench/large_model.sh [THREADS=2] [NEW_TOKENS=4]
+#   bench/large_model.sh [THREADS=2] [NEW_TOKENS=2]
 # GLASSBOX_LARGE_SPEC (default llama3-8b) takes convert --random's overrides,
 # e.g. "llama3-8b,layers=2,d_model=256,heads=4,kv_heads=2,d_mlp=512,vocab=1024"
-# for a seconds-long run of the script itself.
+# for a seconds-long run of the script itself. GLASSBOX_LARGE_STEPS (default
+# "write load cache patch generate steer llama") runs some steps only; without
+# "write" the file from an earlier run is reused, and kept.
 # GLASSBOX_BUILD_DIR (default build/) holds the glassbox binary; outputs go to
 # GLASSBOX_LARGE_DIR (default out/bench/large-model): large_model.json + logs.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${GLASSBOX_BUILD_DIR:-$ROOT/build}"
-THREADS="${1:-2}" NEW="${2:-4}"
+THREADS="${1:-2}" NEW="${2:-2}"
 PY=/usr/bin/python3
 GB="$BUILD/glassbox"
 OUT="${GLASSBOX_LARGE_DIR:-$ROOT/out/bench/large-model}"
@@ -35,14 +37,21 @@ D_MODEL=$(sed -n 's/.*d_model=\([0-9]*\).*/\1/p' <<<"$SPEC"); D_MODEL="${D_MODEL
 LAST=$(sed -n 's/.*layers=\([0-9]*\).*/\1/p' <<<"$SPEC"); LAST=$(( ${LAST:-32} - 1 ))
 MID=$(( (LAST + 1) / 2 - 1 ))
 MODEL="$OUT/random-Q4_K_M.gguf"
-trap 'rm -f "$MODEL"' EXIT
+STEPS=" ${GLASSBOX_LARGE_STEPS:-write load cache patch generate steer llama} "
+want() { [[ "$STEPS" == *" $1 "* ]]; }
+if want write; then
+  trap 'rm -f "$MODEL"' EXIT
+else
+  [[ -s "$MODEL" ]] || { echo "large_model: no $MODEL to reuse (add 'write' to GLASSBOX_LARGE_STEPS)" >&2; exit 1; }
+fi
 avail_gb=$(df -Pk "$OUT" | awk 'NR==2 {print int($4 / 1048576)}')
-((avail_gb >= 7)) || { echo "large_model: $avail_gb GB free under $OUT, need 7" >&2; exit 1; }
+! want write || ((avail_gb >= 7)) || { echo "large_model: $avail_gb GB free under $OUT, need 7" >&2; exit 1; }
 
 RES="$OUT/steps.txt"
-: >"$RES"
+if want write; then : >"$RES"; fi
 step() {  # NAME CMD... : runs it under time -v, appends "NAME wall_s peak_kb"
   local name="$1"; shift
+  want "$name" || return 0
   echo "== $name: $*" >&2
   /usr/bin/time -v -o "$OUT/$name.time" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" ||
     { echo "large_model: step $name failed:" >&2; tail -n 20 "$OUT/$name.err" >&2; exit 1; }
@@ -68,8 +77,8 @@ step cache "$GB" --threads "$THREADS" cache -m "$MODEL" "The quick brown fox jum
 # Token ids (below every vocabulary size the spec allows), so the pair has
 # equal lengths whatever the synthetic vocabulary makes of text.
 step patch "$GB" --threads "$THREADS" patch -m "$MODEL" --clean-tokens 291,306,415,333,598,374 \
-  --corrupt-tokens 291,306,415,333,704,374 --answer '#366' --wrong '#478' --sites resid_pre --json
-$PY - "$OUT/steer.json" "$D_MODEL" "blocks.$MID.hook_resid_post" <<'PYEOF'
+  --corrupt-tokens 291,306,415,333,704,374 --answer '#366' --wrong '#478' --sites resid_pre --first-layer $((LAST - 2)) --json
+want steer && $PY - "$OUT/steer.json" "$D_MODEL" "blocks.$MID.hook_resid_post" <<'PYEOF'
 import json, math, random, sys
 random.seed(0)
 v = [random.gauss(0, 1) for _ in range(int(sys.argv[2]))]
@@ -106,7 +115,7 @@ if gen and steer:
     r["steering_changed_output"] = r["unsteered"] != r["steered"]
 if patch:
     g = patch["grids"][0]
-    r["patch"] = {k: g.get(k) for k in ("hook", "n_layers", "n_cols", "clean", "corrupt", "forward_runs")}
+    r["patch"] = {k: g.get(k) for k in ("hook", "first_layer", "n_layers", "n_cols", "clean", "corrupt", "forward_runs")}
 if llama:
     j = llama[0]
     r["llama_bench_pp64_tok_s"] = round(j["avg_ts"], 2)

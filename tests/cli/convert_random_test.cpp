@@ -69,7 +69,7 @@ std::vector<float> decode_row(const RawTensor& t, int64_t row) {
   const int64_t n = t.shape[1];
   const size_t bytes = dtype_nbytes(t.dtype, n);
   const uint8_t* p = static_cast<const uint8_t*>(t.data) + size_t(row) * bytes;
-  std::vector<float> y(size_t(n));
+  std::vector<float> y(static_cast<size_t>(n));
   for (int64_t b = 0; b < n / 256; ++b) {
     if (t.dtype == DType::Q4_K) decode_q4_k(p + b * 144, y.data() + b * 256);
     else if (t.dtype == DType::Q6_K) decode_q6_k(p + b * 210, y.data() + b * 256);
@@ -215,6 +215,32 @@ TEST(ConvertRandom, CliWritesItAndRefusesBadSpecs) {
   const CliRun dtype = run_glassbox("convert --random llama3-8b --dtype f16 bad.gguf", dir);
   EXPECT_NE(dtype.err.find("--random writes q4_k_m"), std::string::npos) << dtype.err;
   EXPECT_FALSE(fs::exists(dir / "bad.gguf"));
+  fs::remove_all(dir);
+}
+
+// The large-model path's patching: --first-layer sweeps only the last layers,
+// and their rows are the full sweep's.
+TEST(ConvertRandom, PatchFromALayerOnIsTheFullSweepsTail) {
+  const fs::path dir = fresh_temp_dir("convert-random-patch");
+  const std::string spec = "llama3-8b,layers=3,d_model=256,heads=4,kv_heads=2,d_mlp=256,vocab=600";
+  ASSERT_EQ(run_glassbox("convert --random " + spec + " m.gguf", dir).code, 0);
+  const std::string pair =
+      "patch -m m.gguf --clean-tokens 291,306,415,333,298 --corrupt-tokens 291,306,415,533,298 --answer '#366' "
+      "--wrong '#478' --sites resid_pre --json";
+  const CliRun full = run_glassbox(pair, dir), tail = run_glassbox(pair + " --first-layer 1", dir);
+  ASSERT_EQ(full.code, 0) << full.err;
+  ASSERT_EQ(tail.code, 0) << tail.err;
+  const nlohmann::json f = full.js()["grids"][0], t = tail.js()["grids"][0];
+  EXPECT_EQ(f["n_layers"], 3);
+  EXPECT_EQ(t["n_layers"], 2);
+  EXPECT_EQ(t["first_layer"], 1);
+  EXPECT_FALSE(f.contains("first_layer"));
+  ASSERT_EQ(t["values"].size(), 2u * 5u);
+  for (size_t i = 0; i < 10; ++i)
+    EXPECT_NEAR(t["values"][i].get<double>(), f["values"][5 + i].get<double>(), 1e-5) << i;
+  EXPECT_LT(t["forward_runs"].get<int>(), f["forward_runs"].get<int>());
+  const CliRun bad = run_glassbox(pair + " --first-layer 3", dir);
+  EXPECT_NE(bad.err.find("first_layer 3 is out of range (3 layers)"), std::string::npos) << bad.err;
   fs::remove_all(dir);
 }
 
