@@ -30,6 +30,7 @@ nlohmann::json PatchGrid::to_json() const {
                       {"n_layers", n_layers}, {"n_cols", n_cols}, {"values", values}, {"clean", clean},
                       {"corrupt", corrupt}, {"normalized", normalized}, {"forward_runs", forward_runs}};
   if (!receivers.empty()) j["receivers"] = receivers;
+  if (first_layer != 0) j["first_layer"] = first_layer;
   return j;
 }
 
@@ -164,7 +165,7 @@ struct Sweeper {
     const bool from_pos = !reference && opt.reuse_positions;
     PatchGrid g;
     g.n_cols = T;
-    for (int l = 0; l < L; ++l) {
+    for (int l = opt.first_layer; l < L; ++l) {
       const HookPoint at{s, l};
       const float* src = source[at.name()].f32();
       const float* own = reference ? nullptr : base_run.get(at).f32();
@@ -188,7 +189,7 @@ struct Sweeper {
     const int64_t width = s == Site::result ? c.d_model : c.d_head;
     PatchGrid g;
     g.n_cols = n_heads;
-    for (int l = 0; l < L; ++l) {
+    for (int l = opt.first_layer; l < L; ++l) {
       const HookPoint at{s, l};
       const float* src = source[at.name()].f32();
       const float* own = reference ? nullptr : base_run.get(at).f32();
@@ -220,6 +221,8 @@ std::vector<PatchGrid> activation_patching(Engine& e, const Batch& clean, const 
   const Batch& source = denoise ? clean : corrupt;
   if (opt.batch_overhead_rows < 0)
     fail("patching: batch_overhead_rows must be >= 0, got ", opt.batch_overhead_rows);
+  if (opt.first_layer < 0 || opt.first_layer >= c.n_layers)
+    fail("patching: first_layer ", opt.first_layer, " is out of range (", c.n_layers, " layers)");
   Sweeper sw{e, c, opt, base, {}, {}, {}, 0, 0, 0, 0, {}, detail::LogitReader(opt.metric), false, {}, {}};
   sw.reference = !opt.reuse_prefix && !opt.reuse_positions;
   sw.metric_pos = detail::resolve_pos(opt.metric.pos, base.T, "patching: metric");
@@ -257,7 +260,8 @@ std::vector<PatchGrid> activation_patching(Engine& e, const Batch& clean, const 
     g.hook = site_suffix(s);
     g.site = s;
     g.by_head = patchable_by_head(s);
-    g.n_layers = c.n_layers;
+    g.n_layers = c.n_layers - opt.first_layer;
+    g.first_layer = opt.first_layer;
     g.clean = sw.v_clean;
     g.corrupt = sw.v_corrupt;
     g.normalized = opt.metric.normalize;

@@ -1,6 +1,7 @@
 // GGUF writer (v2/v3 share one little-endian layout). Tensor data is padded to
 // the alignment after every tensor, as ggml's gguf_write does, and is streamed
 // from the caller's buffers rather than copied.
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <set>
@@ -12,6 +13,7 @@
 #include "io/bytes.h"
 #include "io/ggml_type.h"
 #include "io/gguf_detail.h"
+#include "io/gguf_streamed.h"
 
 namespace glassbox {
 namespace {
@@ -77,15 +79,21 @@ class Encoder {
   const std::string& path_;
 };
 
-}  // namespace
+// The header (magic, metadata, tensor infos, padding to the alignment) and
+// each tensor's byte size, after every check; save and save_gguf_streamed share it.
+struct Layout {
+  std::vector<uint8_t> header;
+  std::vector<uint64_t> sizes;
+  uint64_t total = 0;  // the whole file
+};
 
-void GgufWriter::save(const std::string& path, uint32_t version, size_t alignment) const {
+Layout layout(const GgufWriter& w, const std::string& path, uint32_t version, size_t alignment, bool streamed) {
   if (version != 2 && version != 3) fail(path, ": cannot write GGUF version ", version, " (only 2 and 3)");
   if (alignment == 0 || (alignment & (alignment - 1)) != 0 || alignment > UINT32_MAX)
     fail(path, ": GGUF alignment ", alignment, " is not a power of two that fits UINT32");
 
   // general.alignment must agree with the layout we write; add it when not the default.
-  std::vector<std::pair<std::string, GgufValue>> all = kv;
+  std::vector<std::pair<std::string, GgufValue>> all = w.kv;
   bool has_alignment = false;
   std::set<std::string> keys;
   for (const auto& [k, v] : all) {
@@ -101,7 +109,7 @@ void GgufWriter::save(const std::string& path, uint32_t version, size_t alignmen
   Encoder e(path);
   detail::append_le<uint32_t>(e.out, detail::kGgufMagic);
   detail::append_le<uint32_t>(e.out, version);
-  detail::append_le<uint64_t>(e.out, tensors.size());
+  detail::append_le<uint64_t>(e.out, w.tensors.size());
   detail::append_le<uint64_t>(e.out, all.size());
   for (const auto& [k, v] : all) {
     e.str(k);
@@ -109,10 +117,10 @@ void GgufWriter::save(const std::string& path, uint32_t version, size_t alignmen
     e.value(v, k, 0);
   }
 
+  Layout out;
   std::set<std::string> names;
-  std::vector<uint64_t> sizes;
   uint64_t offset = 0;
-  for (const TensorToWrite& t : tensors) {
+  for (const TensorToWrite& t : w.tensors) {
     const std::string where = path + ": tensor '" + t.name + "'";
     if (!names.insert(t.name).second) fail(where, ": duplicate tensor name");
     uint32_t type;
@@ -129,25 +137,62 @@ void GgufWriter::save(const std::string& path, uint32_t version, size_t alignmen
     if (t.nbytes != need)
       fail(where, ": has ", t.nbytes, " bytes, need ", need, " for ", dtype_name(t.dtype), " ",
            shape_str(t.shape));
-    if (need && !t.data) fail(where, ": data is null");
+    if (need && !t.data && !streamed) fail(where, ": data is null");
 
     e.str(t.name);
     detail::append_le<uint32_t>(e.out, static_cast<uint32_t>(t.shape.size()));
     for (auto it = t.shape.rbegin(); it != t.shape.rend(); ++it) detail::append_le<uint64_t>(e.out, *it);  // ne[0] innermost
     detail::append_le<uint32_t>(e.out, type);
     detail::append_le<uint64_t>(e.out, offset);
-    sizes.push_back(need);
+    out.sizes.push_back(need);
     offset += detail::align_up(need, alignment);
   }
   e.out.resize(detail::align_up(e.out.size(), alignment), 0);
+  out.total = e.out.size() + offset;
+  out.header = std::move(e.out);
+  return out;
+}
 
+}  // namespace
+
+void GgufWriter::save(const std::string& path, uint32_t version, size_t alignment) const {
+  const Layout l = layout(*this, path, version, alignment, false);
   const std::vector<uint8_t> zeros(alignment, 0);
-  std::vector<detail::ByteSpan> parts{{e.out.data(), e.out.size()}};
+  std::vector<detail::ByteSpan> parts{{l.header.data(), l.header.size()}};
   for (size_t i = 0; i < tensors.size(); ++i) {
-    parts.push_back({tensors[i].data, sizes[i]});
-    parts.push_back({zeros.data(), detail::align_up(sizes[i], alignment) - sizes[i]});
+    parts.push_back({tensors[i].data, l.sizes[i]});
+    parts.push_back({zeros.data(), detail::align_up(l.sizes[i], alignment) - l.sizes[i]});
   }
   detail::write_file_atomic_parts(path, parts);
+}
+
+void detail::save_gguf_streamed(const GgufWriter& w, const std::string& path, const GgufFill& fill,
+                                uint32_t version, size_t alignment) {
+  const Layout l = layout(w, path, version, alignment, true);
+  detail::AtomicFile f(path);
+  f.reserve(l.total);
+  f.append(l.header.data(), l.header.size());
+  uint64_t written = l.header.size();
+  constexpr size_t kChunk = size_t(4) << 20;
+  std::vector<uint8_t> buf;
+  const std::vector<uint8_t> zeros(alignment, 0);
+  for (size_t i = 0; i < w.tensors.size(); ++i) {
+    // Chunks end on block boundaries, so a producer of blocks never splits one.
+    const size_t unit = dtype_nbytes(w.tensors[i].dtype, dtype_block_size(w.tensors[i].dtype));
+    const size_t chunk = std::max(unit, kChunk / unit * unit);
+    for (uint64_t off = 0; off < l.sizes[i]; off += chunk) {
+      const size_t n = size_t(std::min<uint64_t>(chunk, l.sizes[i] - off));
+      buf.assign(n, 0);
+      fill(i, off, buf.data(), n);
+      f.append(buf.data(), n);
+      f.start_writeback(written, n);  // the final fsync need not wait for gigabytes at once
+      written += n;
+    }
+    const size_t pad = detail::align_up(l.sizes[i], alignment) - l.sizes[i];
+    f.append(zeros.data(), pad);
+    written += pad;
+  }
+  f.commit();
 }
 
 }  // namespace glassbox

@@ -24,6 +24,7 @@ struct Opts {
   std::vector<std::string> sites = {"resid_pre", "attn_out", "mlp_out", "z"};
   std::vector<std::string> receivers = {"logits"};
   bool json = false, raw = false;
+  int first_layer = 0;
 };
 
 // "logits" or LAYER.HEAD.q|k|v ("2.1.k").
@@ -35,6 +36,13 @@ analysis::PathReceiver parse_receiver(const std::string& s, const Config& c) {
     fail("--receivers: '", s, "' is not 'logits' or LAYER.HEAD.q|k|v (e.g. 2.1.k)");
   const auto [layer, head] = parse_layer_head(s.substr(0, d2), "--receivers", c);
   return analysis::PathReceiver::head_input(layer, head, which == "q" ? Site::q : which == "k" ? Site::k : Site::v);
+}
+
+// "L<first_layer>" ... : the grid's rows (a --first-layer sweep starts late).
+std::vector<std::string> layer_rows(const analysis::PatchGrid& g) {
+  std::vector<std::string> rows = pages::layer_labels(g.first_layer + g.n_layers);
+  rows.erase(rows.begin(), rows.begin() + g.first_layer);
+  return rows;
 }
 
 // One prompt pair's sweep: what a single run prints, and its JSON.
@@ -56,6 +64,9 @@ PairRun patch_pair(const Model& m, const Opts& o, const PairFlags& pf) {
     po.metric.wrong = {parse_single_token(m, pf.wrong, "--wrong")};
   }
   po.metric.normalize = !o.raw;
+  po.first_layer = o.first_layer;
+  if (o.first_layer != 0 && o.method != "activation")
+    fail("--first-layer: only with --method activation (attribution and path patching sweep every layer)");
   const bool path = o.method == "path";
   const std::string direction = !o.direction.empty() ? o.direction : path ? "noise" : "denoise";
   po.direction = parse_choice<analysis::PatchDirection>("--direction", direction);
@@ -126,6 +137,8 @@ Command add_patch_command(CLI::App& parent) {
   cmd->add_option("--direction", o->direction,
                   "denoise: corrupted run with clean activations patched in (default); noise: the reverse "
                   "(the default for path, as in the papers)");
+  cmd->add_option("--first-layer", o->first_layer,
+                  "Sweep layers from this one to the last only (a large model's last layers in minutes)");
   cmd->add_flag("--raw", o->raw, "Report the raw metric instead of (m - corrupt) / (clean - corrupt)");
   cmd->add_option("--html", o->html, "Also write an HTML page with the heatmaps");
   add_json_flag(*cmd, o->json);
@@ -159,7 +172,7 @@ Command add_patch_command(CLI::App& parent) {
               std::printf("metric: clean %.4f, corrupted %.4f%s\n", grids[0].clean, grids[0].corrupt,
                           o->raw ? "" : "; cells show (patched - corrupted) / (clean - corrupted)");
             for (const auto& g : grids)
-              print_grid(g.method + " " + g.hook, pages::layer_labels(g.n_layers),
+              print_grid(g.method + " " + g.hook, layer_rows(g),
                          g.by_head ? pages::head_labels(g.n_cols) : cols, g.values);
             if (out.contains("correlation"))
               for (const auto& [hook, r] : out["correlation"].items())

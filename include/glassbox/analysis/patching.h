@@ -73,6 +73,9 @@ struct PatchingOptions {
   // position (fewest rows); large: one batch from the earliest start.
   int64_t batch_overhead_rows = 48;
   bool skip_unchanged = true;  // cells whose patch equals the baseline's value take its metric, no run
+  // Sweep layers [first_layer, n_layers) only: the last few layers of an 8B
+  // model cost a fraction of one forward per layer, all 32 about 17 forwards.
+  int first_layer = 0;
 };
 
 // One sweep's result: values [n_layers, n_cols], columns are positions or heads.
@@ -80,7 +83,8 @@ struct PatchGrid {
   std::string hook;              // site suffix: "hook_resid_pre", "attn.hook_z" ...
   Site site = Site::resid_pre;
   bool by_head = false;
-  int64_t n_layers = 0, n_cols = 0;
+  int64_t n_layers = 0, n_cols = 0;  // n_layers: the rows, layers first_layer ..
+  int64_t first_layer = 0;           // PatchingOptions::first_layer
   std::vector<float> values;
   double clean = 0, corrupt = 0; // raw metric of the unpatched runs
   bool normalized = true;
@@ -88,7 +92,7 @@ struct PatchGrid {
   int64_t forward_runs = 0;      // partial or full forward passes spent on the cells (a batch counts once)
   std::vector<std::string> receivers;  // path patching: where the senders' effect may flow
 
-  float at(int64_t layer, int64_t col) const { return values[size_t(layer * n_cols + col)]; }
+  float at(int64_t layer, int64_t col) const { return values[size_t((layer - first_layer) * n_cols + col)]; }
   nlohmann::json to_json() const;
 };
 
