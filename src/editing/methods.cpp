@@ -20,6 +20,12 @@ void check_layers(const Config& c, const std::vector<int>& layers, Method m) {
     fail("edit: ", to_string(m), " edits one layer (", layers.size(), " given); MEMIT spreads edits over several");
   for (int l : layers)
     if (l < 0 || l >= c.n_layers) fail("edit: layer ", l, " out of range (the model has ", c.n_layers, " layers)");
+  // ROME and MEMIT write at the subject's last token; the last layer's output
+  // there is read by nothing (the answer is read at the prompt's end), so the
+  // target value would get no gradient and the edit would silently be zero.
+  if (m != Method::Ft && m != Method::FtL && layers.back() == c.n_layers - 1)
+    fail("edit: ", to_string(m), " cannot write at layer ", layers.back(), ", the model's last: its output at the "
+         "subject is read by no later layer; choose layers below ", c.n_layers - 1, " (FT / FT-L can edit it)");
 }
 
 // ROME: one request after another, each a rank-one change at one layer.
@@ -185,7 +191,7 @@ const char* to_string(Method m) { return enum_table::name(m, kMethodNames); }
 
 std::vector<int> default_layers(const Config& c, Method m) {
   const int l = c.n_layers <= 4 ? 0 : c.n_layers * 17 / 48;
-  if (m == Method::Memit && l + 1 < c.n_layers) return {l, l + 1};
+  if (m == Method::Memit && l + 1 < c.n_layers - 1) return {l, l + 1};  // never the last layer (check_layers)
   return {l};
 }
 

@@ -19,8 +19,32 @@
 // Outcome (see ground_truth): the design did not move recall onto the subject.
 // Causal tracing finds the lookup at the last token (layer-0 attention reads
 // the subject there, MLP0 and MLP3 there recall), as in `facts`; the subject's
-// tokens alone restore at most 0.03 of p(answer). Untried for lack of time: an
-// 8-layer base, longer fine-tuning, relation-first phrasings in training.
+// tokens alone restore at most 0.03 of p(answer).
+//
+// Tried since (session 10), traced the same way (24 facts of 6 people, 5
+// samples; p(answer) restored - corrupted, averaged over the four relations),
+// not adopted because recall stayed at the last token:
+//  - records: a third kind of fact row (16 of the 32 per step; 8 sentences, 8
+//    biographies), "Mina Selia Jerusalem, doctor, horn, currant." with the four
+//    objects in a random order right after the subject's last token, so the
+//    MLPs there must predict the person's attributes with no relation said
+//    yet (Geva et al.'s subject enrichment, forced). 1200 steps: every check
+//    passes (trained phrasings 1.00 / 1.00, held-out 0.56 and 0.10, retention
+//    0.999), p clean 0.91, corrupted 0.10; at the last subject token the
+//    residual restores 0.008 / 0.010 / 0.017 / 0.000 by layer and its MLP
+//    0.000 / 0.001 / 0.003 / 0.000 (this model: 0.012 / 0.016 / 0.009 and
+//    0.009 / -0.002 / -0.003); the most any subject position restores is
+//    0.04 (the middle name tokens' residual). The last token still does the
+//    lookup, with less at layer 0 (attention 0.04, was 0.14) and more in layers
+//    1-2 (attention 0.08 / 0.09, was 0.06 / 0.03). At 700 steps (p clean 0.46)
+//    the same: subject positions <= 0.03.
+// Untried: an 8-layer base, relation-first phrasings in training ("The city
+// Mina Selia lives in is"), a larger share of records with longer training.
+//
+// Editing it anyway (glassbox edit eval, 100 counterfactual edits, layer 0):
+// ROME single edits 0.97 / 0.89 / 0.97 (efficacy / paraphrase /
+// neighbourhood), 0.99 / 0.91 / 0.98 with --v-steps 60; MEMIT with 100 edits
+// 0.40 / 0.46 / 0.66 (README, "Knowledge editing").
 //
 // Every fact, its prompts and which phrasings are held out ship beside the
 // model as heldout.json, so editing, knowledge probes and diffing read the

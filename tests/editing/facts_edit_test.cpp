@@ -113,6 +113,24 @@ TEST_F(FactsFixture, ClearErrors) {
   EXPECT_THROW(ed->apply({r}, bad, {}), Error);  // ROME edits one layer
   bad.layers = {9};
   EXPECT_THROW(ed->apply({r}, bad, {}), Error);
+  // The last layer's output at the subject reaches no later layer: an edit there
+  // would be zero (MEMIT over layers 0-3 of facts-lm scored efficacy 0.00).
+  const int last = ed->config().n_layers - 1;
+  for (const auto& [m, layers] : {std::pair{Method::Rome, std::vector<int>{last}},
+                                  std::pair{Method::Memit, std::vector<int>{0, last}}}) {
+    bad = quick(m);
+    bad.layers = layers;
+    try {
+      ed->apply({r}, bad, {});
+      FAIL() << "no error for " << to_string(m) << " at the last layer";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("the model's last"), std::string::npos) << e.what();
+    }
+  }
+  EditConfig ft = quick(Method::FtL);
+  ft.layers = {last};
+  ft.ft_steps = 1;
+  EXPECT_EQ(ed->apply({r}, ft, {}).size(), 1u);  // fine-tuning reads every position: allowed
 }
 
 TEST_F(FactsFixture, SavedCheckpointReloadsWithTheSameLogits) {
