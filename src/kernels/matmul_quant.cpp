@@ -32,11 +32,21 @@ constexpr int64_t kTileFloats = int64_t{1} << 19;
 int64_t panel_rows(int64_t K, int64_t M) { return std::clamp<int64_t>(kTileFloats / std::max<int64_t>(K, 1), 16, M); }
 
 // Per-thread tiles of the forward: 64 Ki floats (256 KiB) leave room in a 1-2
-// MiB L2 for OpenBLAS's packed blocks; a multiple of 16 rows (the sgemm
-// kernels' column block), at least 16.
+// MiB L2 for OpenBLAS's packed blocks. Each sgemm call repacks the whole
+// input, so smaller tiles cost packing; on llama-small (2 threads, CPU time
+// per pass) 64 Ki beat 128 Ki and 256 Ki on Q4_K_M and tied on Q8_0.
 constexpr int64_t kThreadTileFloats = int64_t{1} << 16;
 
-int64_t tile_rows(int64_t K) { return std::max<int64_t>(16, kThreadTileFloats / std::max<int64_t>(K, 1) / 16 * 16); }
+// Rows per tile: about kThreadTileFloats each, as many tiles as a multiple of
+// the thread count so that no thread is left with one more tile than the
+// others (a 768 x 768 matrix in 5 tiles on 2 threads would idle one for a
+// fifth of the product), in multiples of 16 rows.
+int64_t tile_rows(int64_t K, int64_t M, int threads) {
+  int64_t n_tiles = std::max<int64_t>(1, (M * K + kThreadTileFloats - 1) / kThreadTileFloats);
+  n_tiles = (n_tiles + threads - 1) / threads * threads;
+  const int64_t rows = ((M + n_tiles - 1) / n_tiles + 15) / 16 * 16;
+  return std::clamp<int64_t>(rows, 16, M);
+}
 
 // OpenBLAS (pthreads build) sizes every sgemm to its global thread count;
 // inside our own OpenMP loop each call must run on its caller's thread. The
@@ -139,7 +149,7 @@ void matmul_quant_forward(float* out, int64_t ldo, const float* inp, int64_t ldi
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N_i, int(p), K_i, 1.0f, inp, ldi_i, tile, K_i, beta,
                 out + j0, ldo_i);
   };
-  const int64_t P = std::min(tile_rows(K), M), n_tiles = (M + P - 1) / P;
+  const int64_t P = tile_rows(K, M, omp_get_max_threads()), n_tiles = (M + P - 1) / P;
   const BlasOnCallerThread single;
 #pragma omp parallel if (n_tiles > 1 && N * K * M >= detail::kParallelMin)
   {

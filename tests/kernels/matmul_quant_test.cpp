@@ -131,7 +131,7 @@ TEST(MatmulQuant, PromptTilesOverThreadsMatchTheDequantisedWeight) {
     set_num_threads(threads);
     for (DType t : kTypes) {
       SCOPED_TRACE(testing::Message() << dtype_name(t) << ", " << threads << " thread(s)");
-      const int64_t K = 512, R = 300, N = 37;  // tiles of 128 rows: 128 + 128 + 44
+      const int64_t K = 512, R = 300, N = 37;  // 2 threads: tiles of 80 rows, 80 x 3 + 60
       QuantFixture f(t, R, K, 13);
       std::vector<int32_t> map(static_cast<size_t>(R));
       for (int64_t r = 0; r < R; ++r) map[size_t(r)] = int32_t((r * 7) % R);
