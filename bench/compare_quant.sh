@@ -6,12 +6,15 @@
 # The files are bench/make_llama_small.py's model (out/bench/llama-small.gguf,
 # F32, made by compare_llama.sh) quantised by llama.cpp's own llama-quantize
 # to Q4_K_M and Q8_0 (cached under GLASSBOX_QUANT_DIR, default out/bench/quant,
-# with the results as compare_quant.json).
+# with the results as compare_quant-<OpenBLAS core type>.json).
 #   glassbox:  bench_forward --tokens 512 --logits last (median of passes after a warm-up;
 #              --dequantize for the F32 reference)
 #   llama.cpp: llama-bench -p 512 -n 0 (median of its repetitions)
 # Peak memory: glassbox's VmHWM; llama-bench's max RSS from /usr/bin/time.
-# The tools alternate RUNS times each; figures are medians.
+# The tools alternate RUNS times each; figures are medians. The table's header
+# names the OpenBLAS kernels glassbox ran with (OPENBLAS_CORETYPE, or the
+# CPU's own when unset: `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE
+# bench/compare_quant.sh`) and the load average at the start and the end.
 #
 #   bench/compare_quant.sh [THREADS=2] [RUNS=3]
 # Needs GLASSBOX_BUILD_DIR (default build/) with bench_forward, and llama.cpp
@@ -46,6 +49,7 @@ llama_run() {  # GGUF -> "tok/s peak_MB"
 
 RAW="$(mktemp)"
 trap 'rm -f "$RAW"' EXIT
+LOAD_START="$(cut -d' ' -f1 /proc/loadavg)"
 for t in Q4_K_M Q8_0; do
   f="$Q/llama-small-$t.gguf"
   for ((r = 0; r < RUNS; ++r)); do  # alternated, so drifts in machine load hit all three
@@ -54,9 +58,12 @@ for t in Q4_K_M Q8_0; do
     echo "$t $(stat -c %s "$f") llama $(llama_run "$f")" >>"$RAW"
   done
 done
-$PY - "$RAW" "$Q/compare_quant.json" "$THREADS" "$RUNS" <<'PYEOF'
+$PY - "$RAW" "$Q/compare_quant-${OPENBLAS_CORETYPE:-native}.json" "$THREADS" "$RUNS" "${OPENBLAS_CORETYPE:-native}" "$LOAD_START" \
+  "$(cut -d' ' -f1 /proc/loadavg)" <<'PYEOF'
 import json, os, statistics, sys
 raw, out, threads, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+coretype, load = sys.argv[5], f"{sys.argv[6]} -> {sys.argv[7]}"
+print(f"OpenBLAS kernels: {coretype}; load average {load}; {threads} threads, {runs} runs")
 d = {}
 for line in open(raw):
     t, size, impl, tps, mb = line.split()
@@ -69,7 +76,8 @@ for (t, size), v in d.items():
     row = {"file": t, "file_mb": round(size / 2**20, 1), "threads": threads, "runs": runs, "tokens": 512,
            "glassbox_kept_tok_s": round(med["kept"][0], 1), "glassbox_f32_tok_s": round(med["f32"][0], 1),
            "llama_cpp_tok_s": round(med["llama"][0], 1), "ratio_kept_llama": round(med["kept"][0] / med["llama"][0], 3),
-           "glassbox_kept_peak_mb": med["kept"][1], "glassbox_f32_peak_mb": med["f32"][1], "llama_cpp_peak_mb": med["llama"][1]}
+           "glassbox_kept_peak_mb": med["kept"][1], "glassbox_f32_peak_mb": med["f32"][1], "llama_cpp_peak_mb": med["llama"][1],
+           "openblas_coretype": coretype, "load_average": load}
     rows.append(row)
     print(f"{t:8} {row['file_mb']:6.0f} {row['glassbox_kept_tok_s']:10.0f} {row['glassbox_f32_tok_s']:10.0f} "
           f"{row['llama_cpp_tok_s']:11.0f} {row['ratio_kept_llama']:9.2f}x {row['glassbox_kept_peak_mb']:12.0f} "

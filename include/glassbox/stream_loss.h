@@ -28,4 +28,24 @@ struct StreamLoss {
 StreamLoss stream_loss(Engine& e, const std::vector<int32_t>& ids, const HookRegistry* hooks = nullptr,
                        const std::function<void(size_t, size_t)>& progress = {});
 
+// llama.cpp's `llama-perplexity` protocol (tools/perplexity, default mode), so
+// that the two tools' numbers on the same file can be compared:
+//  * ids is the whole text tokenized once, BOS prepended as the tokenizer says;
+//  * it is cut into floor(ids / n_ctx) disjoint chunks of n_ctx tokens (the
+//    tail is dropped; at most max_chunks when that is > 0), and a text shorter
+//    than 2 * n_ctx tokens is an Error, as llama.cpp refuses it;
+//  * each chunk is one forward from position 0, its first token replaced by
+//    bos when bos >= 0 (llama.cpp does so when the vocabulary adds BOS);
+//  * only the second half is scored: the logits at positions n_ctx/2 ..
+//    n_ctx-2 predict the next token, n_ctx - n_ctx/2 - 1 per chunk.
+// windows = chunks; loss = mean -log p in nats (ppl = exp(loss)).
+struct ChunkedLossOptions {
+  int64_t n_ctx = 0;       // chunk length; 2 <= n_ctx <= the model's context
+  int32_t bos = -1;        // token put at each chunk's start, -1 for none
+  int64_t max_chunks = 0;  // 0: every whole chunk
+};
+StreamLoss chunked_loss(Engine& e, const std::vector<int32_t>& ids, const ChunkedLossOptions& opt,
+                        const HookRegistry* hooks = nullptr,
+                        const std::function<void(size_t, size_t)>& progress = {});
+
 }  // namespace glassbox

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -57,6 +58,18 @@ inline std::string glassbox_binary() { return (fs::path(GLASSBOX_BINARY_DIR) / "
 // Whether the shipped organism `name` (models/NAME) is here; tests on it skip otherwise.
 inline bool shipped(const std::string& name) {
   return fs::exists(fs::path(GLASSBOX_SOURCE_DIR) / "models" / name / "model.safetensors");
+}
+
+// llama.cpp's bin directory: $GLASSBOX_LLAMA_CPP (the bin directory or the
+// build-llama-cpp.sh DEST), else out/llama.cpp (scripts/build-llama-cpp.sh's
+// default); "" when there is no build (the tests that need it skip).
+inline std::string llama_cpp_bin() {
+  std::vector<fs::path> candidates;
+  if (const char* e = std::getenv("GLASSBOX_LLAMA_CPP")) candidates = {fs::path(e), fs::path(e) / "build" / "bin"};
+  candidates.push_back(fs::path(GLASSBOX_SOURCE_DIR) / "out" / "llama.cpp" / "build" / "bin");
+  for (const fs::path& p : candidates)
+    if (fs::exists(p / "llama-bench")) return p.string();
+  return "";
 }
 
 // An empty directory under the system temp dir, named for the suite and this process.

@@ -189,17 +189,6 @@ TEST(ConvertCli, WritesJsonSummaryAndRejectsBadDtype) {
   fs::remove_all(dir);
 }
 
-// llama.cpp's bin directory: $GLASSBOX_LLAMA_CPP (the bin directory or the
-// build-llama-cpp.sh DEST), else out/llama.cpp (scripts/build-llama-cpp.sh's default).
-std::string llama_cpp_bin() {
-  std::vector<fs::path> candidates;
-  if (const char* e = std::getenv("GLASSBOX_LLAMA_CPP")) candidates = {fs::path(e), fs::path(e) / "build" / "bin"};
-  candidates.push_back(fs::path(GLASSBOX_SOURCE_DIR) / "out" / "llama.cpp" / "build" / "bin");
-  for (const fs::path& p : candidates)
-    if (fs::exists(p / "llama-bench")) return p.string();
-  return "";
-}
-
 TEST(ConvertLlamaCpp, LlamaBenchLoadsAndRunsTheConvertedFiles) {
   const std::string bin = llama_cpp_bin();
   if (bin.empty())

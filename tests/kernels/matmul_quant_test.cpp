@@ -4,8 +4,11 @@
 // matrices, head slices (q_row0), row blocks (q_col0) and row maps; backward
 // to the input against the dense backward and a finite-difference gradcheck;
 // weight gradients refused; quantised embedding rows equal to_f32's.
+#include <cblas.h>
+
 #include "glassbox/dtype.h"
 #include "glassbox/error.h"
+#include "glassbox/threads.h"
 #include "kernels/kernel_test_util.h"
 #include "kernels/kernels.h"
 
@@ -115,6 +118,49 @@ TEST(MatmulQuant, ManyPanelsSlicesAndRowMaps) {
     matmul_forward(bd.data(), c.M, inp.data(), c.K, Wd.row_block(10, 64), nullptr, 1, N);
     EXPECT_LT(rel_err(bq, bd), 1e-5);
   }
+}
+
+// Prompts (N >= 16) take the other path: the threads share out ~256 KiB column
+// tiles, each dequantised and multiplied by a single-threaded sgemm. Every
+// type, several tiles with a ragged last one, slices and row maps, with and
+// without bias (sgemm's beta 1 and 0), on 1 and 2 threads; OpenBLAS's thread
+// count is restored afterwards.
+TEST(MatmulQuant, PromptTilesOverThreadsMatchTheDequantisedWeight) {
+  const int before = num_threads();
+  for (int threads : {2, 1}) {
+    set_num_threads(threads);
+    for (DType t : kTypes) {
+      SCOPED_TRACE(testing::Message() << dtype_name(t) << ", " << threads << " thread(s)");
+      const int64_t K = 512, R = 300, N = 37;  // 2 threads: tiles of 80 rows, 80 x 3 + 60
+      QuantFixture f(t, R, K, 13);
+      std::vector<int32_t> map(static_cast<size_t>(R));
+      for (int64_t r = 0; r < R; ++r) map[size_t(r)] = int32_t((r * 7) % R);
+      QuantMat mapped = f.q;
+      mapped.row_map = map.data();
+      auto inp = randn(size_t(N * K), 21), bias = randn(size_t(R), 22);
+      struct Case {
+        const QuantMat* q;
+        int64_t row0, col0, K, M;
+        bool bias;
+      };
+      for (const Case& c : {Case{&f.q, 0, 0, K, R, false}, Case{&f.q, 0, 0, K, R, true},
+                            Case{&mapped, 10, 256, 256, 280, true}}) {
+        const MatRef Wq{nullptr, c.K, c.M, 1, c.K, c.q, c.row0, c.col0};
+        std::vector<float> ref(size_t(c.K * c.M));
+        for (int64_t j = 0; j < c.M; ++j) {
+          const int64_t stored = c.q->row_map ? c.q->row_map[c.row0 + j] : c.row0 + j;
+          for (int64_t i = 0; i < c.K; ++i) ref[size_t(j * c.K + i)] = f.dense[size_t(stored * K + c.col0 + i)];
+        }
+        const MatRef Wd{ref.data(), c.K, c.M, 1, c.K};
+        std::vector<float> oq(size_t(N * c.M), 9.f), od(oq.size(), -9.f);
+        matmul_forward(oq.data(), c.M, inp.data(), K, Wq, c.bias ? bias.data() : nullptr, 1, N);
+        matmul_forward(od.data(), c.M, inp.data(), K, Wd, c.bias ? bias.data() : nullptr, 1, N);
+        EXPECT_LT(rel_err(oq, od), 1e-5) << "row0 " << c.row0 << " bias " << c.bias;
+      }
+    }
+    EXPECT_EQ(openblas_get_num_threads(), threads);
+  }
+  set_num_threads(before);
 }
 
 TEST(MatmulQuant, GradcheckInput) {
