@@ -127,17 +127,20 @@ void eap_scores(Circuit& out, Engine& e, const Batch& clean, const detail::EdgeA
 // edge order), each edge ablated on top of those already removed. Batched
 // speculatively: row r of a pass tries the next edge with the r edges before
 // it removed, so the rows up to the first edge that stays are the runs one
-// edge at a time would make, and the pass ends there. The rows per pass
-// follow the last run of removals (twice it, at least 4).
+// edge at a time would make, and the pass ends there; the rows after it are
+// wasted. Rows per pass: the expected run of removals, 1 / (the share of
+// edges kept so far), so about a third of them is wasted; where most edges
+// stay, one row (one run per edge, as unbatched).
 void acdc(Circuit& out, Evaluator& ev, const std::vector<uint8_t>& none,
           const std::function<double(const Evaluator::Value&)>& criterion, double start) {
   const CircuitOptions& o = out.options;
   const size_t cap = size_t(ev.max_copies());
   std::vector<uint8_t> ablated = none;
   double cur = start;
-  size_t rows = std::min<size_t>(cap, 16);
+  size_t tried = 0, kept = 0;
   for (size_t i = out.edges.size(); i > 0;) {  // edges [0, i) are still to try, i - 1 first
-    const size_t n = std::min(rows, i);
+    const double keep_rate = double(kept + 1) / double(tried + 2);
+    const size_t n = std::min(i, std::clamp<size_t>(size_t(std::lround(1.0 / keep_rate)), 1, cap));
     std::vector<std::vector<uint8_t>> masks(n, ablated);
     for (size_t r = 0; r < n; ++r)
       for (size_t q = 0; q <= r; ++q) masks[r][i - 1 - q] = 1;
@@ -150,12 +153,15 @@ void acdc(Circuit& out, Evaluator& ev, const std::vector<uint8_t>& none,
       const bool remove = o.criterion == CircuitCriterion::KL ? delta < o.threshold : std::fabs(delta) < o.threshold;
       out.edges[e].score = delta;
       out.edges[e].kept = !remove;
-      if (!remove) break;  // the rows after this one removed it
+      ++tried;
+      if (!remove) {
+        ++kept;
+        break;  // the rows after this one removed it
+      }
       cur = v;
       ablated[e] = 1;
     }
     i -= used;
-    rows = std::min(cap, std::max<size_t>(4, 2 * used));
   }
 }
 
