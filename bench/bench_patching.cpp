@@ -19,6 +19,8 @@
 //              one corrupted forward + backward (activation gradients only).
 // acdc:        ACDC circuit discovery on the pair (glassbox only; see below);
 // acdc_noreuse: the same with every edge-ablated run a full forward.
+//              Both batch the runs that can share a pass (ACDC's next edges,
+//              the curve) within --batch-mb; --batch-mb 0: one run per pass.
 // `seconds` is the median over --repeat timed runs of the whole analysis
 // (clean run, corrupted run, cells), after one untimed plain forward that
 // pages the weights in. `checksum` is the sum of every grid value, so the two
@@ -130,6 +132,7 @@ int main(int argc, char** argv) {
       co.metric.answer = {clean[size_t(cpos[0])]};
       co.metric.wrong = {corrupt[size_t(cpos[0])]};
       co.reuse_prefix = mode == "acdc";
+      co.batch_bytes = size_t(batch_mb) << 20;  // 0: one edge-ablated run per pass
       Engine e(m);
       (void)e.logits(bc);
       std::vector<double> times;

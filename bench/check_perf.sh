@@ -18,9 +18,11 @@ THREADS="${1:-2}"
 BASELINE="$ROOT/bench/baseline.json"
 TOLERANCE=0.20
 
-QUICK=1 "$ROOT/bench/compare_llama.sh" "$THREADS" >&2
+MEASURED="$(mktemp)"
+trap 'rm -f "$MEASURED"' EXIT
+QUICK=1 COMPARE_LLAMA_JSON="$MEASURED" "$ROOT/bench/compare_llama.sh" "$THREADS" >&2
 
-/usr/bin/python3 - "$ROOT/out/bench/compare_llama.json" "$BASELINE" "$RECORD" "$TOLERANCE" "$THREADS" <<'PYEOF'
+/usr/bin/python3 - "$MEASURED" "$BASELINE" "$RECORD" "$TOLERANCE" "$THREADS" <<'PYEOF'
 import datetime, json, os, sys
 measured, baseline_path, record, tol, threads = sys.argv[1], sys.argv[2], sys.argv[3] == "1", float(sys.argv[4]), int(sys.argv[5])
 ratios = {f"llama.cpp {r['model']} {r['shape']}": r["ratio"] for r in json.load(open(measured))}

@@ -14,7 +14,8 @@
 #   QUICK=1 bench/compare_llama.sh     one run of each, fewer repetitions (check_perf.sh)
 #
 # Prints a table (tok/s, ratio glassbox/llama.cpp; > 1 means glassbox is faster)
-# and writes the rows as JSON to out/bench/compare_llama.json.
+# and writes the rows as JSON to out/bench/compare_llama.json (COMPARE_LLAMA_JSON=FILE:
+# there instead; out/bench is shared by whoever benchmarks on the machine).
 # Needs: a built tree (GLASSBOX_BUILD_DIR, default build/: glassbox, bench_forward),
 # llama.cpp (GLASSBOX_LLAMA_CPP = its bin dir, default out/llama.cpp/build/bin,
 # built by scripts/build-llama-cpp.sh when absent), python3-numpy for the models.
@@ -89,7 +90,7 @@ done
 RAW="$(mktemp)"
 trap 'rm -f "$RAW"' EXIT
 printf '%s\n' "${results[@]}" >"$RAW"
-$PY - "$RAW" "$OUT/compare_llama.json" "$THREADS" "$RUNS" <<'PYEOF'
+$PY - "$RAW" "${COMPARE_LLAMA_JSON:-$OUT/compare_llama.json}" "$THREADS" "$RUNS" <<'PYEOF'
 import json, os, statistics, sys
 raw, out, threads, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 rows = []

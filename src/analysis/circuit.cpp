@@ -69,13 +69,22 @@ struct Evaluator {
       std::memcpy(out.f32() + b * V, logits.f32() + (b * Tl + row) * V, size_t(V) * sizeof(float));
     return out;
   }
-  Value operator()(const std::vector<uint8_t>& ablated) {
-    const Tensor logits = ab.run(ablated, mode);
-    ++runs;
+  Value value(const Tensor& logits) {
     const Tensor rows = kl_rows(logits);
-    if (clean_logits.shape.empty()) clean_logits = rows;  // the first call is the clean run
+    if (clean_logits.shape.empty()) clean_logits = rows;  // the first run is the clean run
     return {opt.metric.value(logits, clean.T), kl_divergence(rows, clean_logits, kl_batch)};
   }
+  Value operator()(const std::vector<uint8_t>& ablated) {
+    ++runs;
+    return value(ab.run(ablated, mode));
+  }
+  // One value per mask, the masks batched (CircuitOptions::batch_bytes).
+  std::vector<Value> many(const std::vector<std::vector<uint8_t>>& masks) {
+    std::vector<Value> out;
+    for (const Tensor& logits : ab.run_many(masks, mode, opt.batch_bytes, &runs)) out.push_back(value(logits));
+    return out;
+  }
+  int64_t max_copies() const { return ab.max_copies(mode, opt.batch_bytes); }
 };
 
 // EAP (steps = 1) and EAP-IG: score(u -> d) = sum (ablated_u - clean_u) . mean_k grad_d(k).
@@ -115,21 +124,44 @@ void eap_scores(Circuit& out, Engine& e, const Batch& clean, const detail::EdgeA
 }
 
 // ACDC: from the logits backwards, senders latest first (the reverse of the
-// edge order), each edge ablated on top of those already removed.
+// edge order), each edge ablated on top of those already removed. Batched
+// speculatively: row r of a pass tries the next edge with the r edges before
+// it removed, so the rows up to the first edge that stays are the runs one
+// edge at a time would make, and the pass ends there; the rows after it are
+// wasted. Rows per pass: the expected run of removals, 1 / (the share of
+// edges kept so far), so about a third of them is wasted; where most edges
+// stay, one row (one run per edge, as unbatched).
 void acdc(Circuit& out, Evaluator& ev, const std::vector<uint8_t>& none,
           const std::function<double(const Evaluator::Value&)>& criterion, double start) {
   const CircuitOptions& o = out.options;
+  const size_t cap = size_t(ev.max_copies());
   std::vector<uint8_t> ablated = none;
   double cur = start;
-  for (size_t i = out.edges.size(); i-- > 0;) {
-    ablated[i] = 1;
-    const double v = criterion(ev(ablated));
-    const double delta = v - cur;
-    const bool remove = o.criterion == CircuitCriterion::KL ? delta < o.threshold : std::fabs(delta) < o.threshold;
-    out.edges[i].score = delta;
-    out.edges[i].kept = !remove;
-    if (remove) cur = v;
-    else ablated[i] = 0;
+  size_t tried = 0, kept = 0;
+  for (size_t i = out.edges.size(); i > 0;) {  // edges [0, i) are still to try, i - 1 first
+    const double keep_rate = double(kept + 1) / double(tried + 2);
+    const size_t n = std::min(i, std::clamp<size_t>(size_t(std::lround(1.0 / keep_rate)), 1, cap));
+    std::vector<std::vector<uint8_t>> masks(n, ablated);
+    for (size_t r = 0; r < n; ++r)
+      for (size_t q = 0; q <= r; ++q) masks[r][i - 1 - q] = 1;
+    const std::vector<Evaluator::Value> vals = ev.many(masks);
+    size_t used = 0;
+    while (used < n) {
+      const size_t e = i - 1 - used++;
+      const double v = criterion(vals[used - 1]);
+      const double delta = v - cur;
+      const bool remove = o.criterion == CircuitCriterion::KL ? delta < o.threshold : std::fabs(delta) < o.threshold;
+      out.edges[e].score = delta;
+      out.edges[e].kept = !remove;
+      ++tried;
+      if (!remove) {
+        ++kept;
+        break;  // the rows after this one removed it
+      }
+      cur = v;
+      ablated[e] = 1;
+    }
+    i -= used;
   }
 }
 
@@ -176,7 +208,8 @@ Circuit discover_circuit(Engine& e, const Batch& clean, const Batch& source, con
   const size_t E = out.edges.size();
   Evaluator ev(ab, opt, clean);
   const std::vector<uint8_t> none(E, 0), all(E, 1);
-  const Evaluator::Value vc = ev(none), va = ev(all);
+  const std::vector<Evaluator::Value> ends = ev.many({none, all});  // the clean run first: KL's reference
+  const Evaluator::Value vc = ends[0], va = ends[1];
   out.clean_metric = vc.metric;
   out.ablated_metric = va.metric;
   const double span = vc.metric - va.metric;
@@ -204,10 +237,17 @@ Circuit discover_circuit(Engine& e, const Batch& clean, const Batch& source, con
   std::stable_sort(rank.begin(), rank.end(), [&](size_t a, size_t b) {
     return std::fabs(out.edges[a].score) > std::fabs(out.edges[b].score);
   });
-  for (int64_t k : curve_ks(int64_t(E), opt.curve_points)) {
-    std::vector<uint8_t> ablated(all);
-    for (int64_t i = 0; i < k; ++i) ablated[rank[size_t(i)]] = 0;
-    const Evaluator::Value v = k == 0 ? va : size_t(k) == E ? vc : ev(ablated);
+  const std::vector<int64_t> ks = curve_ks(int64_t(E), opt.curve_points);
+  std::vector<std::vector<uint8_t>> masks;  // the points between the ends, in one batch
+  for (int64_t k : ks)
+    if (k > 0 && size_t(k) < E) {
+      masks.push_back(all);
+      for (int64_t i = 0; i < k; ++i) masks.back()[rank[size_t(i)]] = 0;
+    }
+  const std::vector<Evaluator::Value> mid = ev.many(masks);
+  for (size_t p = 0, m = 0; p < ks.size(); ++p) {
+    const int64_t k = ks[p];
+    const Evaluator::Value v = k == 0 ? va : size_t(k) == E ? vc : mid[m++];
     out.curve.push_back({k, v.metric, faithfulness(v.metric), v.kl});
   }
   if (opt.method != CircuitMethod::ACDC) {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "analysis/detail.h"
+#include "analysis/patching_batch.h"
 #include "glassbox/cache.h"
 #include "glassbox/error.h"
 #include "kernels/kernels.h"
@@ -132,20 +133,35 @@ EdgePlan plan_edges(const CircuitGraph& g, const std::vector<uint8_t>& ablated, 
   return p;
 }
 
-// One run of the clean batch with a plan's edges ablated. Observe hooks record
-// the senders' outputs as this run computes them (they change when their own
-// inputs are ablated); replace hooks rebuild each receiver's input from the
-// residual stream it reads, minus its cut senders' outputs plus their ablated
-// values: a head's query / key / value input re-projects its slice of
-// hook_q / hook_k / hook_v, an MLP its pre-activations, the logits read an
-// edited final residual.
+// Runs of the clean batch with a plan's edges ablated, one plan per copy of
+// the clean rows in one batch (copy j: rows j*B .. j*B+B-1). Observe hooks
+// record the senders' outputs as each copy's run computes them (they change
+// when their own inputs are ablated); replace hooks rebuild each receiver's
+// input from the residual stream it reads, minus its cut senders' outputs
+// plus their ablated values: a head's query / key / value input re-projects
+// its slice of hook_q / hook_k / hook_v, an MLP its pre-activations, the
+// logits read an edited final residual. A copy's edits touch its own rows
+// only, so each copy computes what a run of its plan alone computes; the
+// batch starts at the earliest layer any plan needs, a copy whose plan starts
+// later recomputing the clean run's layers there.
 class EdgeRun {
  public:
-  EdgeRun(const EdgeAblation& ea, const EdgePlan& plan)
-      : ea_(ea), p_(plan), c_(ea.e_.model().config()), w_(ea.e_.model().weights()), reg_(c_),
-        N_(ea.clean_batch_.B * ea.clean_batch_.T), cur_(ea.g_.nodes.size()), head_in_(ea.g_.receivers.size()) {
-    capture_senders();
-    for (int l = p_.first; l < c_.n_layers; ++l) {
+  EdgeRun(const EdgeAblation& ea, const std::vector<const EdgePlan*>& plans)
+      : ea_(ea), c_(ea.e_.model().config()), w_(ea.e_.model().weights()), reg_(c_),
+        N_(ea.clean_batch_.B * ea.clean_batch_.T), copies_(plans.size()) {
+    first_ = c_.n_layers;
+    for (size_t j = 0; j < plans.size(); ++j) {
+      Copy& cp = copies_[j];
+      cp.p = plans[j];
+      cp.cur.resize(ea.g_.nodes.size());
+      cp.head_in.resize(ea.g_.receivers.size());
+      first_ = std::min(first_, cp.p->first);
+      cp.cur[0] = ea_.clean_[0];  // nothing is upstream of the input
+      for (size_t u = 1; u < cp.cur.size(); ++u)  // nothing they read is cut
+        if (cp.p->sends[u] && ea_.g_.nodes[u].layer < cp.p->first) cp.cur[u] = ea_.clean_[u];
+    }
+    for (int l = first_; l < c_.n_layers; ++l) capture_senders(l);
+    for (int l = first_; l < c_.n_layers; ++l) {
       edit_heads(l);
       edit_mlp(l);
     }
@@ -153,143 +169,201 @@ class EdgeRun {
   }
 
   Tensor run(LogitsMode mode) {
+    const Batch& clean = ea_.clean_batch_;
+    const int64_t k = int64_t(copies_.size());
     ForwardOptions fo;
     fo.logits = mode;
-    fo.start_at_layer = p_.first;
+    fo.start_at_layer = first_;
     // Layers before `first` compute what the clean run did: start there from the clean residual stream.
-    if (p_.first > 0) fo.start_resid = ea_.clean_resid_[size_t(p_.first)].data();
-    return ea_.e_.forward(ea_.clean_batch_, &reg_, nullptr, fo).logits;
+    if (first_ > 0)
+      fo.start_resid = tile_rows(ea_.clean_resid_[size_t(first_)].data(), clean.B, clean.T, c_.d_model, 0, k, start_);
+    return ea_.e_.forward(k == 1 ? clean : tile_batch(clean, k, 0), &reg_, nullptr, fo).logits;
   }
 
  private:
-  void capture_senders() {
-    const int64_t d = c_.d_model, H = c_.n_heads, N = N_;
-    cur_[0] = ea_.clean_[0];  // nothing is upstream of the input
-    for (size_t u = 1; u < cur_.size(); ++u)
-      if (p_.sends[u] && ea_.g_.nodes[u].layer < p_.first) cur_[u] = ea_.clean_[u];  // nothing they read is cut
-    for (int l = p_.first; l < c_.n_layers; ++l) {
-      const int head0 = ea_.head0_[size_t(l)], mlp = ea_.mlp_[size_t(l)];
-      bool heads = false;
-      for (int h = 0; h < H; ++h) heads |= p_.sends[size_t(head0 + h)] != 0;
-      if (heads)
-        hs_.push_back(reg_.add(HookPoint{Site::result, l}, [this, head0, H, d, N](TensorView& act, const HookContext&) {
-          for (int h = 0; h < H; ++h) {
-            if (!p_.sends[size_t(head0 + h)]) continue;
-            std::vector<float>& out = cur_[size_t(head0 + h)];
-            out.resize(size_t(N * d));
-            for (int64_t t = 0; t < N; ++t) std::memcpy(&out[size_t(t * d)], act.data + (t * H + h) * d, size_t(d) * 4);
-          }
-        }));
-      if (mlp >= 0 && p_.sends[size_t(mlp)])
-        hs_.push_back(reg_.add(HookPoint{Site::mlp_out, l}, [this, mlp, n = N * d](TensorView& act, const HookContext&) {
-          cur_[size_t(mlp)].assign(act.data, act.data + n);
-        }));
-    }
+  struct Copy {
+    const EdgePlan* p = nullptr;
+    std::vector<std::vector<float>> cur;      // senders' outputs in this copy's run
+    std::vector<std::vector<float>> head_in;  // normed input per edited head receiver
+    std::vector<float> mlp_in, final_in;
+  };
+
+  // Hooks `at` for the copies `want` picks (none: no hook); fn(copy, its rows of the activation).
+  template <class Want, class Fn>
+  void on(HookPoint at, HookMode mode, Want want, Fn fn) {
+    std::vector<size_t> js;
+    for (size_t j = 0; j < copies_.size(); ++j)
+      if (want(copies_[j])) js.push_back(j);
+    if (js.empty()) return;
+    hs_.push_back(reg_.add(at, [this, js, fn](TensorView& act, const HookContext&) {
+      const int64_t per_copy = act.numel() / int64_t(copies_.size());
+      for (size_t j : js) fn(copies_[j], act.data + int64_t(j) * per_copy);
+    }, mode));
   }
 
-  // The residual x [N, d] as receiver r reads it: += ablated_u - out_u for each cut sender u.
-  void edited(int r, const float* x, std::vector<float>& out) const {
+  void capture_senders(int l) {
+    const int64_t d = c_.d_model, H = c_.n_heads, N = N_;
+    const int head0 = ea_.head0_[size_t(l)], mlp = ea_.mlp_[size_t(l)];
+    auto heads_send = [l, head0, H](const Copy& cp) {
+      if (l < cp.p->first) return false;
+      for (int h = 0; h < H; ++h)
+        if (cp.p->sends[size_t(head0 + h)]) return true;
+      return false;
+    };
+    on(HookPoint{Site::result, l}, HookMode::Observe, heads_send, [head0, H, d, N](Copy& cp, float* act) {
+      for (int h = 0; h < H; ++h) {
+        if (!cp.p->sends[size_t(head0 + h)]) continue;
+        std::vector<float>& out = cp.cur[size_t(head0 + h)];
+        out.resize(size_t(N * d));
+        for (int64_t t = 0; t < N; ++t) std::memcpy(&out[size_t(t * d)], act + (t * H + h) * d, size_t(d) * 4);
+      }
+    });
+    if (mlp >= 0)
+      on(HookPoint{Site::mlp_out, l}, HookMode::Observe,
+         [l, mlp](const Copy& cp) { return l >= cp.p->first && cp.p->sends[size_t(mlp)]; },
+         [mlp, n = N * d](Copy& cp, float* act) { cp.cur[size_t(mlp)].assign(act, act + n); });
+  }
+
+  // The residual x [N, d] as receiver r of a copy reads it: += ablated_u - out_u for each cut sender u.
+  void edited(const Copy& cp, int r, const float* x, std::vector<float>& out) const {
     const int64_t n = N_ * c_.d_model;
     out.assign(x, x + n);
-    for (int u : p_.cut[size_t(r)]) {
+    for (int u : cp.p->cut[size_t(r)]) {
       const float* a = ea_.ablated_[size_t(u)].data();
-      const float* o = cur_[size_t(u)].data();
+      const float* o = cp.cur[size_t(u)].data();
       for (int64_t i = 0; i < n; ++i) out[size_t(i)] += a[i] - o[i];
     }
   }
 
   void edit_heads(int l) {
     const LayerWeights& lw = w_.layers[size_t(l)];
-    const std::vector<int>& rs = p_.head_receivers[size_t(l)];
-    const int mr = p_.mlp_receiver[size_t(l)];
     // With a parallel residual the MLP reads the layer's input, as its heads do.
-    const bool mlp_reads_pre = mr >= 0 && c_.parallel_residual;
-    if (rs.empty() && !mlp_reads_pre) return;
-    hs_.push_back(reg_.add(HookPoint{Site::resid_pre, l}, [this, &lw, &rs, mr, mlp_reads_pre](TensorView& act,
-                                                                                            const HookContext&) {
-      for (int r : rs) {
-        std::vector<float>& x = head_in_[size_t(r)];
-        edited(r, act.data, x);
-        apply_norm(x.data(), x.data(), N_, c_, lw.ln1_w, lw.ln1_b);
-      }
-      if (mlp_reads_pre) {
-        edited(mr, act.data, mlp_in_);
-        apply_norm(mlp_in_.data(), mlp_in_.data(), N_, c_, lw.ln2_w, lw.ln2_b);
-      }
-    }));
+    auto mlp_reads_pre = [this, l](const Copy& cp) { return c_.parallel_residual && cp.p->mlp_receiver[size_t(l)] >= 0; };
+    on(HookPoint{Site::resid_pre, l}, HookMode::Observe,
+       [l, mlp_reads_pre](const Copy& cp) { return !cp.p->head_receivers[size_t(l)].empty() || mlp_reads_pre(cp); },
+       [this, l, &lw, mlp_reads_pre](Copy& cp, float* x) {
+         for (int r : cp.p->head_receivers[size_t(l)]) {
+           std::vector<float>& in = cp.head_in[size_t(r)];
+           edited(cp, r, x, in);
+           apply_norm(in.data(), in.data(), N_, c_, lw.ln1_w, lw.ln1_b);
+         }
+         if (mlp_reads_pre(cp)) {
+           edited(cp, cp.p->mlp_receiver[size_t(l)], x, cp.mlp_in);
+           apply_norm(cp.mlp_in.data(), cp.mlp_in.data(), N_, c_, lw.ln2_w, lw.ln2_b);
+         }
+       });
     const std::pair<Port, std::pair<Site, const HeadProj*>> projections[] = {
         {Port::Q, {Site::q, &lw.W_Q}}, {Port::K, {Site::k, &lw.W_K}}, {Port::V, {Site::v, &lw.W_V}}};
     for (const auto& [port, sp] : projections) {
-      std::vector<int> mine;
-      for (int r : rs)
-        if (ea_.g_.receivers[size_t(r)].port == port) mine.push_back(r);
-      if (mine.empty()) continue;
+      auto feeds = [this, port = port](int r) { return ea_.g_.receivers[size_t(r)].port == port; };
       // A key / value receiver's node is its group's first query head.
       const int group = port == Port::Q ? 1 : ea_.g_.kv_group;
-      hs_.push_back(reg_.add(HookPoint{sp.first, l}, [this, P = sp.second, mine, group](TensorView& act,
-                                                                                        const HookContext&) {
-        for (int r : mine)
-          project_head(act.data, head_in_[size_t(r)].data(), N_, *P,
-                       ea_.g_.nodes[size_t(ea_.g_.receivers[size_t(r)].node)].head / group);
-      }, HookMode::Replace));
+      on(HookPoint{sp.first, l}, HookMode::Replace,
+         [l, feeds](const Copy& cp) {
+           for (int r : cp.p->head_receivers[size_t(l)])
+             if (feeds(r)) return true;
+           return false;
+         },
+         [this, l, feeds, P = sp.second, group](Copy& cp, float* act) {
+           for (int r : cp.p->head_receivers[size_t(l)])
+             if (feeds(r))
+               project_head(act, cp.head_in[size_t(r)].data(), N_, *P,
+                            ea_.g_.nodes[size_t(ea_.g_.receivers[size_t(r)].node)].head / group);
+         });
     }
   }
 
   void edit_mlp(int l) {
-    const int mr = p_.mlp_receiver[size_t(l)];
-    if (mr < 0) return;
     const LayerWeights& lw = w_.layers[size_t(l)];
     const int64_t d = c_.d_model, dm = c_.d_mlp;
+    auto has = [l](const Copy& cp) { return cp.p->mlp_receiver[size_t(l)] >= 0; };
     if (!c_.parallel_residual)
-      hs_.push_back(reg_.add(HookPoint{Site::resid_mid, l}, [this, &lw, mr](TensorView& act, const HookContext&) {
-        edited(mr, act.data, mlp_in_);
-        apply_norm(mlp_in_.data(), mlp_in_.data(), N_, c_, lw.ln2_w, lw.ln2_b);
-      }));
+      on(HookPoint{Site::resid_mid, l}, HookMode::Observe, has, [this, l, &lw](Copy& cp, float* x) {
+        edited(cp, cp.p->mlp_receiver[size_t(l)], x, cp.mlp_in);
+        apply_norm(cp.mlp_in.data(), cp.mlp_in.data(), N_, c_, lw.ln2_w, lw.ln2_b);
+      });
     // Gated MLPs: hook_pre is the gate projection, hook_pre_linear the up projection.
     const MatRef W_pre = c_.gated_mlp ? lw.W_gate : lw.W_in;
     const float* b_pre = c_.gated_mlp ? lw.b_gate : lw.b_in;
-    hs_.push_back(reg_.add(HookPoint{Site::mlp_pre, l}, [this, W_pre, b_pre, d, dm](TensorView& act,
-                                                                                    const HookContext&) {
-      kernels::matmul_forward(act.data, dm, mlp_in_.data(), d, W_pre, b_pre, 1, N_);
-    }, HookMode::Replace));
+    on(HookPoint{Site::mlp_pre, l}, HookMode::Replace, has, [this, W_pre, b_pre, d, dm](Copy& cp, float* act) {
+      kernels::matmul_forward(act, dm, cp.mlp_in.data(), d, W_pre, b_pre, 1, N_);
+    });
     if (c_.gated_mlp)
-      hs_.push_back(reg_.add(HookPoint{Site::mlp_pre_linear, l}, [this, &lw, d, dm](TensorView& act,
-                                                                                    const HookContext&) {
-        kernels::matmul_forward(act.data, dm, mlp_in_.data(), d, lw.W_in, lw.b_in, 1, N_);
-      }, HookMode::Replace));
+      on(HookPoint{Site::mlp_pre_linear, l}, HookMode::Replace, has, [this, &lw, d, dm](Copy& cp, float* act) {
+        kernels::matmul_forward(act, dm, cp.mlp_in.data(), d, lw.W_in, lw.b_in, 1, N_);
+      });
   }
 
   void edit_logits() {
-    if (p_.logits < 0) return;
-    hs_.push_back(reg_.add(HookPoint{Site::resid_post, c_.n_layers - 1}, [this](TensorView& act, const HookContext&) {
-      edited(p_.logits, act.data, final_in_);
-      std::copy(final_in_.begin(), final_in_.end(), act.data);
-    }, HookMode::Replace));
+    on(HookPoint{Site::resid_post, c_.n_layers - 1}, HookMode::Replace, [](const Copy& cp) { return cp.p->logits >= 0; },
+       [this](Copy& cp, float* x) {
+         edited(cp, cp.p->logits, x, cp.final_in);
+         std::copy(cp.final_in.begin(), cp.final_in.end(), x);
+       });
   }
 
   const EdgeAblation& ea_;
-  const EdgePlan& p_;
   const Config& c_;
   const Weights& w_;
   HookRegistry reg_;
   int64_t N_;
-  std::vector<std::vector<float>> cur_;      // senders' outputs in this run
-  std::vector<std::vector<float>> head_in_;  // normed input per edited head receiver
-  std::vector<float> mlp_in_, final_in_;
+  int first_ = 0;  // the layer the batch starts at: the earliest plan's
+  std::vector<Copy> copies_;
+  std::vector<float> start_;  // the clean residual stream at first_, once per copy
   std::vector<HookHandle> hs_;
 };
 
-Tensor EdgeAblation::run(const std::vector<uint8_t>& ablated, LogitsMode mode) const {
+EdgePlan EdgeAblation::plan(const std::vector<uint8_t>& ablated) const {
   if (ablated.size() != g_.edges.size())
     fail("circuit: ", ablated.size(), " edge flags for a graph of ", g_.edges.size(), " edges");
-  const EdgePlan plan = plan_edges(g_, ablated, e_.model().config().n_layers, reuse_prefix_);
-  if (!plan.any) {
+  return plan_edges(g_, ablated, e_.model().config().n_layers, reuse_prefix_);
+}
+
+Tensor EdgeAblation::run(const std::vector<uint8_t>& ablated, LogitsMode mode) const {
+  const EdgePlan p = plan(ablated);
+  if (!p.any) {
     ForwardOptions fo;
     fo.logits = mode;
     return e_.forward(clean_batch_, nullptr, nullptr, fo).logits;
   }
-  EdgeRun r(*this, plan);
-  return r.run(mode);
+  return EdgeRun(*this, {&p}).run(mode);
+}
+
+int64_t EdgeAblation::max_copies(LogitsMode mode, size_t batch_bytes) const {
+  if (batch_bytes == 0) return 1;
+  const Config& c = e_.model().config();
+  const int64_t B = clean_batch_.B, T = clean_batch_.T;
+  ForwardOptions fo;
+  fo.logits = mode;
+  // Beyond the pass's activations, a copy holds its start rows and, at most,
+  // every sender's output and every receiver's edited input ([B*T*d] each).
+  const size_t row = size_t(B * T * c.d_model) * sizeof(float);
+  const size_t per_copy = row * (1 + g_.nodes.size() + g_.receivers.size());
+  return cells_per_batch(e_, B, T, fo, batch_bytes, per_copy);
+}
+
+std::vector<Tensor> EdgeAblation::run_many(const std::vector<std::vector<uint8_t>>& masks, LogitsMode mode,
+                                           size_t batch_bytes, int64_t* passes) const {
+  std::vector<EdgePlan> plans;
+  plans.reserve(masks.size());
+  for (const auto& m : masks) plans.push_back(plan(m));
+  const int64_t cap = max_copies(mode, batch_bytes), B = clean_batch_.B;
+  std::vector<Tensor> out;
+  for (size_t j0 = 0; j0 < plans.size(); j0 += size_t(cap)) {
+    const size_t j1 = std::min(plans.size(), j0 + size_t(cap));
+    if (passes) ++*passes;
+    if (j1 - j0 == 1) {  // one mask: exactly what run() computes
+      out.push_back(run(masks[j0], mode));
+      continue;
+    }
+    std::vector<const EdgePlan*> ps;
+    for (size_t j = j0; j < j1; ++j) ps.push_back(&plans[j]);
+    const Tensor logits = EdgeRun(*this, ps).run(mode);
+    const int64_t Tl = logits.shape[1], V = logits.shape[2];
+    for (size_t j = j0; j < j1; ++j)
+      out.push_back(Tensor::from_f32(logits.f32() + int64_t(j - j0) * B * Tl * V, {B, Tl, V}));
+  }
+  return out;
 }
 
 std::vector<std::vector<float>> receiver_grads(Engine& e, const Batch& batch, const CircuitGraph& g,

@@ -19,6 +19,8 @@
 
 namespace glassbox::analysis::detail {
 
+struct EdgePlan;
+
 // Every node's output on the clean batch and its ablated value, [B*T*d_model]
 // each (empty for the logits node); runs of the clean batch with edges ablated.
 class EdgeAblation {
@@ -32,9 +34,18 @@ class EdgeAblation {
   const std::vector<float>& ablated_out(int node) const { return ablated_[size_t(node)]; }
   // Logits with edge i ablated where ablated[i] != 0; with none, a plain forward.
   Tensor run(const std::vector<uint8_t>& ablated, LogitsMode mode) const;
+  // run() for many masks: the masks as copies of the clean rows, batched
+  // within batch_bytes of activations (0: one pass per mask). Result i equals
+  // run(masks[i], mode) within rounding (a batch computes a copy's rows with
+  // other GEMM shapes). *passes (optional) += the forward passes run.
+  std::vector<Tensor> run_many(const std::vector<std::vector<uint8_t>>& masks, LogitsMode mode, size_t batch_bytes,
+                               int64_t* passes = nullptr) const;
+  // How many masks one pass of run_many holds within batch_bytes (at least 1).
+  int64_t max_copies(LogitsMode mode, size_t batch_bytes) const;
 
  private:
   friend class EdgeRun;
+  EdgePlan plan(const std::vector<uint8_t>& ablated) const;  // Error unless one flag per edge
   Engine& e_;
   const Batch& clean_batch_;
   CircuitGraph g_;

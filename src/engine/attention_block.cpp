@@ -82,7 +82,7 @@ void attn_out_by_head(ForwardPass& p, int l, const float* z, float* attn_out) {
 // give the same bits. A decode step (one query) runs the BLAS kernels either
 // way: its scores are one row per head, while the tiles would fill 1 of
 // their 32 query lanes.
-bool tiled_attention(const ForwardPass& p) { return p.T >= 2; }
+bool tiled_attention(const ForwardPass& p) { return p.T >= 2 || p.last_query_only; }
 bool fused_attention(const ForwardPass& p, int l) {
   return tiled_attention(p) && !p.wanted(Site::attn_scores, l) && !p.wanted(Site::pattern, l);
 }
@@ -160,6 +160,18 @@ float* attention_forward(ForwardPass& p, int l, const float* x) {
   if (c.post_norms) post_norm_forward(p, Site::ln1_post_scale, Site::ln1_post_normalized, l, attn_out, lw.ln1_post_w);
   p.fire(Site::attn_out, l, attn_out);
   return attn_out;
+}
+
+void keys_values_forward(ForwardPass& p, int l, const float* x, float* rk, float* v) {
+  const Config& c = p.c;
+  const LayerWeights& lw = p.w.layers[size_t(l)];
+  const int64_t N = p.N, Hkv = c.n_kv_heads, dh = c.d_head;
+  const float* a_in = norm_forward(p, Site::ln1_scale, Site::ln1_normalized, l, x, lw.ln1_w, lw.ln1_b);
+  project_heads(v, a_in, N, lw.W_V);
+  if (c.positional != PosKind::Rotary) return project_heads(rk, a_in, N, lw.W_K);
+  float* kk = p.slice(Site::k, l);
+  project_heads(kk, a_in, N, lw.W_K);
+  k::rope_forward(rk, kk, Hkv * dh, p.pos.data(), N, Hkv, dh, c.rotary_dim, c.rope_theta, rope_factors(c));
 }
 
 void attention_backward(BackwardPass& p, int l, const float* d_attn_out, float* dx) {

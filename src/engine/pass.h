@@ -19,12 +19,14 @@
 
 namespace glassbox::detail {
 
+class LargeBuffer;
+
 struct ForwardPass {
   const Config& c;
   const Weights& w;
   const HookRegistry* hooks;
   const ForwardOptions& opt;
-  std::vector<float>* scratch;  // [kSiteCount]
+  LargeBuffer* scratch;         // [kSiteCount]
   std::vector<Tensor>& spare;   // the last pass's tensors, for reuse
   ForwardResult& res;
   KVCache* kv;
@@ -33,6 +35,11 @@ struct ForwardPass {
   std::vector<uint8_t> key_valid;  // [B, Tk]
   std::vector<float>& ln_out;      // a norm's affine output (the projections' input)
   std::vector<float>& last_rows;   // [B, d] the rows LogitsMode::Last unembeds
+  // The last block of a LogitsMode::Last pass run for each row's last
+  // position only (forward.cpp): one query per row, continuing the keys and
+  // values of every position from a KV cache, through the tiled attention
+  // kernels as in a full pass, so the logits are the full pass's.
+  bool last_query_only = false;
 
   bool kept(Site s, int l) const;
   bool hooked(Site s, int l) const { return hooks && hooks->has({s, l}); }
@@ -102,6 +109,9 @@ const float* norm_output(BackwardPass& p, Site norm_site, int norm_layer, Site r
                          const float* w, const float* b);
 
 float* attention_forward(ForwardPass& p, int l, const float* x);  // attn_out
+// Layer l's keys (rotated where rotary) and values of every position, [N, n_kv_heads*d_head]
+// each, as attention_forward computes them from resid_pre x; hooks on ln1 fire.
+void keys_values_forward(ForwardPass& p, int l, const float* x, float* rk, float* v);
 // dx (d resid_mid, or d resid_post plus the MLP branch) += attention's input
 // gradient, given d_attn_out: dx becomes d resid_pre.
 void attention_backward(BackwardPass& p, int l, const float* d_attn_out, float* dx);

@@ -22,7 +22,7 @@
 // query is the vector lane everywhere:
 //   scores   st[j][:] = sum_d k[j][d] * qt[d][:]   broadcast k, FMA over 32 queries
 //   softmax  max, exp and sum over j are lane-wise: one query per lane
-//   z        z[i][:] += st[j][i] * v[j][:]         broadcast p, FMA along d_head
+//   z        zt[c][:] += v[j][c] * st[j][:]        broadcast v, FMA over 32 queries
 // No loop needs a horizontal sum, and a block's scores (kBq * Tk floats,
 // 128 KiB at Tk = 1024) stay in L2 between the three steps.
 #include <algorithm>
@@ -42,8 +42,7 @@ typedef float v16 __attribute__((vector_size(64)));
 
 constexpr int64_t kBq = 32;    // queries per task: two v16 lanes
 constexpr int64_t kKeys = 8;   // keys per step of the scores tile (8 x 2 v16 accumulators)
-constexpr int64_t kRows = 4;   // queries per step of the z tile (4 x 4 v16 accumulators)
-constexpr int64_t kCols = 64;  // d_head columns per step of the z tile
+constexpr int kCols = 12;      // d_head columns per step of the z tile (12 x 2 v16 accumulators)
 
 inline v16 load(const float* p) {
   v16 v;
@@ -147,50 +146,46 @@ void softmax_tile(float* st, int64_t n_keys) {
   }
 }
 
-// z[i][0:w] = sum_j st[j][i] * v[j][0:w] for queries i < n_q, w <= kCols.
-// NV full vectors of 16 columns; the caller handles the last w % 16 columns.
-template <int NV>
+// z[i][0:C] = sum_j st[j][i] * v[j][0:C] for queries i < n_q: the scores'
+// layout again (query in the lane), so a step loads the two query vectors of
+// key j once and broadcasts C values of v's row j, 2*C independent FMAs into
+// accumulators acc[c][:] = z[0:32][c]. (Lanes over columns instead, with the
+// probabilities broadcast, read a strided st element per query and v rows
+// of 4 cache lines per key: L2-bound, half the speed.) Each element is still
+// one FMA per key in key order, so the sum order is that of a dot product.
+template <int C>
 void z_tile(float* z, int64_t ldz, const float* st, const float* v, int64_t ldv, int64_t n_keys, int64_t n_q) {
-  for (int64_t i0 = 0; i0 < n_q; i0 += kRows) {
-    v16 acc[kRows][NV] = {};
-    for (int64_t j = 0; j < n_keys; ++j) {
-      v16 vj[NV];
-      for (int c = 0; c < NV; ++c) vj[c] = load(v + j * ldv + 16 * c);
-      const float* p = st + j * kBq + i0;
-      for (int64_t r = 0; r < kRows; ++r) {
-        const v16 pr = splat(p[r]);
-        for (int c = 0; c < NV; ++c) acc[r][c] += pr * vj[c];
-      }
+  v16 acc[C][2] = {};
+  for (int64_t j = 0; j < n_keys; ++j) {
+    const v16 p0 = load(st + j * kBq), p1 = load(st + j * kBq + 16);
+    const float* vj = v + j * ldv;
+    for (int c = 0; c < C; ++c) {
+      const v16 vb = splat(vj[c]);
+      acc[c][0] += vb * p0;
+      acc[c][1] += vb * p1;
     }
-    const int64_t rows = std::min(kRows, n_q - i0);
-    for (int64_t r = 0; r < rows; ++r)
-      for (int c = 0; c < NV; ++c) store(z + (i0 + r) * ldz + 16 * c, acc[r][c]);
   }
-}
-
-// The last dh % 16 columns, scalar.
-void z_cols(float* z, int64_t ldz, const float* st, const float* v, int64_t ldv, int64_t n_keys, int64_t n_q,
-            int64_t cols) {
-  for (int64_t i = 0; i < n_q; ++i)
-    for (int64_t c = 0; c < cols; ++c) {
-      float s = 0.0f;
-      for (int64_t j = 0; j < n_keys; ++j) s += st[j * kBq + i] * v[j * ldv + c];
-      z[i * ldz + c] = s;
-    }
+  // The transpose back to z's rows: once per tile, against n_keys steps.
+  for (int64_t i = 0; i < n_q; ++i) {
+    float* zi = z + i * ldz;
+    for (int c = 0; c < C; ++c) zi[c] = acc[c][i / 16][i % 16];
+  }
 }
 
 void z_block(float* z, int64_t ldz, const float* st, const float* v, int64_t ldv, int64_t n_keys, int64_t n_q,
              int64_t dh) {
+  // kCols columns at a time (2 * kCols accumulators + 3 registers fit AVX-512's 32), then the rest.
   int64_t c = 0;
-  for (; c + kCols <= dh; c += kCols) z_tile<4>(z + c, ldz, st, v + c, ldv, n_keys, n_q);
-  switch ((dh - c) / 16) {
-    case 3: z_tile<3>(z + c, ldz, st, v + c, ldv, n_keys, n_q); break;
-    case 2: z_tile<2>(z + c, ldz, st, v + c, ldv, n_keys, n_q); break;
-    case 1: z_tile<1>(z + c, ldz, st, v + c, ldv, n_keys, n_q); break;
-    default: break;
+  for (; c + kCols <= dh; c += kCols) z_tile<kCols>(z + c, ldz, st, v + c, ldv, n_keys, n_q);
+  z += c, v += c;
+  switch (dh - c) {
+    case 0: break;
+#define GB_Z_REST(R) \
+  case R: z_tile<R>(z, ldz, st, v, ldv, n_keys, n_q); break;
+    GB_Z_REST(1) GB_Z_REST(2) GB_Z_REST(3) GB_Z_REST(4) GB_Z_REST(5) GB_Z_REST(6) GB_Z_REST(7) GB_Z_REST(8)
+    GB_Z_REST(9) GB_Z_REST(10) GB_Z_REST(11)
+#undef GB_Z_REST
   }
-  c += (dh - c) / 16 * 16;
-  if (c < dh) z_cols(z + c, ldz, st, v + c, ldv, n_keys, n_q, dh - c);
 }
 
 // Runs fn(h, i0, n_q, last0, n_keys, qt, st) for every task (head h, queries

@@ -381,6 +381,72 @@ TEST_P(CircuitFixture, AcdcWithPrefixReuseMatchesFullRuns) {
   EXPECT_NEAR(fast.circuit_metric, full.circuit_metric, 1e-4 * std::max(1.0, std::fabs(full.circuit_metric)));
 }
 
+// Many masks as copies of the clean rows in one pass: each copy's logits are
+// its own run's, whatever the other copies cut (different first layers,
+// receivers, senders) and however the masks are cut into passes.
+TEST_P(CircuitFixture, BatchedEdgeRunsEqualOneRunPerMask) {
+  const analysis::detail::EdgeAblation ab(e, p.clean, p.corrupt, AblationKind::Resample);
+  const size_t E = g.edges.size();
+  std::vector<std::vector<uint8_t>> masks;
+  masks.emplace_back(E, 0);  // nothing cut: the plain forward
+  masks.emplace_back(E, 1);
+  for (size_t stride : {2u, 3u, 7u}) {
+    masks.emplace_back(E, 0);
+    for (size_t i = stride - 1; i < E; i += stride) masks.back()[i] = 1;
+  }
+  masks.emplace_back(E, 0);
+  masks.back()[E - 1] = 1;  // an edge into the logits: the copy starts at the last layer
+  for (LogitsMode mode : {LogitsMode::All, LogitsMode::Last}) {
+    std::vector<Tensor> one;
+    for (const auto& m : masks) one.push_back(ab.run(m, mode));
+    int64_t passes = 0;
+    const std::vector<Tensor> many = ab.run_many(masks, mode, size_t(64) << 20, &passes);
+    EXPECT_EQ(passes, 1);
+    ASSERT_EQ(many.size(), masks.size());
+    for (size_t j = 0; j < masks.size(); ++j) {
+      EXPECT_EQ(many[j].shape, one[j].shape);
+      EXPECT_LT(max_abs_diff(many[j], one[j]), 2e-5 * std::max(1.0, max_abs(one[j]))) << GetParam() << " mask " << j;
+    }
+    // Cut into passes of a few copies (the budget of about 3).
+    const size_t per_copy = (size_t(1) << 40) / size_t(ab.max_copies(mode, size_t(1) << 40));
+    passes = 0;
+    const std::vector<Tensor> cut = ab.run_many(masks, mode, 3 * per_copy, &passes);
+    EXPECT_GT(passes, 1);
+    for (size_t j = 0; j < masks.size(); ++j) EXPECT_LT(max_abs_diff(cut[j], many[j]), 2e-5 * std::max(1.0, max_abs(one[j])));
+  }
+  // Two copies differ where their masks do: the check can fail.
+  EXPECT_GT(max_abs_diff(ab.run_many(masks, LogitsMode::All, size_t(64) << 20)[1], ab.run(masks[0], LogitsMode::All)), 1e-2);
+}
+
+// ACDC with its next edges batched (speculatively removed) finds the circuit
+// one run per edge finds, with the same scores, in fewer passes.
+TEST_P(CircuitFixture, BatchedAcdcMatchesOneRunPerEdge) {
+  CircuitOptions o;
+  o.method = CircuitMethod::ACDC;
+  o.metric = logit_diff({3, 4}, {5, 6});
+  o.curve_points = 6;
+  for (double tau : {0.005, 0.05}) {
+    o.threshold = tau;
+    o.batch_bytes = size_t(256) << 20;
+    const Circuit batched = discover_circuit(e, p.clean, p.corrupt, o);
+    o.batch_bytes = 0;
+    const Circuit single = discover_circuit(e, p.clean, p.corrupt, o);
+    ASSERT_EQ(batched.edges.size(), single.edges.size());
+    for (size_t i = 0; i < single.edges.size(); ++i) {
+      EXPECT_EQ(batched.edges[i].kept, single.edges[i].kept) << GetParam() << " " << single.edge_name(single.edges[i]);
+      EXPECT_NEAR(batched.edges[i].score, single.edges[i].score, 1e-4) << GetParam() << " " << single.edge_name(single.edges[i]);
+    }
+    // (The curves are not compared: they rank edges by |score|, and scores
+    // equal within rounding, such as those of edges that change nothing, may
+    // rank in either order. BatchedEdgeRunsEqualOneRunPerMask covers their runs.)
+    EXPECT_NEAR(batched.circuit_metric, single.circuit_metric, 1e-4 * std::max(1.0, std::fabs(single.circuit_metric)));
+    EXPECT_LT(batched.forward_runs, single.forward_runs) << GetParam() << " tau " << tau;
+    std::cout << "[ analysis ] " << GetParam() << " ACDC tau " << tau << ": " << batched.n_kept() << " of "
+              << batched.edges.size() << " edges kept, " << batched.forward_runs << " passes batched vs "
+              << single.forward_runs << "\n";
+  }
+}
+
 // Test 4: tau = 0 keeps every edge whose removal moves the output; a huge tau removes all.
 TEST(Circuit, AcdcThresholdZeroKeepsWhatMattersHugeRemovesAll) {
   const Trainable tr = antest::trained_arithmetic_gpt2();
@@ -390,6 +456,7 @@ TEST(Circuit, AcdcThresholdZeroKeepsWhatMattersHugeRemovesAll) {
   CircuitOptions o;
   o.method = CircuitMethod::ACDC;
   o.metric = logit_diff({1, 10}, {9, 2});
+  o.batch_bytes = 0;  // one run per pass: forward_runs counts runs
   for (CircuitCriterion crit : {CircuitCriterion::KL, CircuitCriterion::Metric}) {
     o.criterion = crit;
     o.threshold = 0;

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -175,3 +176,33 @@ TEST(FusedAttention, PatternHookSeesAndChangesTheRealPattern) {
 }
 
 }  // namespace
+
+// LogitsMode::Last with nothing hooked or kept in the last block runs that
+// block for each row's last position only (its keys and values for all):
+// the same logits as the last rows of a full pass, and as a Last pass that a
+// keep on the last block makes run in full.
+TEST(FusedAttention, LastLogitsFromTheLastBlockOnLastPositionsMatchAFullPass) {
+  for (const char* fam : {"gpt2", "neox", "neox-seq", "llama", "attn-only", "qwen2", "gguf-llama"}) {
+    const Model m = Model::load(model_path(fam));
+    const Config& c = m.config();
+    const int T = std::min(c.n_ctx, 45);
+    Engine e(m);
+    const Batch b = Batch::from_rows({gbtest::some_tokens(T, c.d_vocab, 5), gbtest::some_tokens(T - 7, c.d_vocab, 6)},
+                                     /*pad_left=*/true);
+    ForwardOptions fo;
+    fo.logits = LogitsMode::Last;
+    const Tensor last = e.forward(b, nullptr, nullptr, fo).logits;
+    fo.keep.insert({Site::mlp_out, c.n_layers - 1});
+    if (c.attn_only) fo.keep = {{Site::attn_out, c.n_layers - 1}};
+    const Tensor full_last = e.forward(b, nullptr, nullptr, fo).logits;
+    const Tensor all = e.logits(b);
+    const int64_t V = c.d_vocab;
+    ASSERT_EQ(last.shape, (Shape{2, 1, V})) << fam;
+    EXPECT_LT(rel_error(last.f32(), full_last.f32(), 2 * V), 1e-5) << fam;
+    std::printf("[ engine ] %s: narrowed last block %s the full one\n", fam,
+                std::memcmp(last.f32(), full_last.f32(), last.nbytes()) == 0 ? "bit-identical to" : "within rounding of");
+    for (int64_t r = 0; r < 2; ++r)
+      EXPECT_LT(rel_error(last.f32() + r * V, all.f32() + (r * T + T - 1) * V, V), 1e-5) << fam << " row " << r;
+    EXPECT_GT(gbtest::max_abs_diff(last.f32(), last.f32() + V, V), 1e-3) << "rows differ: the comparison can fail";
+  }
+}

@@ -48,8 +48,9 @@
 //
 // Cost: one or two cached runs for the ablation values, two runs for the
 // clean and fully ablated metrics, then EAP: 1 forward + backward; EAP-IG:
-// ig_steps of them; ACDC: one forward per edge, from the receiver's layer on;
-// the curve: one forward per point.
+// ig_steps of them; ACDC: one run per edge, from the receiver's layer on;
+// the curve: one run per point. Runs share passes as rows of a batch
+// (CircuitOptions::batch_bytes).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -131,6 +132,14 @@ struct CircuitOptions {
   // the clean residual stream there (exact; ACDC, which removes edges from
   // the logits backwards, skips ever fewer layers). false: full runs.
   bool reuse_prefix = true;
+  // Edge-ablated runs that can run together do, as copies of the clean rows
+  // in one batch within this many bytes of activations (0: one run per
+  // pass): the clean and fully ablated runs, the faithfulness curve's points,
+  // and ACDC's next edges, each tried on top of the ones before it as if they
+  // were removed (the usual outcome); an edge that stays ends the batch, and
+  // the rows after it run again. The same circuit as one run per pass,
+  // within rounding; forward_runs counts passes.
+  size_t batch_bytes = size_t(256) << 20;
 };
 
 struct FaithfulnessPoint {
