@@ -95,7 +95,7 @@ FeatureAccumulators::FeatureAccumulators(int64_t n_features, const CollectOption
   for (int64_t j = 0; j < F_; ++j) {
     uint64_t s = opt.seed * 0x2545f4914f6cdd1dull + uint64_t(j);
     rng_[size_t(j)] = splitmix64(s);
-    int64_t* at = &rand_at_[size_t(j * NR_)];
+    int64_t* at = rand_at_.data() + size_t(j * NR_);  // not &v[i]: with no random examples the vector is empty (UBSan)
     for (int r = 0; r < NR_; ++r) at[r] = int64_t(splitmix64(rng_[size_t(j)]) % uint64_t(total_tokens_));
     std::sort(at, at + NR_);
     res_w_[size_t(j)] = std::exp(std::log(uniform(j)) / R_);

@@ -98,7 +98,8 @@ TEST(Collect, MatchesABruteForceReference) {
   EXPECT_EQ(d.data.sequences, 32);
   EXPECT_EQ(d.data.hook_name, "blocks.1.hook_resid_post");
   const Tokenizer& tok = *fx.m.tokenizer();
-  auto act = [&](int64_t seq, int64_t pos, int64_t j) { return ref[size_t((seq * L + pos) * F + j)]; };
+  const auto& ref_acts = ref;  // clang 14 cannot capture a structured binding (C++20, clang 16)
+  auto act = [&](int64_t seq, int64_t pos, int64_t j) { return ref_acts[size_t((seq * L + pos) * F + j)]; };
 
   int64_t features_with_context = 0;
   for (int64_t j = 0; j < F; ++j) {

@@ -101,6 +101,20 @@ TEST(ControlVector, RejectsMalformedFilesNamingTheFileAndField) {
   EXPECT_EQ(twice.directions.at(2), std::vector<float>(4, 0.5f));
 }
 
+// Found by fuzz_control_vector: a [0]-shaped direction made the reader memcpy
+// from a null pointer (UBSan). An empty direction is no steering at all.
+TEST(ControlVector, RejectsAnEmptyDirectionNamingTheTensor) {
+  expect_error([&] { read_control_vector(raw_file("empty.gguf", "controlvector", {"direction.1"}, {{0}})); },
+               {"empty.gguf", "direction.1", "no entries"});
+  // After a well-formed direction too, before its width is compared.
+  expect_error(
+      [&] { read_control_vector(raw_file("empty2.gguf", "controlvector", {"direction.1", "direction.2"}, {{4}, {0}})); },
+      {"empty2.gguf", "direction.2", "no entries"});
+  // The fuzzer's own input (fuzz/corpus/fuzz_control_vector/crash-empty-direction).
+  const std::string crash = GLASSBOX_SOURCE_DIR "/fuzz/corpus/fuzz_control_vector/crash-empty-direction";
+  expect_error([&] { read_control_vector(crash); }, {"crash-empty-direction", "direction.1", "no entries"});
+}
+
 TEST(ControlVector, RefusesAFileForAnotherModel) {
   Config c;
   c.family = "gpt2";

@@ -125,8 +125,10 @@ TEST(Monitor, SignalsEqualAnIndependentPassAndFlagChangesNothing) {
       lens_not_last += first < c.n_layers - 1;
     }
   }
+  // Held in a variable: a reference into a temporary vector dangles (ASan: heap-use-after-free).
+  const std::vector<Monitor> monitors{probe, proj, ent, lens};
   for (const MonitorEvent& ev : g.events) {
-    const Monitor& mon = std::vector<Monitor>{probe, proj, ent, lens}[size_t(ev.monitor)];
+    const Monitor& mon = monitors[size_t(ev.monitor)];
     EXPECT_TRUE(mon.triggered(ev.value));
     EXPECT_FLOAT_EQ(float(ev.value), g.values[size_t(ev.monitor)][size_t(ev.row)][size_t(ev.token)]);
     ++events;
@@ -134,7 +136,7 @@ TEST(Monitor, SignalsEqualAnIndependentPassAndFlagChangesNothing) {
   int expected = 0;
   for (size_t k = 0; k < 4; ++k)
     for (const auto& row : g.values[k])
-      for (float v : row) expected += std::vector<Monitor>{probe, proj, ent, lens}[k].triggered(v);
+      for (float v : row) expected += monitors[k].triggered(v);
   EXPECT_EQ(events, expected);
   EXPECT_GT(events, 0);
   EXPECT_GT(lens_not_last, 0) << "the lens layer should vary";
