@@ -359,7 +359,9 @@ json logprobs_json(const ServerContext& ctx, const GenerationRequest& r, const G
     json alt = json::object();
     for (const auto& [t, l] : lp.top) {
       const json s = token_text(m, t);
-      alt[s.is_string() ? s.get<std::string>() : "#" + std::to_string(t)] = l;
+      std::string key = "#";  // (append, not "#" + ...: GCC 12 warns -Wrestrict on that)
+      key.append(std::to_string(t));
+      alt[s.is_string() ? s.get<std::string>() : key] = l;
     }
     top.push_back(alt);
   }

@@ -248,14 +248,14 @@ void write_pairs(const fs::path& file) {
   const int corrupt[] = {9, 7, 8, 5, 10};
   for (int i = 0; i < 5; ++i)  // five pairs: 3 on one rank, 2 on the other
     f << json{{"clean_tokens", {1, 2, 3, 4}}, {"corrupt_tokens", {1, corrupt[i], 3, 4}},
-              {"answer", "#5"}, {"wrong", "#" + std::to_string(6 + i % 2)}}.dump()
+              {"answer", "#5"}, {"wrong", i % 2 ? "#7" : "#6"}}.dump()
       << "\n";
 }
 
 TEST_F(Mpi, PatchAndCircuitOverManyPairsMatchOneProcess) {
   write_pairs(tmp_ / "pairs.jsonl");
   const std::string model = " --model " + quoted(fixture("gpt2"));
-  for (const std::string cmd : {"patch" + model + " --sites resid_pre,z --method both",
+  for (const std::string& cmd : {"patch" + model + " --sites resid_pre,z --method both",
                                 "circuit" + model + " --method eap"}) {
     SCOPED_TRACE(cmd);
     const json a = js(one(cmd + " --pairs pairs.jsonl --json"));
