@@ -14,6 +14,20 @@ namespace glassbox::kernels::detail {
 // loop itself; decode steps (N = 1) stay single-threaded.
 inline constexpr int64_t kParallelMin = int64_t{1} << 15;
 
+// While one lives, OpenBLAS runs each GEMM on its caller's thread (count 1):
+// the pthreads build sizes every sgemm to its one global count, and GEMMs
+// issued from inside our own OpenMP loops must not fork again. Reference-counted across
+// threads: the first in sets 1, the last out restores the count that
+// set_num_threads() last asked for (kernels/threads.cpp owns that count, so a
+// set_num_threads() meanwhile is applied on the way out, not overwritten).
+class BlasOnCallerThread {
+ public:
+  BlasOnCallerThread();
+  ~BlasOnCallerThread();
+  BlasOnCallerThread(const BlasOnCallerThread&) = delete;
+  BlasOnCallerThread& operator=(const BlasOnCallerThread&) = delete;
+};
+
 // CBLAS (non-ILP64 OpenBLAS) takes int sizes.
 inline int blas_int(int64_t v, const char* what) {
   if (v < 0 || v > INT_MAX) fail("kernels: ", what, " = ", v, " does not fit a BLAS int");

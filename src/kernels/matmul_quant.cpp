@@ -15,7 +15,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <mutex>
 #include <vector>
 
 #include "core/quant_blocks.h"
@@ -47,41 +46,6 @@ int64_t tile_rows(int64_t K, int64_t M, int threads) {
   const int64_t rows = ((M + n_tiles - 1) / n_tiles + 15) / 16 * 16;
   return std::clamp<int64_t>(rows, 16, M);
 }
-
-// OpenBLAS (pthreads build) sizes every sgemm to its global thread count;
-// inside our own OpenMP loop each call must run on its caller's thread. The
-// first caller in saves the count and sets 1, the last one out restores it,
-// so concurrent engines (the server) cannot leave it at 1.
-class BlasOnCallerThread {
- public:
-  BlasOnCallerThread() {
-    std::lock_guard<std::mutex> lock(mutex());
-    if (depth()++ == 0) {
-      saved() = openblas_get_num_threads();
-      openblas_set_num_threads(1);
-    }
-  }
-  ~BlasOnCallerThread() {
-    std::lock_guard<std::mutex> lock(mutex());
-    if (--depth() == 0) openblas_set_num_threads(saved());
-  }
-  BlasOnCallerThread(const BlasOnCallerThread&) = delete;
-  BlasOnCallerThread& operator=(const BlasOnCallerThread&) = delete;
-
- private:
-  static std::mutex& mutex() {
-    static std::mutex m;
-    return m;
-  }
-  static int& depth() {
-    static int d = 0;
-    return d;
-  }
-  static int& saved() {
-    static int n = 1;
-    return n;
-  }
-};
 
 void check_view(const MatRef& W, const char* fn) {
   const QuantMat& q = *W.q;
@@ -150,7 +114,7 @@ void matmul_quant_forward(float* out, int64_t ldo, const float* inp, int64_t ldi
                 out + j0, ldo_i);
   };
   const int64_t P = tile_rows(K, M, omp_get_max_threads()), n_tiles = (M + P - 1) / P;
-  const BlasOnCallerThread single;
+  const detail::BlasOnCallerThread single;
 #pragma omp parallel if (n_tiles > 1 && N * K * M >= detail::kParallelMin)
   {
     std::vector<float>& tile = tile_buffer(size_t(P * K));

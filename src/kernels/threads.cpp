@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <mutex>
 
 #include "glassbox/threads.h"
+#include "kernels/detail.h"
 
 namespace glassbox {
 
@@ -22,11 +24,50 @@ void ensure_passive_openmp(char** argv) {
   execv("/proc/self/exe", argv);
 }
 
+namespace {
+
+// OpenBLAS's count has one owner: what set_num_threads() asked for (0: not
+// asked; OpenBLAS's own until then), applied unless a BlasOnCallerThread
+// holds it at 1, in which case the last one out applies it.
+struct BlasThreads {
+  std::mutex mutex;
+  int wanted = 0;
+  int single_depth = 0;
+};
+
+BlasThreads& blas_threads() {
+  static BlasThreads b;
+  return b;
+}
+
+}  // namespace
+
 void set_num_threads(int n) {
   if (n <= 0) n = omp_get_num_procs();
   omp_set_num_threads(n);
-  openblas_set_num_threads(n);
+  BlasThreads& b = blas_threads();
+  const std::lock_guard<std::mutex> lock(b.mutex);
+  b.wanted = n;
+  if (b.single_depth == 0) openblas_set_num_threads(n);
 }
+
+namespace kernels::detail {
+
+BlasOnCallerThread::BlasOnCallerThread() {
+  BlasThreads& b = blas_threads();
+  const std::lock_guard<std::mutex> lock(b.mutex);
+  if (b.single_depth++ > 0) return;
+  if (b.wanted == 0) b.wanted = openblas_get_num_threads();
+  openblas_set_num_threads(1);
+}
+
+BlasOnCallerThread::~BlasOnCallerThread() {
+  BlasThreads& b = blas_threads();
+  const std::lock_guard<std::mutex> lock(b.mutex);
+  if (--b.single_depth == 0) openblas_set_num_threads(b.wanted);
+}
+
+}  // namespace kernels::detail
 
 int num_threads() { return omp_get_max_threads(); }
 

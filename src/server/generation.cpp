@@ -359,9 +359,13 @@ json logprobs_json(const ServerContext& ctx, const GenerationRequest& r, const G
     json alt = json::object();
     for (const auto& [t, l] : lp.top) {
       const json s = token_text(m, t);
+      if (s.is_string()) {
+        alt[s.get<std::string>()] = l;
+        continue;
+      }
       std::string key = "#";  // (append, not "#" + ...: GCC 12 warns -Wrestrict on that)
       key.append(std::to_string(t));
-      alt[s.is_string() ? s.get<std::string>() : key] = l;
+      alt[key] = l;
     }
     top.push_back(alt);
   }

@@ -9,6 +9,7 @@
 #include "glassbox/dtype.h"
 #include "glassbox/error.h"
 #include "glassbox/threads.h"
+#include "kernels/detail.h"
 #include "kernels/kernel_test_util.h"
 #include "kernels/kernels.h"
 
@@ -161,6 +162,27 @@ TEST(MatmulQuant, PromptTilesOverThreadsMatchTheDequantisedWeight) {
     EXPECT_EQ(openblas_get_num_threads(), threads);
   }
   set_num_threads(before);
+}
+
+// The quantised forward holds OpenBLAS at one thread per call; a
+// set_num_threads() meanwhile (another engine, a binding) is what the count
+// returns to afterwards, not the count from before the forward.
+TEST(MatmulQuant, SetNumThreadsDuringACallerThreadScopeIsKept) {
+  const int before = num_threads();
+  set_num_threads(2);
+  {
+    const kernels::detail::BlasOnCallerThread outer;
+    EXPECT_EQ(openblas_get_num_threads(), 1);
+    {
+      const kernels::detail::BlasOnCallerThread inner;  // a second engine's pass
+      set_num_threads(3);
+      EXPECT_EQ(openblas_get_num_threads(), 1);
+    }
+    EXPECT_EQ(openblas_get_num_threads(), 1);  // the outer scope still holds it
+  }
+  EXPECT_EQ(openblas_get_num_threads(), 3);
+  set_num_threads(before);
+  EXPECT_EQ(openblas_get_num_threads(), before);
 }
 
 TEST(MatmulQuant, GradcheckInput) {
