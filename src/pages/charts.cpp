@@ -29,9 +29,9 @@ std::vector<std::string> position_labels(const Model& m, const std::vector<int32
   return out;
 }
 
-std::vector<std::string> layer_labels(int64_t n) {
+std::vector<std::string> layer_labels(int64_t n, int64_t first) {
   std::vector<std::string> out;
-  for (int64_t l = 0; l < n; ++l) out.push_back(numbered("L", l));
+  for (int64_t l = first; l < first + n; ++l) out.push_back(numbered("L", l));
   return out;
 }
 
@@ -43,7 +43,7 @@ std::vector<std::string> head_labels(int64_t n_heads) {
 
 report::json patch_heatmap(const analysis::PatchGrid& g, const std::vector<std::string>& col_labels) {
   const std::string what = g.normalized ? "normalised metric" : "metric";
-  return report::heatmap(g.method + ": " + g.hook, layer_labels(g.n_layers),
+  return report::heatmap(g.method + ": " + g.hook, layer_labels(g.n_layers, g.first_layer),
                          g.by_head ? head_labels(g.n_cols) : col_labels, g.values, what, /*diverging=*/true, "layer",
                          g.by_head ? "head" : "position");
 }

@@ -29,6 +29,8 @@ TEST(Charts, PatchGridByHeadLabelsItsColumnsWithHeads) {
   EXPECT_EQ(spec["data"]["values"][5]["row_label"], "L1");
   EXPECT_EQ(spec["encoding"]["y"]["title"], "layer");
   EXPECT_EQ(spec["encoding"]["x"]["title"], "head");
+  g.first_layer = 30;  // `patch --first-layer 30`: the rows are layers 30 and 31
+  EXPECT_EQ(pages::patch_heatmap(g, {"ignored"})["data"]["values"][5]["row_label"], "L31");
 }
 
 TEST(Charts, PatchGridByPositionTakesTheColumnLabels) {

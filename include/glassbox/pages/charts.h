@@ -20,7 +20,7 @@ namespace glassbox::pages {
 
 // "3 ' Mary'"-style position labels ("#id" without a tokenizer), "L2", "H3".
 std::vector<std::string> position_labels(const Model& m, const std::vector<int32_t>& tokens);
-std::vector<std::string> layer_labels(int64_t n);
+std::vector<std::string> layer_labels(int64_t n, int64_t first = 0);
 std::vector<std::string> head_labels(int64_t n_heads);
 
 // [layer, position] or [layer, head] on a diverging scale; col_labels name
