@@ -76,7 +76,9 @@ std::vector<WeightDelta> memit(Editor& ed, const std::vector<EditRequest>& reque
     const int l = cfg.layers[li];
     std::vector<double> K(size_t(n * Dm)), R(size_t(n * D));
     for (size_t i = 0; i < size_t(n); ++i) {
-      const std::vector<float> k = detail::subject_key(e, l, prompts[i]);
+      const std::vector<float> k = cfg.memit_keys == MemitKeys::Bare
+                                       ? detail::activation_at_subject(e, Site::mlp_post, l, prompts[i][0])
+                                       : detail::subject_key(e, l, prompts[i]);
       const std::vector<float> h = resid_at_L(i);
       std::copy(k.begin(), k.end(), K.begin() + int64_t(i) * Dm);
       for (int64_t j = 0; j < D; ++j)

@@ -83,6 +83,24 @@ TEST_F(FactsFixture, MemitWritesABatch) {
   EXPECT_GE(raised, 3);
 }
 
+// Written through each prompt's own key (the default), MEMIT's values reach
+// the prompts harder than through the key averaged over the prefix contexts
+// (MEMIT's reference code), whose mean misses a small model's bare prompt.
+TEST_F(FactsFixture, MemitBareKeysReachThePromptsHarderThanMeanKeys) {
+  const std::vector<EditRequest> reqs = fact_requests("facts", 6, 9);
+  EditConfig cfg = quick(Method::Memit);
+  cfg.layers = {0, 1};
+  const auto cov = editing_test::covariances(*ed, text, cfg.layers);
+  double log_p[2] = {0, 0};
+  for (MemitKeys keys : {MemitKeys::Mean, MemitKeys::Bare}) {
+    ed->reset();
+    cfg.memit_keys = keys;
+    ed->apply(reqs, cfg, cov);
+    for (const EditRequest& r : reqs) log_p[keys == MemitKeys::Bare] += std::log(score_request(*ed, r).p_new);
+  }
+  EXPECT_GT(log_p[1], log_p[0] + 1.0) << "mean keys " << log_p[0] << ", bare keys " << log_p[1];
+}
+
 TEST_F(FactsFixture, FtLStaysInItsBound) {
   EditConfig cfg = quick(Method::FtL);
   cfg.ft_linf = 1e-3f;

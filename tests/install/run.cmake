@@ -2,6 +2,7 @@
 # the build tree (so nothing can be found by walking up into it), builds the
 # consumer project against it and runs it from <prefix>/bin.
 # -DBUILD_DIR=<glassbox build> -DCONSUMER_DIR=<tests/install> -DCXX=<compiler> -DWITH_CLI=0|1
+# [-DLINK_FLAGS=<the sanitizer runtime, for a sanitizer build>]
 string(RANDOM LENGTH 8 tag)
 set(tmp "$ENV{TMPDIR}")
 if(NOT tmp)
@@ -32,7 +33,7 @@ foreach(f ${expected})
   endif()
 endforeach()
 run(${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${work}/build" -DCMAKE_BUILD_TYPE=Release
-    "-DCMAKE_CXX_COMPILER=${CXX}" "-DCMAKE_PREFIX_PATH=${prefix}" "-DCMAKE_RUNTIME_OUTPUT_DIRECTORY=${prefix}/bin")
+    "-DCMAKE_CXX_COMPILER=${CXX}" "-DCMAKE_PREFIX_PATH=${prefix}" "-DCMAKE_RUNTIME_OUTPUT_DIRECTORY=${prefix}/bin" "-DCMAKE_EXE_LINKER_FLAGS=${LINK_FLAGS}")
 run(${CMAKE_COMMAND} --build "${work}/build")
 run(${CMAKE_COMMAND} -E env --unset=GLASSBOX_MODELS "${prefix}/bin/consumer" "${prefix}")
 file(REMOVE_RECURSE "${work}")

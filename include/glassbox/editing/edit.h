@@ -52,6 +52,8 @@ template <> editing::Method from_string<editing::Method>(std::string_view s);
 }  // namespace glassbox
 namespace glassbox::editing {
 
+enum class MemitKeys : uint8_t { Mean, Bare };
+
 struct EditConfig {
   Method method = Method::Rome;
   // ROME / FT / FT-L: one layer; MEMIT: the range, the last one is where the
@@ -72,6 +74,12 @@ struct EditConfig {
   // keys' outputs closer; a d_mlp of 512 needs far less (untuned: on `facts`
   // 100 already undoes most of a 6-edit batch).
   float mom2_weight = 10.0f;
+  // MEMIT: the key each request's value is written through. Bare: the bare
+  // prompt's key, as ROME's update uses here; Mean: averaged over the prompt
+  // and its prefix contexts, as MEMIT's reference code does. A small model's
+  // key moves with the prefix and the mean misses the prompt itself: on
+  // facts-lm, 100 edits at once reach efficacy 0.75 with Bare, 0.40 with Mean.
+  MemitKeys memit_keys = MemitKeys::Bare;
   // The key covariance's ridge, relative to its mean diagonal (keeps C^-1
   // finite when the text leaves directions of the key space unvisited).
   float cov_ridge = 1e-4f;
