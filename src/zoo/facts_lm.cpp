@@ -38,8 +38,22 @@
 //    lookup, with less at layer 0 (attention 0.04, was 0.14) and more in layers
 //    1-2 (attention 0.08 / 0.09, was 0.06 / 0.03). At 700 steps (p clean 0.46)
 //    the same: subject positions <= 0.03.
-// Untried: an 8-layer base, relation-first phrasings in training ("The city
-// Mina Selia lives in is"), a larger share of records with longer training.
+// Tried in session 11, same trace (residual at the last subject token after
+// layers 0 / 1 / 2; the last token's layer-0 attention for contrast):
+//  - 2500 steps instead of 1200: 0.003 / 0.006 / 0.005 (attention 0.10);
+//  - 2500 steps with weight decay 0.1 (a cheaper lookup might win): 0.005 /
+//    0.011 / 0.006 (0.09);
+//  - a surname of their own for each person, its last BPE token shared with
+//    no one (here 120 names end in 26 distinct tokens, and the MLP keys at the
+//    last subject token of people sharing one have cosine > 0.95 at layer 0
+//    for 75% of the people; with unique endings the largest is 0.64):
+//    0.019 / 0.061 / 0.072 (0.34). MEMIT x100 0.78 / 0.66 / 0.61, against
+//    0.75 / 0.65 / 0.71 here: distinct keys alone do not make the batch work;
+//  - unique surnames and records (16 of 32 rows): 0.058 / 0.067 / 0.082, MLP0
+//    at the last subject token 0.044 (0.12); held-out phrasing 3 fell to 0.37.
+// The subject side grows with records and distinct names but stays a tenth
+// of the last token's. Untried: an 8-layer base, relation-first phrasings in
+// training ("The city Mina Selia lives in is").
 //
 // Editing it anyway (glassbox edit eval, 100 counterfactual edits, layer 0):
 // ROME single edits 0.97 / 0.89 / 0.97 (efficacy / paraphrase /
