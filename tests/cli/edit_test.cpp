@@ -67,6 +67,13 @@ TEST_F(EditCli, ErrorsNameWhatIsWrong) {
   r = glassbox("edit apply " + model() + " --prompt 'Mina Selia lives in' --subject 'Mina Selia' --new ' Athens' --method rome2");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("rome, memit, ft, ft-l"), std::string::npos) << r.err;
+  r = glassbox("edit eval " + model() + " --methods memit --memit-layers 0-1");  // a list, not a range
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("--memit-layers: expected integers separated by commas"), std::string::npos) << r.err;
+  r = glassbox("edit apply " + model() + " --prompt 'Mina Selia lives in' --subject 'Mina Selia' --new ' Athens'"
+               " --method memit --memit-keys median");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("--memit-keys"), std::string::npos) << r.err;
   r = glassbox("edit --help");
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("apply"), std::string::npos);
