@@ -75,6 +75,8 @@ def test_rome_edit_matches_cli_and_saves_a_checkpoint(facts, cli, tmp_path):
         ed.apply(PROMPT, SUBJECT, " Athens Greece")
     with pytest.raises(glassbox.GlassboxError, match="unknown option"):
         ed.apply(PROMPT, SUBJECT, " Athens", options={"v_stepz": 3})
+    with pytest.raises(glassbox.GlassboxError, match="memit_keys 'median'"):
+        ed.apply(PROMPT, SUBJECT, " Athens", method="memit", options={"memit_keys": "median"})
 
 
 def test_known_matches_cli(facts, cli, tmp_path):
