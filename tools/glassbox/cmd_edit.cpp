@@ -30,8 +30,9 @@ std::vector<int> int_list(const std::string& s, const std::string& flag) {
 }
 
 void add_edit_options(CLI::App* cmd, EditConfig& c, std::string& layers) {
-  cmd->add_option("--layers", layers, "Layers to edit: one for rome / ft / ft-l, a range for memit (default: "
-                                      "the first MLP for models of up to 4 layers)");
+  cmd->add_option("--layers", layers, "Layers to edit, comma-separated: one for rome / ft / ft-l, several for memit "
+                                      "(in edit eval, memit takes --memit-layers) (default: the first MLP for "
+                                      "models of up to 4 layers)");
   cmd->add_option("--v-steps", c.v_steps, "Adam steps on the target value (default 25)");
   cmd->add_option("--v-lr", c.v_lr, "Its learning rate (default 0.5)");
   cmd->add_option("--kl-factor", c.kl_factor, "Weight of the KL term on '<subject> is a' (default 0.0625)");
