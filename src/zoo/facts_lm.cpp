@@ -45,8 +45,9 @@
 //    0.011 / 0.006 (0.09);
 //  - a surname of their own for each person, its last BPE token shared with
 //    no one (here 120 names end in 26 distinct tokens, and the MLP keys at the
-//    last subject token of people sharing one have cosine > 0.95 at layer 0
-//    for 75% of the people; with unique endings the largest is 0.64):
+//    last subject token, read after <|endoftext|>, have a namesake ending's
+//    within cosine 0.95 at layer 0 for 88% of the people; with unique endings
+//    the median of each person's nearest is 0.64 and none is above 0.9):
 //    0.019 / 0.061 / 0.072 (0.34). MEMIT x100 0.78 / 0.66 / 0.61, against
 //    0.75 / 0.65 / 0.71 here: distinct keys alone do not make the batch work;
 //  - unique surnames and records (16 of 32 rows): 0.058 / 0.067 / 0.082, MLP0
