@@ -53,8 +53,24 @@
 //  - unique surnames and records (16 of 32 rows): 0.058 / 0.067 / 0.082, MLP0
 //    at the last subject token 0.044 (0.12); held-out phrasing 3 fell to 0.37.
 // The subject side grows with records and distinct names but stays a tenth
-// of the last token's. Untried: an 8-layer base, relation-first phrasings in
-// training ("The city Mina Selia lives in is").
+// of the last token's.
+//  - The most promising lead, "half": unique surnames and records (16 of 32
+//    rows) for everyone, sentences and biographies only for the first 60
+//    people. The other 60 are never seen after a relation phrase, so their
+//    relation prompts can only be answered from what records put at the
+//    subject. At 1200 steps they answer 48% (canonical phrasing; chance 8%,
+//    the first 60 100%); at 2500 steps 66%. Traced on the second half's first
+//    24 facts (2500 steps; p clean 0.63, corrupted 0.07): the last token does
+//    not look them up (its layer-0 attention 0.030, its MLP0-2 <= 0.03); the
+//    last subject token's residual restores 0.062 / 0.091 / 0.104 after
+//    layers 0-2 and its MLP0 0.053, and the last token's layer-3 attention
+//    0.204 (window 4 over its attention: 0.56, all of it). ROME's two sites,
+//    on half the people, with the subject side spread over its tokens (no
+//    one subject position restores more than a fifth). Not adopted: half the
+//    facts at 66% fails the checks. Next: more steps or more record rows for
+//    the second half, then trace and edit only that half.
+// Untried: an 8-layer base, relation-first phrasings in training ("The city
+// Mina Selia lives in is").
 //
 // Editing it anyway (glassbox edit eval, 100 counterfactual edits, layer 0):
 // ROME single edits 0.97 / 0.89 / 0.97 (efficacy / paraphrase /
