@@ -271,7 +271,7 @@ void bind_knowledge(pyb::module_& m) {
           EditConfig base = edit_config("rome", {}, kw);
           pyb::gil_scoped_release release;
           Editor ed(path);
-          const std::vector<EditRequest> reqs = fact_requests(organism, edits, data_seed, neighbours);
+          const std::vector<EditRequest> reqs = fact_requests(organism, edits, data_seed, neighbours, path);
           const EditText text = organism_text(text_organism.empty() ? organism : text_organism, cov_tokens, 1);
           std::vector<EditConfig> configs;
           for (const std::string& name : methods) {

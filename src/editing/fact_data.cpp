@@ -106,10 +106,14 @@ std::vector<EditRequest> requests_from(const TextFacts& t, int n, uint64_t seed,
 
 }  // namespace
 
-std::vector<EditRequest> fact_requests(const std::string& organism, int n, uint64_t seed, int n_neighbours) {
-  const fs::path shipped = fs::path(zoo::models_dir()) / organism / "heldout.json";
+std::vector<EditRequest> fact_requests(const std::string& organism, int n, uint64_t seed, int n_neighbours,
+                                       const std::string& model_dir) {
   if (organism.empty()) fail("edit: the model is not a facts organism; its facts are the test set");
-  if (organism != "facts" && fs::exists(shipped)) return requests_from(read_shipped_facts(shipped.string()), n, seed, n_neighbours);
+  // A retrained organism (zoo train --out DIR) names other people than the
+  // shipped one: its own list comes first.
+  fs::path list = fs::path(model_dir) / "heldout.json";
+  if (model_dir.empty() || !fs::is_regular_file(list)) list = fs::path(zoo::models_dir()) / organism / "heldout.json";
+  if (organism != "facts" && fs::exists(list)) return requests_from(read_shipped_facts(list.string()), n, seed, n_neighbours);
   if (organism != "facts")
     fail("edit: organism '", organism, "' has no facts to make counterfactual edits of (use the facts organism)");
   return requests_from(facts_task_text(organism), n, seed, n_neighbours);

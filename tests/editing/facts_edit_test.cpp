@@ -3,6 +3,8 @@
 // the edited model saves as a checkpoint that reloads with the same logits.
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "glassbox/error.h"
 #include "glassbox/model.h"
@@ -191,4 +193,30 @@ TEST_F(FactsFixture, SavedCheckpointReloadsWithTheSameLogits) {
   fresh.add_delta(loaded[0]);
   const Tensor again = fresh.engine().logits(Batch::single(p.tokens));
   for (int64_t i = 0; i < again.numel(); ++i) ASSERT_NEAR(again.f32()[i], want.f32()[i], 1e-5f);
+}
+
+// A retrained facts-lm (zoo train facts-lm --out DIR) may name other people:
+// its edits come from the list beside it, not the shipped organism's.
+TEST(FactRequests, ReadTheFactListBesideTheModel) {
+  const std::filesystem::path shipped = std::filesystem::path(editing_test::model_dir("facts-lm")) / "heldout.json";
+  if (!std::filesystem::exists(shipped)) GTEST_SKIP() << "facts-lm is not shipped";
+  std::stringstream text;
+  text << std::ifstream(shipped).rdbuf();
+  std::string list = text.str();
+  for (size_t at = list.find("Selia"); at != std::string::npos; at = list.find("Selia", at)) list.replace(at, 5, "Selix");
+  const std::filesystem::path dir = editing_test::scratch("retrained-facts-lm");
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "heldout.json") << list;
+  const auto names = [](const std::vector<EditRequest>& reqs) {
+    std::string all;
+    for (const EditRequest& r : reqs) all += r.subject + "|";
+    return all;
+  };
+  const std::string beside = names(fact_requests("facts-lm", 100, 0, 10, dir.string()));
+  EXPECT_NE(beside.find("Selix"), std::string::npos) << beside;
+  EXPECT_EQ(beside.find("Selia"), std::string::npos) << beside;
+  // Without a list beside it (or without a directory): the shipped one.
+  const std::string own = names(fact_requests("facts-lm", 100, 0, 10, editing_test::model_dir("tiny-lm")));
+  EXPECT_NE(own.find("Selia"), std::string::npos);
+  EXPECT_EQ(own, names(fact_requests("facts-lm", 100, 0)));
 }

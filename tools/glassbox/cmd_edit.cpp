@@ -148,7 +148,7 @@ Command add_eval(CLI::App& parent) {
               throw Error("edit eval: " + path + " is not a shipped facts organism (its facts are the test set)");
             Editor ed(path);
             const std::vector<int> batches = int_list(o->batches, "--batches");
-            const std::vector<EditRequest> reqs = fact_requests(organism, o->edits, o->seed, o->neighbours);
+            const std::vector<EditRequest> reqs = fact_requests(organism, o->edits, o->seed, o->neighbours, path);
             const EditText text =
                 organism_text(o->text_organism.empty() ? organism : o->text_organism, o->cov_tokens, 1);
             std::vector<EditConfig> configs;

@@ -70,9 +70,12 @@ std::string organism_of(const std::string& model_dir);
 
 // n facts of the organism (seeded choice), each with a new object of the
 // same relation; paraphrases are the other phrasings; neighbours are up to
-// n_neighbours other subjects (not among the n) of the same relation. Error
-// when the organism has no facts (only facts organisms do).
-std::vector<EditRequest> fact_requests(const std::string& organism, int n, uint64_t seed, int n_neighbours = 10);
+// n_neighbours other subjects (not among the n) of the same relation. The
+// facts are model_dir/heldout.json when there is one (a retrained or copied
+// organism carries its own list), else the shipped organism's. Error when the
+// organism has no facts (only facts organisms do).
+std::vector<EditRequest> fact_requests(const std::string& organism, int n, uint64_t seed, int n_neighbours = 10,
+                                       const std::string& model_dir = "");
 
 // The organism's training text (covariance_rows: about n_tokens tokens),
 // held-out text (its base model's held-out pretraining text for a fine-tuned
