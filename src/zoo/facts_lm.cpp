@@ -48,8 +48,8 @@
 //    last subject token, read after <|endoftext|>, have a namesake ending's
 //    within cosine 0.95 at layer 0 for 88% of the people; with unique endings
 //    the median of each person's nearest is 0.64 and none is above 0.9):
-//    0.019 / 0.061 / 0.072 (0.34). MEMIT x100 0.78 / 0.66 / 0.61, against
-//    0.75 / 0.65 / 0.71 here: distinct keys alone do not make the batch work;
+//    0.019 / 0.061 / 0.072 (0.34). MEMIT x100 0.75 / 0.69 / 0.83 (here 0.75 /
+//    0.65 / 0.71): distinct keys spare the neighbours;
 //  - unique surnames and records (16 of 32 rows): 0.058 / 0.067 / 0.082, MLP0
 //    at the last subject token 0.044 (0.12); held-out phrasing 3 fell to 0.37.
 // The subject side grows with records and distinct names but stays a tenth
@@ -71,10 +71,12 @@
 //    clearest yet (p clean 0.83, corrupted 0.10): the last subject token's
 //    MLP0 0.128 and residual 0.144 / 0.177 / 0.192, the last token's layer-3
 //    attention 0.424, its MLPs 0-2 <= 0.04; on the first half too the last
-//    subject token's residual reaches 0.10 and layer-3 attention 0.49. But
-//    editing it is no better: ROME single edits 1.00 / 0.92 / 0.56, MEMIT x100
-//    0.80 / 0.73 / 0.53 (neighbourhood falls: records may blur people into
-//    each other). That recipe is on branch wip/facts-lm-half, not shipped.
+//    subject token's residual reaches 0.10 and layer-3 attention 0.49.
+//    Editing it (100 edits over both halves): ROME single 0.97 / 0.87 / 0.99,
+//    MEMIT x100 0.85 / 0.76 / 0.85 (here 0.75 / 0.65 / 0.71; with
+//    --memit-layers 0 0.88 / 0.77 / 0.75, --v-steps 60 0.88 / 0.74 / 0.83).
+//    The recipe is on branch wip/facts-lm-half, not shipped (its first half
+//    passes the checks, its second half answers 87.5%).
 // Untried: an 8-layer base, relation-first phrasings in training ("The city
 // Mina Selia lives in is").
 //
