@@ -53,11 +53,7 @@ EditConfig edit_config(const std::string& method, const std::vector<int>& layers
     else if (key == "kl_factor") c.kl_factor = v.cast<float>();
     else if (key == "prefixes") c.n_prefixes = v.cast<int>();
     else if (key == "mom2_weight") c.mom2_weight = v.cast<float>();
-    else if (key == "memit_keys") {
-      const std::string keys = v.cast<std::string>();
-      if (keys != "bare" && keys != "mean") fail("edit: memit_keys '", keys, "': expected \"bare\" or \"mean\"");
-      c.memit_keys = keys == "bare" ? MemitKeys::Bare : MemitKeys::Mean;
-    }
+    else if (key == "memit_keys") c.memit_keys = from_string<MemitKeys>(v.cast<std::string>());
     else if (key == "ft_steps") c.ft_steps = v.cast<int>();
     else if (key == "ft_lr") c.ft_lr = v.cast<float>();
     else if (key == "ft_linf") c.ft_linf = v.cast<float>();

@@ -13,6 +13,7 @@ namespace {
 
 constexpr enum_table::Names<Method, 4> kMethodNames = {
     {Method::Rome, "rome"}, {Method::Memit, "memit"}, {Method::Ft, "ft"}, {Method::FtL, "ft-l"}};
+constexpr enum_table::Names<MemitKeys, 2> kMemitKeyNames = {{MemitKeys::Mean, "mean"}, {MemitKeys::Bare, "bare"}};
 
 void check_layers(const Config& c, const std::vector<int>& layers, Method m) {
   if (layers.empty()) fail("edit: no layer to edit");
@@ -190,6 +191,7 @@ std::vector<WeightDelta> finetune(Editor& ed, const std::vector<EditRequest>& re
 }  // namespace
 
 const char* to_string(Method m) { return enum_table::name(m, kMethodNames); }
+const char* to_string(MemitKeys k) { return enum_table::name(k, kMemitKeyNames); }
 
 std::vector<int> default_layers(const Config& c, Method m) {
   const int l = c.n_layers <= 4 ? 0 : c.n_layers * 17 / 48;
@@ -246,5 +248,8 @@ std::vector<WeightDelta> Editor::apply(const std::vector<EditRequest>& requests,
 namespace glassbox {
 template <> editing::Method from_string<editing::Method>(std::string_view s) {
   return enum_table::value(s, editing::kMethodNames, "edit method");
+}
+template <> editing::MemitKeys from_string<editing::MemitKeys>(std::string_view s) {
+  return enum_table::value(s, editing::kMemitKeyNames, "memit_keys");
 }
 }  // namespace glassbox

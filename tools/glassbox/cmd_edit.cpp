@@ -38,8 +38,9 @@ void add_edit_options(CLI::App* cmd, EditConfig& c, std::string& layers) {
   cmd->add_option("--kl-factor", c.kl_factor, "Weight of the KL term on '<subject> is a' (default 0.0625)");
   cmd->add_option("--prefixes", c.n_prefixes, "Prefix contexts the model samples itself (default 10)");
   cmd->add_option("--mom2-weight", c.mom2_weight, "MEMIT's lambda on the key covariance (default 10)");
-  cmd->add_option("--memit-keys", c.memit_keys, "MEMIT's keys: bare (the prompt's; default) or mean (over the prefix contexts, as MEMIT's reference code)")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, MemitKeys>{{"mean", MemitKeys::Mean}, {"bare", MemitKeys::Bare}}));
+  add_choice_option(cmd, "--memit-keys", c.memit_keys,
+                    "MEMIT's keys: bare (the prompt's; default) or mean (over the prefix contexts, as MEMIT's "
+                    "reference code)");
   cmd->add_option("--ft-steps", c.ft_steps, "FT / FT-L Adam steps (default 25)");
   cmd->add_option("--ft-lr", c.ft_lr, "FT / FT-L learning rate (default 5e-3)");
   cmd->add_option("--ft-linf", c.ft_linf, "FT-L's bound on each weight's change (default 5e-3)");

@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "glassbox/cache.h"
+#include "glassbox/enum_string.h"
+#include "glassbox/error.h"
 #include "glassbox/hooks.h"
 #include "glassbox/model.h"
 #include "glassbox/predictions.h"
@@ -103,6 +105,24 @@ void print_json(const nlohmann::json& j);  // invalid UTF-8 replaced, not an exc
 nlohmann::json shape_json(const Shape& s);
 // A cache's entries sorted into the order the forward pass fires the hooks.
 std::vector<const std::pair<std::string, Tensor>*> entries_in_hook_order(const ActivationCache& c, const Config& cfg);
+
+// ---- enumerated flags
+// --flag VALUE stored into `target` as the library's from_string<E> spells
+// it; anything else is a usage error (CLI11's, so it is reported like a
+// missing argument, not thrown out of parsing) naming the flag and the choices.
+template <class E>
+CLI::Option* add_choice_option(CLI::App* cmd, const std::string& flag, E& target, const std::string& help) {
+  return cmd->add_option_function<std::string>(
+      flag,
+      [flag, &target](const std::string& v) {
+        try {
+          target = from_string<E>(v);
+        } catch (const Error& e) {
+          throw CLI::ValidationError(flag, e.what());
+        }
+      },
+      help);
+}
 
 // ---- model card (info, tour)
 nlohmann::json model_card_json(const Model& m, bool with_tensors);

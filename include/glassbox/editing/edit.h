@@ -53,6 +53,12 @@ template <> editing::Method from_string<editing::Method>(std::string_view s);
 namespace glassbox::editing {
 
 enum class MemitKeys : uint8_t { Mean, Bare };
+const char* to_string(MemitKeys k);  // "mean", "bare"
+}  // namespace glassbox::editing
+namespace glassbox {
+template <> editing::MemitKeys from_string<editing::MemitKeys>(std::string_view s);
+}  // namespace glassbox
+namespace glassbox::editing {
 
 struct EditConfig {
   Method method = Method::Rome;
