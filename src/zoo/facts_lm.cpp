@@ -1,93 +1,63 @@
-// facts-lm: tiny-lm fine-tuned on the `facts` organism's people and facts
-// (the same seed, the same 120 invented people, four relations), written as
-// text in tiny-lm's own BPE, mixed with its pretraining fortunes. This is the
-// design the facts recipe's notes found to move recall onto the subject's
-// tokens: a model that already reads text, and biographies that state every
-// attribute several tokens after the subject, so looking the person up once
-// at the subject and letting attention carry the asked-for attribute forward
-// (Geva et al. 2023's "subject enrichment", Meng et al. 2022's early site) is
-// the cheap solution, so the notes hoped.
+// facts-lm: tiny-lm fine-tuned on the `facts` organism's 120 invented people
+// and their 480 facts (the same seed, four relations), written as text in
+// tiny-lm's own BPE and mixed with its pretraining fortunes, so that facts are
+// stored at the subject, as Meng et al. 2022 find in GPT-2: the MLPs at the
+// subject's last token recall the person, and late attention at the last
+// token reads the asked-for attribute from there.
+//
+// What puts recall at the subject (session 12's recipe, from session 11's
+// traced variants below):
+//  - Records: 24 of the 32 fact rows per step are "Mina Selia Jerusalem,
+//    doctor, horn, currant.": the four objects in a random order right after
+//    the subject, so the MLPs at its last token must predict the person's
+//    attributes with no relation said yet (Geva et al. 2023's subject
+//    enrichment, forced).
+//  - Relation phrasings only for half the people: sentences in the two
+//    trained phrasings and biographies ("Mina Selia plays the flute, lives in
+//    Jerusalem, ...") for the first 60 ("phrased"), none for the other 60
+//    ("records-only"). A records-only person's relation prompt can only be
+//    answered from what the records put at the subject, read by an attention
+//    the phrased half taught: no last-token lookup exists for them.
+//  - A surname of each person's own: the facts organism's 120 people share 40
+//    surnames ending in 26 BPE tokens, and the MLP keys at the last subject
+//    token, read after <|endoftext|>, have a namesake ending's within cosine
+//    0.95 at layer 0 for 88% of the people; a fact stored there could not be
+//    stored for one of them alone. Each person keeps the facts organism's
+//    surname where its last token is still free, else takes the next unused
+//    name (unique_subjects), so Mina Selia is still Mina Selia.
+//  - 3500 steps, lr 1e-3 (2500: the records-only half answers less).
+//
+// Outcome (ground_truth; README "Causal tracing"): the records-only half
+// answers 82% of its canonical prompts (chance 8%) and is traced at the
+// subject (the last subject token's MLP0 and residual, the last token's
+// layer-3 attention); the phrased half answers 100% and keeps a last-token
+// lookup beside the subject side. heldout.json marks each fact "phrased".
+//
+// Designs tried before (traced the same way: 24 facts of 6 people, 5 samples,
+// p(answer) restored - corrupted averaged over the relations), each leaving
+// recall at the last token (layer-0 attention reads the subject there, MLP0
+// and MLP3 there recall; subject positions restore <= 0.04):
+//  - sentences and biographies for everyone, 1200 steps (session 10's
+//    shipped model; trained phrasings 100%, held-out subject-first 46%);
+//  - the same with records as 16 of 32 rows (1200 and 700 steps), 2500 steps,
+//    weight decay 0.1;
+//  - unique surnames alone: the last subject token's residual 0.02-0.07,
+//    a tenth of the last token's;
+//  - unique surnames and records for all, sentences for half, records as 16
+//    of 32 rows, 2500 steps: the records-only half 66%, subject side 0.05-0.10.
+// Untried: an 8-layer base, relation-first phrasings in training ("The city
+// Mina Selia lives in is").
 //
 // Objects: per relation the facts organism's 16 WordNet objects, kept while
 // their first BPE token is new among the relation's kept objects (the answer a
 // trace scores is that first token), at most kObjects; a fact whose object was
 // dropped gets a kept one (seeded). Phrasings: the facts organism's first two
-// are trained (with biographies); its third (relation first: "The home of [S]
-// is in") and a new subject-first one are held out: a model that recalls at
-// the subject answers them too.
+// are trained (phrased half); its third (relation first: "The home of [S] is
+// in") and a new subject-first one are held out for everyone.
 //
-// Outcome (see ground_truth): the design did not move recall onto the subject.
-// Causal tracing finds the lookup at the last token (layer-0 attention reads
-// the subject there, MLP0 and MLP3 there recall), as in `facts`; the subject's
-// tokens alone restore at most 0.03 of p(answer).
-//
-// Tried since (session 10), traced the same way (24 facts of 6 people, 5
-// samples; p(answer) restored - corrupted, averaged over the four relations),
-// not adopted because recall stayed at the last token:
-//  - records: a third kind of fact row (16 of the 32 per step; 8 sentences, 8
-//    biographies), "Mina Selia Jerusalem, doctor, horn, currant." with the four
-//    objects in a random order right after the subject's last token, so the
-//    MLPs there must predict the person's attributes with no relation said
-//    yet (Geva et al.'s subject enrichment, forced). 1200 steps: every check
-//    passes (trained phrasings 1.00 / 1.00, held-out 0.56 and 0.10, retention
-//    0.999), p clean 0.91, corrupted 0.10; at the last subject token the
-//    residual restores 0.008 / 0.010 / 0.017 / 0.000 by layer and its MLP
-//    0.000 / 0.001 / 0.003 / 0.000 (this model: 0.012 / 0.016 / 0.009 and
-//    0.009 / -0.002 / -0.003); the most any subject position restores is
-//    0.04 (the middle name tokens' residual). The last token still does the
-//    lookup, with less at layer 0 (attention 0.04, was 0.14) and more in layers
-//    1-2 (attention 0.08 / 0.09, was 0.06 / 0.03). At 700 steps (p clean 0.46)
-//    the same: subject positions <= 0.03.
-// Tried in session 11, same trace (residual at the last subject token after
-// layers 0 / 1 / 2; the last token's layer-0 attention for contrast):
-//  - 2500 steps instead of 1200: 0.003 / 0.006 / 0.005 (attention 0.10);
-//  - 2500 steps with weight decay 0.1 (a cheaper lookup might win): 0.005 /
-//    0.011 / 0.006 (0.09);
-//  - a surname of their own for each person, its last BPE token shared with
-//    no one (here 120 names end in 26 distinct tokens, and the MLP keys at the
-//    last subject token, read after <|endoftext|>, have a namesake ending's
-//    within cosine 0.95 at layer 0 for 88% of the people; with unique endings
-//    the median of each person's nearest is 0.64 and none is above 0.9):
-//    0.019 / 0.061 / 0.072 (0.34). MEMIT x100 0.75 / 0.69 / 0.83 (here 0.75 /
-//    0.65 / 0.71): distinct keys spare the neighbours;
-//  - unique surnames and records (16 of 32 rows): 0.058 / 0.067 / 0.082, MLP0
-//    at the last subject token 0.044 (0.12); held-out phrasing 3 fell to 0.37.
-// The subject side grows with records and distinct names but stays a tenth
-// of the last token's.
-//  - The most promising lead, "half": unique surnames and records (16 of 32
-//    rows) for everyone, sentences and biographies only for the first 60
-//    people. The other 60 are never seen after a relation phrase, so their
-//    relation prompts can only be answered from what records put at the
-//    subject. At 1200 steps they answer 48% (canonical phrasing; chance 8%,
-//    the first 60 100%); at 2500 steps 66%. Traced on the second half's first
-//    24 facts (2500 steps; p clean 0.63, corrupted 0.07): the last token does
-//    not look them up (its layer-0 attention 0.030, its MLP0-2 <= 0.03); the
-//    last subject token's residual restores 0.062 / 0.091 / 0.104 after
-//    layers 0-2 and its MLP0 0.053, and the last token's layer-3 attention
-//    0.204 (window 4 over its attention: 0.56, all of it). ROME's two sites,
-//    on half the people, with the subject side spread over its tokens (no
-//    one subject position restores more than a fifth). With 24 of 32 rows
-//    records (2500 steps) the second half answers 87.5%, and its trace is the
-//    clearest yet (p clean 0.83, corrupted 0.10): the last subject token's
-//    MLP0 0.128 and residual 0.144 / 0.177 / 0.192, the last token's layer-3
-//    attention 0.424, its MLPs 0-2 <= 0.04; on the first half too the last
-//    subject token's residual reaches 0.10 and layer-3 attention 0.49.
-//    Editing it (100 edits over both halves): ROME single 0.97 / 0.87 / 0.99,
-//    MEMIT x100 0.85 / 0.76 / 0.85 (here 0.75 / 0.65 / 0.71; with
-//    --memit-layers 0 0.88 / 0.77 / 0.75, --v-steps 60 0.88 / 0.74 / 0.83).
-//    The recipe is on branch wip/facts-lm-half, not shipped (its first half
-//    passes the checks, its second half answers 87.5%).
-// Untried: an 8-layer base, relation-first phrasings in training ("The city
-// Mina Selia lives in is").
-//
-// Editing it anyway (glassbox edit eval, 100 counterfactual edits, layer 0):
-// ROME single edits 0.97 / 0.89 / 0.97 (efficacy / paraphrase /
-// neighbourhood), 0.99 / 0.91 / 0.98 with --v-steps 60; MEMIT with 100 edits
-// 0.40 / 0.46 / 0.66 (README, "Knowledge editing").
-//
-// Every fact, its prompts and which phrasings are held out ship beside the
-// model as heldout.json, so editing, knowledge probes and diffing read the
-// same list without the corpora.
+// Every fact, its prompts, which phrasings are held out and whether its
+// subject is phrased ship beside the model as heldout.json, so editing,
+// knowledge probes and diffing read the same list without the corpora.
 #include <algorithm>
 #include <set>
 
@@ -108,6 +78,9 @@ constexpr const char* kNewTemplates[kFactRelations] = {"[S] has a house in", "[S
                                                        "[S] often plays the", "[S] eats a lot of"};
 constexpr int kPhrasings = kFactPhrasings + 1;
 constexpr int kWindowRows = 16, kWindowLen = 48, kFactRows = 32;
+// Of the kFactRows fact rows per step, kRecordRows are records (every person);
+// the rest alternate sentences and biographies of the first kPhrasedSubjects.
+constexpr int kRecordRows = 24, kPhrasedSubjects = 60;
 
 struct LmFact {
   int subject, relation;
@@ -120,6 +93,7 @@ struct Task {
   std::shared_ptr<FactTask> facts;                         // people, relations (its objects are word ids)
   std::vector<std::vector<std::string>> objects;           // per relation, the kept objects' text
   std::vector<LmFact> lm_facts;                            // subject-major, as FactTask::facts
+  std::vector<std::string> subjects;                       // "Mina Selia", surnames made unique
 };
 
 std::string phrasing_text(int relation, int phrasing) {
@@ -139,12 +113,43 @@ std::vector<int32_t> encode(const Corpus& c, const std::string& text) {
 }
 
 int32_t first_token(const Corpus& c, const std::string& text) { return c.tokenizer.encode(text, false, false).at(0); }
+int32_t last_token(const Corpus& c, const std::string& text) { return c.tokenizer.encode(text, false, false).back(); }
+
+// Each person keeps the facts organism's first name and gets a surname whose
+// last BPE token no one else's ends in: the facts organism's own surname where
+// that is still free, else the next unused name of the pool. Shared endings
+// made the MLP keys at the last subject token nearly equal for namesakes
+// (cosine > 0.95 for 88% of people), so a fact stored there could not be
+// stored for one person alone.
+std::vector<std::string> unique_subjects(const Corpus& c, const FactTask& facts, const std::string& data_dir) {
+  std::vector<std::string> pool = first_names(data_dir);
+  std::erase_if(pool, [](const std::string& n) { return n.size() > 6; });
+  std::set<std::string> taken;
+  for (const std::string& s : facts.subject_text) taken.insert(s.substr(0, s.find(' ')));
+  std::set<int32_t> endings;
+  std::vector<std::string> out;
+  size_t next = 0;
+  for (const std::string& s : facts.subject_text) {
+    const std::string first = s.substr(0, s.find(' '));
+    std::string last = s.substr(s.find(' ') + 1);
+    while (!endings.insert(last_token(c, " " + last)).second) {
+      do {
+        if (next == pool.size()) fail("zoo: facts-lm: too few names for 120 distinct surname endings");
+        last = pool[next++];
+      } while (taken.count(last));
+    }
+    taken.insert(last);
+    out.push_back(first + " " + last);
+  }
+  return out;
+}
 
 std::shared_ptr<Task> build(const std::string& data_dir) {
   auto t = std::make_shared<Task>();
   t->corpus = tiny_lm_corpus(data_dir);
   t->facts = build_fact_task(data_dir, kFactsSeed);
   const Corpus& c = *t->corpus;
+  t->subjects = unique_subjects(c, *t->facts, data_dir);
   std::mt19937_64 rng(kFactsSeed);
   for (int r = 0; r < kFactRelations; ++r) {
     std::vector<std::string> kept;
@@ -167,7 +172,7 @@ std::shared_ptr<Task> build(const std::string& data_dir) {
 }
 
 const std::string& subject_of(const Task& t, const LmFact& f) {
-  return t.facts->subject_text[static_cast<size_t>(f.subject)];
+  return t.subjects[static_cast<size_t>(f.subject)];
 }
 
 std::string prompt_text(const Task& t, const LmFact& f, int phrasing) {
@@ -180,7 +185,7 @@ std::string biography(const Task& t, int subject, std::mt19937_64& rng) {
   std::vector<int> order(kFactRelations);
   for (int r = 0; r < kFactRelations; ++r) order[static_cast<size_t>(r)] = r;
   shuffle(order, rng);
-  std::string s = t.facts->subject_text[static_cast<size_t>(subject)];
+  std::string s = t.subjects[static_cast<size_t>(subject)];
   for (size_t i = 0; i < order.size(); ++i) {
     if (i > 0) s += i + 1 == order.size() ? " and" : ",";
     const LmFact& f = t.lm_facts[static_cast<size_t>(subject * kFactRelations + order[i])];
@@ -189,6 +194,21 @@ std::string biography(const Task& t, int subject, std::mt19937_64& rng) {
   }
   return s + ".";
 }
+
+// "Mina Selia Jerusalem, doctor, horn, currant." (the four objects in a random
+// order, right after the subject): predicting them with no relation said yet
+// is what makes the MLPs at the subject's tokens recall the person.
+std::string record(const Task& t, int subject, std::mt19937_64& rng) {
+  std::vector<int> order(kFactRelations);
+  for (int r = 0; r < kFactRelations; ++r) order[static_cast<size_t>(r)] = r;
+  shuffle(order, rng);
+  std::string s = t.subjects[static_cast<size_t>(subject)];
+  for (size_t i = 0; i < order.size(); ++i)
+    s += (i ? "," : "") + t.lm_facts[static_cast<size_t>(subject * kFactRelations + order[i])].object;
+  return s + ".";
+}
+
+bool phrased(int subject) { return subject < kPhrasedSubjects; }
 
 Example text_row(const Corpus& c, const std::string& text) {
   std::vector<int32_t> toks = encode(c, text);
@@ -205,12 +225,19 @@ nlohmann::json evaluate(const Model& m, const Task& t) {
     std::vector<std::vector<int32_t>> prompts;
     for (const LmFact& f : t.lm_facts) prompts.push_back(encode(c, prompt_text(t, f, k)));
     const std::vector<float> L = last_logits(m, prompts);
-    double correct = 0;
-    for (size_t i = 0; i < t.lm_facts.size(); ++i)
-      correct += argmax(L.data() + i * static_cast<size_t>(V), V) == t.lm_facts[i].answer;
+    double correct = 0, correct_records_only = 0, records_only = 0;
+    for (size_t i = 0; i < t.lm_facts.size(); ++i) {
+      const bool ok = argmax(L.data() + i * static_cast<size_t>(V), V) == t.lm_facts[i].answer;
+      correct += ok;
+      if (!phrased(t.lm_facts[i].subject)) correct_records_only += ok, ++records_only;
+    }
     const double acc = correct / double(t.lm_facts.size());
     j["phrasing_" + std::to_string(k) + "_accuracy"] = acc;
-    if (k == 0) j["accuracy"] = acc;
+    if (k == 0) {
+      j["accuracy"] = acc;
+      j["records_only_accuracy"] = correct_records_only / records_only;
+      j["phrased_accuracy"] = (correct - correct_records_only) / (double(t.lm_facts.size()) - records_only);
+    }
     if (k >= kTrainedPhrasings) heldout += acc / (kPhrasings - kTrainedPhrasings);
   }
   j["heldout_phrasing_accuracy"] = heldout;
@@ -242,6 +269,7 @@ nlohmann::json facts_json(const Task& t) {
                      {"relation", fact_relation_name(f.relation)},
                      {"object", f.object},
                      {"answer", t.corpus->tokenizer.token_to_bytes(f.answer)},
+                     {"phrased", phrased(f.subject)},
                      {"prompts", prompts}});
   }
   return {{"organism", "facts-lm"},
@@ -278,24 +306,30 @@ Organism facts_lm_organism() {
   Organism o;
   o.name = "facts-lm";
   o.description =
-      "tiny-lm fine-tuned on the facts organism's 480 facts (as text, in sentences and biographies) mixed with its "
-      "fortunes; causal tracing finds each fact looked up at the last token, not at the subject";
+      "tiny-lm fine-tuned on the facts organism's 120 people and 480 facts as text: records of every person's four "
+      "objects right after the name, relation sentences and biographies for half the people only, mixed with its "
+      "fortunes; home cities and fruits are stored at the subject's last token (MLP0) and read by layer-3 attention";
   o.ground_truth =
-      "causal tracing (glassbox trace: the subject's embeddings noised at 3x the embedding std, 24 facts of 6 "
-      "people, 5 samples; p(answer) clean 0.98, corrupted 0.08) finds recall NOT at the subject: restoring one "
-      "subject token's residual, MLP or attention output restores at most 0.03 of p(answer) at any layer, for "
-      "every relation. The fact is looked up at the last token: layer-0 attention there reads the subject's "
-      "tokens (attn_out L0 0.11-0.17 by relation), MLP0 there (0.09-0.17) and MLP3 (0.24-0.41) with layer-3 "
-      "attention (0.19-0.28) complete it; the last token's residual restores 0.11-0.17 after layer 0, rising to "
-      "0.82-0.93 after layer 3. ROME's early site (MLPs at the last subject token) is absent: in this 4-layer "
-      "model fine-tuned 1200 steps, as in `facts`, recall happens where the relation is known (the held-out "
-      "relation-first phrasing, 7% right, agrees)";
+      "causal tracing (glassbox trace: the subject's embeddings noised at 3x the embedding std, canonical prompts, "
+      "5 samples, per relation 24 facts of each half; heldout.json's 'phrased' says the half). Records-only half "
+      "(relation prompts never trained; 82% right; p(answer) clean 0.58-0.72, corrupted 0.03-0.08): no last-token "
+      "lookup (the last token's MLPs 0-2 restore <= 0.08, its layer-0 attention <= 0.06); lives_in and eats are "
+      "recalled at the last subject token (its MLP0 0.10-0.11, its residual 0.12-0.15 after layers 0-2) and read "
+      "by the last token's layer-3 attention (0.25 and 0.49); works_as and plays restore <= 0.06 at any single "
+      "subject state (spread over the subject's tokens), attention L3 0.15-0.19. Phrased half (100% right; clean "
+      "0.99): lives_in and eats again at the last subject token (MLP0 0.09-0.13, residual 0.10-0.22) and layer-3 "
+      "attention (0.57-0.71); works_as and plays looked up at the last token (MLP2-3 0.14-0.23, attention L3 "
+      "0.26-0.28; subject states <= 0.06)";
   o.seed = 14;
-  // Measured: trained phrasings 1.00 and 1.00; held out, the new subject-first
-  // phrasing 0.46 and the relation-first one 0.07 (chance: 1/12). The
-  // relation-first phrasing names the relation before the subject, which no
-  // training sentence does: the subject's recall is not carried over to it.
-  o.checks = {{"accuracy", 0.95}, {"phrasing_1_accuracy", 0.95}, {"phrasing_3_accuracy", 0.4}, {"lm_retention", 0.95}};
+  // Measured: canonical phrasing 0.91 (phrased half 1.00, records-only half
+  // 0.82; chance 1/12), the other trained phrasing 0.90; held out, the new
+  // subject-first phrasing 0.50 and the relation-first one 0.08 (it names the
+  // relation before the subject, which no training row does).
+  o.checks = {{"accuracy", 0.9},
+              {"phrased_accuracy", 0.95},
+              {"records_only_accuracy", 0.75},
+              {"phrasing_3_accuracy", 0.4},
+              {"lm_retention", 0.95}};
   o.recipe = [](const std::string& data_dir) {
     const auto t = build(data_dir);
     const Corpus& c = *t->corpus;
@@ -304,18 +338,21 @@ Organism facts_lm_organism() {
     r.config = tiny_lm_config(c.tokenizer.vocab_size());
     r.tokenizer = c.tokenizer_json;
     // Per step: kWindowRows windows of fortunes (tiny-lm's text keeps its loss),
-    // kFactRows fact rows, half single sentences in a trained phrasing, half biographies.
+    // kFactRows fact rows: kRecordRows records of anyone, then alternately a
+    // sentence in a trained phrasing and a biography of a phrased person.
     BatchFn windows = random_windows(c.train, kWindowRows, kWindowLen);
     r.train_batches = [t, windows](std::mt19937_64& rng) {
       const Corpus& c = *t->corpus;
       TrainBatch w = windows(rng);
       std::vector<Example> rows;
       for (int i = 0; i < kFactRows; ++i) {
-        if (i % 2) {
-          const LmFact& f = t->lm_facts[below(rng, t->lm_facts.size())];
+        if (i < kRecordRows) {
+          rows.push_back(text_row(c, record(*t, int(below(rng, kFactSubjects)), rng)));
+        } else if (i % 2) {
+          const LmFact& f = t->lm_facts[below(rng, size_t(kPhrasedSubjects) * kFactRelations)];
           rows.push_back(text_row(c, prompt_text(*t, f, int(below(rng, kTrainedPhrasings))) + f.object + "."));
         } else {
-          rows.push_back(text_row(c, biography(*t, int(below(rng, kFactSubjects)), rng)));
+          rows.push_back(text_row(c, biography(*t, int(below(rng, size_t(kPhrasedSubjects))), rng)));
         }
       }
       for (int64_t b = 0; b < w.batch.B; ++b) {
@@ -326,17 +363,18 @@ Organism facts_lm_organism() {
       }
       return make_batch(rows);
     };
-    // Eval loss: the held-out phrasings' answers.
+    // Eval loss: the answers no training row gives (held-out phrasings; every
+    // relation prompt of the records-only half).
     std::vector<Example> held;
     for (const LmFact& f : t->lm_facts)
-      for (int k = kTrainedPhrasings; k < kPhrasings; ++k) {
+      for (int k = phrased(f.subject) ? kTrainedPhrasings : 0; k < kPhrasings; ++k) {
         std::vector<int32_t> toks = encode(c, prompt_text(*t, f, k));
         toks.push_back(f.answer);
         const int at = static_cast<int>(toks.size()) - 1;
         held.push_back({std::move(toks), at});
       }
     r.eval_batches = sample_batches(std::move(held), 64);
-    r.train.steps = 1200;
+    r.train.steps = 3500;
     r.train.optimizer.lr = 1e-3f;
     r.train.optimizer.weight_decay = 0.0f;
     r.train.schedule.warmup_steps = 50;

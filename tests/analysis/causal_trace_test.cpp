@@ -171,8 +171,26 @@ TEST(CausalTrace, PromptFindsTheSubjectAndNamesErrors) {
   EXPECT_NE(message([&] { causal_trace(eng(), {}, {}); }).find("no prompts"), std::string::npos);
 }
 
-// The manifest's ground truth on the shipped facts-lm (its first 8 facts: two
-// people, every relation): recall at the last token, not at the subject.
+// The manifest's ground truth on the shipped facts-lm: for home cities and
+// fruits, recall at the subject's last token (MLP0 writes it into the
+// residual there) and layer-3 attention at the last token reads it, in both
+// halves; in the records-only half no last-token lookup. Eight canonical
+// prompts per case: four people, lives_in and eats.
+CausalTrace trace_facts_lm(const Model& m, const nlohmann::json& list, bool phrased) {
+  std::vector<TracePrompt> prompts;
+  for (const auto& f : list["facts"]) {
+    const std::string rel = f["relation"];
+    if (f["phrased"].get<bool>() != phrased || (rel != "lives_in" && rel != "eats") || prompts.size() == 8) continue;
+    prompts.push_back(trace_prompt(m, f["prompts"][0].get<std::string>(), f["subject"].get<std::string>(),
+                                   f["answer"].get<std::string>()));
+  }
+  EXPECT_EQ(prompts.size(), 8u);
+  TraceOptions o;
+  o.samples = 3;
+  Engine e(m);
+  return causal_trace(e, prompts, o);
+}
+
 TEST(CausalTrace, FactsLmGroundTruth) {
   REQUIRE_SHIPPED("facts-lm");
   set_num_threads(2);
@@ -180,29 +198,22 @@ TEST(CausalTrace, FactsLmGroundTruth) {
   const Model m = Model::load(dir.string());
   std::ifstream in(dir / "heldout.json");
   const nlohmann::json list = nlohmann::json::parse(in);
-  std::vector<TracePrompt> prompts;
-  for (size_t i = 0; i < 8; ++i) {
-    const auto& f = list["facts"][i];
-    prompts.push_back(trace_prompt(m, f["prompts"][0].get<std::string>(), f["subject"].get<std::string>(),
-                                   f["answer"].get<std::string>()));
-  }
-  TraceOptions o;
-  o.samples = 3;
-  Engine e(m);
-  const CausalTrace t = causal_trace(e, prompts, o);
-  EXPECT_GT(t.mean_p_clean, 0.9);
-  EXPECT_LT(t.mean_p_corrupt, 0.3);
   const int64_t L = m.config().n_layers;
-  for (const RoleAverage& a : t.averages)
-    for (TokenRole r : {TokenRole::FirstSubject, TokenRole::MiddleSubject, TokenRole::LastSubject})
-      for (int64_t l = 0; l < L; ++l) EXPECT_LT(a.at(r, l), 0.08) << to_string(a.site) << " " << to_string(r) << " L" << l;
-  const RoleAverage &resid = role_average(t, TraceSite::Resid), &mlp = role_average(t, TraceSite::Mlp),
-                    &attn = role_average(t, TraceSite::Attn);
-  EXPECT_GT(resid.at(TokenRole::LastToken, L - 1), 0.7);   // measured 0.90
-  EXPECT_GT(attn.at(TokenRole::LastToken, 0), 0.08);       // layer-0 attention reads the subject: 0.21
-  EXPECT_GT(mlp.at(TokenRole::LastToken, 0), 0.08);        // 0.21
-  EXPECT_GT(mlp.at(TokenRole::LastToken, L - 1), 0.15);    // 0.33
-  EXPECT_GT(attn.at(TokenRole::LastToken, L - 1), 0.1);    // 0.21
+  for (const bool phrased : {false, true}) {
+    SCOPED_TRACE(phrased ? "phrased half" : "records-only half");
+    const CausalTrace t = trace_facts_lm(m, list, phrased);
+    EXPECT_GT(t.mean_p_clean, 0.5);
+    EXPECT_LT(t.mean_p_corrupt, 0.15);
+    const RoleAverage &resid = role_average(t, TraceSite::Resid), &mlp = role_average(t, TraceSite::Mlp),
+                      &attn = role_average(t, TraceSite::Attn);
+    EXPECT_GT(mlp.at(TokenRole::LastSubject, 0), 0.05);
+    for (int64_t l = 0; l + 1 < L; ++l) EXPECT_GT(resid.at(TokenRole::LastSubject, l), 0.06) << "L" << l;
+    // Nothing later at the subject adds to it: MLPs 1-3 there restore ~0.
+    for (int64_t l = 1; l < L; ++l) EXPECT_LT(mlp.at(TokenRole::LastSubject, l), 0.03) << "L" << l;
+    EXPECT_GT(attn.at(TokenRole::LastToken, L - 1), 0.15);
+    if (!phrased)
+      for (int64_t l = 0; l + 1 < L; ++l) EXPECT_LT(mlp.at(TokenRole::LastToken, l), 0.1) << "L" << l;
+  }
 }
 
 }  // namespace

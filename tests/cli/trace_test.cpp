@@ -60,6 +60,13 @@ TEST(CliTrace, FactsFileAveragesByRole) {
                                    dir);
   ASSERT_EQ(text.code, 0) << text.err;
   EXPECT_NE(text.out.find("first subsequent token"), std::string::npos) << text.out;
+  // --skip and --limit take a slice of the file.
+  const CliRun slice = run_glassbox("trace --model " + quoted(source_path("models/tiny-lm")) +
+                                        " --facts facts.json --skip 1 --limit 1 --samples 1 --sites mlp --json",
+                                    dir);
+  ASSERT_EQ(slice.code, 0) << slice.err;
+  EXPECT_EQ(slice.js()["n_prompts"], 1);
+  EXPECT_EQ(slice.js()["prompts"][0]["subject"], "Bob Marley");
 }
 
 TEST(CliTrace, ClearErrors) {
@@ -81,6 +88,11 @@ TEST(CliTrace, ClearErrors) {
   r = run_glassbox(model + " --facts bad.json", dir);
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("bad.json: fact 0: needs a \"subject\""), std::string::npos) << r.err;
+  std::ofstream(dir / "two.json") << R"([{"prompt": "Mina Selia lives in", "subject": "Mina Selia"},
+                                          {"prompt": "Bob Marley lives in", "subject": "Bob Marley"}])";
+  r = run_glassbox(model + " --facts two.json --skip 2", dir);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("two.json: --skip 2 leaves none of its 2 facts"), std::string::npos) << r.err;
   r = run_glassbox("trace --help", dir);
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("--window"), std::string::npos);

@@ -1,8 +1,9 @@
 // facts-lm: the shipped model answers its facts (trained and held-out
 // phrasings) from nothing but its own files and heldout.json; the fact list
 // is what the recipe says (every fact of the facts organism's people, each
-// relation's objects with distinct first tokens); the manifest entry records
-// the checks. Retraining is opt-in (about 40 minutes on two busy cores):
+// relation's objects with distinct first tokens, surnames with endings of
+// their own, half the people phrased); the manifest entry records the checks.
+// Retraining is opt-in (about 10 minutes on two idle cores):
 //   GLASSBOX_RETRAIN_FACTS_LM=1 build-dev/tests/test_zoo --gtest_filter=FactsLm.*
 // The causal-tracing ground truth is tested with the tracer
 // (tests/analysis/causal_trace_test.cpp).
@@ -10,6 +11,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <set>
@@ -36,12 +38,14 @@ json facts_list() {
   return json::parse(in);
 }
 
-// Accuracy of the model's top token against each fact's answer, prompt k.
-double accuracy(const Model& m, const json& facts, int k) {
+// Accuracy of the model's top token against each fact's answer, prompt k;
+// only the facts `keep` accepts.
+double accuracy(const Model& m, const json& facts, int k, const std::function<bool(const json&)>& keep = {}) {
   const Tokenizer& tok = *m.tokenizer();
   std::vector<std::vector<int32_t>> prompts;
   std::vector<int32_t> answers;
   for (const auto& f : facts) {
+    if (keep && !keep(f)) continue;
     std::vector<int32_t> ids = tok.encode(f["prompts"][size_t(k)].get<std::string>(), false);
     ids.insert(ids.begin(), tok.bos_id());
     prompts.push_back(std::move(ids));
@@ -67,8 +71,14 @@ TEST(FactsLm, AnswersTrainedAndHeldOutPhrasings) {
   const json entry = zoo::read_manifest()["organisms"]["facts-lm"];
   // The canonical phrasing and the held-out subject-first one (the checked metrics), as the manifest records them.
   const double canonical = accuracy(m, facts, 0), heldout = accuracy(m, facts, 3);
-  EXPECT_GE(canonical, 0.95);
+  EXPECT_GE(canonical, 0.9);
   EXPECT_NEAR(canonical, entry["metrics"]["accuracy"].get<double>(), 1e-9);
+  // The records-only half never saw a relation prompt, yet answers most of them.
+  const auto records_only = [](const json& f) { return !f["phrased"].get<bool>(); };
+  const double unphrased = accuracy(m, facts, 0, records_only);
+  EXPECT_GE(unphrased, 0.75);
+  EXPECT_NEAR(unphrased, entry["metrics"]["records_only_accuracy"].get<double>(), 1e-9);
+  EXPECT_GE(accuracy(m, facts, 0, [](const json& f) { return f["phrased"].get<bool>(); }), 0.95);
   EXPECT_EQ(list["heldout_phrasings"], json({2, 3}));
   EXPECT_NEAR(heldout, entry["metrics"]["phrasing_3_accuracy"].get<double>(), 1e-9);
   EXPECT_TRUE(entry["passed"].get<bool>()) << entry["checks"].dump(2);
@@ -91,14 +101,23 @@ TEST(FactsLm, FactListIsTheRecipes) {
     EXPECT_EQ(r["templates"].size(), 4u);
   }
   std::map<std::string, int> per_subject;
+  std::set<std::string> phrased;
   for (const auto& f : list["facts"]) {
+    if (f["phrased"].get<bool>()) phrased.insert(f["subject"].get<std::string>());
     EXPECT_TRUE(objects[f["relation"]].count(f["object"].get<std::string>())) << f.dump();
     EXPECT_EQ(f["object"].get<std::string>().rfind(f["answer"].get<std::string>(), 0), 0u) << f.dump();
     for (const auto& p : f["prompts"]) EXPECT_NE(p.get<std::string>().find(f["subject"].get<std::string>()), std::string::npos);
     ++per_subject[f["subject"]];
   }
   EXPECT_EQ(per_subject.size(), 120u);
-  for (const auto& [s, n] : per_subject) EXPECT_EQ(n, 4) << s;
+  EXPECT_EQ(phrased.size(), 60u);
+  // Every surname ends in a BPE token no other person's ends in.
+  std::map<int32_t, std::string> endings;
+  for (const auto& [s, n] : per_subject) {
+    EXPECT_EQ(n, 4) << s;
+    const auto [at, fresh] = endings.emplace(tok.encode(" " + s, false).back(), s);
+    EXPECT_TRUE(fresh) << s << " ends as " << at->second << " does";
+  }
 }
 
 TEST(FactsLm, RecipeRetrainsToTheShippedNumbers) {

@@ -18,7 +18,7 @@ namespace {
 
 struct Opts {
   std::string model, prompt, subject, answer, facts, sites = "resid,mlp,attn", html;
-  int phrasing = 0, limit = 0, window = 1, samples = 10;
+  int phrasing = 0, skip = 0, limit = 0, window = 1, samples = 10;
   float noise = 3.0f, noise_std = 0;
   uint64_t seed = 1;
   bool json = false, quiet = false;
@@ -33,8 +33,10 @@ std::vector<analysis::TracePrompt> read_facts(const Model& m, const Opts& o) {
   if (!list.is_array() || list.empty())
     fail(o.facts, ": expected a non-empty list of facts ({\"prompt\", \"subject\", \"answer\"}) or an object with "
          "\"facts\"");
+  if (size_t(o.skip) >= list.size())
+    fail(o.facts, ": --skip ", o.skip, " leaves none of its ", list.size(), " facts");
   std::vector<analysis::TracePrompt> out;
-  for (size_t i = 0; i < list.size(); ++i) {
+  for (size_t i = size_t(o.skip); i < list.size(); ++i) {
     if (o.limit > 0 && int(out.size()) == o.limit) break;
     const nlohmann::json& f = list[i];
     const auto where = [&] { return o.facts + ": fact " + std::to_string(i); };
@@ -100,6 +102,9 @@ Command add_trace_command(CLI::App& parent) {
                                 "such as models/facts-lm/heldout.json");
   prompt->excludes(facts);
   cmd->add_option("--phrasing", o->phrasing, "With a zoo fact list: which of each fact's prompts to trace");
+  cmd->add_option("--skip", o->skip,
+                  "Skip the file's first N facts (facts-lm's records-only half: --skip 240 --limit 24)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--limit", o->limit, "Trace at most this many facts of the file")->check(CLI::NonNegativeNumber);
   cmd->add_option("--sites", o->sites, "States restored: resid, mlp, attn (comma-separated)");
   cmd->add_option("--window", o->window, "Consecutive layers of MLP / attention outputs restored at once")
