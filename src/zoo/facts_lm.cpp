@@ -24,7 +24,14 @@
 //    0.95 at layer 0 for 88% of the people; a fact stored there could not be
 //    stored for one of them alone. Each person keeps the facts organism's
 //    surname where its last token is still free, else takes the next unused
-//    name (unique_subjects), so Mina Selia is still Mina Selia.
+//    name in alphabetical order (unique_subjects), so Mina Selia is still
+//    Mina Selia and 87% of the surnames begin " Al", " An", " Ab", " Ad", ...
+//    That helps: with the pool shuffled (diverse surname beginnings) the
+//    records-only half answered more (90%) but only home cities and fruits
+//    were still traced at the last subject token (MLP0 0.04-0.11, was
+//    0.09-0.13; occupations and instruments <= 0.04 at any single subject
+//    state). Likely why: a surname whose first piece says little leaves the
+//    person to be recognised, and recalled, at its last token, as in GPT-2.
 //  - 3500 steps, lr 1e-3 (2500: the records-only half answers less).
 //
 // Outcome (ground_truth; README "Causal tracing"): the records-only half
