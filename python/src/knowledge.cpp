@@ -105,7 +105,7 @@ void bind_knowledge(pyb::module_& m) {
         pyb::arg("model"), pyb::arg("facts"), pyb::arg("sites"), pyb::arg("window"), pyb::arg("samples"),
         pyb::arg("noise"), pyb::arg("noise_std"), pyb::arg("seed"), pyb::arg("html"));
 
-  // labels: "facts-known" or a JSONL path (label known / unknown, positions subject and end).
+  // labels: "facts-known", "facts-lm-known" or a JSONL path (label known / unknown, positions subject and end).
   m.def("known",
         [](ModelHandle& h, const std::string& labels, double test_fraction, double l2, uint64_t seed,
            const std::string& save_probe, const std::string& sae_dir) {

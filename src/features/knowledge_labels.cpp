@@ -1,14 +1,19 @@
 // The "facts-known" label set: the facts organism's trained subjects against
 // new pairings of its own first and last names, in the same canonical
 // prompts (src/zoo/facts.cpp builds the task; the recipe's seed is the
-// organism's, so the subjects are exactly the trained ones).
+// organism's, so the subjects are exactly the trained ones). And
+// "facts-lm-known": facts-lm's people (its heldout.json) against people it
+// never saw, a first name of its own with a surname no one has.
 #include <algorithm>
+#include <filesystem>
 #include <random>
 #include <set>
 
 #include "features/labels_detail.h"
 #include "glassbox/error.h"
 #include "glassbox/features/knowledge.h"
+#include "glassbox/json_file.h"
+#include "glassbox/tokenizer.h"
 #include "glassbox/zoo.h"
 #include "zoo/facts_task.h"
 
@@ -20,7 +25,7 @@ LabelSet facts_known_labels(const Model& m, const LabelSetOptions& opt) {
   const int64_t vocab = int64_t(t->vocab.size());
   if (vocab != m.config().d_vocab)
     fail("facts-known: the model at ", m.source(), " has ", m.config().d_vocab, " tokens, the facts organism ", vocab,
-         "; use --model models/facts");
+         "; use --model models/facts (or --labels facts-lm-known with models/facts-lm)");
   LabelSet s;
   s.name = "facts-known";
   s.description =
@@ -69,8 +74,69 @@ LabelSet facts_known_labels(const Model& m, const LabelSetOptions& opt) {
   return s;
 }
 
+LabelSet facts_lm_known_labels(const Model& m, const LabelSetOptions& opt) {
+  namespace fs = std::filesystem;
+  // The fact list beside the model (a retrained copy names its own people), else the shipped one.
+  fs::path list = fs::path(m.source()) / "heldout.json";
+  if (!fs::is_regular_file(list)) list = fs::path(zoo::models_dir()) / "facts-lm" / "heldout.json";
+  const nlohmann::json j = read_json_file(list.string());
+  if (j.value("organism", "") != "facts-lm") fail("facts-lm-known: ", list.string(), " is not facts-lm's fact list");
+  const Tokenizer* tok = m.tokenizer();
+  // facts-lm's BPE: the tokenizer ships with it (a word-level organism such as facts has another list).
+  if (!tok || tok->bos_id() < 0 || tok->vocab_size() != m.config().d_vocab)
+    fail("facts-lm-known: the model at ", m.source(), " has no BPE tokenizer with <|endoftext|> matching its ",
+         m.config().d_vocab, " tokens; use --model models/facts-lm");
+  std::vector<std::string> known, templates;
+  std::set<std::string> firsts, taken;
+  for (const auto& r : j.at("relations")) templates.push_back(r.at("templates").at(0).get<std::string>());
+  for (const auto& f : j.at("facts")) {
+    const std::string subject = f.at("subject").get<std::string>();
+    if (!taken.insert(subject.substr(subject.find(' ') + 1)).second) continue;  // one entry per person
+    known.push_back(subject);
+    firsts.insert(subject.substr(0, subject.find(' ')));
+  }
+  // Unseen: a first name facts-lm knows with a surname from the corpus's name
+  // list that is no one's (first or last) in it.
+  std::vector<std::string> pool = zoo::detail::first_names(zoo::data_dir());
+  std::erase_if(pool, [&](const std::string& n) { return n.size() > 6 || taken.count(n) || firsts.count(n); });
+  std::mt19937_64 rng(opt.seed ^ 0x6b6e6f776eull);
+  std::shuffle(pool.begin(), pool.end(), rng);
+  if (pool.size() < known.size()) fail("facts-lm-known: too few unused names in the corpus");
+  const std::vector<std::string> first_list(firsts.begin(), firsts.end());
+  LabelSet s;
+  s.name = "facts-lm-known";
+  s.description =
+      "facts-lm's canonical prompts about its 120 people (known) and about people it never saw, one of its first "
+      "names with a surname no one has (unseen): does the model know the subject?";
+  s.classes = {"unknown", "known"};
+  const auto add = [&](const std::string& subject, int32_t label) {
+    // Another organism's tokenizer (facts' word list) cannot spell these names.
+    if (tok->decode(tok->encode(subject, false)) != subject)
+      fail("facts-lm-known: the model at ", m.source(), " cannot spell '", subject,
+           "' (not facts-lm's tokenizer); use --model models/facts-lm");
+    for (const std::string& tpl : templates) {
+      if (tpl.rfind("[S]", 0) != 0) fail("facts-lm-known: template '", tpl, "' does not start with the subject");
+      ProbeExample ex;
+      ex.label = label;
+      ex.group = subject;
+      ex.text = subject + tpl.substr(3);
+      // As facts-lm was trained: <|endoftext|>, then the text.
+      ex.tokens = {tok->bos_id()};
+      const std::vector<int32_t> ids = tok->encode(ex.text, false);
+      ex.tokens.insert(ex.tokens.end(), ids.begin(), ids.end());
+      ex.positions = {{"subject", int64_t(tok->encode(subject, false).size())}, {"end", int64_t(ex.tokens.size()) - 1}};
+      s.examples.push_back(std::move(ex));
+    }
+  };
+  for (const std::string& subject : known) add(subject, 1);
+  for (size_t i = 0; i < known.size(); ++i) add(first_list[i % first_list.size()] + " " + pool[i], 0);
+  if (opt.limit > 0) limit_examples(s, opt.limit, opt.seed);
+  return s;
+}
+
 LabelSet known_label_set(const Model& m, const std::string& spec, const LabelSetOptions& opt) {
   if (spec == "facts-known") return facts_known_labels(m, opt);
+  if (spec == "facts-lm-known") return facts_lm_known_labels(m, opt);
   LabelSet s = read_label_jsonl(spec, m, opt);
   if (s.classes != std::vector<std::string>{"known", "unknown"} && s.classes != std::vector<std::string>{"unknown", "known"})
     fail("known: labels ", spec, ": the labels must be \"known\" and \"unknown\"");

@@ -60,8 +60,9 @@ Command add_known_command(CLI::App& parent) {
       "known", "Does the model know the subject? Known vs unseen subjects, internal signals scored by held-out AUROC");
   cmd->add_option("-m,--model", o->model, "The facts organism (default: the shipped models/facts)");
   cmd->add_option("--labels", o->labels,
-                  "facts-known (default: the facts organism's subjects against new pairings of its names) or a "
-                  "JSONL file (label known / unknown, positions subject and end, group per subject)");
+                  "facts-known (default: the facts organism's subjects against new pairings of its names), "
+                  "facts-lm-known (facts-lm's people against names it never saw) or a JSONL file (label known / "
+                  "unknown, positions subject and end, group per subject)");
   cmd->add_option("--test-fraction", o->test_fraction, "Share of the subjects held out")
       ->check(CLI::Range(0.05, 0.95));
   cmd->add_option("--l2", o->l2, "The probes' L2 penalty")->check(CLI::NonNegativeNumber);

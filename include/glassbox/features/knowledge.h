@@ -43,7 +43,12 @@ namespace glassbox::features {
 // subject, positions "subject" (its last token) and "end". Needs the zoo's
 // corpora (to rebuild the recipe) and a model with facts' vocabulary.
 LabelSet facts_known_labels(const Model& m, const LabelSetOptions& opt = {});
-// `spec` "facts-known" (above) or a user's JSONL file whose labels are
+// "facts-lm-known": facts-lm's 120 people (the heldout.json beside the model,
+// else the shipped one) against as many it never saw (one of its first names
+// with a surname from the corpus's name list that no one has), the same
+// prompts, each read as <|endoftext|> + text as facts-lm was trained.
+LabelSet facts_lm_known_labels(const Model& m, const LabelSetOptions& opt = {});
+// `spec` "facts-known", "facts-lm-known" (above) or a user's JSONL file whose labels are
 // "known" and "unknown" (positions "subject" and "end"), returned with the
 // classes ordered {unknown, known}. Error naming the file otherwise.
 LabelSet known_label_set(const Model& m, const std::string& spec, const LabelSetOptions& opt = {});
