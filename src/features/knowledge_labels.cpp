@@ -19,6 +19,18 @@
 
 namespace glassbox::features {
 
+namespace {
+
+LabelSet known_vs_unseen(const char* name, const char* description) {
+  LabelSet s;
+  s.name = name;
+  s.description = description;
+  s.classes = {"unknown", "known"};
+  return s;
+}
+
+}  // namespace
+
 LabelSet facts_known_labels(const Model& m, const LabelSetOptions& opt) {
   const zoo::Organism& org = zoo::find_organism("facts");
   const std::shared_ptr<zoo::detail::FactTask> t = zoo::detail::build_fact_task(zoo::data_dir(), org.seed);
@@ -26,12 +38,9 @@ LabelSet facts_known_labels(const Model& m, const LabelSetOptions& opt) {
   if (vocab != m.config().d_vocab)
     fail("facts-known: the model at ", m.source(), " has ", m.config().d_vocab, " tokens, the facts organism ", vocab,
          "; use --model models/facts (or --labels facts-lm-known with models/facts-lm)");
-  LabelSet s;
-  s.name = "facts-known";
-  s.description =
-      "facts' canonical prompts about its trained subjects (known) and about new pairings of its own first and last "
-      "names (unseen): does the model know the subject?";
-  s.classes = {"unknown", "known"};
+  LabelSet s = known_vs_unseen("facts-known",
+                                "facts' canonical prompts about its trained subjects (known) and about new pairings of "
+                                "its own first and last names (unseen): does the model know the subject?");
   // Trained pairs, and the first / last name tokens they use.
   std::set<std::pair<int32_t, int32_t>> trained;
   std::set<int32_t> firsts, lasts;
@@ -103,12 +112,10 @@ LabelSet facts_lm_known_labels(const Model& m, const LabelSetOptions& opt) {
   std::shuffle(pool.begin(), pool.end(), rng);
   if (pool.size() < known.size()) fail("facts-lm-known: too few unused names in the corpus");
   const std::vector<std::string> first_list(firsts.begin(), firsts.end());
-  LabelSet s;
-  s.name = "facts-lm-known";
-  s.description =
-      "facts-lm's canonical prompts about its 120 people (known) and about people it never saw, one of its first "
-      "names with a surname no one has (unseen): does the model know the subject?";
-  s.classes = {"unknown", "known"};
+  LabelSet s = known_vs_unseen("facts-lm-known",
+                                "facts-lm's canonical prompts about its 120 people (known) and about people it never "
+                                "saw, one of its first names with a surname no one has (unseen): does the model know "
+                                "the subject?");
   const auto add = [&](const std::string& subject, int32_t label) {
     // Another organism's tokenizer (facts' word list) cannot spell these names.
     if (tok->decode(tok->encode(subject, false)) != subject)
