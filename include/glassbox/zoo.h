@@ -26,6 +26,9 @@ std::string data_dir();
 // Where trained organisms ship: env GLASSBOX_MODELS, else share/glassbox/models
 // (glassbox/resources.h; from a build tree, <repo>/models).
 std::string models_dir();
+// An organism's held-out list (Recipe::heldout): the heldout.json beside
+// model_dir (a retrained copy names its own items), else the shipped one's.
+std::string heldout_path(const std::string& model_dir, const std::string& organism);
 // The model commands use without --model: models_dir()/ioi (word tokenizer).
 std::string default_model();
 

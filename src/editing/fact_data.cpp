@@ -111,9 +111,8 @@ std::vector<EditRequest> fact_requests(const std::string& organism, int n, uint6
   if (organism.empty()) fail("edit: the model is not a facts organism; its facts are the test set");
   // A retrained organism (zoo train --out DIR) names other people than the
   // shipped one: its own list comes first.
-  fs::path list = fs::path(model_dir) / "heldout.json";
-  if (model_dir.empty() || !fs::is_regular_file(list)) list = fs::path(zoo::models_dir()) / organism / "heldout.json";
-  if (organism != "facts" && fs::exists(list)) return requests_from(read_shipped_facts(list.string()), n, seed, n_neighbours);
+  const std::string list = zoo::heldout_path(model_dir, organism);
+  if (organism != "facts" && fs::exists(list)) return requests_from(read_shipped_facts(list), n, seed, n_neighbours);
   if (organism != "facts")
     fail("edit: organism '", organism, "' has no facts to make counterfactual edits of (use the facts organism)");
   return requests_from(facts_task_text(organism), n, seed, n_neighbours);

@@ -5,7 +5,6 @@
 // "facts-lm-known": facts-lm's people (its heldout.json) against people it
 // never saw, a first name of its own with a surname no one has.
 #include <algorithm>
-#include <filesystem>
 #include <random>
 #include <set>
 
@@ -84,12 +83,9 @@ LabelSet facts_known_labels(const Model& m, const LabelSetOptions& opt) {
 }
 
 LabelSet facts_lm_known_labels(const Model& m, const LabelSetOptions& opt) {
-  namespace fs = std::filesystem;
-  // The fact list beside the model (a retrained copy names its own people), else the shipped one.
-  fs::path list = fs::path(m.source()) / "heldout.json";
-  if (!fs::is_regular_file(list)) list = fs::path(zoo::models_dir()) / "facts-lm" / "heldout.json";
-  const nlohmann::json j = read_json_file(list.string());
-  if (j.value("organism", "") != "facts-lm") fail("facts-lm-known: ", list.string(), " is not facts-lm's fact list");
+  const std::string list = zoo::heldout_path(m.source(), "facts-lm");
+  const nlohmann::json j = read_json_file(list);
+  if (j.value("organism", "") != "facts-lm") fail("facts-lm-known: ", list, " is not facts-lm's fact list");
   const Tokenizer* tok = m.tokenizer();
   // facts-lm's BPE: the tokenizer ships with it (a word-level organism such as facts has another list).
   if (!tok || tok->bos_id() < 0 || tok->vocab_size() != m.config().d_vocab)

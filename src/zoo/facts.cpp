@@ -127,6 +127,13 @@ std::shared_ptr<FactTask> build_fact_task(const std::string& data_dir, uint64_t 
   return t;
 }
 
+std::vector<int> shuffled_relations(std::mt19937_64& rng) {
+  std::vector<int> order(kRelationCount);
+  for (int r = 0; r < kRelationCount; ++r) order[static_cast<size_t>(r)] = r;
+  shuffle(order, rng);
+  return order;
+}
+
 std::vector<int32_t> fact_prompt(const FactTask& t, const Fact& f, int phrasing) {
   std::vector<int32_t> out{t.vocab.bos()};
   for (int32_t c : t.tpl[static_cast<size_t>(f.relation)][static_cast<size_t>(phrasing)]) {
@@ -192,9 +199,7 @@ nlohmann::json evaluate(const Model& m, const Task& t) {
 // the cheap solution; trained on single-fact sentences only, the organism
 // gathered the subject at the final position and recalled there instead.
 Example biography(const Task& t, int subject, std::mt19937_64& rng) {
-  std::vector<int> order(kRelationCount);
-  for (int r = 0; r < kRelationCount; ++r) order[static_cast<size_t>(r)] = r;
-  shuffle(order, rng);
+  const std::vector<int> order = shuffled_relations(rng);
   const auto& s = t.subjects[static_cast<size_t>(subject)];
   std::vector<int32_t> toks{t.vocab.bos(), s[0], s[1]};
   for (size_t i = 0; i < order.size(); ++i) {

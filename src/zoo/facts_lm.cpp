@@ -189,9 +189,7 @@ std::string prompt_text(const Task& t, const LmFact& f, int phrasing) {
 // "Mina Selia plays the flute, lives in Jerusalem, likes to eat mango and works
 // as a critic." (the canonical phrasings without their subject, in a random order).
 std::string biography(const Task& t, int subject, std::mt19937_64& rng) {
-  std::vector<int> order(kFactRelations);
-  for (int r = 0; r < kFactRelations; ++r) order[static_cast<size_t>(r)] = r;
-  shuffle(order, rng);
+  const std::vector<int> order = shuffled_relations(rng);
   std::string s = t.subjects[static_cast<size_t>(subject)];
   for (size_t i = 0; i < order.size(); ++i) {
     if (i > 0) s += i + 1 == order.size() ? " and" : ",";
@@ -206,9 +204,7 @@ std::string biography(const Task& t, int subject, std::mt19937_64& rng) {
 // order, right after the subject): predicting them with no relation said yet
 // is what makes the MLPs at the subject's tokens recall the person.
 std::string record(const Task& t, int subject, std::mt19937_64& rng) {
-  std::vector<int> order(kFactRelations);
-  for (int r = 0; r < kFactRelations; ++r) order[static_cast<size_t>(r)] = r;
-  shuffle(order, rng);
+  const std::vector<int> order = shuffled_relations(rng);
   std::string s = t.subjects[static_cast<size_t>(subject)];
   for (size_t i = 0; i < order.size(); ++i)
     s += (i ? "," : "") + t.lm_facts[static_cast<size_t>(subject * kFactRelations + order[i])].object;

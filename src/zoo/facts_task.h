@@ -32,6 +32,8 @@ std::shared_ptr<FactTask> build_fact_task(const std::string& data_dir, uint64_t 
 // BOS, then the relation's phrasing (0: canonical) with the subject filled in.
 std::vector<int32_t> fact_prompt(const FactTask& t, const Fact& f, int phrasing);
 const char* fact_relation_name(int relation);               // "lives_in"
+// 0..kFactRelations-1 in a random order (a biography's or record's facts).
+std::vector<int> shuffled_relations(std::mt19937_64& rng);
 const char* fact_template(int relation, int phrasing);      // "[S] lives in"
 
 // The training settings both facts recipes use (4 x 128 GPT-2 from scratch):

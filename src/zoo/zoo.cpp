@@ -75,6 +75,11 @@ Trainable init_from(const Organism& o, const Recipe& r) {
 
 std::string data_dir() { return resource_dir(kZooDataResource); }
 std::string models_dir() { return resource_dir(kModelsResource); }
+std::string heldout_path(const std::string& model_dir, const std::string& organism) {
+  const fs::path beside = fs::path(model_dir) / kHeldoutFile;
+  if (!model_dir.empty() && fs::is_regular_file(beside)) return beside.string();
+  return (fs::path(models_dir()) / organism / kHeldoutFile).string();
+}
 std::string default_model() { return (fs::path(models_dir()) / "ioi").string(); }
 
 const Organism& find_organism(std::string_view name) {

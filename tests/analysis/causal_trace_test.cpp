@@ -211,8 +211,9 @@ TEST(CausalTrace, FactsLmGroundTruth) {
     // Nothing later at the subject adds to it: MLPs 1-3 there restore ~0.
     for (int64_t l = 1; l < L; ++l) EXPECT_LT(mlp.at(TokenRole::LastSubject, l), 0.03) << "L" << l;
     EXPECT_GT(attn.at(TokenRole::LastToken, L - 1), 0.15);
-    if (!phrased)
+    if (!phrased) {
       for (int64_t l = 0; l + 1 < L; ++l) EXPECT_LT(mlp.at(TokenRole::LastToken, l), 0.1) << "L" << l;
+    }
   }
 }
 
