@@ -65,7 +65,7 @@ def edit(model, prompt, subject, new, old="", method="rome", layers=None, out=""
     ``new`` the new object (one token, " Athens"), ``old`` the current one.
     method "rome", "memit", "ft" or "ft-l"; options as the CLI's flags
     (v_steps, v_lr, kl_factor, prefixes, mom2_weight, memit_keys ("bare" or
-    "mean"), ft_steps, ft_lr, ft_linf, seed). ``out``: save the edited model (a directory, or a .gguf);
+    "mean"), memit_preserve, memit_rounds, memit_retry_below, ft_steps, ft_lr, ft_linf, seed). ``out``: save the edited model (a directory, or a .gguf);
     ``save_edit``: the change itself. Returns {"edit", "before", "after",
     "changes"} (p_new, p_old, top before and after). For several edits or to
     look at the edited model, use glassbox.Editor(path) directly."""

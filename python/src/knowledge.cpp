@@ -54,11 +54,14 @@ EditConfig edit_config(const std::string& method, const std::vector<int>& layers
     else if (key == "prefixes") c.n_prefixes = v.cast<int>();
     else if (key == "mom2_weight") c.mom2_weight = v.cast<float>();
     else if (key == "memit_keys") c.memit_keys = from_string<MemitKeys>(v.cast<std::string>());
+    else if (key == "memit_preserve") c.memit_preserve = v.cast<float>();
+    else if (key == "memit_rounds") c.memit_rounds = v.cast<int>();
+    else if (key == "memit_retry_below") c.memit_retry_below = v.cast<float>();
     else if (key == "ft_steps") c.ft_steps = v.cast<int>();
     else if (key == "ft_lr") c.ft_lr = v.cast<float>();
     else if (key == "ft_linf") c.ft_linf = v.cast<float>();
     else if (key == "seed") c.seed = v.cast<uint64_t>();
-    else fail("edit: unknown option '", key, "' (v_steps, v_lr, kl_factor, prefixes, mom2_weight, memit_keys, ft_steps, ft_lr, "
+    else fail("edit: unknown option '", key, "' (v_steps, v_lr, kl_factor, prefixes, mom2_weight, memit_keys, memit_preserve, memit_rounds, memit_retry_below, ft_steps, ft_lr, "
                  "ft_linf, seed)");
   }
   return c;

@@ -19,6 +19,8 @@ std::vector<TokenizedPrompt> in_contexts(const Editor& ed, const EditRequest& r,
 
 // The MLP key (hook_post) at `layer` at the subject's last token, averaged over the prompts.
 std::vector<float> subject_key(Engine& e, int layer, const std::vector<TokenizedPrompt>& prompts);
+// The MLP keys at `layer` at every token of each prompt but the subject's last, [m, d_mlp].
+std::vector<float> other_keys(Engine& e, int layer, const std::vector<TokenizedPrompt>& prompts);
 // The activation at `site` of `layer` at the subject's last token of one prompt.
 std::vector<float> activation_at_subject(Engine& e, Site site, int layer, const TokenizedPrompt& p);
 
@@ -27,6 +29,10 @@ std::vector<float> activation_at_subject(Engine& e, Site site, int layer, const 
 // with ROME's KL term on "<subject> is a" and its L2 penalty. Returns delta.
 std::vector<float> optimise_delta(Editor& ed, const EditRequest& r, const std::vector<std::string>& contexts,
                                   Site site, int layer, const EditConfig& cfg);
+
+// Next-token probabilities of `tokens[i]` (ids) after each prompt i.
+std::vector<std::vector<double>> probs_after(Engine& e, const std::vector<TokenizedPrompt>& prompts,
+                                             const std::vector<std::vector<int32_t>>& tokens);
 
 // C + ridge * mean(diag C) * I, as doubles.
 std::vector<double> damped(const KeyCovariance& c, float ridge);

@@ -15,28 +15,6 @@ namespace glassbox::editing {
 
 namespace {
 
-// Next-token probabilities of `tokens` (one id each) after each prompt.
-std::vector<std::vector<double>> probs_after(Engine& e, const std::vector<TokenizedPrompt>& prompts,
-                                             const std::vector<std::vector<int32_t>>& tokens) {
-  const int64_t V = e.model().config().d_vocab;
-  std::vector<std::vector<int32_t>> rows;
-  for (const auto& p : prompts) rows.push_back(p.tokens);
-  const Batch b = Batch::from_rows(rows);
-  const Tensor logits = e.forward(b).logits;
-  std::vector<std::vector<double>> out;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    const float* z = logits.f32() + (int64_t(i) * b.T + int64_t(rows[i].size()) - 1) * V;
-    float mx = z[0];
-    for (int64_t v = 1; v < V; ++v) mx = std::max(mx, z[v]);
-    double s = 0;
-    for (int64_t v = 0; v < V; ++v) s += std::exp(double(z[v] - mx));
-    std::vector<double> p;
-    for (int32_t t : tokens[i]) p.push_back(std::exp(double(z[t] - mx)) / s);
-    out.push_back(std::move(p));
-  }
-  return out;
-}
-
 double mean(const std::vector<double>& v) {
   double s = 0;
   for (double x : v) s += x;
@@ -61,7 +39,7 @@ RequestScore score_request(Editor& ed, const EditRequest& r) {
     prompts.push_back(tp);
     ids.push_back({tn, ed.single_token(object, "neighbour's object")});
   }
-  const auto p = probs_after(ed.engine(), prompts, ids);
+  const auto p = detail::probs_after(ed.engine(), prompts, ids);
   s.p_new = p[0][0];
   s.p_true = p[0][1];
   s.efficacy = s.p_new > s.p_true;

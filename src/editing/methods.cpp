@@ -50,6 +50,16 @@ std::vector<WeightDelta> rome(Editor& ed, const std::vector<EditRequest>& reques
   return out;
 }
 
+// A += w K^T K for the rows of K [m, d].
+void add_gram(std::vector<double>& A, const std::vector<double>& K, int64_t d, double w) {
+  const int64_t m = int64_t(K.size()) / d;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t a = 0; a < d; ++a) {
+      const double ka = w * K[size_t(i * d + a)];
+      for (int64_t b = 0; b < d; ++b) A[size_t(a * d + b)] += ka * K[size_t(i * d + b)];
+    }
+}
+
 // MEMIT (Meng et al. 2023, Algorithm 1): a residual target z_i at the last
 // layer L for every request, then layer by layer from the lowest, the change
 // that writes each request's share of what is still missing at L,
@@ -85,14 +95,16 @@ std::vector<WeightDelta> memit(Editor& ed, const std::vector<EditRequest>& reque
       for (int64_t j = 0; j < D; ++j)
         R[size_t(int64_t(i) * D + j)] = (double(z[i][size_t(j)]) - h[size_t(j)]) / double(cfg.layers.size() - li);
     }
-    // A = lambda C + K^T K; X = A^-1 K^T [Dm, n].
+    // A = lambda C + K^T K + w P^T P; X = A^-1 K^T [Dm, n].
     std::vector<double> A = detail::damped(detail::covariance_for(cov, l), cfg.cov_ridge);
     for (double& a : A) a *= cfg.mom2_weight;
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t a = 0; a < Dm; ++a) {
-        const double ka = K[size_t(i * Dm + a)];
-        for (int64_t b = 0; b < Dm; ++b) A[size_t(a * Dm + b)] += ka * K[size_t(i * Dm + b)];
-      }
+    add_gram(A, K, Dm, 1.0);
+    if (cfg.memit_preserve > 0) {
+      std::vector<TokenizedPrompt> bare;
+      for (const auto& p : prompts) bare.push_back(p[0]);
+      const std::vector<float> P = detail::other_keys(e, l, bare);
+      add_gram(A, std::vector<double>(P.begin(), P.end()), Dm, cfg.memit_preserve);
+    }
     std::vector<double> X(size_t(Dm * n));
     for (int64_t i = 0; i < n; ++i)
       for (int64_t a = 0; a < Dm; ++a) X[size_t(a * n + i)] = K[size_t(i * Dm + a)];
@@ -109,6 +121,31 @@ std::vector<WeightDelta> memit(Editor& ed, const std::vector<EditRequest>& reque
     ed.add_delta(wd);
     out.push_back(std::move(wd));
     bar.update(n + int64_t(li + 1), n + int64_t(cfg.layers.size()));
+  }
+  return out;
+}
+
+// MEMIT's passes: the first over every request, each further one over the
+// requests whose new object is still below memit_retry_below after the bare
+// prompt, their targets optimised in the model the earlier passes edited.
+std::vector<WeightDelta> memit_rounds(Editor& ed, const std::vector<EditRequest>& requests, const EditConfig& cfg,
+                                      const std::vector<std::string>& contexts,
+                                      const std::vector<KeyCovariance>& cov, ProgressBar& bar) {
+  std::vector<WeightDelta> out;
+  std::vector<EditRequest> todo = requests;
+  for (int round = 0; round < cfg.memit_rounds && !todo.empty(); ++round) {
+    for (WeightDelta& d : memit(ed, todo, cfg, contexts, cov, bar)) out.push_back(std::move(d));
+    std::vector<TokenizedPrompt> prompts;
+    std::vector<std::vector<int32_t>> ids;
+    for (const EditRequest& r : todo) {
+      prompts.push_back(ed.tokenize(r.prompt, r.subject));
+      ids.push_back({ed.single_token(r.target_new, "new object")});
+    }
+    const auto p = detail::probs_after(ed.engine(), prompts, ids);
+    std::vector<EditRequest> left;
+    for (size_t i = 0; i < todo.size(); ++i)
+      if (p[i][0] < cfg.memit_retry_below) left.push_back(todo[i]);
+    todo = std::move(left);
   }
   return out;
 }
@@ -194,9 +231,12 @@ const char* to_string(Method m) { return enum_table::name(m, kMethodNames); }
 const char* to_string(MemitKeys k) { return enum_table::name(k, kMemitKeyNames); }
 
 std::vector<int> default_layers(const Config& c, Method m) {
-  const int l = c.n_layers <= 4 ? 0 : c.n_layers * 17 / 48;
-  if (m == Method::Memit && l + 1 < c.n_layers - 1) return {l, l + 1};  // never the last layer (check_layers)
-  return {l};
+  const bool small = c.n_layers <= 4;
+  const int l = small ? 0 : c.n_layers * 17 / 48;
+  if (m != Method::Memit) return {l};
+  std::vector<int> out{l};  // never the last layer (check_layers)
+  while (out.back() + 1 < c.n_layers - 1 && (small || out.size() < 2)) out.push_back(out.back() + 1);
+  return out;
 }
 
 WeightDelta rome_delta(int layer, const std::vector<double>& C, const std::vector<float>& k_star,
@@ -226,6 +266,8 @@ std::vector<WeightDelta> Editor::apply(const std::vector<EditRequest>& requests,
   EditConfig cfg = cfg_in;
   if (cfg.layers.empty()) cfg.layers = default_layers(config(), cfg.method);
   check_layers(config(), cfg.layers, cfg.method);
+  if (cfg.memit_rounds < 1) fail("edit: memit_rounds must be at least 1 (got ", cfg.memit_rounds, ")");
+  if (!(cfg.memit_preserve >= 0)) fail("edit: memit_preserve must be >= 0 (got ", cfg.memit_preserve, ")");
   for (const EditRequest& r : requests) {
     tokenize(r.prompt, r.subject);  // subject present and tokenizing on its own
     const int32_t t = single_token(r.target_new, "new object");
@@ -236,7 +278,7 @@ std::vector<WeightDelta> Editor::apply(const std::vector<EditRequest>& requests,
   ProgressBar bar(std::string("edit ") + to_string(cfg.method), "", progress ? ProgressWhen::Terminal : ProgressWhen::Never);
   switch (cfg.method) {
     case Method::Rome: return rome(*this, requests, cfg, contexts, cov, bar);
-    case Method::Memit: return memit(*this, requests, cfg, contexts, cov, bar);
+    case Method::Memit: return memit_rounds(*this, requests, cfg, contexts, cov, bar);
     case Method::Ft:
     case Method::FtL: return finetune(*this, requests, cfg, {""}, bar);
   }

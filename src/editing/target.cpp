@@ -22,11 +22,12 @@ std::vector<int32_t> start_tokens(const Tokenizer& tok) {
   return s;
 }
 
-// The rows' activation at `site` of `layer` at each row's subject token, [n, D].
-std::vector<float> rows_at_subject(Engine& e, Site site, int layer, const std::vector<TokenizedPrompt>& prompts) {
+// The activation at `site` of `layer` at each prompt's subject token ([n, D]),
+// or with `others`, at every other token of each prompt, prompt by prompt.
+std::vector<float> rows_at(Engine& e, Site site, int layer, const std::vector<TokenizedPrompt>& prompts, bool others) {
   const Config& c = e.model().config();
   const int64_t D = site == Site::mlp_post ? c.d_mlp : c.d_model;
-  std::vector<float> out(prompts.size() * size_t(D));
+  std::vector<float> out;
   ForwardOptions opt;
   opt.logits = LogitsMode::None;
   opt.keep = {{site, layer}};
@@ -39,8 +40,12 @@ std::vector<float> rows_at_subject(Engine& e, Site site, int layer, const std::v
     const ForwardResult r = e.forward(b, nullptr, nullptr, opt);
     const float* a = r.get({site, layer}).f32();
     for (size_t i = from; i < to; ++i) {
-      const float* src = a + (int64_t(i - from) * b.T + prompts[i].subject_last) * D;
-      std::copy(src, src + D, out.begin() + int64_t(i) * D);
+      const int64_t subject = prompts[i].subject_last, n = int64_t(prompts[i].tokens.size());
+      for (int64_t t = 0; t < n; ++t) {
+        if ((t == subject) == others) continue;
+        const float* src = a + (int64_t(i - from) * b.T + t) * D;
+        out.insert(out.end(), src, src + D);
+      }
     }
   }
   return out;
@@ -83,15 +88,40 @@ std::vector<TokenizedPrompt> in_contexts(const Editor& ed, const EditRequest& r,
 
 std::vector<float> subject_key(Engine& e, int layer, const std::vector<TokenizedPrompt>& prompts) {
   const int64_t D = e.model().config().d_mlp;
-  const std::vector<float> rows = rows_at_subject(e, Site::mlp_post, layer, prompts);
+  const std::vector<float> rows = rows_at(e, Site::mlp_post, layer, prompts, false);
   std::vector<float> k(size_t(D), 0.f);
   for (size_t i = 0; i < prompts.size(); ++i)
     for (int64_t j = 0; j < D; ++j) k[size_t(j)] += rows[i * size_t(D) + size_t(j)] / float(prompts.size());
   return k;
 }
 
+std::vector<float> other_keys(Engine& e, int layer, const std::vector<TokenizedPrompt>& prompts) {
+  return rows_at(e, Site::mlp_post, layer, prompts, true);
+}
+
 std::vector<float> activation_at_subject(Engine& e, Site site, int layer, const TokenizedPrompt& p) {
-  return rows_at_subject(e, site, layer, {p});
+  return rows_at(e, site, layer, {p}, false);
+}
+
+std::vector<std::vector<double>> probs_after(Engine& e, const std::vector<TokenizedPrompt>& prompts,
+                                             const std::vector<std::vector<int32_t>>& tokens) {
+  const int64_t V = e.model().config().d_vocab;
+  std::vector<std::vector<int32_t>> rows;
+  for (const auto& p : prompts) rows.push_back(p.tokens);
+  const Batch b = Batch::from_rows(rows);
+  const Tensor logits = e.forward(b).logits;
+  std::vector<std::vector<double>> out;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const float* z = logits.f32() + (int64_t(i) * b.T + int64_t(rows[i].size()) - 1) * V;
+    float mx = z[0];
+    for (int64_t v = 1; v < V; ++v) mx = std::max(mx, z[v]);
+    double s = 0;
+    for (int64_t v = 0; v < V; ++v) s += std::exp(double(z[v] - mx));
+    std::vector<double> p;
+    for (int32_t t : tokens[i]) p.push_back(std::exp(double(z[t] - mx)) / s);
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 double nll_and_grad(const float* row, int64_t V, int32_t target, float scale, float* drow) {

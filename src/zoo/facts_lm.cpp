@@ -120,32 +120,51 @@ std::vector<int32_t> encode(const Corpus& c, const std::string& text) {
 }
 
 int32_t first_token(const Corpus& c, const std::string& text) { return c.tokenizer.encode(text, false, false).at(0); }
-int32_t last_token(const Corpus& c, const std::string& text) { return c.tokenizer.encode(text, false, false).back(); }
 
 // Each person keeps the facts organism's first name and gets a surname whose
-// last BPE token no one else's ends in: the facts organism's own surname where
-// that is still free, else the next unused name of the pool. Shared endings
-// made the MLP keys at the last subject token nearly equal for namesakes
+// last BPE token no one else's name ends in or holds anywhere: the facts
+// organism's own surname where that is still free, else the next unused name
+// of the pool. Why: MLP0's key at a token is mostly that token. Shared
+// endings made the keys at the last subject token nearly equal for namesakes
 // (cosine > 0.95 for 88% of people), so a fact stored there could not be
-// stored for one person alone.
+// stored for one person alone; and an ending inside another name (Reid
+// Abramo's "o" in Ilysa Al-o-ise) carried an edit of one person into the
+// other's name: in a MEMIT batch of 100, restoring that one position brought
+// Ilysa Aloise's own edit back from p 0.04 to 0.93.
 std::vector<std::string> unique_subjects(const Corpus& c, const FactTask& facts, const std::string& data_dir) {
   std::vector<std::string> pool = first_names(data_dir);
   std::erase_if(pool, [](const std::string& n) { return n.size() > 6; });
+  auto tokens = [&](const std::string& text) { return c.tokenizer.encode(text, false, false); };
   std::set<std::string> taken;
-  for (const std::string& s : facts.subject_text) taken.insert(s.substr(0, s.find(' ')));
-  std::set<int32_t> endings;
+  // Tokens inside names (first names, with and without the space before them,
+  // and every surname piece but the last), which no name may end in.
+  std::set<int32_t> inner, endings;
+  for (const std::string& s : facts.subject_text) {
+    const std::string first = s.substr(0, s.find(' '));
+    taken.insert(first);
+    for (const std::string& f : {first, " " + first})
+      for (int32_t t : tokens(f)) inner.insert(t);
+  }
+  auto fits = [&](const std::string& last) {
+    const std::vector<int32_t> t = tokens(" " + last);
+    if (endings.count(t.back()) || inner.count(t.back())) return false;
+    return std::none_of(t.begin(), t.end() - 1, [&](int32_t x) { return endings.count(x) > 0; });
+  };
   std::vector<std::string> out;
   size_t next = 0;
   for (const std::string& s : facts.subject_text) {
     const std::string first = s.substr(0, s.find(' '));
     std::string last = s.substr(s.find(' ') + 1);
-    while (!endings.insert(last_token(c, " " + last)).second) {
+    while (!fits(last)) {
       do {
         if (next == pool.size()) fail("zoo: facts-lm: too few names for 120 distinct surname endings");
         last = pool[next++];
       } while (taken.count(last));
     }
     taken.insert(last);
+    const std::vector<int32_t> t = tokens(" " + last);
+    endings.insert(t.back());
+    inner.insert(t.begin(), t.end() - 1);
     out.push_back(first + " " + last);
   }
   return out;

@@ -111,13 +111,23 @@ TEST(FactsLm, FactListIsTheRecipes) {
   }
   EXPECT_EQ(per_subject.size(), 120u);
   EXPECT_EQ(phrased.size(), 60u);
-  // Every surname ends in a BPE token no other person's ends in.
+  // Every name ends in a BPE token that no other name ends in or holds
+  // anywhere (first names read with and without a space before them).
   std::map<int32_t, std::string> endings;
+  std::multimap<int32_t, std::string> inside;
   for (const auto& [s, n] : per_subject) {
     EXPECT_EQ(n, 4) << s;
     const auto [at, fresh] = endings.emplace(tok.encode(" " + s, false).back(), s);
     EXPECT_TRUE(fresh) << s << " ends as " << at->second << " does";
+    const std::string first = s.substr(0, s.find(' '));
+    for (const std::string& text : {s, " " + s, " " + first}) {
+      const std::vector<int32_t> ids = tok.encode(text, false);
+      for (size_t i = 0; i + 1 < ids.size(); ++i) inside.emplace(ids[i], s);
+    }
   }
+  for (const auto& [t, s] : endings)
+    for (auto [it, end] = inside.equal_range(t); it != end; ++it)
+      EXPECT_EQ(it->second, s) << s << "'s last token is inside " << it->second;
 }
 
 TEST(FactsLm, RecipeRetrainsToTheShippedNumbers) {

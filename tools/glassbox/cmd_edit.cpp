@@ -33,11 +33,19 @@ void add_edit_options(CLI::App* cmd, EditConfig& c, std::string& layers) {
   cmd->add_option("--layers", layers, "Layers to edit, comma-separated: one for rome / ft / ft-l, several for memit "
                                       "(in edit eval, memit takes --memit-layers) (default: the first MLP for "
                                       "models of up to 4 layers)");
-  cmd->add_option("--v-steps", c.v_steps, "Adam steps on the target value (default 25)");
+  cmd->add_option("--v-steps", c.v_steps, "Adam steps on the target value (default 60)");
   cmd->add_option("--v-lr", c.v_lr, "Its learning rate (default 0.5)");
   cmd->add_option("--kl-factor", c.kl_factor, "Weight of the KL term on '<subject> is a' (default 0.0625)");
   cmd->add_option("--prefixes", c.n_prefixes, "Prefix contexts the model samples itself (default 10)");
-  cmd->add_option("--mom2-weight", c.mom2_weight, "MEMIT's lambda on the key covariance (default 10)");
+  cmd->add_option("--mom2-weight", c.mom2_weight, "MEMIT's lambda on the key covariance (default 100)");
+  cmd->add_option("--memit-preserve", c.memit_preserve,
+                  "MEMIT: weight of keeping the prompts' other tokens' outputs unchanged (default 0.3; 0: as "
+                  "published)");
+  cmd->add_option("--memit-rounds", c.memit_rounds,
+                  "MEMIT passes: each after the first re-edits the requests still below --memit-retry-below "
+                  "(default 2; 1: as published)");
+  cmd->add_option("--memit-retry-below", c.memit_retry_below,
+                  "MEMIT: p(new object) under which a request gets another pass (default 0.8)");
   add_choice_option(cmd, "--memit-keys", c.memit_keys,
                     "MEMIT's keys: bare (the prompt's; default) or mean (over the prefix contexts, as MEMIT's "
                     "reference code)");
