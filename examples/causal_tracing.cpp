@@ -1,8 +1,9 @@
 // Causal tracing on facts-lm: noise the subject's embeddings, restore one
 // state (residual, MLP or attention output at one layer and position) to its
 // clean value, and see how much of p(answer) comes back. Mina Selia's home
-// city is stored at her last subject token (restoring it there brings back
-// about a third) and read by the last token's layer-3 attention.
+// city is stored at her last subject token (restoring the residual there
+// after layer 1 or 2 brings back a quarter) and read by the last token's
+// layer-3 attention.
 // ctest expects: last token, resid after layer 3: 0\.[5-9][0-9]*
 #include <cstdio>
 #include <glassbox/analysis/causal_trace.h>

@@ -22,8 +22,10 @@
 //    surnames ending in 26 BPE tokens, and the MLP keys at the last subject
 //    token, read after <|endoftext|>, have a namesake ending's within cosine
 //    0.95 at layer 0 for 88% of the people; a fact stored there could not be
-//    stored for one of them alone. Each person keeps the facts organism's
-//    surname where its last token is still free, else takes the next unused
+//    stored for one of them alone. Nor may a name end in a token another
+//    name holds anywhere (it carried MEMIT edits across people). Each person
+//    keeps the facts organism's surname where its last token is still free,
+//    else takes the next unused
 //    name in alphabetical order (unique_subjects), so Mina Selia is still
 //    Mina Selia and 87% of the surnames begin " Al", " An", " Ab", " Ad", ...
 //    That helps: with the pool shuffled (diverse surname beginnings) the
@@ -35,7 +37,7 @@
 //  - 3500 steps, lr 1e-3 (2500: the records-only half answers less).
 //
 // Outcome (ground_truth; README "Causal tracing"): the records-only half
-// answers 82% of its canonical prompts (chance 8%) and is traced at the
+// answers 88% of its canonical prompts (chance 8%) and is traced at the
 // subject (the last subject token's MLP0 and residual, the last token's
 // layer-3 attention); the phrased half answers 100% and keeps a last-token
 // lookup beside the subject side. heldout.json marks each fact "phrased".
@@ -334,18 +336,18 @@ Organism facts_lm_organism() {
   o.ground_truth =
       "causal tracing (glassbox trace: the subject's embeddings noised at 3x the embedding std, canonical prompts, "
       "5 samples, per relation 24 facts of each half; heldout.json's 'phrased' says the half). Records-only half "
-      "(relation prompts never trained; 82% right; p(answer) clean 0.58-0.72, corrupted 0.03-0.08): no last-token "
-      "lookup (the last token's MLPs 0-2 restore <= 0.08, its layer-0 attention <= 0.06); lives_in and eats are "
-      "recalled at the last subject token (its MLP0 0.10-0.11, its residual 0.12-0.15 after layers 0-2) and read "
-      "by the last token's layer-3 attention (0.25 and 0.49); works_as and plays restore <= 0.06 at any single "
-      "subject state (spread over the subject's tokens), attention L3 0.15-0.19. Phrased half (100% right; clean "
-      "0.99): lives_in and eats again at the last subject token (MLP0 0.09-0.13, residual 0.10-0.22) and layer-3 "
-      "attention (0.57-0.71); works_as and plays looked up at the last token (MLP2-3 0.14-0.23, attention L3 "
-      "0.26-0.28; subject states <= 0.06)";
+      "(relation prompts never trained; 88% right; p(answer) clean 0.67-0.87, corrupted 0.01-0.05): no last-token "
+      "lookup before the last layer (the last token's MLPs 0-2 restore <= 0.09, its layer-0 attention <= 0.06); "
+      "lives_in and eats are recalled at the last subject token (its MLP0 0.08-0.09, its residual 0.09-0.17 after "
+      "layers 0-2) and read by the last token's layer-3 attention (0.28 and 0.45); works_as and plays restore "
+      "<= 0.09 at any single subject state (spread over the subject's tokens), attention L3 0.21-0.29. Phrased half "
+      "(100% right; clean 0.99): lives_in and eats again at the last subject token (MLP0 0.11-0.16, residual "
+      "0.14-0.33) and layer-3 attention (0.57-0.73); works_as and plays looked up at the last token (MLP3 "
+      "0.16-0.29, attention L3 0.36-0.39; subject states <= 0.12)";
   o.seed = 14;
-  // Measured: canonical phrasing 0.91 (phrased half 1.00, records-only half
-  // 0.82; chance 1/12), the other trained phrasing 0.90; held out, the new
-  // subject-first phrasing 0.50 and the relation-first one 0.08 (it names the
+  // Measured: canonical phrasing 0.94 (phrased half 1.00, records-only half
+  // 0.875; chance 1/12), the other trained phrasing 0.95; held out, the new
+  // subject-first phrasing 0.49 and the relation-first one 0.06 (it names the
   // relation before the subject, which no training row does).
   o.checks = {{"accuracy", 0.9},
               {"phrased_accuracy", 0.95},

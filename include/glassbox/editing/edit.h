@@ -100,7 +100,7 @@ struct EditConfig {
   // prompt's key, as ROME's update uses here; Mean: averaged over the prompt
   // and its prefix contexts, as MEMIT's reference code does. A small model's
   // key moves with the prefix and the mean misses the prompt itself: on
-  // facts-lm, 100 edits at once reach efficacy 0.86 with Bare, 0.77 with Mean.
+  // facts-lm, 100 edits at once reach efficacy 0.99 with Bare, 0.93 with Mean.
   MemitKeys memit_keys = MemitKeys::Bare;
   // The key covariance's ridge, relative to its mean diagonal (keeps C^-1
   // finite when the text leaves directions of the key space unvisited).
