@@ -40,7 +40,7 @@ def causal_trace(model, prompt=None, subject=None, answer="", facts=None, sites=
     return r
 
 
-def known(model, labels="facts-known", test_fraction=0.25, l2=1e-2, seed=0, save_probe="", sae=""):
+def known(model, labels="facts-known", test_fraction=0.25, l2=1e-2, seed=0, save_probe="", sae="", probe_position=""):
     """Known vs unseen subjects (`glassbox known --json`): probes per layer at
     the subject and at the final token, answer entropy, top probability and
     the lens's settling layer, each scored by held-out AUROC. Adds "probe"
@@ -48,9 +48,11 @@ def known(model, labels="facts-known", test_fraction=0.25, l2=1e-2, seed=0, save
     glassbox.LinearProbe). ``model``: the facts organism (or a model with its
     vocabulary); ``labels``: "facts-known" or a JSONL file (label known /
     unknown, positions subject and end); ``sae``: a SAELens directory whose
-    latents are scored too (`--sae`)."""
+    latents are scored too (`--sae`); ``probe_position``: "subject" or "end"
+    restricts the saved probe (`--probe-position`; a generation monitor
+    wants "end")."""
     return _glassbox.known(model._m, os.fspath(labels), test_fraction, l2, seed, os.fspath(save_probe),
-                           os.fspath(sae))
+                           os.fspath(sae), probe_position)
 
 
 def _model_path(m):

@@ -111,7 +111,7 @@ void bind_knowledge(pyb::module_& m) {
   // labels: "facts-known", "facts-lm-known" or a JSONL path (label known / unknown, positions subject and end).
   m.def("known",
         [](ModelHandle& h, const std::string& labels, double test_fraction, double l2, uint64_t seed,
-           const std::string& save_probe, const std::string& sae_dir) {
+           const std::string& save_probe, const std::string& sae_dir, const std::string& probe_position) {
           features::LabelSetOptions lo;
           lo.seed = seed;
           const features::LabelSet s = features::known_label_set(h.model, labels, lo);
@@ -119,6 +119,7 @@ void bind_knowledge(pyb::module_& m) {
           ko.test_fraction = test_fraction;
           ko.seed = seed;
           ko.probe.l2 = l2;
+          ko.probe_position = probe_position;
           features::Sae sae;
           if (!sae_dir.empty()) sae = features::load_saelens(sae_dir), ko.sae = &sae;
           const features::KnowledgeReport r = with_engine(h, [&](Engine& e) { return features::knowledge_signals(e, s, ko); });
@@ -133,7 +134,7 @@ void bind_knowledge(pyb::module_& m) {
           return d;
         },
         pyb::arg("model"), pyb::arg("labels"), pyb::arg("test_fraction"), pyb::arg("l2"), pyb::arg("seed"),
-        pyb::arg("save_probe"), pyb::arg("sae"));
+        pyb::arg("save_probe"), pyb::arg("sae"), pyb::arg("probe_position"));
 
   // prompts: [(prompt ids, response ids or None)]; responses missing are the writer's greedy continuations.
   m.def("model_diff",

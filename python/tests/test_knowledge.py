@@ -96,6 +96,11 @@ def test_known_matches_cli(facts, cli, tmp_path):
     assert r["best"] == want["best"]
     assert isinstance(r["best_probe"], glassbox.LinearProbe) and r["probe"]["format"] == "glassbox-probe"
     assert (tmp_path / "probe.json").is_file()
+    # A monitor reads the prompt's last token first: the probe fitted there, as --probe-position end saves it.
+    end = glassbox.known(facts, probe_position="end")["probe"]
+    assert end["position"] == "end" and end["auroc"] <= r["probe"]["auroc"]
+    with pytest.raises(glassbox.GlassboxError, match="expected subject or end"):
+        glassbox.known(facts, probe_position="middle")
 
 
 def test_model_diff_matches_cli(cli):

@@ -127,6 +127,8 @@ KnowledgeReport knowledge_signals(Engine& e, const LabelSet& labels, const Knowl
   r.n_known = std::count(y.begin(), y.end(), 1);
   r.n_unknown = std::count(y.begin(), y.end(), 0);
   if (r.n_known == 0 || r.n_unknown == 0) fail("knowledge: ", labels.name, " needs known and unseen subjects");
+  if (!opt.probe_position.empty() && opt.probe_position != "subject" && opt.probe_position != "end")
+    fail("knowledge: probe position '", opt.probe_position, "': expected subject or end");
 
   for (const char* position : {"subject", "end"}) {
     ProbeSweepOptions so;
@@ -140,7 +142,8 @@ KnowledgeReport knowledge_signals(Engine& e, const LabelSet& labels, const Knowl
     r.n_test = s.n_test;
     for (const ProbeCell& c : s.cells) {
       r.signals.push_back({glassbox::detail::cat("probe ", position, " ", c.hook), "probe", c.auroc, c.accuracy});
-      if (c.auroc > r.best_probe_auroc || r.best_probe_hook.empty()) {
+      const bool eligible = opt.probe_position.empty() || opt.probe_position == position;
+      if (eligible && (c.auroc > r.best_probe_auroc || r.best_probe_hook.empty())) {
         r.best_probe_auroc = c.auroc;
         r.best_probe = c.probe;
         r.best_probe_hook = c.hook;

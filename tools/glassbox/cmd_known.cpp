@@ -21,7 +21,7 @@ namespace glassbox::cli {
 namespace {
 
 struct Opts {
-  std::string model, labels = "facts-known", save_probe, html, sae;
+  std::string model, labels = "facts-known", save_probe, probe_position, html, sae;
   double test_fraction = 0.25, l2 = 1e-2;
   uint64_t seed = 0;
   bool json = false;
@@ -69,6 +69,10 @@ Command add_known_command(CLI::App& parent) {
   cmd->add_option("--seed", o->seed, "Seed of the unseen names and the split");
   cmd->add_option("--save-probe", o->save_probe,
                   "Write the best probe (hook, position, LinearProbe JSON) for a monitor to load");
+  cmd->add_option("--probe-position", o->probe_position,
+                  "Where the saved probe reads: subject or end (default: the better; a generation monitor reads "
+                  "the prompt's last token first, so it wants end)")
+      ->check(CLI::IsMember({"subject", "end"}));
   cmd->add_option("--html", o->html, "Also write an HTML page with the AUROC chart");
   cmd->add_option("--sae", o->sae,
                   "Also score an SAE's latents (SAELens directory): its best latent and a probe on its code, at the "
@@ -83,6 +87,7 @@ Command add_known_command(CLI::App& parent) {
             ko.test_fraction = o->test_fraction;
             ko.seed = o->seed;
             ko.probe.l2 = o->l2;
+            ko.probe_position = o->probe_position;
             features::Sae sae;
             if (!o->sae.empty()) sae = features::load_saelens(o->sae), ko.sae = &sae;
             std::unique_ptr<ProgressBar> bar;

@@ -57,6 +57,10 @@ struct KnowledgeOptions {
   double test_fraction = 0.25;  // of the subjects, held out
   uint64_t seed = 0;
   ProbeOptions probe;
+  // Where the saved best probe may read: "" (either), "subject" or "end". A
+  // generation monitor reads the prompt's last token first, then each new
+  // one: a probe for it is fitted at "end".
+  std::string probe_position;
   const Sae* sae = nullptr;  // also score this autoencoder's latents (at its hook); null: none
   std::function<void(const char*, int64_t, int64_t)> progress;  // (stage, done, total)
 };
@@ -74,7 +78,7 @@ struct KnowledgeReport {
   int64_t n_examples = 0, n_known = 0, n_unknown = 0, n_test = 0;
   std::vector<KnowledgeSignal> signals;  // probes by position and layer, then the output signals
   size_t best = 0;                       // the signal of highest AUROC
-  // The best probe (at either position) and where it reads.
+  // The best probe (at either position, or at KnowledgeOptions::probe_position) and where it reads.
   LinearProbe best_probe;
   std::string best_probe_hook, best_probe_position;
   double best_probe_auroc = 0;
