@@ -78,3 +78,28 @@ TEST_F(EditCli, ErrorsNameWhatIsWrong) {
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("apply"), std::string::npos);
 }
+
+// facts-lm was trained on rows that begin with <|endoftext|>, which GPT-2's
+// BPE does not add: a ROME-edited facts-lm says the new city only when
+// generate puts it first (--prepend-bos), and not twice when the prompt has it.
+TEST(EditCliFactsLm, GenerateWithPrependBosShowsTheEditedFact) {
+  if (!shipped("facts-lm")) GTEST_SKIP() << "no shipped facts-lm";
+  const fs::path tmp = fresh_temp_dir("edit-cli-bos");
+  const CliRun e = run_glassbox("edit apply --model " + quoted(source_path("models/facts-lm")) +
+                                    " --method rome --prompt 'Mina Selia lives in' --subject 'Mina Selia'"
+                                    " --new ' At' --old ' J' -o edited --json", tmp);
+  ASSERT_EQ(e.code, 0) << e.err;
+  const auto gen = [&](const std::string& prompt, const std::string& flags) {
+    const CliRun g = run_glassbox("generate --model edited " + quoted(prompt) + " -n 1 --greedy --json " + flags, tmp);
+    EXPECT_EQ(g.code, 0) << g.err;
+    return g.js();
+  };
+  const auto with = gen("Mina Selia lives in", "--prepend-bos");
+  EXPECT_EQ(with["text"], " At");
+  const auto bare = gen("Mina Selia lives in", "");
+  EXPECT_NE(bare["prompt_tokens"][0], with["prompt_tokens"][0]);
+  EXPECT_EQ(with["prompt_tokens"].size(), bare["prompt_tokens"].size() + 1);
+  const auto given = gen("<|endoftext|>Mina Selia lives in", "--prepend-bos");
+  EXPECT_EQ(given["prompt_tokens"], with["prompt_tokens"]);
+  fs::remove_all(tmp);
+}

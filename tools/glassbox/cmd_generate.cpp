@@ -19,7 +19,7 @@ Command add_generate_command(CLI::App& parent) {
     std::vector<float> control_vector_scales;
     bool any_model = false;
     SamplingOptions s;
-    bool greedy = false, ignore_eos = false, json = false;
+    bool greedy = false, ignore_eos = false, json = false, prepend_bos = false;
   };
   auto o = std::make_shared<Opts>();
   o->s.max_new_tokens = 32;
@@ -40,6 +40,7 @@ Command add_generate_command(CLI::App& parent) {
   cmd->add_option("--seed", o->s.seed, "Random seed (same seed, same output)")->capture_default_str();
   cmd->add_flag("--greedy", o->greedy, "Always take the most likely token (same as --temperature 0)");
   cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating after the end-of-text token");
+  add_prepend_bos_flag(*cmd, o->prepend_bos);
   cmd->add_option("--intervene", o->intervene, "Interventions JSON file, active for every generated token");
   cmd->add_option("--profile", o->profile, "Profile JSON ({\"interventions\": [...], \"monitors\": [...]}): its "
                                            "interventions act and its monitors watch (events in --json)");
@@ -52,7 +53,8 @@ Command add_generate_command(CLI::App& parent) {
   add_json_flag(*cmd, o->json);
   return {cmd, [o] {
             const Model m = load_model(o->model);
-            const std::vector<int32_t> ids = input_tokens(m, o->prompt, o->tokens);
+            std::vector<int32_t> ids = input_tokens(m, o->prompt, o->tokens);
+            if (o->prepend_bos) ids = with_bos(m, std::move(ids));
             SamplingOptions s = o->s;
             if (o->greedy) s.temperature = 0;
             if (m.tokenizer() && m.tokenizer()->eos_id() >= 0 && !o->ignore_eos)

@@ -60,7 +60,7 @@ Command add_run(CLI::App& parent) {
     std::string model, profile, html;
     std::vector<std::string> prompts;
     SamplingOptions s;
-    bool greedy = false, json = false, ignore_eos = false;
+    bool greedy = false, json = false, ignore_eos = false, prepend_bos = false;
   };
   auto o = std::make_shared<Opts>();
   o->s.max_new_tokens = 32;
@@ -72,6 +72,7 @@ Command add_run(CLI::App& parent) {
       ->required();
   add_sampling_options(*cmd, o->s, o->greedy);
   cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating after the end-of-text token");
+  add_prepend_bos_flag(*cmd, o->prepend_bos);
   cmd->add_option("--html", o->html, "Write a page charting each monitor's signal per token");
   add_json_flag(*cmd, o->json);
   return {cmd, [o] {
@@ -79,7 +80,8 @@ Command add_run(CLI::App& parent) {
             const steering::Profile p = steering::load_profile(o->profile);
             p.check_fits(m.config(), o->profile);
             std::vector<std::vector<int32_t>> ids;
-            for (const auto& t : o->prompts) ids.push_back(input_tokens(m, t, ""));
+            for (const auto& t : o->prompts)
+              ids.push_back(o->prepend_bos ? with_bos(m, input_tokens(m, t, "")) : input_tokens(m, t, ""));
             SamplingOptions s = o->s;
             if (o->greedy) s.temperature = 0;
             if (m.tokenizer() && m.tokenizer()->eos_id() >= 0 && !o->ignore_eos)

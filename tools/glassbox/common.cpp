@@ -74,6 +74,19 @@ std::vector<int32_t> input_tokens(const Model& m, const std::string& text, const
   return ids;
 }
 
+void add_prepend_bos_flag(CLI::App& cmd, bool& flag) {
+  cmd.add_flag("--prepend-bos", flag,
+               "Put the tokenizer's BOS before the prompt unless it starts with it (GPT-2 BPE adds none; "
+               "TransformerLens' prepend_bos)");
+}
+
+std::vector<int32_t> with_bos(const Model& m, std::vector<int32_t> ids) {
+  const int32_t bos = require_tokenizer(m, "--prepend-bos").bos_id();
+  if (bos < 0) fail("--prepend-bos: the model's tokenizer has no BOS token");
+  if (ids.empty() || ids.front() != bos) ids.insert(ids.begin(), bos);
+  return ids;
+}
+
 std::string read_text_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, ": cannot open");

@@ -81,6 +81,12 @@ const Tokenizer& require_tokenizer(const Model& m, const std::string& what);
 // The command's input tokens: --tokens if given, else `text` through the
 // model's tokenizer (with its special tokens). Error if both or neither.
 std::vector<int32_t> input_tokens(const Model& m, const std::string& text, const std::string& tokens_csv);
+// --prepend-bos (TransformerLens' prepend_bos) for the commands that generate:
+// a GPT-2 BPE tokenizer adds no BOS, yet models trained on rows that begin
+// with <|endoftext|> (facts-lm) answer off their distribution without it.
+void add_prepend_bos_flag(CLI::App& cmd, bool& flag);
+// `ids` with the tokenizer's BOS first unless they start with it; error if it has none.
+std::vector<int32_t> with_bos(const Model& m, std::vector<int32_t> ids);
 std::string read_text_file(const std::string& path);
 // Loads interventions from a JSON file (see interventions.h) and attaches them
 // to `reg` as replace hooks; an empty path attaches nothing.
