@@ -201,7 +201,7 @@ class Model:
         return self(tokens, return_type=return_type, interventions=interventions, fwd_hooks=list(fwd_hooks))
 
     def generate(self, input, max_new_tokens=32, temperature=1.0, top_k=0, top_p=1.0, seed=0, stop_at_eos=True,
-                 interventions=None, fwd_hooks=None, profile=None):
+                 interventions=None, fwd_hooks=None, profile=None, prepend_bos=False):
         """Samples a continuation (temperature 0: greedy). A string comes back
         as prompt + completion (TransformerLens' return); a list of strings as a
         list of them; token ids as an array of prompt + new ids (a list of
@@ -215,14 +215,33 @@ class Model:
         weights, so requests with different profiles may run concurrently from
         several threads. The return is then ``(output, monitors)``, monitors
         being a dict: "monitors" (their names), "events" (row, token, value,
-        action) and "values" (values[m][row][token])."""
+        action) and "values" (values[m][row][token]).
+
+        ``prepend_bos``: string prompts get the tokenizer's BOS first unless
+        they start with it (`glassbox generate --prepend-bos`; GPT-2's BPE adds
+        none, and facts-lm was trained on rows that begin with it)."""
         stop = [self._m.eos_id] if stop_at_eos and self._m.eos_id >= 0 else []
-        new = self._m.generate(input, max_new_tokens, temperature, top_k, top_p, seed, stop, interventions,
+        run = self._with_bos(input) if prepend_bos else input
+        new = self._m.generate(run, max_new_tokens, temperature, top_k, top_p, seed, stop, interventions,
                                self._fwd_hooks(fwd_hooks), profile)
         if profile is not None:
             monitors = {k: v for k, v in new.items() if k != "tokens"}
             return self._generated(input, new["tokens"]), monitors
         return self._generated(input, new)
+
+    def _with_bos(self, input):
+        """String prompts as token rows that start with the BOS token."""
+        texts = [input] if isinstance(input, str) else list(input)
+        if not texts or not all(isinstance(t, str) for t in texts):
+            raise GlassboxError("generate: prepend_bos applies to string prompts (token ids are used as given)")
+        bos = self._m.bos_id
+        if bos < 0:
+            raise GlassboxError("generate: prepend_bos: the model's tokenizer has no BOS token")
+        rows = []
+        for t in texts:
+            ids = list(self._m.encode(t, False))
+            rows.append(np.asarray(ids if ids and ids[0] == bos else [bos] + ids, dtype=np.int32))
+        return rows
 
     def _generated(self, input, new):
         """Prompt + new tokens in the form the prompt came in."""

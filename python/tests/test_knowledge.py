@@ -131,3 +131,18 @@ def test_edit_eval_matches_cli(cli):
     assert a["efficacy"] == 1.0  # fine-tuning the MLP writes the fact
     with pytest.raises(glassbox.GlassboxError, match="no facts"):
         glassbox.edit_eval("ioi", methods=["ft"], batches=[1], edits=1)
+
+
+def test_generate_prepend_bos_shows_a_rome_edit_on_facts_lm(tmp_path):
+    # facts-lm was trained on rows that begin with <|endoftext|>, which GPT-2's BPE does not add.
+    if not os.path.exists(os.path.join(organism("facts-lm"), "model.safetensors")):
+        pytest.skip("no shipped facts-lm")
+    glassbox.edit(glassbox.load("facts-lm"), "Mina Selia lives in", "Mina Selia", " At", old=" J", out=tmp_path / "e")
+    edited = glassbox.load(str(tmp_path / "e"))
+    assert edited.generate("Mina Selia lives in", max_new_tokens=1, temperature=0, prepend_bos=True) == \
+        "Mina Selia lives in At"
+    both = edited.generate(["Mina Selia lives in", "<|endoftext|>Mina Selia lives in"], max_new_tokens=1,
+                           temperature=0, prepend_bos=True)
+    assert both == ["Mina Selia lives in At", "<|endoftext|>Mina Selia lives in At"]
+    with pytest.raises(glassbox.GlassboxError, match="string prompts"):
+        edited.generate(edited.to_tokens("Mina"), prepend_bos=True)
