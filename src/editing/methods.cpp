@@ -135,6 +135,7 @@ std::vector<WeightDelta> memit_rounds(Editor& ed, const std::vector<EditRequest>
   std::vector<EditRequest> todo = requests;
   for (int round = 0; round < cfg.memit_rounds && !todo.empty(); ++round) {
     for (WeightDelta& d : memit(ed, todo, cfg, contexts, cov, bar)) out.push_back(std::move(d));
+    if (round + 1 == cfg.memit_rounds) break;
     std::vector<TokenizedPrompt> prompts;
     std::vector<std::vector<int32_t>> ids;
     for (const EditRequest& r : todo) {
@@ -268,6 +269,8 @@ std::vector<WeightDelta> Editor::apply(const std::vector<EditRequest>& requests,
   check_layers(config(), cfg.layers, cfg.method);
   if (cfg.memit_rounds < 1) fail("edit: memit_rounds must be at least 1 (got ", cfg.memit_rounds, ")");
   if (!(cfg.memit_preserve >= 0)) fail("edit: memit_preserve must be >= 0 (got ", cfg.memit_preserve, ")");
+  if (!(cfg.memit_retry_below >= 0 && cfg.memit_retry_below <= 1))
+    fail("edit: memit_retry_below is a probability, in [0, 1] (got ", cfg.memit_retry_below, ")");
   for (const EditRequest& r : requests) {
     tokenize(r.prompt, r.subject);  // subject present and tokenizing on its own
     const int32_t t = single_token(r.target_new, "new object");

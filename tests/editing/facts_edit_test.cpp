@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "glassbox/error.h"
@@ -134,6 +135,20 @@ TEST_F(FactsFixture, ClearErrors) {
   EditConfig bad = quick(Method::Rome);
   bad.layers = {0, 1};
   EXPECT_THROW(ed->apply({r}, bad, {}), Error);  // ROME edits one layer
+  // MEMIT's own settings, each named in its error.
+  const auto memit_error = [&](const std::function<void(EditConfig&)>& spoil, const char* name) {
+    EditConfig c = quick(Method::Memit);
+    spoil(c);
+    try {
+      ed->apply({r}, c, {});
+      ADD_FAILURE() << "no error for " << name;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+    }
+  };
+  memit_error([](EditConfig& c) { c.memit_rounds = 0; }, "memit_rounds");
+  memit_error([](EditConfig& c) { c.memit_preserve = -1; }, "memit_preserve");
+  memit_error([](EditConfig& c) { c.memit_retry_below = 2; }, "memit_retry_below");
   bad.layers = {9};
   EXPECT_THROW(ed->apply({r}, bad, {}), Error);
   // The last layer's output at the subject reaches no later layer: an edit there

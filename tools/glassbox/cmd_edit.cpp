@@ -140,7 +140,8 @@ Command add_eval(CLI::App& parent) {
   cmd->add_option("--batches", o->batches, "Edits applied together (ROME: in sequence) (default 1,10,100)");
   cmd->add_option("--edits", o->edits, "Counterfactual requests per method and batch size (default 100)");
   cmd->add_option("--neighbours", o->neighbours, "Neighbourhood prompts per request (default 10)");
-  cmd->add_option("--memit-layers", o->memit_layers, "MEMIT's layers, comma-separated: 0,1 (default: the first MLP's and the next, never the last)");
+  cmd->add_option("--memit-layers", o->memit_layers, "MEMIT's layers, comma-separated: 0,1,2 (default: every layer but the last for models of up to 4 "
+                  "layers, else the first MLP's and the next)");
   cmd->add_option("--cov-tokens", o->cov_tokens, "Tokens of training text for the key covariance (default 20000)");
   cmd->add_option("--text-organism", o->text_organism,
                   "The organism whose training text gives the covariance and fluency text (default: the model's, "
