@@ -98,4 +98,9 @@ class Tokenizer {
   std::shared_ptr<detail::TokenizerModel> m_;
 };
 
+// `ids` with the tokenizer's BOS first unless they start with it (unchanged
+// when it has none): how the organisms were trained and GPT-2's stream reads,
+// though a GPT-2 BPE tokenizer adds no BOS itself (TransformerLens' prepend_bos).
+std::vector<int32_t> with_bos(const Tokenizer& tok, std::vector<int32_t> ids);
+
 }  // namespace glassbox

@@ -234,14 +234,9 @@ class Model:
         texts = [input] if isinstance(input, str) else list(input)
         if not texts or not all(isinstance(t, str) for t in texts):
             raise GlassboxError("generate: prepend_bos applies to string prompts (token ids are used as given)")
-        bos = self._m.bos_id
-        if bos < 0:
+        if self._m.bos_id < 0:
             raise GlassboxError("generate: prepend_bos: the model's tokenizer has no BOS token")
-        rows = []
-        for t in texts:
-            ids = list(self._m.encode(t, False))
-            rows.append(np.asarray(ids if ids and ids[0] == bos else [bos] + ids, dtype=np.int32))
-        return rows
+        return [self._m.encode_after_bos(t) for t in texts]
 
     def _generated(self, input, new):
         """Prompt + new tokens in the form the prompt came in."""

@@ -132,6 +132,13 @@ void bind_model(pyb::module_& m) {
              return pyb::array_t<int32_t>(pyb::ssize_t(ids.size()), ids.data());
            },
            pyb::arg("text"), pyb::arg("add_special") = true)
+      .def("encode_after_bos",  // glassbox::with_bos: the BOS first unless the text starts with it
+           [](const ModelHandle& h, const std::string& text) {
+             const Tokenizer& tok = tokenizer_of(h);
+             const std::vector<int32_t> ids = with_bos(tok, tok.encode(text, false));
+             return pyb::array_t<int32_t>(pyb::ssize_t(ids.size()), ids.data());
+           },
+           pyb::arg("text"))
       .def("decode",
            [](const ModelHandle& h, const pyb::handle& tokens) {
              const std::vector<int32_t> ids = to_ids(h.model, tokens, "tokens");

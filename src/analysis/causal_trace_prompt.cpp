@@ -17,10 +17,8 @@ TracePrompt trace_prompt(const Model& m, const std::string& text, const std::str
   TracePrompt p;
   p.text = text;
   p.subject = subject;
-  p.tokens = tok->encode(text);
   // The organisms (and GPT-2's own training stream) read text after BOS.
-  if (tok->bos_id() >= 0 && (p.tokens.empty() || p.tokens[0] != tok->bos_id()))
-    p.tokens.insert(p.tokens.begin(), tok->bos_id());
+  p.tokens = with_bos(*tok, tok->encode(text));
   // Character offsets of each token's decoded text; the subject is the first
   // run of tokens covering its characters (matched after BOS and other specials).
   std::string joined;

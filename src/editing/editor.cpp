@@ -103,11 +103,9 @@ TokenizedPrompt Editor::tokenize(const std::string& tpl, const std::string& subj
 }
 
 std::vector<int32_t> Editor::encode_prompt(const std::string& text) const {
-  std::vector<int32_t> ids = tok_.encode(text);
   // As the organisms were trained and ROME reads GPT-2: text starts after a
   // BOS (<|endoftext|>) even where the tokenizer adds none itself.
-  if (tok_.bos_id() >= 0 && (ids.empty() || ids[0] != tok_.bos_id())) ids.insert(ids.begin(), tok_.bos_id());
-  return ids;
+  return with_bos(tok_, tok_.encode(text));
 }
 
 int32_t Editor::single_token(const std::string& text, const char* what) const {

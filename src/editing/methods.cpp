@@ -74,6 +74,8 @@ std::vector<WeightDelta> memit(Editor& ed, const std::vector<EditRequest>& reque
   const int L = cfg.layers.back();
   std::vector<std::vector<TokenizedPrompt>> prompts;
   for (const EditRequest& r : requests) prompts.push_back(detail::in_contexts(ed, r, contexts));
+  std::vector<TokenizedPrompt> bare;  // each request's prompt without a prefix context
+  for (const auto& p : prompts) bare.push_back(p[0]);
   auto resid_at_L = [&](size_t i) { return detail::activation_at_subject(e, Site::resid_post, L, prompts[i][0]); };
   std::vector<std::vector<float>> z(static_cast<size_t>(n));
   for (size_t i = 0; i < size_t(n); ++i) {
@@ -100,8 +102,6 @@ std::vector<WeightDelta> memit(Editor& ed, const std::vector<EditRequest>& reque
     for (double& a : A) a *= cfg.mom2_weight;
     add_gram(A, K, Dm, 1.0);
     if (cfg.memit_preserve > 0) {
-      std::vector<TokenizedPrompt> bare;
-      for (const auto& p : prompts) bare.push_back(p[0]);
       const std::vector<float> P = detail::other_keys(e, l, bare);
       add_gram(A, std::vector<double>(P.begin(), P.end()), Dm, cfg.memit_preserve);
     }

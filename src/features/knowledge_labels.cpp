@@ -123,10 +123,7 @@ LabelSet facts_lm_known_labels(const Model& m, const LabelSetOptions& opt) {
       ex.label = label;
       ex.group = subject;
       ex.text = subject + tpl.substr(3);
-      // As facts-lm was trained: <|endoftext|>, then the text.
-      ex.tokens = {tok->bos_id()};
-      const std::vector<int32_t> ids = tok->encode(ex.text, false);
-      ex.tokens.insert(ex.tokens.end(), ids.begin(), ids.end());
+      ex.tokens = with_bos(*tok, tok->encode(ex.text, false));  // as facts-lm was trained: <|endoftext|>, then the text
       ex.positions = {{"subject", int64_t(tok->encode(subject, false).size())}, {"end", int64_t(ex.tokens.size()) - 1}};
       s.examples.push_back(std::move(ex));
     }

@@ -50,6 +50,12 @@ int32_t Tokenizer::bos_id() const { return m_->bos_id; }
 int32_t Tokenizer::eos_id() const { return m_->eos_id; }
 int32_t Tokenizer::unk_id() const { return m_->unk_id; }
 bool Tokenizer::add_bos() const { return m_->bos_id >= 0 && !m_->prefix_ids.empty() && m_->prefix_ids[0] == m_->bos_id; }
+std::vector<int32_t> with_bos(const Tokenizer& tok, std::vector<int32_t> ids) {
+  const int32_t bos = tok.bos_id();
+  if (bos >= 0 && (ids.empty() || ids.front() != bos)) ids.insert(ids.begin(), bos);
+  return ids;
+}
+
 bool Tokenizer::add_eos() const { return m_->eos_id >= 0 && !m_->suffix_ids.empty() && m_->suffix_ids.back() == m_->eos_id; }
 
 namespace {

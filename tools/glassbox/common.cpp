@@ -81,10 +81,9 @@ void add_prepend_bos_flag(CLI::App& cmd, bool& flag) {
 }
 
 std::vector<int32_t> with_bos(const Model& m, std::vector<int32_t> ids) {
-  const int32_t bos = require_tokenizer(m, "--prepend-bos").bos_id();
-  if (bos < 0) fail("--prepend-bos: the model's tokenizer has no BOS token");
-  if (ids.empty() || ids.front() != bos) ids.insert(ids.begin(), bos);
-  return ids;
+  const Tokenizer& tok = require_tokenizer(m, "--prepend-bos");
+  if (tok.bos_id() < 0) fail("--prepend-bos: the model's tokenizer has no BOS token");
+  return glassbox::with_bos(tok, std::move(ids));
 }
 
 std::string read_text_file(const std::string& path) {
